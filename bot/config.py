@@ -1,0 +1,282 @@
+"""Settings: one typed object read once from a TOML file and ``UPKEEP_*`` variables.
+
+Precedence (highest first): explicit overrides, ``UPKEEP_*`` environment variables
+(nested keys with ``__``, e.g. ``UPKEEP_RESOLVE__TTL_DAYS=3``), the TOML file, defaults.
+The TOML file is ``--config``, else ``$UPKEEP_CONFIG``, else ``config/upkeep.toml`` when it
+exists. Secrets never come from the file: they are read from their own environment
+variables into :class:`Secrets` and are never logged, stored or rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH = Path("config/upkeep.toml")
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_GITHUB_GRAPHQL_URL = "https://api.github.com/graphql"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_OPENCOLLECTIVE_URL = "https://api.opencollective.com/graphql/v2"
+
+#: TOML keys that look like secrets and are refused in the file.
+SECRET_LIKE_KEYS = frozenset({"token", "github_token", "slack_bot_token", "private_key", "webhook_url", "password"})
+
+
+class ConfigError(Exception):
+    """A configuration file or value is wrong; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is sqlite:///upkeep.db beside the config file.",
+    )
+
+
+class InventorySettings(_Section):
+    max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0, description="Refuse larger SBOM files.")
+
+
+class GitHubSettings(_Section):
+    api_url: str = DEFAULT_GITHUB_API_URL
+    graphql_url: str = DEFAULT_GITHUB_GRAPHQL_URL
+    orgs: tuple[str, ...] = ()
+    include_forks: bool = False
+    include_archived: bool = False
+    app_id: int | None = Field(default=None, description="GitHub App id; its key is GITHUB_APP_PRIVATE_KEY.")
+    enterprise_server: bool = Field(default=False, description="Use the synchronous SBOM route (GHES).")
+    max_concurrent_reports: int = Field(default=4, ge=1, le=20)
+    rate_limit_wait_max_seconds: int = Field(default=300, ge=0)
+
+
+class RegistrySettings(_Section):
+    """Base URLs of package registries; point them at mirrors or the sandbox."""
+
+    pypi: str = "https://pypi.org"
+    npm: str = "https://registry.npmjs.org"
+    crates: str = "https://crates.io"
+    goproxy: str = "https://proxy.golang.org"
+    go_vanity_scheme: Literal["https", "http"] = "https"
+    go_vanity_base: str | None = Field(
+        default=None, description="Fetch go-get=1 pages from here instead of the import path host (sandbox)."
+    )
+    maven: str = "https://repo.maven.apache.org/maven2"
+    rubygems: str = "https://rubygems.org"
+    nuget: str = "https://api.nuget.org"
+    packagist: str = "https://repo.packagist.org"
+    depsdev: str = "https://api.deps.dev"
+
+
+class ResolveSettings(_Section):
+    ttl_days: float = Field(default=7.0, ge=0)
+    per_host_limit: int = Field(default=8, ge=1, le=128)
+    global_limit: int = Field(default=32, ge=1, le=512)
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+    use_depsdev: bool = True
+    extra_forges: tuple[str, ...] = Field(default=(), description="Hosts of self-hosted forges (GitLab, Gitea).")
+    overrides: dict[str, str] = Field(
+        default_factory=dict, description="purl pattern (fnmatch) -> HOST/OWNER/NAME; wins over everything."
+    )
+
+
+class PeopleSettings(_Section):
+    extra_logins: dict[str, list[str]] = Field(default_factory=dict, description="person -> extra GitHub logins")
+    email_domains: tuple[str, ...] = ()
+    roster_csv: str | None = None
+    bots: tuple[str, ...] = ()
+
+
+class FundingSettings(_Section):
+    opencollective_slug: str | None = None
+    opencollective_url: str = DEFAULT_OPENCOLLECTIVE_URL
+    ledger_csv: str | None = None
+    include_people_sponsorships: bool = False
+    reporting_currency: str = "USD"
+    rates: dict[str, float] = Field(default_factory=lambda: {"USD": 1.0}, description="1 unit -> reporting currency")
+
+
+class GapSettings(_Section):
+    weights_file: str = "config/gaps.toml"
+    developers: int | None = Field(default=None, ge=0, description="Headcount for the Open Source Pledge figure.")
+    yearly_budget: float | None = Field(default=None, ge=0, description="Overrides the pledge figure.")
+    pledge_per_developer: float = 2000.0
+    window_days: int = Field(default=365, ge=1)
+
+
+class SlackSettings(_Section):
+    api_url: str = DEFAULT_SLACK_API_URL
+    channel: str | None = None
+    always_send: bool = False
+    review_url: str | None = None
+
+
+class IssueSettings(_Section):
+    repository: str | None = Field(default=None, description="OWNER/NAME of the OSPO repository.")
+    labels: tuple[str, ...] = ("upkeep",)
+    gap_threshold: float = 0.01
+    risk_threshold: float = 2.0
+    max_attempts: int = Field(default=5, ge=1)
+
+
+class ScheduleSettings(_Section):
+    timezone: str = "UTC"
+    sync: str = "0 2 * * *"
+    resolve: str = "30 2 * * *"
+    gather: str = "0 3 * * *"
+    score: str = "0 5 * * *"
+    digest: str = "0 8 * * 1"
+    issues: str = "0 6 * * *"
+    review: str = "0 7 1 1,4,7,10 *"
+    misfire_grace_seconds: int = Field(default=6 * 3600, ge=1)
+    lease_seconds: int = Field(default=120, ge=10)
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Sections mirror the TOML tables of ``config/upkeep.example.toml``."""
+
+    model_config = SettingsConfigDict(env_prefix="UPKEEP_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    config_path: Path | None = Field(default=None, description="Where the TOML came from (set by the loader).")
+    organisation: str = "example"
+    database: DatabaseSettings = DatabaseSettings()
+    inventory: InventorySettings = InventorySettings()
+    github: GitHubSettings = GitHubSettings()
+    registries: RegistrySettings = RegistrySettings()
+    resolve: ResolveSettings = ResolveSettings()
+    people: PeopleSettings = PeopleSettings()
+    funding: FundingSettings = FundingSettings()
+    gaps: GapSettings = GapSettings()
+    slack: SlackSettings = SlackSettings()
+    issues: IssueSettings = IssueSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+
+    @field_validator("organisation")
+    @classmethod
+    def _organisation_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML content arrives through init kwargs (see load_settings), below the environment.
+        return env_settings, init_settings
+
+    def database_url(self) -> str:
+        """The database URL, defaulting to ``upkeep.db`` beside the config file."""
+        if self.database.url:
+            return self.database.url
+        base = self.config_path.parent if self.config_path else Path.cwd()
+        return f"sqlite:///{(base / 'upkeep.db').resolve()}"
+
+
+class Secrets(BaseModel):
+    """Credentials, only ever from the environment. ``repr`` and ``str`` never show them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    github_token: SecretStr | None = None
+    github_app_private_key: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_webhook_url: SecretStr | None = None
+    opencollective_token: SecretStr | None = None
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Secrets:
+        env = dict(os.environ if environ is None else environ)
+
+        def get(name: str) -> SecretStr | None:
+            value = env.get(name, "").strip()
+            return SecretStr(value) if value else None
+
+        return cls(
+            github_token=get("GITHUB_TOKEN"),
+            github_app_private_key=get("GITHUB_APP_PRIVATE_KEY"),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_webhook_url=get("SLACK_WEBHOOK_URL"),
+            opencollective_token=get("OPENCOLLECTIVE_TOKEN"),
+        )
+
+    def values(self) -> list[str]:
+        """Every secret value that is set, for redaction filters."""
+        fields = (
+            self.github_token,
+            self.github_app_private_key,
+            self.slack_bot_token,
+            self.slack_webhook_url,
+            self.opencollective_token,
+        )
+        return [f.get_secret_value() for f in fields if f is not None]
+
+
+def find_config_path(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:
+    """Pick the TOML file: explicit path, else ``$UPKEEP_CONFIG``, else ``config/upkeep.toml`` if present."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get("UPKEEP_CONFIG"):
+        return Path(env["UPKEEP_CONFIG"])
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def _refuse_secrets(data: dict[str, Any], path: Path, prefix: str = "") -> None:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key.lower() in SECRET_LIKE_KEYS:
+            raise ConfigError(
+                f"{path}: {dotted}: secrets are read only from the environment "
+                "(GITHUB_TOKEN, SLACK_BOT_TOKEN, GITHUB_APP_PRIVATE_KEY, ...), never from the config file"
+            )
+        if isinstance(value, dict) and key != "overrides":
+            _refuse_secrets(value, path, f"{dotted}.")
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{origin}: {location}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(config: str | Path | None = None, *, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read the settings once; raise :class:`ConfigError` naming the file and key on any mistake."""
+    path = find_config_path(config)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: config file not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        _refuse_secrets(data, path)
+        data["config_path"] = path
+    for key, value in (overrides or {}).items():
+        section, _, leaf = key.partition(".")
+        if leaf:
+            data.setdefault(section, {})[leaf] = value
+        else:
+            data[key] = value
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(path) if path else "settings")) from exc

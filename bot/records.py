@@ -1,0 +1,98 @@
+"""Typed records that flow between the pipeline stages.
+
+Stages exchange these plain, frozen values; only ``bot.store`` turns them into table rows.
+Expected misses are data here (an unresolved package, a component without purl), not exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Depth(StrEnum):
+    """How a repository reaches a component in its dependency graph."""
+
+    DIRECT = "direct"
+    TRANSITIVE = "transitive"
+    UNKNOWN = "unknown"  # the document carries no graph, or the component is outside it
+
+
+class Scope(StrEnum):
+    """Whether a component ships with the product or only helps build and test it."""
+
+    RUNTIME = "runtime"
+    DEVELOPMENT = "development"
+    UNKNOWN = "unknown"
+
+
+class SbomFormat(StrEnum):
+    CYCLONEDX_JSON = "cyclonedx-json"
+    CYCLONEDX_XML = "cyclonedx-xml"
+    SPDX2_JSON = "spdx2-json"
+    SPDX2_TAG_VALUE = "spdx2-tag-value"
+    SPDX3_JSON_LD = "spdx3-json-ld"
+    GITHUB_EXPORT = "github-dependency-graph"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One package as a document names it.
+
+    ``key`` is the store identity: the normalised purl when there is one, otherwise a
+    ``nopurl:`` key built from the ecosystem hint, group, name and version.
+    ``package_key`` drops the version (``pypi/requests``, ``npm/@babel/core``,
+    ``maven/org.slf4j/slf4j-api``): resolution works per package, not per version.
+    """
+
+    key: str
+    package_key: str
+    purl: str | None
+    ecosystem: str | None
+    namespace: str | None
+    name: str
+    version: str | None
+    licenses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A repository's use of one component."""
+
+    component_key: str
+    depth: Depth
+    scope: Scope
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """Everything the inventory stage takes from one SBOM document."""
+
+    format: SbomFormat
+    spec_version: str
+    components: tuple[Component, ...]
+    usages: tuple[Usage, ...]
+    has_graph: bool
+    repo_hint: str | None = None
+    repo_hint_source: str | None = None  # e.g. "metadata.component", "document name"
+    warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamKey:
+    """The identity of an upstream project: its canonical source repository."""
+
+    host: str
+    owner: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.owner}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> UpstreamKey:
+        """Parse ``host/owner/name`` (lower-cased); raise ``ValueError`` naming the text."""
+        parts = text.strip().strip("/").lower().split("/")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"{text!r}: an upstream is written HOST/OWNER/NAME")
+        return cls(*parts)

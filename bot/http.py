@@ -86,7 +86,9 @@ class _Decision:
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
-        self._backoff = wait_exponential_jitter(initial=policy.initial_backoff, max=policy.max_backoff)
+        self._backoff = wait_exponential_jitter(
+            multiplier=policy.initial_backoff, max=policy.max_backoff, jitter=policy.initial_backoff
+        )
 
     def backoff(self, attempt: int) -> float:
         # tenacity's wait strategies read only ``attempt_number`` from the call state.

@@ -1,0 +1,240 @@
+"""Parse time of upkeep's SBOM parsers on large generated documents, next to plain JSON decoding.
+
+Generates a CycloneDX 1.6 JSON document (≥ 50,000 components, a dependency graph) and an SPDX 2.3
+JSON document of the same size, then prints the CPU time (``time.process_time``, so a busy machine
+distorts less), best of ``--repeat`` interleaved runs, of:
+
+* ``json.loads`` of the bytes (the floor every Python JSON SBOM reader pays), and the same with the
+  cyclic GC paused, as upkeep's parser does (so the comparison is open about where the gain comes from);
+* upkeep's ``parse_bytes`` (bytes → ParsedDocument with normalised purls, keys, depth and scope),
+  with the purl cache cleared before every run, as for a first document;
+* cyclonedx-python-lib's ``Bom.from_json`` deserialiser, when installed (CycloneDX only).
+
+Targets: upkeep ≤ 1.5 × json.loads; upkeep ≥ 5 × faster than cyclonedx-python-lib.
+
+    .venv/bin/python bench/parse_sboms.py [--components 50000] [--repeat 3] [--skip-cdx-lib]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.inventory.detect import parse_bytes
+from bot.inventory.purls import normalise_purl
+
+LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "MPL-2.0"]
+
+
+def _package(index: int) -> tuple[str, str | None, str, str]:
+    """(purl, group, name, version) spread over the common ecosystems, with npm scopes and Maven groups."""
+    version = f"{index % 9}.{index % 17}.{index % 5}"
+    kind = index % 5
+    if kind == 0:
+        return f"pkg:npm/pkg-{index}@{version}", None, f"pkg-{index}", version
+    if kind == 1:
+        scope = f"@scope{index % 97}"
+        return f"pkg:npm/%40scope{index % 97}/lib-{index}@{version}", scope, f"lib-{index}", version
+    if kind == 2:
+        return f"pkg:pypi/py-project-{index}@{version}", None, f"py_project.{index}", version
+    if kind == 3:
+        group = f"org.example{index % 53}"
+        return f"pkg:maven/{group}/artifact-{index}@{version}", group, f"artifact-{index}", version
+    module = f"github.com/owner{index % 71}/mod{index}"
+    return f"pkg:golang/{module}@v{version}", None, module, f"v{version}"
+
+
+def _edges(count: int, rng: random.Random) -> list[list[int]]:
+    return [sorted({rng.randrange(count) for _ in range(rng.randint(0, 4))} - {i}) for i in range(count)]
+
+
+def make_cyclonedx(count: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)  # test data, not secrets
+    components: list[dict[str, Any]] = []
+    for index in range(count):
+        purl, group, name, version = _package(index)
+        component: dict[str, Any] = {
+            "type": "library",
+            "bom-ref": f"ref-{index}",
+            "name": name,
+            "version": version,
+            "purl": purl,
+            "licenses": [{"license": {"id": LICENSES[index % len(LICENSES)]}}],
+        }
+        if group:
+            component["group"] = group
+        if index % 11 == 0:
+            component["scope"] = "excluded"
+        components.append(component)
+    edges = _edges(count, rng)
+    dependencies = [{"ref": "root", "dependsOn": [f"ref-{i}" for i in range(0, count, max(1, count // 300))]}]
+    dependencies += [{"ref": f"ref-{i}", "dependsOn": [f"ref-{j}" for j in kids]} for i, kids in enumerate(edges)]
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+        "version": 1,
+        "metadata": {
+            "component": {"type": "application", "bom-ref": "root", "name": "bench-app", "group": "acme"},
+            "tools": {"components": [{"type": "application", "name": "bench"}]},
+        },
+        "components": components,
+        "dependencies": dependencies,
+    }
+    return json.dumps(document, indent=1).encode()
+
+
+def make_spdx(count: int, seed: int = 11) -> bytes:
+    rng = random.Random(seed)
+    packages = [
+        {
+            "name": "acme/bench-app",
+            "SPDXID": "SPDXRef-root",
+            "downloadLocation": "NOASSERTION",
+            "versionInfo": "main",
+            "externalRefs": [
+                {
+                    "referenceCategory": "PACKAGE-MANAGER",
+                    "referenceType": "purl",
+                    "referenceLocator": "pkg:github/acme/bench-app@main",
+                }
+            ],
+        }
+    ]
+    relationships = [
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-root"}
+    ]
+    for index in range(count):
+        purl, _, name, version = _package(index)
+        packages.append(
+            {
+                "name": name,
+                "SPDXID": f"SPDXRef-{index}",
+                "versionInfo": version,
+                "downloadLocation": "NOASSERTION",
+                "filesAnalyzed": False,
+                "licenseConcluded": LICENSES[index % len(LICENSES)],
+                "licenseDeclared": "NOASSERTION",
+                "copyrightText": "NOASSERTION",
+                "externalRefs": [
+                    {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}
+                ],
+            }
+        )
+    for index in range(0, count, max(1, count // 300)):
+        relationships.append(
+            {
+                "spdxElementId": "SPDXRef-root",
+                "relationshipType": "DEPENDS_ON",
+                "relatedSpdxElement": f"SPDXRef-{index}",
+            }
+        )
+    for index, kids in enumerate(_edges(count, rng)):
+        kind = "DEPENDS_ON"
+        for kid in kids:
+            relationships.append(
+                {"spdxElementId": f"SPDXRef-{index}", "relationshipType": kind, "relatedSpdxElement": f"SPDXRef-{kid}"}
+            )
+    document = {
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "acme/bench-app",
+        "documentNamespace": "https://example.com/spdx/bench",
+        "creationInfo": {"created": "2026-11-26T00:00:00Z", "creators": ["Tool: bench"]},
+        "packages": packages,
+        "relationships": relationships,
+    }
+    return json.dumps(document, indent=1).encode()
+
+
+def _json_gc_paused(data: bytes) -> object:
+    gc.disable()
+    try:
+        return json.loads(data)
+    finally:
+        gc.enable()
+
+
+def nothing() -> None:
+    """No preparation before a run."""
+
+
+def cpu_time(run: Callable[[], object], before: Callable[[], None] = lambda: None) -> float:
+    """CPU seconds of one run: process time, so other busy processes on the machine do not count."""
+    before()
+    gc.collect()
+    started = time.process_time()
+    run()
+    return time.process_time() - started
+
+
+def interleaved(repeat: int, runs: dict[str, tuple[Callable[[], object], Callable[[], None]]]) -> dict[str, float]:
+    """Best of ``repeat`` for each run, taking turns so that drifting machine load hits all of them alike."""
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeat):
+        for name, (run, before) in runs.items():
+            best[name] = min(best[name], cpu_time(run, before))
+    return best
+
+
+def cyclonedx_lib_loader() -> Callable[[bytes], object] | None:
+    try:
+        from cyclonedx.model.bom import Bom
+    except ImportError:
+        return None
+
+    def load(data: bytes) -> object:
+        return Bom.from_json(json.loads(data))  # type: ignore[attr-defined]
+
+    return load
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--components", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-cdx-lib", action="store_true", help="do not time cyclonedx-python-lib")
+    args = parser.parse_args()
+
+    documents = {"CycloneDX 1.6 JSON": make_cyclonedx(args.components), "SPDX 2.3 JSON": make_spdx(args.components)}
+    cdx_lib = None if args.skip_cdx_lib else cyclonedx_lib_loader()
+    print(f"{args.components:,} components per document, best of {args.repeat}")
+    for label, data in documents.items():
+        parsed = parse_bytes(data, source=label)
+        edges = "graph" if parsed.has_graph else "no graph"
+        print(f"\n{label}: {len(data) / 1e6:.1f} MB, {len(parsed.components):,} components, {edges}")
+        # Drop it: live objects make every cyclic-GC pass slower, which would flatter upkeep (GC paused)
+        # against json.loads (GC running).
+        del parsed
+        times = interleaved(
+            args.repeat,
+            {
+                "json": (lambda d=data: json.loads(d), nothing),
+                "json-gc-paused": (lambda d=data: _json_gc_paused(d), nothing),
+                "upkeep": (lambda d=data, s=label: parse_bytes(d, source=s), normalise_purl.cache_clear),
+            },
+        )
+        t_json, t_paused, t_upkeep = times["json"], times["json-gc-paused"], times["upkeep"]
+        print(f"  json.loads           {t_json * 1000:8.0f} ms")
+        print(f"  json.loads, gc paused{t_paused * 1000:8.0f} ms")
+        print(
+            f"  upkeep parse_bytes   {t_upkeep * 1000:8.0f} ms   = {t_upkeep / t_json:.2f} x json.loads (target <= 1.5)"
+        )
+        if cdx_lib is not None and label.startswith("CycloneDX"):
+            t_lib = cpu_time(lambda d=data: cdx_lib(d))
+            print(
+                f"  cyclonedx-python-lib {t_lib * 1000:8.0f} ms   "
+                f"upkeep is {t_lib / t_upkeep:.1f} x faster (target >= 5)"
+            )
+    if cdx_lib is None and not args.skip_cdx_lib:
+        print("\ncyclonedx-python-lib is not installed: pip install -e '.[dev]' to compare")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""``upkeep ingest PATH... [--repo OWNER/NAME] [--json]``: read SBOMs into the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli.app import CliError, app, context
+from bot.inventory.ingest import IngestSummary, ingest_paths, normalise_repo_name
+from bot.store.inventory import save_run
+from bot.store.tables import utcnow
+
+
+def _print_summary(summary: IngestSummary, console: Console) -> None:
+    totals = summary.to_dict()
+    table = Table("document", "repository (from)", "format", "components", "purls", "direct", "transitive", "unknown")
+    for document in summary.documents:
+        table.add_row(
+            Path(document.source).name,
+            f"{document.repository} ({document.repository_from})",
+            f"{document.format} {document.spec_version}",
+            str(document.components),
+            str(document.unique_purls),
+            str(document.direct),
+            str(document.transitive),
+            str(document.unknown_depth) + ("" if document.has_graph else " (no graph)"),
+        )
+    if summary.documents:
+        console.print(table)
+    console.print(
+        f"{totals['documents']} documents ({totals['unchanged']} unchanged), {totals['failed']} failed, "
+        f"{totals['repositories']} repositories, {totals['components']} components, "
+        f"{totals['unique_purls']} unique purls, {totals['without_purl']} without purl; "
+        f"{totals['direct']} direct, {totals['transitive']} transitive, {totals['unknown_depth']} of unknown depth"
+    )
+    if totals["documents_without_graph"]:
+        console.print(f"no dependency graph in: {', '.join(totals['documents_without_graph'])}")
+    if totals["by_ecosystem"]:
+        console.print("by ecosystem: " + ", ".join(f"{k} {v}" for k, v in totals["by_ecosystem"].items()))
+
+
+@app.command("ingest")
+def ingest_command(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="SBOM files or directories (walked).")],
+    repo: Annotated[
+        str | None, typer.Option("--repo", help="OWNER/NAME the documents belong to (default: from each document).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Read SBOMs (CycloneDX JSON/XML, SPDX 2 JSON/tag-value, SPDX 3, GitHub exports) into the store."""
+    app_context = context(ctx)
+    if repo is not None:
+        try:
+            repo = normalise_repo_name(repo)
+        except ValueError as exc:
+            raise CliError(f"--repo {exc}") from exc
+    settings, engine = app_context.settings, app_context.engine
+    started = utcnow()
+    summary = ingest_paths(engine, paths, repo=repo, max_file_bytes=settings.inventory.max_file_bytes)
+    totals = summary.to_dict()
+    status = "ok" if summary.ok else ("partial" if summary.documents else "failed")
+    save_run(engine, kind="ingest", status=status, summary=totals, started_at=started)
+    errors = Console(stderr=True, highlight=False)
+    for failure in summary.failures:
+        errors.print(f"upkeep: {failure}", markup=False, soft_wrap=True)
+    if as_json:
+        typer.echo(json.dumps(totals, indent=2))
+    else:
+        for document in summary.documents:
+            for warning in document.warnings:
+                errors.print(f"warning: {document.source}: {warning}", markup=False, soft_wrap=True)
+        _print_summary(summary, Console(highlight=False))
+    if not summary.ok:
+        # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, which turns
+        # typer.Exit into a return value that main() does not pass on to the process.
+        sys.exit(1)

@@ -1,0 +1,214 @@
+"""From format-neutral entries and edges to the shared :class:`ParsedDocument`.
+
+One place for the rules every format shares: purl normalisation, keys for purl-less components,
+the document's subject (root) versus its dependencies, depth from the graph, scope, and warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.inventory.graph import compute_depths, reachable
+from bot.inventory.interface import Entry
+from bot.inventory.purls import nopurl_key, nopurl_package_key, normalise_purl, version_warning
+from bot.records import Component, Depth, ParsedDocument, SbomFormat, Scope, Usage
+
+_DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
+_SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
+_EXAMPLES = 5
+
+
+@dataclass(slots=True)
+class Warnings:
+    """Warnings grouped by kind, so a document with 50,000 unversioned components yields one line, not 50,000."""
+
+    groups: dict[str, dict[str, None]] = field(default_factory=dict)  # kind -> distinct examples, in order
+    single: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, example: str) -> None:
+        self.groups.setdefault(kind, {})[example] = None
+
+    def note(self, text: str) -> None:
+        self.single.append(text)
+
+    def lines(self) -> tuple[str, ...]:
+        out = list(self.single)
+        for kind, distinct in self.groups.items():
+            examples = list(distinct)
+            shown = ", ".join(examples[:_EXAMPLES])
+            more = f" and {len(examples) - _EXAMPLES} more" if len(examples) > _EXAMPLES else ""
+            out.append(f"{len(examples)} {kind}: {shown}{more}")
+        return tuple(out)
+
+
+@dataclass(slots=True)
+class Graph:
+    """Dependency edges by document ref, parent to children.
+
+    ``edge_scopes`` is set by formats whose edge types say runtime or development (SPDX); then
+    ``development`` holds the (parent, child) pairs of dev/test/build edges.
+    """
+
+    edges: dict[str, list[str]] = field(default_factory=dict)
+    roots: list[str] = field(default_factory=list)
+    transparent: set[str] = field(default_factory=set)  # non-package nodes (SPDX files) passed through
+    flat_means_unknown: bool = False  # GitHub exports list every package under the repository
+    edge_scopes: bool = False
+    development: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, parent: str, child: str, *, development: bool = False) -> None:
+        self.edges.setdefault(parent, []).append(child)
+        if development:
+            self.development.add((parent, child))
+
+    def runtime_edges(self) -> dict[str, list[str]]:
+        dev = self.development
+        return {parent: [c for c in kids if (parent, c) not in dev] for parent, kids in self.edges.items()}
+
+    @property
+    def has_edges(self) -> bool:
+        return any(self.edges.values())
+
+
+def _component(entry: Entry, warnings: Warnings) -> Component:
+    if entry.purl:
+        info = normalise_purl(entry.purl)
+        if info.problem:
+            warnings.add("purls break the purl spec (kept as given)", f"{entry.purl} ({info.problem})")
+        if info.valid:
+            version = info.version if info.version is not None else entry.version
+            problem = version_warning(version)
+            if problem:
+                warnings.add("components have no exact version (kept as given)", f"{info.purl} {problem}")
+            # positional: this runs once per component of documents with 50,000 of them
+            return Component(
+                info.key,
+                info.package_key,
+                info.purl,
+                info.ecosystem,
+                info.namespace,
+                info.name,
+                version,
+                entry.licenses,
+            )
+    key = nopurl_key(entry.ecosystem_hint, entry.group, entry.name, entry.version)
+    if not entry.purl:
+        warnings.add("components have no purl (kept for name-based resolution)", key.removeprefix("nopurl:"))
+    return Component(
+        key=key,
+        package_key=nopurl_package_key(entry.ecosystem_hint, entry.group, entry.name),
+        purl=entry.purl,  # an unparseable purl is kept as given
+        ecosystem=entry.ecosystem_hint,
+        namespace=entry.group,
+        name=entry.name,
+        version=entry.version,
+        licenses=entry.licenses,
+    )
+
+
+def _depths(entries: Sequence[Entry], graph: Graph | None, warnings: Warnings) -> dict[str, Depth]:
+    if graph is None or not graph.has_edges:
+        warnings.note("no dependency graph: usage depth is unknown")
+        return {}
+    roots = [root for root in graph.roots if graph.edges.get(root)]
+    if not roots:
+        warnings.note("the dependency graph does not start at the document's root: usage depth is unknown")
+        return {}
+    if graph.flat_means_unknown and all(parent in roots for parent, kids in graph.edges.items() if kids):
+        warnings.note(
+            "every package is listed as a dependency of the repository itself: "
+            "direct and transitive cannot be told apart, usage depth is unknown"
+        )
+        return {}
+    transparent = graph.transparent | {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
+    return compute_depths(roots, graph.edges, transparent)
+
+
+def _graph_scopes(graph: Graph | None) -> Mapping[str, Scope]:
+    """Scope from edge types (SPDX): reached only through dev/test/build edges means development."""
+    if graph is None or not graph.edge_scopes or not graph.has_edges:
+        return {}
+    if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
+        return {child: Scope.RUNTIME for kids in graph.edges.values() for child in kids}
+    runtime_edges = graph.runtime_edges()
+    scopes: dict[str, Scope] = {}
+    incoming_runtime = {child for kids in runtime_edges.values() for child in kids}
+    for kids in graph.edges.values():
+        for child in kids:
+            scopes[child] = Scope.RUNTIME if child in incoming_runtime else Scope.DEVELOPMENT
+    if graph.roots:
+        everything = reachable(graph.roots, graph.edges)
+        runtime = reachable(graph.roots, runtime_edges)
+        for node in everything:
+            scopes[node] = Scope.RUNTIME if node in runtime else Scope.DEVELOPMENT
+    return scopes
+
+
+def assemble(
+    *,
+    sbom_format: SbomFormat,
+    spec_version: str,
+    entries: Sequence[Entry],
+    graph: Graph | None,
+    repo_hint: str | None = None,
+    repo_hint_source: str | None = None,
+    warnings: Warnings | None = None,
+) -> ParsedDocument:
+    """Build the document record. Entries that are the document's subject (graph roots) are not usages."""
+    warnings = warnings or Warnings()
+    root_refs = set(graph.roots) if graph else set()
+    used = [entry for entry in entries if entry.ref is None or entry.ref not in root_refs]
+    if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
+        # Every package is described (some tools DESCRIBE each one): they are the inventory, not one
+        # subject. A lone described package (a GitHub export of a repository without dependencies)
+        # is the repository itself and is not a usage of anything.
+        used = list(entries)
+    elif len(used) < len(entries):
+        for entry in entries:
+            if entry.ref in root_refs and entry.purl:
+                problem = normalise_purl(entry.purl).problem
+                if problem:
+                    warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
+    depths = _depths(entries, graph, warnings)
+    graph_scopes = _graph_scopes(graph)
+    components: list[Component] = []
+    usage_by_key: dict[str, tuple[Depth, Scope]] = {}
+    for entry in used:
+        purl = entry.purl
+        info = normalise_purl(purl) if purl else None
+        if info is not None and info.valid and info.problem is None and version_warning(info.version) is None:
+            # the common case, inlined: this loop runs once per component
+            component = Component(
+                info.key,
+                info.package_key,
+                info.purl,
+                info.ecosystem,
+                info.namespace,
+                info.name,
+                info.version,
+                entry.licenses,
+            )
+        else:
+            component = _component(entry, warnings)
+        components.append(component)
+        depth = depths.get(entry.ref, Depth.UNKNOWN) if entry.ref is not None else Depth.UNKNOWN
+        scope = graph_scopes.get(entry.ref, entry.scope) if entry.ref is not None else entry.scope
+        previous = usage_by_key.get(component.key)
+        if previous is not None:
+            if _DEPTH_RANK[previous[0]] < _DEPTH_RANK[depth]:
+                depth = previous[0]
+            if _SCOPE_RANK[previous[1]] < _SCOPE_RANK[scope]:
+                scope = previous[1]
+        usage_by_key[component.key] = (depth, scope)
+    usages = tuple(Usage(key, depth, scope) for key, (depth, scope) in usage_by_key.items())
+    return ParsedDocument(
+        format=sbom_format,
+        spec_version=spec_version,
+        components=tuple(components),
+        usages=usages,
+        has_graph=bool(graph and graph.has_edges),
+        repo_hint=repo_hint,
+        repo_hint_source=repo_hint_source if repo_hint else None,
+        warnings=warnings.lines(),
+    )

@@ -1,0 +1,268 @@
+"""Files and directories → parsed documents → the store, one transaction per document, and a summary.
+
+Bad files are data here: each becomes one :class:`FileFailure` line naming the file, the good ones are
+still ingested, and nothing from a bad file reaches the store (a document is parsed completely before
+its transaction starts). The GitHub sync stage calls :func:`ingest_bytes` with a downloaded export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.inventory.detect import parse_bytes
+from bot.inventory.interface import DocumentTooLarge, InventoryError, NotParseable
+from bot.records import Depth, ParsedDocument, Scope
+from bot.store.engine import session_scope
+from bot.store.inventory import SavedDocument, save_document
+
+DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
+_SBOM_SUFFIXES = (".json", ".xml", ".spdx", ".spdx3", ".cdx", ".bom", ".jsonld", ".tv", ".sbom")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FileFailure:
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
+@dataclass(slots=True)
+class DocumentSummary:
+    """One ingested document: where it went, why there, and what it holds."""
+
+    source: str
+    repository: str
+    repository_from: str
+    format: str
+    spec_version: str
+    changed: bool
+    has_graph: bool
+    components: int
+    unique_purls: int
+    without_purl: int
+    direct: int
+    transitive: int
+    unknown_depth: int
+    runtime: int
+    development: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What one ``upkeep ingest`` did; :meth:`to_dict` is its machine-readable form."""
+
+    documents: list[DocumentSummary] = field(default_factory=list)
+    failures: list[FileFailure] = field(default_factory=list)
+    purls: set[str] = field(default_factory=set)
+    ecosystem_keys: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(document, name)) for document in self.documents)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": len(self.documents),
+            "unchanged": sum(1 for d in self.documents if not d.changed),
+            "failed": len(self.failures),
+            "repositories": len({d.repository for d in self.documents}),
+            "components": self.total("components"),
+            "unique_purls": len(self.purls),
+            "without_purl": self.total("without_purl"),
+            "direct": self.total("direct"),
+            "transitive": self.total("transitive"),
+            "unknown_depth": self.total("unknown_depth"),
+            "runtime": self.total("runtime"),
+            "development": self.total("development"),
+            "documents_without_graph": [d.source for d in self.documents if not d.has_graph],
+            "by_ecosystem": dict(sorted(Counter(ecosystem for ecosystem, _ in self.ecosystem_keys).items())),
+            "per_document": [asdict(d) for d in self.documents],
+            "failures": [{"source": f.source, "message": f.message} for f in self.failures],
+        }
+
+
+def normalise_repo_name(text: str) -> str:
+    """``OWNER/NAME`` lower-cased; raise ``ValueError`` naming the text when it is not of that shape."""
+    parts = text.strip().strip("/").lower().split("/")
+    if len(parts) != 2 or not all(part.strip() for part in parts):
+        raise ValueError(f"{text!r}: a repository is written OWNER/NAME")
+    return "/".join(part.strip() for part in parts)
+
+
+def choose_repository(parsed: ParsedDocument, *, repo: str | None, source: str) -> tuple[str, str]:
+    """The repository a document belongs to and where that came from: ``--repo``, the document, or the file name."""
+    if repo:
+        return normalise_repo_name(repo), "--repo"
+    if parsed.repo_hint:
+        return parsed.repo_hint, parsed.repo_hint_source or "document"
+    name = Path(source).name.lower()
+    while name.endswith(_SBOM_SUFFIXES):
+        name = name.rsplit(".", 1)[0]
+    return name or Path(source).name.lower(), "file name"
+
+
+def summarise(parsed: ParsedDocument, *, source: str, repository: str, repository_from: str) -> DocumentSummary:
+    depths = Counter(usage.depth for usage in parsed.usages)
+    scopes = Counter(usage.scope for usage in parsed.usages)
+    return DocumentSummary(
+        source=source,
+        repository=repository,
+        repository_from=repository_from,
+        format=parsed.format.value,
+        spec_version=parsed.spec_version,
+        changed=True,
+        has_graph=parsed.has_graph,
+        components=len(parsed.components),
+        unique_purls=len({c.key for c in parsed.components if c.purl}),
+        without_purl=sum(1 for c in parsed.components if c.purl is None),
+        direct=depths[Depth.DIRECT],
+        transitive=depths[Depth.TRANSITIVE],
+        unknown_depth=depths[Depth.UNKNOWN],
+        runtime=scopes[Scope.RUNTIME],
+        development=scopes[Scope.DEVELOPMENT],
+        warnings=list(parsed.warnings),
+    )
+
+
+def ingest_document(
+    store: Engine | Session,
+    parsed: ParsedDocument,
+    *,
+    repo_full_name: str,
+    source: str,
+    digest: str,
+    repo_hint_source: str,
+    repository_source: str = "file",
+) -> SavedDocument:
+    """Store one parsed document as its repository's current one; in a new transaction when given an engine."""
+    if isinstance(store, Session):
+        return save_document(
+            store,
+            parsed,
+            repo_full_name=repo_full_name,
+            source=source,
+            digest=digest,
+            repo_hint_source=repo_hint_source,
+            repository_source=repository_source,
+        )
+    with session_scope(store) as session:
+        return save_document(
+            session,
+            parsed,
+            repo_full_name=repo_full_name,
+            source=source,
+            digest=digest,
+            repo_hint_source=repo_hint_source,
+            repository_source=repository_source,
+        )
+
+
+def ingest_bytes(
+    store: Engine | Session,
+    data: bytes,
+    *,
+    source: str,
+    repo: str | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    repository_source: str = "file",
+) -> DocumentSummary:
+    """Parse and store one document held in memory (a file, or an export GitHub sent); raise :class:`InventoryError`."""
+    if len(data) > max_file_bytes:
+        raise DocumentTooLarge(source, f"{len(data):,} bytes is over the size limit of {max_file_bytes:,} bytes")
+    parsed = parse_bytes(data, source=source)
+    repository, repository_from = choose_repository(parsed, repo=repo, source=source)
+    saved = ingest_document(
+        store,
+        parsed,
+        repo_full_name=repository,
+        source=source,
+        digest=hashlib.sha256(data).hexdigest(),
+        repo_hint_source=repository_from,
+        repository_source=repository_source,
+    )
+    summary = summarise(parsed, source=source, repository=repository, repository_from=repository_from)
+    summary.changed = saved.changed
+    return summary
+
+
+def read_limited(path: Path, max_file_bytes: int) -> bytes:
+    """The file's bytes, refusing files over the limit before reading them whole."""
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            raise DocumentTooLarge(str(path), f"{size:,} bytes is over the size limit of {max_file_bytes:,} bytes")
+        with path.open("rb") as handle:
+            data = handle.read(max_file_bytes + 1)
+    except OSError as exc:
+        raise NotParseable(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    if len(data) > max_file_bytes:  # it grew while we looked
+        raise DocumentTooLarge(str(path), f"over the size limit of {max_file_bytes:,} bytes")
+    return data
+
+
+def iter_files(paths: Iterable[Path], failures: list[FileFailure]) -> Iterator[Path]:
+    """Files named, and every non-hidden file under directories named, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path).parts
+                if child.is_file() and not any(part.startswith(".") for part in relative):
+                    yield child
+        elif path.is_file():
+            yield path
+        else:
+            failures.append(FileFailure(str(path), "no such file or directory"))
+
+
+def ingest_paths(
+    engine: Engine,
+    paths: Iterable[Path | str],
+    *,
+    repo: str | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> IngestSummary:
+    """Ingest every SBOM under ``paths``; bad files are reported in the summary, never raised."""
+    if repo is not None:
+        repo = normalise_repo_name(repo)
+    summary = IngestSummary()
+    for path in iter_files([Path(p) for p in paths], summary.failures):
+        try:
+            data = read_limited(path, max_file_bytes)
+            parsed = parse_bytes(data, source=str(path))
+        except InventoryError as exc:
+            summary.failures.append(FileFailure(exc.source, exc.message))
+            log.debug("refused %s: %s", path, exc.message)
+            continue
+        repository, repository_from = choose_repository(parsed, repo=repo, source=str(path))
+        saved = ingest_document(
+            engine,
+            parsed,
+            repo_full_name=repository,
+            source=str(path),
+            digest=hashlib.sha256(data).hexdigest(),
+            repo_hint_source=repository_from,
+        )
+        document = summarise(parsed, source=str(path), repository=repository, repository_from=repository_from)
+        document.changed = saved.changed
+        summary.documents.append(document)
+        for component in parsed.components:
+            if component.purl:
+                summary.purls.add(component.key)
+        summary.ecosystem_keys.update((c.ecosystem or "(none)", c.key) for c in parsed.components)
+    return summary

@@ -1,0 +1,100 @@
+"""Purl normalisation: leniency for real documents, PEP 503 keys, npm scopes, and a fast path that agrees."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from packageurl import PackageURL
+
+from bot.inventory.purls import _slow, nopurl_key, normalise_purl, pep503, version_warning
+
+SBOMS = Path(__file__).parent / "data" / "sboms"
+
+
+def purls_in_test_documents() -> list[str]:
+    found: set[str] = set()
+    for path in SBOMS.iterdir():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found.update(re.findall(r"pkg:[a-z][a-z0-9.+-]*/[^\s\"'<>\]]+", text))
+    return sorted(found)
+
+
+def test_the_same_pypi_package_spelled_two_ways_is_one_package() -> None:
+    # cyclonedx-py writes boolean.py from an environment and boolean-py from a poetry lock
+    dotted, dashed = normalise_purl("pkg:pypi/boolean.py@5.0"), normalise_purl("pkg:pypi/boolean-py@5.0")
+    assert dotted.package_key == dashed.package_key == "pypi/boolean-py"
+    assert dotted.key == dashed.key == "pkg:pypi/boolean-py@5.0"
+    assert dotted.purl == "pkg:pypi/boolean.py@5.0"  # the purl keeps the spec form ("." kept)
+    assert normalise_purl("pkg:PYPI/Django_package@1.11.1.dev1").purl == "pkg:pypi/django-package@1.11.1.dev1"
+    assert pep503("Foo.__Bar--baz") == "foo-bar-baz"
+
+
+def test_npm_scopes_are_accepted_encoded_or_not() -> None:
+    encoded, plain = normalise_purl("pkg:npm/%40babel/core@7.0.0"), normalise_purl("pkg:npm/@babel/core@7.0.0")
+    assert encoded == plain
+    assert (encoded.purl, encoded.package_key, encoded.namespace) == (
+        "pkg:npm/%40babel/core@7.0.0",
+        "npm/@babel/core",
+        "@babel",
+    )
+
+
+def test_npm_names_keep_their_case() -> None:
+    # JSONStream and jsonstream are different npm packages; packageurl-python 0.17 would lowercase the first
+    assert normalise_purl("pkg:npm/JSONStream@1.3.5").package_key == "npm/JSONStream"
+    assert normalise_purl("pkg:npm/JSONStream@1.3.5?foo=bar").purl == "pkg:npm/JSONStream@1.3.5?foo=bar"
+
+
+@pytest.mark.parametrize(
+    ("raw", "package_key"),
+    [
+        ("pkg:maven/org.slf4j/slf4j-api@1.7.36", "maven/org.slf4j/slf4j-api"),
+        ("pkg:golang/github.com/x/y@v1.0.0#sub/pkg", "golang/github.com/x/y"),
+        ("pkg:npm/%40babel/core@7.0.0", "npm/@babel/core"),
+        ("pkg:pypi/requests@2.31.0", "pypi/requests"),
+        ("pkg://maven/a/b@1", "maven/a/b"),
+    ],
+)
+def test_package_keys_drop_the_version(raw: str, package_key: str) -> None:
+    assert normalise_purl(raw).package_key == package_key
+
+
+def test_spec_breaking_purls_are_kept_with_the_problem_named() -> None:
+    info = normalise_purl("pkg:github/example@main")
+    assert (info.valid, info.purl, info.package_key) == (True, "pkg:github/example@main", "github/example")
+    assert info.problem == "Namespace is required for purl type: 'github'"
+    broken = normalise_purl("not-a-purl")
+    assert (broken.valid, broken.purl) == (False, "not-a-purl")
+    assert broken.problem is not None and "pkg" in broken.problem
+
+
+def test_version_ranges_and_missing_versions_are_named() -> None:
+    ranged = normalise_purl("pkg:githubactions/actions/github-script@7.%2A.%2A")
+    assert ranged.version == "7.*.*"
+    assert version_warning(ranged.version) == "version '7.*.*' is a range, not a version"
+    assert version_warning(normalise_purl("pkg:pypi/sphinx-autobuild").version) == "has no version"
+    assert version_warning("^1.2.0") is not None
+    assert version_warning("1.0.6-9.2~deb10u1") is None  # Debian's tilde is a version, not a range
+
+
+def test_purl_less_components_get_readable_keys() -> None:
+    assert nopurl_key(None, None, "FatFS", "r0.12c") == "nopurl:unknown/FatFS@r0.12c"
+    assert nopurl_key("maven", "org.example", "lib", None) == "nopurl:maven/org.example/lib"
+
+
+def test_fast_path_agrees_with_packageurl_python_on_every_purl_in_the_test_documents() -> None:
+    purls = purls_in_test_documents()
+    assert len(purls) > 900
+    for raw in purls:
+        fast, slow = normalise_purl(raw), _slow(raw)
+        assert fast == slow, raw
+        if slow.valid and slow.ecosystem != "npm":  # npm: we keep case on purpose
+            assert slow.purl == PackageURL.from_string(raw).to_string(), raw
+
+
+def test_normalisation_is_cached_per_distinct_string() -> None:
+    raw = json.dumps("pkg:cargo/serde@1.0.0")[1:-1]
+    assert normalise_purl(raw) is normalise_purl(raw)

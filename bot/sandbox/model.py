@@ -34,6 +34,8 @@ class Person:
     roster_start: date | None = None  # when the roster says they joined (None: always)
     roster_end: date | None = None  # when they left (None: still there)
     has_sponsors_listing: bool = False
+    member_of: list[str] = field(default_factory=list)  # which of World.orgs list them as members
+    alias_of: str | None = None  # identity "extra-login": the login of the person this account also belongs to
 
 
 @dataclass
@@ -78,6 +80,9 @@ class UpstreamRepo:
     releases: list[Release] = field(default_factory=list)
     stars: int = 0
     scorecard: float | None = None  # OpenSSF Scorecard overall score served by deps.dev
+    # What the generator built the last 12 months' commits to give (bots excluded); None: not designed.
+    designed_bus_factor: int | None = None
+    designed_elephant_factor: int | None = None
 
     @property
     def key(self) -> str:
@@ -119,6 +124,7 @@ class Dependency:
     version: str
     direct: bool
     scope: Literal["runtime", "development"]
+    via: str | None = None  # transitive only: the package_key of the direct dependency that pulls it in
 
 
 @dataclass
@@ -262,3 +268,5 @@ class World:
     scan: int = 0  # which licence a repository shows: licenses[min(scan, len - 1)]
     issues: dict[str, list[Issue]] = field(default_factory=dict)  # "owner/name" -> issues
     slack_messages: list[SlackMessage] = field(default_factory=list)
+    opencollective_slug: str = ""  # the organisation's own Open Collective account (whose DEBITs are its payments)
+    slack_channel: str = ""  # the channel upkeep posts to (a name without "#", e.g. "upkeep")

@@ -1,0 +1,601 @@
+"""The sandbox router (one request -> response function) and the loopback HTTP server around it.
+
+``Router.handler`` is usable directly as ``httpx.MockTransport(router.handler)``; ``SandboxServer``
+serves the same router on ``127.0.0.1`` with a random free port for PyGithub, slack-sdk and the
+demo. The router owns everything common to all services:
+
+* mounting by path prefix (longest match wins) and the request log (``router.stats()``);
+* knobs (:class:`Knobs`): real-sleep latency, deterministic faults, a per-token rate limit;
+* ``ETag`` on every ``GET`` 200 (a hash of the body, unless the service set one) and ``304``
+  for a matching ``If-None-Match``; a 304 does not count against the rate limit, as on GitHub.
+
+Faults are chosen by hashing (seed, method, URL, how many times that URL was asked), so a run
+is reproducible whatever the thread interleaving, and a retry of the same URL can succeed.
+Connection reset, timeout and truncated body are real socket events in server mode and the
+matching httpx exceptions under ``MockTransport``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import importlib
+import logging
+import re
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from bot.sandbox.interface import Service, ServiceContext
+from bot.sandbox.model import World
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = ("500", "502", "reset", "timeout", "truncated", "429", "403")
+SOCKET_FAULTS = frozenset({"reset", "timeout", "truncated"})
+GITHUB_PREFIXES = ("/api/v3", "/api/graphql")
+#: Services of the other half of the sandbox, mounted when their modules exist ("module:Class").
+OPTIONAL_SERVICES = (
+    "bot.sandbox.github_rest:GitHubRestService",
+    "bot.sandbox.github_graphql:GitHubGraphQLService",
+    "bot.sandbox.sbom_export:SbomDownloadService",
+    "bot.sandbox.opencollective:OpenCollectiveService",
+    "bot.sandbox.slack:SlackService",
+)
+_ROUTE_WORDS = frozenset(
+    (
+        "api",
+        "v1",
+        "v3",
+        "graphql",
+        "json",
+        "pypi",
+        "crates",
+        "@v",
+        "@latest",
+        "list",
+        "index.json",
+        "v3-flatcontainer",
+        "registration5-semver1",
+        "p2",
+        "systems",
+        "packages",
+        "versions",
+        "projects",
+        "repos",
+        "orgs",
+        "users",
+        "user",
+        "members",
+        "contents",
+        "dependency-graph",
+        "sbom",
+        "generate-report",
+        "fetch-report",
+        "license",
+        "contributors",
+        "commits",
+        "releases",
+        "latest",
+        "issues",
+        "comments",
+        "labels",
+        "search",
+        "rate_limit",
+        ".github",
+        "funding.yml",
+        "funding.json",
+        "readme",
+        "tags",
+        "branches",
+        "events",
+        "sponsors",
+        "chat.postmessage",
+        "chat.update",
+        "conversations.history",
+        "auth.test",
+        "files.getuploadurlexternal",
+        "files.completeuploadexternal",
+        "meta",
+        "installation",
+        "app",
+        "teams",
+    )
+)
+_ID = re.compile(r"^(\d+|[0-9a-f]{7,64}|[0-9a-f-]{36})$", re.IGNORECASE)
+
+
+@dataclass
+class Knobs:
+    """How the sandbox misbehaves. Change ``router.knobs`` at any time (``dataclasses.replace``)."""
+
+    latency_ms: float = 0.0  # added to every request with a real sleep
+    fault_rate: float = 0.0  # probability of a fault per request
+    fault_kinds: tuple[str, ...] = FAULT_KINDS
+    fault_seed: int = 0
+    fault_prefixes: tuple[str, ...] = ()  # only these mount points get faults (empty: all)
+    retry_after_seconds: int = 1  # Retry-After on 429 and secondary-limit 403
+    timeout_seconds: float = 2.0  # how long a "timeout" fault holds the connection in server mode
+    rate_limit: int | None = None  # requests per token per window (None: unlimited)
+    rate_limit_window_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        unknown = set(self.fault_kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"fault_kinds: unknown {sorted(unknown)}, expected some of {list(FAULT_KINDS)}")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError(f"fault_rate: {self.fault_rate} is not between 0 and 1")
+
+
+@dataclass
+class Answer:
+    """What the router decided: a response, possibly with a socket-level fault to apply to it."""
+
+    response: httpx.Response
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    service: str
+    route: str
+    path: str
+    status: int
+    fault: str | None
+    token: str | None  # a fingerprint of the token, never the token
+    duration_ms: float
+
+
+@dataclass
+class _Bucket:
+    window_start: float
+    used: int = 0
+
+
+@dataclass
+class _Stats:
+    records: list[RequestRecord] = field(default_factory=list)
+    seen: Counter[str] = field(default_factory=Counter)
+
+
+def route_of(path: str) -> str:
+    """A route template for the log: known words kept, names and ids replaced by ``{}``."""
+    segments = []
+    for segment in path.strip("/").split("/"):
+        if not segment:
+            continue
+        if _ID.match(segment) and not segment.isalpha():
+            segments.append("{id}")
+        elif segment.lower() in _ROUTE_WORDS:
+            segments.append(segment)
+        else:
+            segments.append("{}")
+    collapsed = [s for i, s in enumerate(segments) if not (s == "{}" and i and segments[i - 1] == "{}")]
+    return "/" + "/".join(collapsed)
+
+
+def token_of(request: httpx.Request) -> str | None:
+    """The bearer/token credential of ``request`` (Authorization header), if any."""
+    header = str(request.headers.get("authorization", ""))
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("bearer", "token") and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic" and value.strip():
+        return value.strip()
+    return None
+
+
+def fingerprint(token: str | None) -> str | None:
+    return hashlib.sha256(token.encode()).hexdigest()[:12] if token else None
+
+
+def load_optional_services(
+    world: World, names: Iterable[str] = OPTIONAL_SERVICES, options: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Service]:
+    """Construct each ``module:Class`` that exists as ``Class(world, **options[Class])``; missing modules are
+    skipped (e.g. ``options={"GitHubRestService": {"enterprise_server": True}}`` for the GHES SBOM route)."""
+    services: list[Service] = []
+    for spec in names:
+        module_name, _, class_name = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            log.debug("sandbox: %s is not there yet, not mounted", module_name)
+            continue
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            log.warning("sandbox: %s has no %s, not mounted", module_name, class_name)
+            continue
+        services.append(cls(world, **dict((options or {}).get(class_name, {}))))
+    return services
+
+
+def default_services(world: World, options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Service]:
+    """The registries plus whichever of the GitHub, SBOM, Open Collective and Slack services exist."""
+    from bot.sandbox.registries import registry_services
+
+    return [*registry_services(world), *load_optional_services(world, options=options)]
+
+
+class Router:
+    """Mounts services by prefix and applies the knobs; ``handler`` is a ``MockTransport`` handler."""
+
+    def __init__(
+        self,
+        world: World | None = None,
+        services: Iterable[Service] | None = None,
+        *,
+        knobs: Knobs | None = None,
+        context: ServiceContext | None = None,
+        clock: Callable[[], float] = time.time,
+        service_options: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.world = world
+        self.knobs = knobs or Knobs()
+        self.context = context or ServiceContext("http://sandbox.test", "http://downloads.sandbox.test")
+        self.clock = clock
+        self._services: list[Service] = []
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._stats = _Stats()
+        if services is not None:
+            chosen: Iterable[Service] = services
+        else:
+            chosen = default_services(world, service_options) if world is not None else []
+        for service in chosen:
+            self.mount(service)
+
+    # ------------------------------------------------------------------ mounting
+
+    def mount(self, service: Service) -> None:
+        """Add ``service`` under ``service.prefix``; a longer prefix wins over a shorter one."""
+        prefix = "/" + service.prefix.strip("/")
+        if any(("/" + s.prefix.strip("/")) == prefix for s in self._services):
+            raise ValueError(f"{prefix}: a service is already mounted there")
+        self._services.append(service)
+        self._services.sort(key=lambda s: len(s.prefix.strip("/")), reverse=True)
+
+    @property
+    def prefixes(self) -> list[str]:
+        return sorted("/" + s.prefix.strip("/") for s in self._services)
+
+    def _find(self, raw_path: str) -> tuple[Service | None, str]:
+        for service in self._services:
+            prefix = "/" + service.prefix.strip("/")
+            if raw_path == prefix or raw_path.startswith(prefix + "/"):
+                return service, raw_path[len(prefix) :] or "/"
+        return None, raw_path
+
+    # ------------------------------------------------------------------ the request path
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` as ``httpx.MockTransport`` expects; socket faults become httpx errors."""
+        request.read()
+        answer = self.dispatch(request)
+        if answer.fault == "reset":
+            raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+        if answer.fault == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if answer.fault == "truncated":
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body (received "
+                f"{len(answer.response.content) // 2} bytes, expected {len(answer.response.content)})",
+                request=request,
+            )
+        return answer.response
+
+    def dispatch(self, request: httpx.Request) -> Answer:
+        """Route, apply the knobs and log one request; the caller applies any socket fault."""
+        started = time.perf_counter()
+        knobs = self.knobs
+        if knobs.latency_ms > 0:
+            time.sleep(knobs.latency_ms / 1000)
+        raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]
+        service, path = self._find(raw_path)
+        prefix = "/" + service.prefix.strip("/") if service else "-"
+        token = token_of(request)
+        with self._lock:
+            url_key = f"{request.method} {request.url}"
+            nth = self._stats.seen[url_key]
+            self._stats.seen[url_key] += 1
+        fault = self._fault(knobs, prefix, url_key, nth)
+        answer: Answer
+        if fault is not None and fault not in SOCKET_FAULTS:
+            answer = Answer(self._fault_response(fault, prefix, knobs))
+        else:
+            limited = self._rate_limit(knobs, prefix, token)
+            if limited is not None:
+                answer = Answer(limited)
+            elif service is None:
+                answer = Answer(
+                    httpx.Response(
+                        404, json={"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+                    )
+                )
+            else:
+                response = service.handle(request, path, self.context)
+                response.read()
+                answer = Answer(self._conditional(request, response, prefix, token), fault)
+        route = answer.response.headers.get("x-sandbox-route") or route_of(path)
+        answer.response.headers.pop("x-sandbox-route", None)
+        record = RequestRecord(
+            method=request.method,
+            service=prefix,
+            route=route,
+            path=raw_path,
+            status=answer.response.status_code,
+            fault=fault,
+            token=fingerprint(token),
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        with self._lock:
+            self._stats.records.append(record)
+        return answer
+
+    def _fault(self, knobs: Knobs, prefix: str, url_key: str, nth: int) -> str | None:
+        if knobs.fault_rate <= 0 or not knobs.fault_kinds:
+            return None
+        if knobs.fault_prefixes and prefix not in knobs.fault_prefixes:
+            return None
+        digest = hashlib.sha256(f"{knobs.fault_seed}\x1f{url_key}\x1f{nth}".encode()).digest()
+        roll = int.from_bytes(digest[:8], "big") / 2**64
+        if roll >= knobs.fault_rate:
+            return None
+        return knobs.fault_kinds[int.from_bytes(digest[8:12], "big") % len(knobs.fault_kinds)]
+
+    def _fault_response(self, fault: str, prefix: str, knobs: Knobs) -> httpx.Response:
+        retry = {"retry-after": str(knobs.retry_after_seconds)}
+        if fault == "500":
+            return httpx.Response(500, json={"message": "Server Error"})
+        if fault == "502":
+            html = "<html><body><h1>502 Bad Gateway</h1>The server returned an invalid response.</body></html>"
+            return httpx.Response(502, headers={"content-type": "text/html"}, text=html)
+        if prefix.startswith("/slack"):
+            return httpx.Response(429, headers=retry, json={"ok": False, "error": "ratelimited"})
+        if prefix in GITHUB_PREFIXES:
+            message = (
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you "
+                "reach out to GitHub Support for help, please include the request ID 0000:0000:000000:000000:00000000."
+            )
+            body = {
+                "message": message,
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            }
+            return httpx.Response(429 if fault == "429" else 403, headers=retry, json=body)
+        return httpx.Response(429 if fault == "429" else 403, headers=retry, text="Too Many Requests")
+
+    def _rate_limit(self, knobs: Knobs, prefix: str, token: str | None) -> httpx.Response | None:
+        """Count the request against its token; the answer when the limit is reached, else None."""
+        if knobs.rate_limit is None:
+            return None
+        now = self.clock()
+        key = (prefix, fingerprint(token) or "anonymous")
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None or now >= bucket.window_start + knobs.rate_limit_window_seconds:
+                bucket = self._buckets[key] = _Bucket(now)
+            if bucket.used < knobs.rate_limit:
+                bucket.used += 1
+                return None
+            reset = int(bucket.window_start + knobs.rate_limit_window_seconds)
+        wait = str(max(1, reset - int(now)))
+        if prefix in GITHUB_PREFIXES:
+            headers = self._limit_headers(knobs, prefix, bucket, reset)
+            body = {
+                "message": "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please "
+                "include the request ID 0000:0000:000000:000000:00000000.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            }
+            return httpx.Response(403, headers=headers, json=body)
+        if prefix.startswith("/slack"):
+            return httpx.Response(429, headers={"retry-after": wait}, json={"ok": False, "error": "ratelimited"})
+        return httpx.Response(429, headers={"retry-after": wait}, text="Too Many Requests")
+
+    def _limit_headers(self, knobs: Knobs, prefix: str, bucket: _Bucket | None, reset: int) -> dict[str, str]:
+        limit = knobs.rate_limit if knobs.rate_limit is not None else 5000
+        used = bucket.used if bucket else 0
+        return {
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(0, limit - used)),
+            "x-ratelimit-reset": str(reset),
+            "x-ratelimit-used": str(used),
+            "x-ratelimit-resource": "graphql" if prefix == "/api/graphql" else "core",
+        }
+
+    def _conditional(
+        self, request: httpx.Request, response: httpx.Response, prefix: str, token: str | None
+    ) -> httpx.Response:
+        """Add ETag and rate-limit headers; turn a matching If-None-Match into 304 (and refund it)."""
+        knobs = self.knobs
+        bucket_key = (prefix, fingerprint(token) or "anonymous")
+        if prefix in GITHUB_PREFIXES and "x-ratelimit-limit" not in response.headers:
+            with self._lock:
+                bucket = self._buckets.get(bucket_key)
+            start = bucket.window_start if bucket else self.clock()
+            response.headers.update(
+                self._limit_headers(knobs, prefix, bucket, int(start + knobs.rate_limit_window_seconds))
+            )
+        if request.method != "GET" or response.status_code != 200:
+            return response
+        etag = response.headers.get("etag")
+        if etag is None:
+            etag = f'W/"{hashlib.sha256(response.content).hexdigest()[:40]}"'
+            response.headers["etag"] = etag
+        wanted = request.headers.get("if-none-match")
+        if wanted and _etag_matches(wanted, etag):
+            with self._lock:
+                bucket = self._buckets.get(bucket_key)
+                if bucket is not None and bucket.used > 0 and knobs.rate_limit is not None:
+                    bucket.used -= 1
+            keep = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+            return httpx.Response(304, headers=keep)
+        return response
+
+    # ------------------------------------------------------------------ the log
+
+    @property
+    def log(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self._stats.records)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of requests: total, per service, per route (``"{service} {METHOD} {route}"``), per status, faults."""
+        records = self.log
+        return {
+            "total": len(records),
+            "by_service": dict(sorted(Counter(r.service for r in records).items())),
+            "by_route": dict(sorted(Counter(f"{r.service} {r.method} {r.route}" for r in records).items())),
+            "by_status": dict(sorted(Counter(str(r.status) for r in records).items())),
+            "faults": dict(sorted(Counter(r.fault for r in records if r.fault).items())),
+        }
+
+    def reset_stats(self) -> None:
+        """Forget the log, the per-URL fault counters and the rate-limit buckets."""
+        with self._lock:
+            self._stats = _Stats()
+            self._buckets.clear()
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    def bare(value: str) -> str:
+        value = value.strip()
+        return value[2:] if value.startswith("W/") else value
+
+    return header.strip() == "*" or any(bare(part) == bare(etag) for part in header.split(","))
+
+
+# --------------------------------------------------------------------------------------------- the server
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, every keep-alive answer waits for a
+    # delayed ACK (~40 ms on Linux), which would make the sandbox, not the client, the bottleneck.
+    disable_nagle_algorithm = True
+    router: Router  # set on the subclass made per server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("sandbox %s", format % args)
+
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        host = self.headers.get("host") or self.server.server_address[0]  # type: ignore[index]
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in ("transfer-encoding",)]
+        request = httpx.Request(self.command, f"http://{host}{self.path}", headers=headers, content=self._body())
+        try:
+            answer = self.router.dispatch(request)
+        except Exception:  # a service bug must not kill the connection silently
+            log.exception("sandbox: %s %s failed", self.command, self.path)
+            answer = Answer(httpx.Response(500, json={"message": "sandbox service error"}))
+        if answer.fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if answer.fault == "timeout":
+            time.sleep(self.router.knobs.timeout_seconds)
+            self.close_connection = True
+            return
+        response = answer.response
+        body = response.content
+        self.send_response_only(response.status_code, response.reason_phrase)
+        for key, value in response.headers.multi_items():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        if answer.fault == "truncated":
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if answer.fault == "truncated":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+
+class SandboxServer:
+    """The router on a real threaded HTTP server at ``127.0.0.1`` (random free port unless given).
+
+    ``base_url`` is ``http://127.0.0.1:PORT`` and ``alt_base_url`` ``http://localhost:PORT`` (the
+    "other host" SBOM downloads are served from). Use as a context manager, or ``start``/``stop``.
+    """
+
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        router: Router | None = None,
+        knobs: Knobs | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if router is None and world is None:
+            raise ValueError("SandboxServer: give a world or a router")
+        self.router = router or Router(world, knobs=knobs)
+        if knobs is not None and router is not None:
+            self.router.knobs = replace(knobs)
+        self.world = world or self.router.world
+        handler = type("SandboxHandler", (_Handler,), {"router": self.router})
+        self._httpd = http.server.ThreadingHTTPServer((host, port), handler)
+        self._httpd.daemon_threads = True
+        self.port = int(self._httpd.server_address[1])
+        self.base_url = f"http://{host}:{self.port}"
+        self.alt_base_url = f"http://localhost:{self.port}"
+        self.router.context = ServiceContext(self.base_url, self.alt_base_url)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> SandboxServer:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox-server", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI)."""
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._httpd.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,386 @@
+"""The ground truth of a sandbox world: what a correct upkeep run must find.
+
+Computed from the world's own facts with deliberately plain code, independently of anything in
+``bot/`` outside the sandbox, so tests can compare upkeep's results with it. The rules:
+
+* **People who count**: org members, ``email-domain`` identities and ``roster`` people (only
+  for the days between ``roster_start`` and ``roster_end``); an ``extra-login`` account counts
+  for the person in its ``alias_of``; bots and outsiders never count.
+* **Windows**: ``trailing_12_months`` is ``(now - 365 days, now]``; quarters are calendar
+  quarters ``[start, end)`` in UTC.
+* **Bus factor**: the smallest number of authors making at least half of the non-bot commits of
+  the trailing 12 months (an author is the commit's login, else its email). **Elephant factor**:
+  the same over organisations, an organisation being the email domain, except public-mail
+  domains where each author is their own organisation. **Active maintainers**: distinct non-bot
+  authors in the window. All three are 0 without commits in the window.
+* **Money** in original currency, per channel, paid inside the window: GitHub Sponsors by the
+  organisation (monthly sponsorships pay on the day they were created and every month after,
+  until ``ended_at`` or ``now``; one-time ones once), attributed to the upstreams the sponsored
+  account owns; Open Collective contributions, attributed through the collective's GitHub
+  handle (``owner/repo``, or ``owner`` when they own exactly one upstream); ledger entries whose
+  ``upstream`` is an upstream key (others are listed as ``unattributed``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from packageurl import PackageURL
+
+from bot.sandbox.model import Person, UpstreamRepo, World
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 20x faster
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {"gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "proton.me", "icloud.com", "users.noreply.github.com"}
+)
+LICENSE_CLASSES = {
+    "MIT": "permissive",
+    "Apache-2.0": "permissive",
+    "BSD-3-Clause": "permissive",
+    "BSD-2-Clause": "permissive",
+    "ISC": "permissive",
+    "Unlicense": "public-domain",
+    "MPL-2.0": "weak-copyleft",
+    "EPL-2.0": "weak-copyleft",
+    "LGPL-2.1-only": "weak-copyleft",
+    "GPL-2.0-or-later": "copyleft",
+    "GPL-3.0-only": "copyleft",
+    "AGPL-3.0-only": "copyleft",
+    "BUSL-1.1": "source-available",
+    "SSPL-1.0": "source-available",
+    "Elastic-2.0": "source-available",
+}
+FUNDING_YML_CHANNELS = {
+    "github": "github_sponsors",
+    "open_collective": "open_collective",
+    "tidelift": "tidelift",
+    "thanks_dev": "thanks_dev",
+    "liberapay": "liberapay",
+    "patreon": "patreon",
+    "ko_fi": "ko_fi",
+    "custom": "custom",
+    "polar": "polar",
+    "buy_me_a_coffee": "buy_me_a_coffee",
+    "community_bridge": "community_bridge",
+    "issuehunt": "issuehunt",
+}
+
+
+def _iso(moment: datetime | date | None) -> str | None:
+    if moment is None:
+        return None
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.isoformat()
+
+
+def quarters(now: datetime, count: int = 6) -> list[tuple[str, datetime, datetime]]:
+    """The ``count`` calendar quarters up to and including the one holding ``now``, oldest first."""
+    year, q = now.year, (now.month - 1) // 3
+    out = []
+    for _ in range(count):
+        start = datetime(year, 3 * q + 1, 1, tzinfo=UTC)
+        end = datetime(year + (q == 3), 3 * ((q + 1) % 4) + 1, 1, tzinfo=UTC)
+        out.append((f"{year}Q{q + 1}", start, end))
+        year, q = (year, q - 1) if q else (year - 1, 3)
+    return list(reversed(out))
+
+
+def _window(world: World) -> tuple[datetime, datetime]:
+    return world.now - timedelta(days=365), world.now
+
+
+def _in_window(moment: datetime, world: World) -> bool:
+    start, end = _window(world)
+    return start < moment <= end
+
+
+def purl_of(ecosystem: str, namespace: str | None, name: str) -> str:
+    """The version-less purl of a package, as packageurl-python writes it."""
+    return str(PackageURL(type=ecosystem, namespace=namespace, name=name).to_string())
+
+
+def _is_bot(login: str | None, bots: set[str]) -> bool:
+    return login is not None and (login in bots or login.endswith("[bot]"))
+
+
+def _counted_as(person: Person) -> str | None:
+    if person.is_bot or person.identity in ("bot", "outsider"):
+        return None
+    if person.identity == "extra-login":
+        return person.alias_of
+    return person.login
+
+
+def _counts_on(person: Person, moment: datetime) -> bool:
+    day = moment.date()
+    if person.roster_start and day < person.roster_start:
+        return False
+    return not (person.roster_end and day > person.roster_end)
+
+
+def license_class(spdx: str | None) -> str:
+    """permissive, public-domain, weak-copyleft, copyleft, source-available, or none."""
+    return "none" if spdx is None else LICENSE_CLASSES.get(spdx, "other")
+
+
+def commit_factors(up: UpstreamRepo, world: World, bots: set[str]) -> dict[str, int]:
+    """Bus factor, elephant factor and active maintainers from the window's non-bot commits."""
+    authors: dict[str, int] = defaultdict(int)
+    orgs: dict[str, int] = defaultdict(int)
+    for commit in up.commits:
+        if not _in_window(commit.committed_at, world) or _is_bot(commit.author_login, bots):
+            continue
+        email = commit.author_email.lower()
+        authors[commit.author_login or email] += 1
+        domain = email.rsplit("@", 1)[-1]
+        orgs[email if domain in PUBLIC_MAIL_DOMAINS else domain] += 1
+
+    def smallest_half(counts: dict[str, int]) -> int:
+        total, running = sum(counts.values()), 0
+        for n, value in enumerate(sorted(counts.values(), reverse=True), start=1):
+            running += value
+            if 2 * running >= total:
+                return n
+        return 0
+
+    return {
+        "bus_factor": smallest_half(authors),
+        "elephant_factor": smallest_half(orgs),
+        "active_maintainers": len(authors),
+        "window_commits": sum(authors.values()),
+    }
+
+
+def funding_channels(up: UpstreamRepo) -> list[str]:
+    """Channels the repository declares: FUNDING.yml keys with a value, and a floss.fund funding.json."""
+    channels: set[str] = set()
+    if up.funding_yml:
+        data = yaml.load(up.funding_yml, Loader=_YAML_LOADER) or {}  # noqa: S506 - a safe loader
+        for key, value in data.items():
+            if value and key in FUNDING_YML_CHANNELS:
+                channels.add(FUNDING_YML_CHANNELS[key])
+    if up.funding_json:
+        manifest = json.loads(up.funding_json)
+        if isinstance(manifest, dict) and str(manifest.get("version", "")).startswith("v1"):
+            channels.add("funding_json")
+    return sorted(channels)
+
+
+def _monthly_payments(start: datetime, end: datetime) -> list[datetime]:
+    out: list[datetime] = []
+    n = 0
+    while True:
+        month = start.month - 1 + n
+        moment = start.replace(year=start.year + month // 12, month=month % 12 + 1)
+        if moment >= end:
+            return out
+        out.append(moment)
+        n += 1
+
+
+def sponsorship_payments(world: World) -> list[tuple[str, str, datetime, int]]:
+    """(sponsor, sponsorable, paid at, cents) for every payment up to ``now``."""
+    payments = []
+    for s in world.sponsorships:
+        if s.is_one_time:
+            payments.append((s.sponsor, s.sponsorable, s.created_at, s.monthly_cents))
+            continue
+        for moment in _monthly_payments(s.created_at, min(s.ended_at or world.now, world.now)):
+            payments.append((s.sponsor, s.sponsorable, moment, s.monthly_cents))
+    return payments
+
+
+def _money(world: World, used: set[str]) -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
+    owned: dict[str, list[str]] = defaultdict(list)
+    for up in world.upstreams:
+        if up.key in used:
+            owned[up.owner.lower()].append(up.key)
+    money: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
+    unattributed: list[dict[str, Any]] = []
+    orgs = {o.lower() for o in world.orgs}
+    for sponsor, sponsorable, moment, cents in sponsorship_payments(world):
+        if sponsor.lower() not in orgs or not _in_window(moment, world):
+            continue
+        keys = owned.get(sponsorable.lower(), [])
+        if len(keys) != 1:
+            unattributed.append({"channel": "github_sponsors", "payee": sponsorable, "cents": cents, "currency": "USD"})
+            continue
+        bucket = money[keys[0]]["github_sponsors"]
+        bucket["USD"] = bucket.get("USD", 0) + cents
+    collective_upstream: dict[str, str | None] = {}
+    for collective in world.collectives:
+        handle = (collective.github_handle or "").lower()
+        target = f"github.com/{handle}" if "/" in handle else None
+        if target is None and len(owned.get(handle, [])) == 1:
+            target = owned[handle][0]
+        collective_upstream[collective.slug] = target if target in used else None
+    for contribution in world.oc_contributions:
+        if not _in_window(contribution.created_at, world):
+            continue
+        key = collective_upstream.get(contribution.collective)
+        if key is None:
+            unattributed.append(
+                {
+                    "channel": "open_collective",
+                    "payee": contribution.collective,
+                    "cents": contribution.amount_cents,
+                    "currency": contribution.currency,
+                }
+            )
+            continue
+        bucket = money[key]["open_collective"]
+        bucket[contribution.currency] = bucket.get(contribution.currency, 0) + contribution.amount_cents
+    start, end = _window(world)
+    for entry in world.ledger:
+        if not start.date() < entry.paid_on <= end.date():
+            continue
+        cents = int(Decimal(entry.amount) * 100)
+        if entry.upstream not in used:
+            unattributed.append(
+                {"channel": entry.channel, "payee": entry.upstream, "cents": cents, "currency": entry.currency}
+            )
+            continue
+        bucket = money[entry.upstream]["ledger"]
+        bucket[entry.currency] = bucket.get(entry.currency, 0) + cents
+    plain = {key: {ch: dict(sorted(cur.items())) for ch, cur in sorted(chs.items())} for key, chs in money.items()}
+    return dict(sorted(plain.items())), unattributed
+
+
+def _contributions(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    people = {p.login: p for p in world.people}
+    windows = [("trailing_12_months", *_window(world))]
+    quarter_list = quarters(world.now)
+    trailing: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    per_quarter: dict[str, dict[str, dict[str, dict[str, int]]]] = {
+        name: defaultdict(lambda: defaultdict(lambda: defaultdict(int))) for name, _, _ in quarter_list
+    }
+    for c in world.contributions:
+        person = people.get(c.login)
+        if person is None:
+            continue
+        counted = _counted_as(person)
+        if counted is None or not _counts_on(person, c.occurred_at):
+            continue
+        _, start, end = windows[0]
+        if start < c.occurred_at <= end:
+            trailing[counted][c.upstream][c.kind] += c.count
+        for name, q_start, q_end in quarter_list:
+            if q_start <= c.occurred_at < q_end:
+                per_quarter[name][counted][c.upstream][c.kind] += c.count
+
+    def plain(tree: dict[str, dict[str, dict[str, int]]]) -> dict[str, Any]:
+        return {
+            login: {up: dict(sorted(kinds.items())) for up, kinds in sorted(ups.items())}
+            for login, ups in sorted(tree.items())
+        }
+
+    counts = {"trailing_12_months": plain(trailing), "quarters": {n: plain(t) for n, t in per_quarter.items()}}
+    spans = {
+        "trailing_12_months": {"start": _iso(windows[0][1]), "end": _iso(windows[0][2]), "bounds": "(start, end]"},
+        "quarters": {n: {"start": _iso(s), "end": _iso(e), "bounds": "[start, end)"} for n, s, e in quarter_list},
+    }
+    return counts, spans
+
+
+def truth(world: World) -> dict[str, Any]:
+    """The ground truth as a JSON-serialisable dict in a stable order (see the module docstring)."""
+    bots = {p.login for p in world.people if p.is_bot}
+    packages = []
+    for pkg in sorted(world.packages, key=lambda p: p.package_key):
+        packages.append(
+            {
+                "package": pkg.package_key,
+                "purl": purl_of(pkg.ecosystem, pkg.namespace, pkg.name),
+                "ecosystem": pkg.ecosystem,
+                "true_upstream": pkg.true_upstream,
+                "unresolvable_reason": pkg.unresolvable_reason,
+                "repository_form": pkg.repository_form,
+                "subdirectory": pkg.subdirectory,
+            }
+        )
+    used = {p.true_upstream for p in world.packages if p.true_upstream}
+    usage: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_package = {p.package_key: p.true_upstream for p in world.packages}
+    for repo in world.internal_repos:
+        seen: dict[str, tuple[bool, bool]] = {}
+        for dep in repo.dependencies:
+            key = by_package.get(dep.package)
+            if key is None:
+                continue
+            direct, runtime = seen.get(key, (False, False))
+            seen[key] = (direct or dep.direct, runtime or dep.scope == "runtime")
+        for key, (direct, runtime) in seen.items():
+            usage[key]["repos"] += 1
+            usage[key]["direct_repos"] += direct
+            usage[key]["runtime_repos"] += runtime
+            usage[key]["direct_runtime_repos"] += direct and runtime
+    signals = {}
+    for up in sorted(world.upstreams, key=lambda u: u.key):
+        licenses = list(up.licenses) or [None]
+        drift = [
+            {"scan": i, "from": licenses[i - 1], "to": licenses[i]}
+            for i in range(1, len(licenses))
+            if licenses[i] != licenses[i - 1]
+        ]
+        signals[up.key] = {
+            "used": up.key in used,
+            **commit_factors(up, world, bots),
+            "designed_bus_factor": up.designed_bus_factor,
+            "designed_elephant_factor": up.designed_elephant_factor,
+            "licenses": licenses,
+            "license_classes": [license_class(lic) for lic in licenses],
+            "license_drift": drift,
+            "archived": up.archived,
+            "governance": up.governance,
+            "owner_type": up.owner_type,
+            "funding_channels": funding_channels(up),
+            "last_commit_at": _iso(up.commits[0].committed_at) if up.commits else None,
+            "last_release_at": _iso(max((r.published_at for r in up.releases), default=None)),
+            "scorecard": up.scorecard,
+        }
+    people = []
+    for p in sorted(world.people, key=lambda x: x.login):
+        counted = _counted_as(p)
+        people.append(
+            {
+                "login": p.login,
+                "identity": p.identity,
+                "counts": counted is not None,
+                "counts_as": counted,
+                "from": _iso(p.roster_start),
+                "until": _iso(p.roster_end),
+                "is_bot": p.is_bot,
+                "org_member": p.org_member,
+                "member_of": list(p.member_of),
+            }
+        )
+    counts, spans = _contributions(world)
+    money, unattributed = _money(world, used)
+    return {
+        "seed": world.seed,
+        "scale": world.scale,
+        "now": _iso(world.now),
+        "orgs": list(world.orgs),
+        "email_domains": list(world.email_domains),
+        "windows": spans,
+        "packages": packages,
+        "upstreams": sorted(used),
+        "usage": {key: dict(sorted(v.items())) for key, v in sorted(usage.items())},
+        "people": people,
+        "contributions": counts,
+        "money": money,
+        "money_unattributed": unattributed,
+        "signals": signals,
+        "under_invested": list(world.under_invested),
+    }
+
+
+def world_truth_json(world: World) -> str:
+    """The truth as canonical JSON text (sorted keys, two-space indent): same world, same bytes."""
+    return json.dumps(truth(world), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

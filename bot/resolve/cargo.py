@@ -1,0 +1,37 @@
+"""crates.io: ``GET {crates}/api/v1/crates/{name}`` → ``crate.repository``, then a forge ``homepage``.
+
+The declared repository is kept even when it has moved (``rust-lang-nursery/bitflags`` now redirects
+to ``bitflags/bitflags``); following forge redirects belongs to the GitHub stage, not to metadata.
+"""
+
+from __future__ import annotations
+
+from bot.resolve.fetch import Fetcher, unresolved_for
+from bot.resolve.interface import BAD_DOCUMENT, Outcome, PackageRef, Unresolved
+from bot.resolve.repo_url import Candidate, choose_repository
+
+
+class CratesResolver:
+    ecosystem = "cargo"
+
+    def __init__(self, base_url: str, forges: frozenset[str]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.forges = forges
+
+    async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
+        result = await client.get(f"{self.base_url}/api/v1/crates/{package.name}")
+        if not result.ok:
+            return unresolved_for(result)
+        try:
+            crate = result.json()["crate"]
+        except (ValueError, KeyError, TypeError) as exc:
+            return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
+        if not isinstance(crate, dict):
+            return Unresolved(f"{BAD_DOCUMENT}: {result.url}: no crate object", source_url=result.url)
+        return choose_repository(
+            [
+                Candidate("crates:repository", crate.get("repository"), True),
+                Candidate("crates:homepage", crate.get("homepage"), False),
+            ],
+            forges=self.forges,
+        )

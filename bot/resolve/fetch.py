@@ -1,0 +1,180 @@
+"""The async fetch layer every resolver shares: limits, revalidation, counters.
+
+* Concurrency: one semaphore per registry (its configured base URL, else the URL's origin) and a
+  global one, so one slow registry cannot starve the others and the whole stage stays polite.
+  Registries are keyed by base URL rather than host because mirrors and the sandbox serve several
+  registries from one host.
+* Revalidation: a stored ``ETag``/``Last-Modified`` is sent as ``If-None-Match``/``If-Modified-Since``;
+  a ``304`` reuses the stored body (and costs registries nothing).
+* Sharing: URLs fetched with ``share=True`` (Maven parent POMs, go-get pages) are requested once per
+  run, however many packages need them.
+* Failures: retries with backoff live in the client (``bot.http.make_async_client``); what is still
+  failing afterwards (5xx, 429, timeouts, long rate limits) becomes :class:`RegistryUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.http import RateLimited
+from bot.resolve.interface import REGISTRY_404, RegistryUnavailable, Unresolved
+
+MAX_CACHED_BODY = 4 * 1024 * 1024  # larger bodies are not stored for revalidation
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    """A stored GET answer with its validators."""
+
+    url: str
+    status_code: int
+    body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class HttpCache(Protocol):
+    """Where validators and bodies live between runs (the store, or memory in tests)."""
+
+    def get(self, url: str) -> CachedResponse | None: ...
+
+    def put(self, entry: CachedResponse) -> None: ...
+
+
+class MemoryHttpCache:
+    """An :class:`HttpCache` in a dict, for tests and one-off runs."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, CachedResponse] = {}
+
+    def get(self, url: str) -> CachedResponse | None:
+        return self.entries.get(url)
+
+    def put(self, entry: CachedResponse) -> None:
+        self.entries[entry.url] = entry
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str
+    status_code: int
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; ``ValueError`` names the URL when it is not."""
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise ValueError(f"{self.url}: not JSON: {exc}") from exc
+
+
+@dataclass
+class FetchStats:
+    """What the fetch layer did in one run."""
+
+    requests: int = 0  # HTTP requests sent (retries inside the client not counted)
+    revalidated: int = 0  # 304 answers served from the stored body
+    shared: int = 0  # requests saved because another package already fetched the URL this run
+    failures: int = 0  # requests that ended as RegistryUnavailable
+    by_registry: Counter[str] = field(default_factory=Counter)
+
+
+class Fetcher:
+    """GETs with per-registry and global limits, conditional revalidation and counters."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        per_host_limit: int = 8,
+        global_limit: int = 32,
+        cache: HttpCache | None = None,
+        registries: Iterable[str] = (),
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.per_host_limit = per_host_limit
+        self.stats = FetchStats()
+        self._global = asyncio.Semaphore(global_limit)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        # Longest base first, so /registry/npm is not taken for /registry/npm-mirror.
+        self._registries = sorted({r.rstrip("/") for r in registries if r}, key=len, reverse=True)
+        self._shared: dict[str, asyncio.Task[FetchResult]] = {}
+
+    def registry_of(self, url: str) -> str:
+        """The limiter key of ``url``: the configured registry base it starts with, else its origin."""
+        for base in self._registries:
+            if url == base or url.startswith(base + "/") or url.startswith(base + "?"):
+                return base
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    async def get(self, url: str, *, headers: dict[str, str] | None = None, share: bool = False) -> FetchResult:
+        """GET ``url``; 4xx answers are returned (a 404 is data), lasting failures raise ``RegistryUnavailable``."""
+        if not share:
+            return await self._get(url, headers)
+        task = self._shared.get(url)
+        if task is None:
+            task = asyncio.ensure_future(self._get(url, headers))
+            self._shared[url] = task
+        else:
+            self.stats.shared += 1
+        return await asyncio.shield(task)
+
+    async def _get(self, url: str, headers: dict[str, str] | None) -> FetchResult:
+        registry = self.registry_of(url)
+        limiter = self._hosts.setdefault(registry, asyncio.Semaphore(self.per_host_limit))
+        async with limiter, self._global:
+            cached = self.cache.get(url) if self.cache is not None else None
+            request_headers = dict(headers or {})
+            if cached is not None:
+                if cached.etag:
+                    request_headers["If-None-Match"] = cached.etag
+                if cached.last_modified:
+                    request_headers["If-Modified-Since"] = cached.last_modified
+            self.stats.requests += 1
+            self.stats.by_registry[registry] += 1
+            try:
+                response = await self.client.get(url, headers=request_headers)
+            except RateLimited as exc:
+                self.stats.failures += 1
+                raise RegistryUnavailable(url, f"rate limited until {exc.reset_at.isoformat()}") from exc
+            except httpx.HTTPError as exc:
+                self.stats.failures += 1
+                raise RegistryUnavailable(url, f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code == 304 and cached is not None:
+            self.stats.revalidated += 1
+            return FetchResult(url, cached.status_code, cached.body)
+        if response.status_code >= 500 or response.status_code == 429:
+            self.stats.failures += 1
+            raise RegistryUnavailable(url, f"HTTP {response.status_code}")
+        body = response.content
+        etag = response.headers.get("etag")
+        last_modified = response.headers.get("last-modified")
+        storable = response.status_code == 200 and (etag or last_modified) and len(body) <= MAX_CACHED_BODY
+        if self.cache is not None and storable:
+            self.cache.put(CachedResponse(url, 200, body, etag, last_modified))
+        return FetchResult(url, response.status_code, body)
+
+
+def unresolved_for(result: FetchResult) -> Unresolved:
+    """The outcome of a 4xx answer (outages raised earlier): ``registry 404`` or the status."""
+    if result.status_code in (404, 410):
+        return Unresolved(REGISTRY_404, source_url=result.url)
+    return Unresolved(f"registry HTTP {result.status_code}: {result.url}", source_url=result.url)

@@ -1,0 +1,68 @@
+"""PyPI: ``GET {pypi}/pypi/{name}/json`` → ``project_urls`` (PEP 753 labels), then ``home_page``."""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+from bot.resolve.fetch import Fetcher, unresolved_for
+from bot.resolve.interface import BAD_DOCUMENT, Outcome, PackageRef, Unresolved
+from bot.resolve.repo_url import Candidate, choose_repository
+
+# Well-known labels after PEP 753 normalisation (https://packaging.python.org/en/latest/specifications/well-known-project-urls/).
+SOURCE_LABELS = ("source", "repository", "sourcecode", "github", "code", "sourcerepository", "git", "gitlab")
+HOMEPAGE_LABELS = ("homepage",)
+# Last resort: a tracker or changelog link on a forge names the repository too.
+OTHER_LABELS = ("issues", "bugs", "issue", "tracker", "issuetracker", "bugtracker", "changelog", "releasenotes")
+_STRIP = str.maketrans("", "", string.punctuation + string.whitespace)
+
+
+def normalise_label(label: str) -> str:
+    """PEP 753: remove ASCII punctuation and whitespace, lower-case (``"Source Code"`` → ``sourcecode``)."""
+    return label.translate(_STRIP).lower()
+
+
+def pep503_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def candidates_from_info(info: dict[str, Any]) -> list[Candidate]:
+    urls = info.get("project_urls") or {}
+    labelled: dict[str, tuple[str, str]] = {}
+    if isinstance(urls, dict):
+        for label, url in urls.items():
+            if isinstance(label, str) and isinstance(url, str):
+                labelled.setdefault(normalise_label(label), (label, url))
+    found: list[Candidate] = []
+    for wanted, declared in ((SOURCE_LABELS, True), (HOMEPAGE_LABELS, False)):
+        for key in wanted:
+            if key in labelled:
+                label, url = labelled[key]
+                found.append(Candidate(f"pypi:project_urls.{label}", url, declared))
+    found.append(Candidate("pypi:home_page", info.get("home_page"), False))
+    for key in OTHER_LABELS:
+        if key in labelled:
+            label, url = labelled[key]
+            found.append(Candidate(f"pypi:project_urls.{label}", url, False))
+    return found
+
+
+class PyPIResolver:
+    ecosystem = "pypi"
+
+    def __init__(self, base_url: str, forges: frozenset[str]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.forges = forges
+
+    async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
+        result = await client.get(f"{self.base_url}/pypi/{pep503_name(package.name)}/json")
+        if not result.ok:
+            return unresolved_for(result)
+        try:
+            info = result.json()["info"]
+        except (ValueError, KeyError, TypeError) as exc:
+            return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
+        if not isinstance(info, dict):
+            return Unresolved(f"{BAD_DOCUMENT}: {result.url}: no info object", source_url=result.url)
+        return choose_repository(candidates_from_info(info), forges=self.forges)

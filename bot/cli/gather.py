@@ -1,0 +1,177 @@
+"""``upkeep gather`` (evidence: signals, people and contributions, money) and ``upkeep upstream``.
+
+``gather`` runs its parts in order; with no part option it runs every part that exists. Each
+part is a resumable stage, so rerunning after a crash or a rate limit finishes the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session, select
+
+from bot.cli.app import AppContext, CliError, app, context
+from bot.http import RateLimited, make_client
+from bot.records import UpstreamKey
+from bot.signals.governance import FoundationListError
+from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
+from bot.sources.github_client import GitHubAuthError, GitHubQueryError
+from bot.sources.github_signals import GitHubSignalsError
+from bot.sources.opencollective import OpenCollectiveError
+from bot.sources.signals_stage import SignalsSummary, gather_signals
+from bot.store import signals as store
+from bot.store.tables import UpstreamRow, UpstreamSignalRow
+
+NOT_GATHERED = "not gathered yet"
+
+
+def _run_signals(app_ctx: AppContext, rescan: bool) -> SignalsSummary:
+    settings = app_ctx.settings
+    with make_client(timeout=settings.resolve.timeout_seconds) as client:
+        return gather_signals(app_ctx.engine, settings, app_ctx.secrets, client, now=datetime.now(UTC), rescan=rescan)
+
+
+def _describe_signals(summary: SignalsSummary) -> str:
+    calls = ", ".join(f"{k} {v}" for k, v in sorted(summary.calls.items()) if v)
+    return (
+        f"signals: scan {summary.scan_id}{' (new)' if summary.new_scan else ''}: "
+        f"{summary.observed} of {summary.upstreams} upstreams observed ({summary.partial} partial, "
+        f"{summary.missing} missing), {summary.drifts} licence drift(s), "
+        f"{summary.sovereignty_risks} sovereignty risk(s); calls: {calls or 'none'}"
+    )
+
+
+@app.command("gather")
+def gather(
+    ctx: typer.Context,
+    signals: Annotated[bool, typer.Option("--signals", help="Upstream health and sovereignty signals.")] = False,
+    contributions: Annotated[
+        bool, typer.Option("--contributions", help="People and their contributions upstream.")
+    ] = False,
+    money: Annotated[bool, typer.Option("--money", help="GitHub Sponsors, Open Collective and the ledger.")] = False,
+    rescan: Annotated[bool, typer.Option("--rescan", help="Start a new scan even if the last one is fresh.")] = False,
+) -> None:
+    """Gather evidence about the upstreams: signals, people and contributions, money."""
+    app_ctx = context(ctx)
+    parts: list[tuple[str, Callable[[], str]]] = []
+    run_all = not (signals or contributions or money)  # no part named: every part that exists
+    if signals or run_all:
+        parts.append(("signals", lambda: _describe_signals(_run_signals(app_ctx, rescan))))
+    evidence_parts = [
+        *(("people", "contributions") if contributions or run_all else ()),
+        *(("money",) if money or run_all else ()),
+    ]
+    if evidence_parts:
+        parts.append(("evidence", lambda: _run_evidence(app_ctx, evidence_parts)))
+    for name, run in parts:
+        try:
+            typer.echo(run())
+        except RateLimited as exc:
+            raise CliError(f"{name}: {exc}; rerun after that time to resume") from exc
+        except (FoundationListError, GitHubSignalsError, GitHubAuthError, GitHubQueryError, OpenCollectiveError) as exc:
+            raise CliError(f"{name}: {exc}") from exc
+
+
+def _run_evidence(app_ctx: AppContext, parts: list[str]) -> str:
+    summary = gather_evidence(app_ctx.engine, app_ctx.settings, app_ctx.secrets, now=datetime.now(UTC), parts=parts)
+    return describe_evidence(summary)
+
+
+def _when(value: datetime | None) -> str:
+    value = store.aware(value)
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _value(row: UpstreamSignalRow, name: str) -> str:
+    value: Any = getattr(row, name)
+    if isinstance(value, datetime):
+        value = _when(value)
+    shown = "-" if value is None else str(value)
+    source = row.sources.get(name)
+    return f"{shown}  ({source}, {_when(row.observed_at)})" if source and value is not None else shown
+
+
+@app.command("upstream")
+def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/OWNER/NAME")]) -> None:
+    """Show everything known about one upstream: packages, users, signals with dates, drift events."""
+    try:
+        parsed = UpstreamKey.parse(key)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    name = str(parsed)
+    engine = context(ctx).engine
+    with Session(engine) as session:
+        row = session.exec(select(UpstreamRow).where(UpstreamRow.key == name)).first()
+        packages = store.load_packages_by_upstream(session, upstream_keys=[name]).get(name, [])
+        history = store.load_signal_history(session, upstream_key=name)
+        drifts = store.load_drifts(session, upstream_key=name)
+        repos = store.load_repositories_using(session, package_keys=[p.package_key for p in packages])
+    if row is None and not packages and not history:
+        raise CliError(f"{name}: unknown upstream (run `upkeep resolve` first?)")
+    echo = typer.echo
+    echo(f"{name}")
+    echo(f"\npackages ({len(packages)}):")
+    for package in sorted(packages, key=lambda p: p.package_key):
+        where = f" [{package.subdirectory}]" if package.subdirectory else ""
+        echo(f"  {package.package_key}{where}  ({package.provenance or package.status})")
+    echo(f"\ninternal repositories using it ({len(repos)}):")
+    for repo in repos:
+        echo(f"  {repo}")
+    echo("")
+    with Session(engine) as session:
+        for line in describe_upstream(
+            session, name, now=datetime.now(UTC), window_days=context(ctx).settings.gaps.window_days
+        ):
+            echo(line)
+    if not history:
+        echo(f"\nsignals: {NOT_GATHERED} (run `upkeep gather --signals`)")
+        return
+    latest = history[0]
+    partial = " (partially observed: registry-side only)" if latest.partial else ""
+    echo(f"\nsignals (scan {latest.scan_id}, {_when(latest.observed_at)}){partial}:")
+    if latest.missing:
+        echo("  the forge says this repository does not exist")
+    for field_name in (
+        "archived",
+        "deprecated",
+        "last_commit_at",
+        "last_release_at",
+        "commits_12m",
+        "active_maintainers",
+        "bus_factor",
+        "elephant_factor",
+        "licence",
+        "licence_class",
+        "licence_repo",
+        "licence_registry",
+        "governance",
+        "owner_type",
+        "has_sponsors_listing",
+        "scorecard",
+    ):
+        echo(f"  {field_name.replace('_', ' ')}: {_value(latest, field_name)}")
+    echo(f"  funding channels ({len(latest.funding)}):")
+    for channel in latest.funding:
+        echo(f"    {channel['platform']}: {channel['url'] or channel['target']}  ({channel['source']})")
+    for problem in latest.funding_problems:
+        echo(f"    problem: {problem['key']}: {problem['message']}")
+    for note in latest.notes:
+        echo(f"  note: {note}")
+    echo(f"\nlicence drift ({len(drifts)}):")
+    for drift in drifts:
+        risk = "  SOVEREIGNTY RISK" if drift.sovereignty_risk else ""
+        echo(
+            f"  {_when(drift.first_seen_at)}: {drift.from_spdx or 'none'} ({drift.from_class}) → "
+            f"{drift.to_spdx or 'none'} ({drift.to_class}){risk}"
+        )
+    if len(history) > 1:
+        echo(f"\nscans ({len(history)}):")
+        for past in history:
+            echo(
+                f"  scan {past.scan_id} {_when(past.observed_at)}: licence {past.licence or '-'}, "
+                f"bus factor {past.bus_factor if past.bus_factor is not None else '-'}, "
+                f"maintainers {past.active_maintainers if past.active_maintainers is not None else '-'}"
+            )

@@ -1,0 +1,399 @@
+"""Upstream signals from GitHub: batched GraphQL repository queries and conditional REST.
+
+One GraphQL query asks for up to 50 repositories at once through aliases (``r0: repository(...)``),
+so a cold scan costs about ⌈upstreams ÷ 50⌉ queries, plus follow-up queries (also batched) for
+repositories with more than 100 commits in the window. ``funding.json`` is probed in the same
+query (``object(expression: "HEAD:funding.json")``) and its text fetched over REST only when it
+exists, with ``If-None-Match`` so a rescan costs a free ``304``.
+
+GraphQL answers HTTP 200 with ``errors`` for missing repositories (type ``NOT_FOUND``) and for
+rate limits (type ``RATE_LIMITED``); the first is data (the repository is gone), the second
+raises :class:`bot.http.RateLimited` so the stage stops at its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bot.http import RateLimited
+from bot.signals.people import author_identity
+from bot.signals.records import Cached, CommitAuthor, FundingChannel, RepoObservation
+
+log = logging.getLogger(__name__)
+
+HISTORY_PAGE = 100  # the GraphQL connection limit
+SOURCE = "github-graphql"
+
+_COMMIT_FIELDS = """
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        nodes { committedDate author { email name user { login } } }"""
+
+REPOSITORY_FRAGMENT = (
+    """
+fragment RepoSignals on Repository {
+  nameWithOwner
+  isArchived
+  pushedAt
+  licenseInfo { spdxId key }
+  fundingLinks { platform url }
+  owner {
+    __typename
+    login
+    ... on User { hasSponsorsListing }
+    ... on Organization { hasSponsorsListing }
+  }
+  latestRelease { publishedAt tagName }
+  fundingJson: object(expression: "HEAD:funding.json") { __typename }
+  fundingYml: object(expression: "HEAD:.github/FUNDING.yml") { ... on Blob { text } }
+  defaultBranchRef {
+    name
+    target {
+      ... on Commit {
+        committedDate
+        history(since: $since, first: 100) {"""
+    + _COMMIT_FIELDS
+    + """
+        }
+      }
+    }
+  }
+}
+"""
+)
+
+
+class GitHubSignalsError(Exception):
+    """A GraphQL answer that is neither data nor an expected miss; the message names the query."""
+
+
+def signals_query(count: int) -> str:
+    """The query text for ``count`` repositories (variables ``$o0``/``$n0`` … and ``$since``)."""
+    params = ", ".join(f"$o{i}: String!, $n{i}: String!" for i in range(count))
+    fields = "\n".join(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...RepoSignals }}" for i in range(count))
+    return f"query UpstreamSignals($since: GitTimestamp!, {params}) {{\n{fields}\n}}\n{REPOSITORY_FRAGMENT}"
+
+
+def history_query(count: int) -> str:
+    """Follow-up pages of default-branch history for ``count`` repositories at once."""
+    params = ", ".join(f"$o{i}: String!, $n{i}: String!, $a{i}: String" for i in range(count))
+    fields = "\n".join(
+        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ defaultBranchRef {{ target {{ ... on Commit {{"
+        f" history(since: $since, first: 100, after: $a{i}) {{{_COMMIT_FIELDS}\n }} }} }} }} }}"
+        for i in range(count)
+    )
+    return f"query UpstreamHistory($since: GitTimestamp!, {params}) {{\n{fields}\n}}\n"
+
+
+@dataclass
+class CallCounter:
+    """Calls made, for the summary and the benchmark."""
+
+    graphql: int = 0
+    graphql_history_pages: int = 0  # of ``graphql``: follow-up pages of long histories
+    rest: int = 0
+    rest_not_modified: int = 0
+    depsdev: int = 0
+    depsdev_not_modified: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+@dataclass
+class ConditionalCache:
+    """Where conditional GETs keep validators; the stage backs it with the store."""
+
+    get: Callable[[str], Cached | None]
+    put: Callable[[Cached], None]
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _commits(history: dict[str, Any] | None) -> list[CommitAuthor]:
+    out = []
+    for node in (history or {}).get("nodes") or []:
+        when = _parse_time(node.get("committedDate"))
+        if when is None:
+            continue
+        author = node.get("author") or {}
+        user = author.get("user") or {}
+        identity = author_identity(user.get("login"), author.get("email"), author.get("name"))
+        out.append(CommitAuthor(identity, author.get("email"), when))
+    return out
+
+
+def _history_of(repo: dict[str, Any] | None) -> dict[str, Any] | None:
+    target = ((repo or {}).get("defaultBranchRef") or {}).get("target") or {}
+    history = target.get("history")
+    return history if isinstance(history, dict) else None
+
+
+def _errors_by_alias(payload: dict[str, Any], reset: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Errors keyed by the alias they belong to; a rate-limit error raises (GraphQL answers it with HTTP 200)."""
+    errors: dict[str, list[dict[str, Any]]] = {}
+    for error in payload.get("errors") or []:
+        if error.get("type") == "RATE_LIMITED":
+            until = datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
+            raise RateLimited("graphql", until or datetime.now(UTC) + timedelta(minutes=15))
+        path = error.get("path") or ["(query)"]
+        errors.setdefault(str(path[0]), []).append(error)
+    return errors
+
+
+class GitHubSignalSource:
+    """Reads repository signals from GitHub's GraphQL API (and REST for ``funding.json``)."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        graphql_url: str,
+        api_url: str,
+        token: str | None,
+        batch_size: int = 50,
+        counter: CallCounter | None = None,
+        cache: ConditionalCache | None = None,
+        fetch_funding_json: bool = True,
+    ) -> None:
+        self.client = client
+        self.graphql_url = graphql_url
+        self.api_url = api_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.batch_size = batch_size
+        self.counter = counter or CallCounter()
+        self.cache = cache
+        self.fetch_funding_json = fetch_funding_json
+
+    # ------------------------------------------------------------------ GraphQL
+
+    def _post(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        self.counter.graphql += 1
+        response = self.client.post(
+            self.graphql_url, json={"query": query, "variables": variables}, headers=self.headers
+        )
+        if response.status_code != 200:
+            raise GitHubSignalsError(f"{what}: GraphQL answered HTTP {response.status_code}: {response.text[:200]}")
+        payload = response.json()
+        if not isinstance(payload, dict):
+            raise GitHubSignalsError(f"{what}: GraphQL answer is not an object")
+        reset = response.headers.get("x-ratelimit-reset")
+        if payload.get("data") is None and payload.get("errors"):
+            _errors_by_alias(payload, reset)  # raises on rate limits
+            raise GitHubSignalsError(f"{what}: GraphQL refused the query: {payload['errors'][0].get('message')}")
+        _errors_by_alias(payload, reset)
+        return payload
+
+    def observe(
+        self, repos: Sequence[tuple[str, str, str]], *, since: datetime, now: datetime
+    ) -> list[RepoObservation]:
+        """Observe ``(upstream_key, owner, name)`` repositories, ``batch_size`` per query."""
+        out: list[RepoObservation] = []
+        for start in range(0, len(repos), self.batch_size):
+            out.extend(self._observe_batch(repos[start : start + self.batch_size], since=since, now=now))
+        return out
+
+    def _observe_batch(
+        self, repos: Sequence[tuple[str, str, str]], *, since: datetime, now: datetime
+    ) -> list[RepoObservation]:
+        variables: dict[str, Any] = {"since": since.astimezone(UTC).isoformat().replace("+00:00", "Z")}
+        for i, (_key, owner, name) in enumerate(repos):
+            variables[f"o{i}"], variables[f"n{i}"] = owner, name
+        payload = self._post(signals_query(len(repos)), variables, f"signals of {len(repos)} repositories")
+        data = payload.get("data") or {}
+        errors = _errors_by_alias(payload)
+        nodes: dict[int, dict[str, Any]] = {}
+        commits: dict[int, list[CommitAuthor]] = {}
+        cursors: dict[int, str] = {}
+        observations: dict[int, RepoObservation] = {}
+        for i, (key, _owner, _name) in enumerate(repos):
+            node = data.get(f"r{i}")
+            if node is None:
+                kinds = {e.get("type") for e in errors.get(f"r{i}", [])}
+                if "NOT_FOUND" in kinds or not errors.get(f"r{i}"):
+                    observations[i] = RepoObservation(key, found=False, observed_at=now, source=SOURCE)
+                else:
+                    log.warning("upstream %s: not observed: %s", key, errors[f"r{i}"][0].get("message"))
+                continue
+            nodes[i] = node
+            history = _history_of(node)
+            commits[i] = _commits(history)
+            page = (history or {}).get("pageInfo") or {}
+            if page.get("hasNextPage") and page.get("endCursor"):
+                cursors[i] = str(page["endCursor"])
+        complete = self._follow_history(repos, cursors, commits, variables["since"])
+        for i, node in nodes.items():
+            observations[i] = self._observation(
+                repos[i][0], node, commits[i], complete.get(i, True), errors.get(f"r{i}", []), now
+            )
+        return [observations[i] for i in sorted(observations)]
+
+    def _follow_history(
+        self,
+        repos: Sequence[tuple[str, str, str]],
+        cursors: dict[int, str],
+        commits: dict[int, list[CommitAuthor]],
+        since: str,
+    ) -> dict[int, bool]:
+        """Read the remaining history pages, batching every repository that still has one."""
+        complete: dict[int, bool] = {}
+        while cursors:
+            batch = list(cursors.items())[: self.batch_size]
+            variables: dict[str, Any] = {"since": since}
+            for j, (i, cursor) in enumerate(batch):
+                variables[f"o{j}"], variables[f"n{j}"], variables[f"a{j}"] = repos[i][1], repos[i][2], cursor
+            payload = self._post(history_query(len(batch)), variables, f"history of {len(batch)} repositories")
+            self.counter.graphql_history_pages += 1
+            data = payload.get("data") or {}
+            for j, (i, _cursor) in enumerate(batch):
+                history = _history_of(data.get(f"r{j}"))
+                del cursors[i]
+                if history is None:
+                    complete[i] = False
+                    continue
+                commits[i].extend(_commits(history))
+                page = history.get("pageInfo") or {}
+                if page.get("hasNextPage") and page.get("endCursor"):
+                    cursors[i] = str(page["endCursor"])
+        return complete
+
+    def _observation(
+        self,
+        key: str,
+        node: dict[str, Any],
+        commits: list[CommitAuthor],
+        complete: bool,
+        errors: list[dict[str, Any]],
+        now: datetime,
+    ) -> RepoObservation:
+        owner = node.get("owner") or {}
+        licence = node.get("licenseInfo")
+        release = node.get("latestRelease") or {}
+        target = (node.get("defaultBranchRef") or {}).get("target") or {}
+        links = tuple(
+            FundingChannel(
+                str(link.get("platform", "custom")).lower(), str(link["url"]), str(link["url"]), "fundingLinks"
+            )
+            for link in node.get("fundingLinks") or []
+            if link.get("url")
+        )
+        probe_failed = any("fundingJson" in [str(p) for p in e.get("path") or []] for e in errors)
+        present: bool | None = None if probe_failed or "fundingJson" not in node else node["fundingJson"] is not None
+        observation = RepoObservation(
+            upstream_key=key,
+            found=True,
+            observed_at=now,
+            source=SOURCE,
+            owner_type=owner.get("__typename"),
+            has_sponsors_listing=owner.get("hasSponsorsListing"),
+            archived=node.get("isArchived"),
+            pushed_at=_parse_time(node.get("pushedAt")),
+            last_commit_at=_parse_time(target.get("committedDate")),
+            last_release_at=_parse_time(release.get("publishedAt")),
+            licence_spdx=(licence or {}).get("spdxId") or ((licence or {}).get("key") if licence else None),
+            licence_seen="licenseInfo" in node,
+            funding_links=links,
+            commits=tuple(commits),
+            commits_complete=complete,
+            funding_json_present=present,
+            funding_yml_text=(node.get("fundingYml") or {}).get("text"),
+        )
+        if self.fetch_funding_json and present is not False:
+            owner_name = str(node.get("nameWithOwner") or "")
+            if "/" in owner_name:
+                text = self.funding_json(*owner_name.split("/", 1))
+                observation = _with_funding_json(observation, text, f"{self.api_url}/repos/{owner_name}/contents")
+        return observation
+
+    # ------------------------------------------------------------------ REST
+
+    def funding_json(self, owner: str, name: str) -> str | None:
+        """The root ``funding.json`` text, revalidated with ``If-None-Match``; None when absent."""
+        url = f"{self.api_url}/repos/{quote(owner)}/{quote(name)}/contents/funding.json"
+        response = conditional_get(self.client, url, self.headers, self.cache, self.counter, "rest")
+        if response is None:
+            return None
+        try:
+            body = json.loads(response)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return response.decode("utf-8", "replace")
+        if isinstance(body, dict) and isinstance(body.get("content"), str):
+            if body.get("encoding", "base64") == "base64":
+                return base64.b64decode(body["content"]).decode("utf-8", "replace")
+            return str(body["content"])
+        return response.decode("utf-8", "replace")
+
+
+def _with_funding_json(observation: RepoObservation, text: str | None, source: str) -> RepoObservation:
+    return replace(
+        observation,
+        funding_json_present=text is not None,
+        funding_json_text=text,
+        funding_json_source=source if text is not None else None,
+    )
+
+
+def conditional_get(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    cache: ConditionalCache | None,
+    counter: CallCounter,
+    kind: str,
+) -> bytes | None:
+    """GET with the stored validators; a 304 reuses the stored body. None for 404 (and other misses)."""
+    cached = cache.get(url) if cache else None
+    request_headers = dict(headers)
+    if cached and cached.etag:
+        request_headers["If-None-Match"] = cached.etag
+    if cached and cached.last_modified:
+        request_headers["If-Modified-Since"] = cached.last_modified
+    response = client.get(url, headers=request_headers)
+    setattr(counter, kind, getattr(counter, kind) + 1)
+    if response.status_code == 304 and cached is not None:
+        setattr(counter, f"{kind}_not_modified", getattr(counter, f"{kind}_not_modified") + 1)
+        return cached.body if cached.status_code == 200 else None
+    if response.status_code in (200, 404, 410) and cache is not None:
+        etag = response.headers.get("etag")
+        if etag or response.headers.get("last-modified"):
+            cache.put(Cached(url, response.status_code, response.content, etag, response.headers.get("last-modified")))
+    if response.status_code != 200:
+        if response.status_code not in (404, 410):
+            log.warning("%s: HTTP %s; not observed", url, response.status_code)
+        return None
+    return response.content
+
+
+@dataclass
+class DepsDevProjects:
+    """OpenSSF Scorecard and licence from deps.dev ``GetProject`` (``/v3/projects/{id}``)."""
+
+    client: httpx.Client
+    base_url: str
+    counter: CallCounter = field(default_factory=CallCounter)
+    cache: ConditionalCache | None = None
+
+    def project(self, upstream_key: str) -> dict[str, Any] | None:
+        url = f"{self.base_url.rstrip('/')}/v3/projects/{quote(upstream_key, safe='')}"
+        body = conditional_get(self.client, url, {}, self.cache, self.counter, "depsdev")
+        if body is None:
+            return None
+        try:
+            data = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) else None

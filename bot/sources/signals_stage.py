@@ -1,0 +1,315 @@
+"""The signals stage: observe every upstream once per scan, store its signals and licence drift.
+
+Resumable and idempotent: a scan is a row; each batch of upstreams is observed and committed
+together, so a crash or a rate limit leaves a running scan that the next run finishes by
+observing only the upstreams it has no row for. A finished scan younger than
+``signals.ttl_days`` is reused (only upstreams added since are observed); an older one, or
+``rescan=True``, starts a new scan, and GitHub's ``304`` answers keep its REST part free.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import bot
+from bot.config import Secrets, Settings
+from bot.http import make_client
+from bot.pipeline import StageContext
+from bot.records import UpstreamKey
+from bot.signals.assemble import assemble_signals
+from bot.signals.governance import FoundationListError, GovernanceList, load_governance_list
+from bot.signals.licences import detect_drift, normalise_spdx
+from bot.signals.records import Cached, RegistryObservation, RepoObservation, UpstreamSignals
+from bot.signals.registry import PackageSignals, npm_signals, pypi_signals
+from bot.sources.github_signals import CallCounter, ConditionalCache, DepsDevProjects, GitHubSignalSource
+from bot.store import signals as store
+from bot.store.engine import session_scope
+from bot.store.tables import PackageResolutionRow, SignalScanRow
+
+log = logging.getLogger(__name__)
+
+#: Forges whose projects deps.dev knows (GetProject: "GitHub, GitLab, or Bitbucket").
+DEPSDEV_PROJECT_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org"})
+
+
+@dataclass(frozen=True)
+class SignalsSummary:
+    """What one run of the stage did."""
+
+    scan_id: int
+    new_scan: bool
+    upstreams: int
+    observed: int
+    partial: int
+    missing: int
+    drifts: int
+    sovereignty_risks: int
+    calls: dict[str, int] = field(default_factory=dict)
+
+
+def resolve_foundations_path(settings: Settings) -> Path:
+    """The foundations file: absolute, else beside the config file, else the working directory or checkout."""
+    configured = Path(settings.signals.foundations_file)
+    if configured.is_absolute():
+        return configured
+    bases = [settings.config_path.parent] if settings.config_path else []
+    bases += [Path.cwd(), Path(bot.__file__).resolve().parent.parent]
+    for base in bases:
+        if (base / configured).is_file():
+            return base / configured
+    raise FoundationListError(
+        f"signals.foundations_file: {configured} not found beside the config file or in {Path.cwd()}"
+    )
+
+
+def load_settings_governance(settings: Settings) -> GovernanceList:
+    return load_governance_list(resolve_foundations_path(settings)).extended(
+        foundation_owners=settings.signals.foundation_owners, company_owners=settings.signals.company_owners
+    )
+
+
+def _store_cache(engine: Engine, now: datetime) -> ConditionalCache:
+    def get(url: str) -> Cached | None:
+        with Session(engine) as session:
+            return store.load_cached(session, url)
+
+    def put(entry: Cached) -> None:
+        with session_scope(engine) as session:
+            store.save_cached(session, entry, now=now)
+
+    return ConditionalCache(get=get, put=put)
+
+
+def _registry_documents(
+    session: Session, settings: Settings, packages: list[PackageResolutionRow]
+) -> list[tuple[str, PackageSignals]]:
+    """Signals from registry documents the resolve stage cached (npm, PyPI); no calls are made here."""
+    out = []
+    for package in packages:
+        ecosystem, _, name = package.package_key.partition("/")
+        if ecosystem == "npm":
+            url, read, source = f"{settings.registries.npm.rstrip('/')}/{quote(name, safe='@')}", npm_signals, "npm"
+        elif ecosystem == "pypi":
+            pep503 = re.sub(r"[-_.]+", "-", name).lower()
+            url, read, source = f"{settings.registries.pypi.rstrip('/')}/pypi/{pep503}/json", pypi_signals, "pypi"
+        else:
+            continue
+        cached = store.load_cached(session, url)
+        if cached is None or cached.status_code != 200:
+            continue
+        try:
+            out.append((source, read(json.loads(cached.body))))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+    return out
+
+
+def _registry_observations(
+    session: Session, settings: Settings, keys: list[str], depsdev: DepsDevProjects | None
+) -> dict[str, RegistryObservation]:
+    packages = store.load_packages_by_upstream(session, upstream_keys=keys)
+    licences = store.load_component_licences(
+        session, package_keys=[p.package_key for rows in packages.values() for p in rows]
+    )
+    out = {}
+    for key in keys:
+        rows = packages.get(key, [])
+        sources: dict[str, str] = {}
+        documents = _registry_documents(session, settings, rows)
+        from_registry = [d.licence for _, d in documents if d.licence]
+        from_sbom = [n for p in rows for n in (normalise_spdx(x) for x in licences[p.package_key]) if n]
+        declared = tuple(dict.fromkeys(n for n in map(normalise_spdx, from_registry or from_sbom) if n))
+        if declared:
+            sources["licences"] = documents[0][0] if from_registry else "sbom"
+        flags = [d.deprecated for _, d in documents if d.deprecated is not None]
+        deprecated = all(flags) if flags else None
+        if flags:
+            sources["deprecated"] = ",".join(sorted({s for s, d in documents if d.deprecated is not None}))
+        funding = tuple(c for _, d in documents for c in d.funding)
+        if funding:
+            sources["funding"] = ",".join(sorted({s for s, d in documents if d.funding}))
+        scorecard = depsdev_licence = None
+        project = depsdev.project(key) if depsdev and key.split("/", 1)[0] in DEPSDEV_PROJECT_HOSTS else None
+        if project:
+            score = (project.get("scorecard") or {}).get("overallScore")
+            scorecard = float(score) if isinstance(score, int | float) else None
+            licence = project.get("license")
+            depsdev_licence = normalise_spdx(licence) if isinstance(licence, str) else None
+            if scorecard is not None:
+                sources["scorecard"] = "deps.dev"
+            if depsdev_licence:
+                sources["depsdev_licence"] = "deps.dev"
+        out[key] = RegistryObservation(
+            licences=declared,
+            deprecated=deprecated,
+            funding=funding,
+            scorecard=scorecard,
+            depsdev_licence=depsdev_licence,
+            sources=sources,
+        )
+    return out
+
+
+def _choose_scan(session: Session, settings: Settings, *, now: datetime, rescan: bool) -> tuple[int, bool]:
+    """Resume a running scan; reuse a fresh finished one; else start a new scan.
+
+    A running scan older than the TTL is closed as ``partial`` (some upstream kept failing), so
+    one broken repository cannot hold every later scan back.
+    """
+    latest = store.load_latest_scan(session)
+    if latest is not None and latest.id is not None:
+        started = store.aware(latest.started_at)
+        fresh = started is not None and now - started < timedelta(days=settings.signals.ttl_days)
+        if latest.status == "running":
+            if fresh:
+                return latest.id, False
+            latest.status, latest.finished_at = "partial", now
+            session.add(latest)
+        elif fresh and not rescan:
+            return latest.id, False
+    scan = store.start_scan(session, now=now)
+    assert scan.id is not None
+    return scan.id, True
+
+
+def gather_signals(
+    engine: Engine,
+    settings: Settings,
+    secrets: Secrets,
+    client: httpx.Client,
+    *,
+    now: datetime,
+    rescan: bool = False,
+    governance_list: GovernanceList | None = None,
+) -> SignalsSummary:
+    """Observe every upstream the current scan lacks, store its signals and any licence drift."""
+    config = settings.signals
+    governance = governance_list or load_settings_governance(settings)
+    with session_scope(engine) as session:
+        scan_id, new_scan = _choose_scan(session, settings, now=now, rescan=rescan)
+        keys = store.load_upstream_keys(session)
+        done = store.load_keys_in_scan(session, scan_id=scan_id)
+    todo = [k for k in keys if k not in done]
+    counter = CallCounter()
+    cache = _store_cache(engine, now)
+    token = secrets.github_token.get_secret_value() if secrets.github_token else None
+    github = GitHubSignalSource(
+        client,
+        graphql_url=settings.github.graphql_url,
+        api_url=settings.github.api_url,
+        token=token,
+        batch_size=config.batch_size,
+        counter=counter,
+        cache=cache,
+        fetch_funding_json=config.funding_json,
+    )
+    depsdev = (
+        DepsDevProjects(client, settings.registries.depsdev, counter, cache)
+        if config.scorecard and settings.resolve.use_depsdev
+        else None
+    )
+    github_hosts = {h.lower() for h in config.github_hosts}
+    since = now - timedelta(days=config.window_days)
+    observed = partial = missing = drifts = risks = 0
+    # GitHub upstreams first and apart, so every GraphQL query carries a full batch.
+    pending = [UpstreamKey.parse(k) for k in todo]
+    pending = [u for u in pending if u.host in github_hosts] + [u for u in pending if u.host not in github_hosts]
+    batches = [pending[i : i + config.batch_size] for i in range(0, len(pending), config.batch_size)]
+    for batch in batches:
+        on_github = [(str(u), u.owner, u.name) for u in batch if u.host in github_hosts]
+        repos: dict[str, RepoObservation] = {o.upstream_key: o for o in github.observe(on_github, since=since, now=now)}
+        with Session(engine) as session:
+            registry = _registry_observations(session, settings, [str(u) for u in batch], depsdev)
+        with session_scope(engine) as session:
+            for upstream in batch:
+                key = str(upstream)
+                if upstream.host in github_hosts and key not in repos:
+                    continue  # not observed this time (an error was logged); the next run retries it
+                signals = assemble_signals(
+                    upstream,
+                    repos.get(key),
+                    registry[key],
+                    now=now,
+                    window_days=config.window_days,
+                    bots=settings.people.bots,
+                    governance_list=governance,
+                )
+                if not store.save_signals(session, scan_id=scan_id, signals=signals):
+                    continue
+                observed += 1
+                partial += signals.partial
+                missing += signals.missing
+                drift = _drift(session, scan_id, signals, now)
+                if drift is not None:
+                    drifts += 1
+                    risks += drift
+        log.info("signals: batch stored", extra={"scan": scan_id, "upstreams": len(batch), "observed": observed})
+    with session_scope(engine) as session:
+        scan = session.get(SignalScanRow, scan_id)
+        if scan is not None:
+            remaining = set(keys) - store.load_keys_in_scan(session, scan_id=scan_id)
+            scan.upstreams_done = len(keys) - len(remaining)
+            scan.calls = _add_calls(scan.calls, counter.as_dict())
+            if not remaining and scan.status == "running":
+                scan.status, scan.finished_at = "ok", now
+    return SignalsSummary(
+        scan_id=scan_id,
+        new_scan=new_scan,
+        upstreams=len(keys),
+        observed=observed,
+        partial=partial,
+        missing=missing,
+        drifts=drifts,
+        sovereignty_risks=risks,
+        calls=counter.as_dict(),
+    )
+
+
+def _add_calls(before: dict[str, int], now: dict[str, int]) -> dict[str, int]:
+    return {k: int(before.get(k, 0)) + int(now.get(k, 0)) for k in set(before) | set(now)}
+
+
+def _drift(session: Session, scan_id: int, signals: UpstreamSignals, now: datetime) -> bool | None:
+    """Store a drift event when the licence differs from the last scan that observed one; None if no drift."""
+    if not signals.licence_observed:
+        return None
+    found, previous = store.load_previous_licence(session, upstream_key=signals.upstream_key, before_scan_id=scan_id)
+    if not found:
+        return None
+    drift = detect_drift(signals.upstream_key, previous, signals.licence, first_seen_at=now)
+    if drift is None or not store.save_drift(session, scan_id=scan_id, drift=drift):
+        return None
+    log.warning(
+        "upstream %s: licence changed from %s to %s%s",
+        signals.upstream_key,
+        drift.from_spdx,
+        drift.to_spdx,
+        " (sovereignty risk)" if drift.sovereignty_risk else "",
+    )
+    return drift.sovereignty_risk
+
+
+def signals_stage(context: StageContext) -> dict[str, Any]:
+    """The signals part of the pipeline's ``gather`` stage (for the stage registry); ``rescan`` is an option."""
+    settings = context.settings
+    with make_client(timeout=settings.resolve.timeout_seconds) as client:
+        summary = gather_signals(
+            context.engine,
+            settings,
+            context.secrets,
+            client,
+            now=context.now,
+            rescan=bool(context.options.get("rescan", False)),
+        )
+    return asdict(summary)

@@ -1,0 +1,52 @@
+"""``upkeep sync [--json]``: list the organisations' repositories and ingest their SBOM exports."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from bot.cli.app import CliError, app, context
+from bot.pipeline import StageContext
+from bot.sources.github_client import GitHubAuthError
+from bot.sources.github_sync import SbomExportError, SyncSummary, sync_stage
+from bot.store.inventory import save_run
+
+
+def describe_sync(summary: SyncSummary) -> str:
+    """One paragraph a person reads after ``upkeep sync``."""
+    lines = [
+        f"sync: {summary.listed} repositories in {', '.join(summary.orgs) or 'no org'} "
+        f"({summary.listing_not_modified} of {summary.listing_pages} listing pages unchanged); "
+        f"{summary.skipped_forks} forks and {summary.skipped_archived} archived skipped, "
+        f"{summary.unchanged_repos} unchanged since their last export",
+        f"exported {summary.exported} ({summary.reports_requested} reports, {summary.sync_exports} synchronous): "
+        f"{summary.ingested} ingested, {summary.unchanged_documents} documents unchanged",
+    ]
+    lines += [f"dependency graph disabled: {name}" for name in summary.disabled]
+    lines += [f"failed: {message}" for message in summary.failed]
+    if summary.stopped:
+        lines.append(f"stopped by a rate limit until {summary.stopped}; rerun then to continue")
+    return "\n".join(lines)
+
+
+@app.command("sync")
+def sync_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Sync every configured GitHub org: list repositories and ingest their dependency-graph SBOMs."""
+    app_ctx = context(ctx)
+    settings = app_ctx.settings
+    if not settings.github.orgs:
+        raise CliError("github.orgs: no organisation configured to sync")
+    started = datetime.now(UTC)
+    try:
+        summary = SyncSummary(**sync_stage(StageContext(settings, app_ctx.secrets, app_ctx.engine, started)))
+    except (GitHubAuthError, SbomExportError) as exc:
+        raise CliError(str(exc)) from exc
+    status = "partial" if summary.stopped or summary.failed else "ok"
+    save_run(app_ctx.engine, kind="sync", status=status, summary=summary.to_dict(), started_at=started)
+    typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else describe_sync(summary))

@@ -1,0 +1,217 @@
+"""What the organisation's people gave upstream in code, from GitHub's ``contributionsCollection``.
+
+Cost grows with people, not with people × upstreams: one GraphQL query asks for several accounts
+at once through aliases (``p0: user(login: $l0)``, ``github.people_per_query`` of them, default
+10) and gets every repository each contributed to in the span, through the four
+``*ContributionsByRepository(maxRepositories: 100)`` lists. Repositories are joined with the
+resolved upstreams locally, afterwards.
+
+Spans are calendar quarters (a ``contributionsCollection`` may not exceed one year): one fetch of
+each quarter serves both the review's quarters and the trailing window, counted locally from the
+contributions' own timestamps (:func:`bot.store.evidence.load_contribution_counts`). A quarter that
+has ended is fetched once and never asked again; the running quarter is fetched up to ``now``.
+When a list is cut short (more than 100 repositories, or more than 100 contributions to one
+repository), that account's span is split in two and asked again, until nothing is cut.
+
+Kinds: ``commit`` (``commitCount`` per day), ``pr_merged`` (pull requests opened and since merged),
+``pr_opened`` (opened, not merged), ``issue`` (issues opened), ``review`` (reviews given).
+What GitHub does not show is listed in ``docs/evidence.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.sources.github_client import GraphQLClient
+
+log = logging.getLogger(__name__)
+
+MAX_REPOSITORIES = 100
+PAGE = 100
+MIN_SPAN = timedelta(hours=1)  # below this a cut-short list is taken as it is (and logged)
+
+_LIST = """
+      repository { nameWithOwner isPrivate }
+      contributions(first: 100) {
+        totalCount
+        pageInfo { hasNextPage }
+        nodes { %s }
+      }"""
+CONTRIBUTIONS_FRAGMENT = f"""
+fragment Contributions on User {{
+  login
+  contributionsCollection(from: $from, to: $to) {{
+    restrictedContributionsCount
+    totalRepositoriesWithContributedCommits
+    totalRepositoriesWithContributedIssues
+    totalRepositoriesWithContributedPullRequests
+    totalRepositoriesWithContributedPullRequestReviews
+    commitContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt commitCount"}
+    }}
+    issueContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt"}
+    }}
+    pullRequestContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt pullRequest { merged }"}
+    }}
+    pullRequestReviewContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt"}
+    }}
+  }}
+}}
+"""
+_LISTS = (
+    ("commitContributionsByRepository", "totalRepositoriesWithContributedCommits"),
+    ("issueContributionsByRepository", "totalRepositoriesWithContributedIssues"),
+    ("pullRequestContributionsByRepository", "totalRepositoriesWithContributedPullRequests"),
+    ("pullRequestReviewContributionsByRepository", "totalRepositoriesWithContributedPullRequestReviews"),
+)
+
+
+def contributions_query(count: int) -> str:
+    """The query for ``count`` accounts over one span (variables ``$from``, ``$to``, ``$l0`` …)."""
+    params = ", ".join(f"$l{i}: String!" for i in range(count))
+    fields = "\n".join(f"  p{i}: user(login: $l{i}) {{ ...Contributions }}" for i in range(count))
+    return f"query Contributions($from: DateTime!, $to: DateTime!, {params}) {{\n{fields}\n}}\n{CONTRIBUTIONS_FRAGMENT}"
+
+
+def quarter_start(moment: datetime) -> datetime:
+    return datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1, tzinfo=UTC)
+
+
+def next_quarter(start: datetime) -> datetime:
+    return datetime(start.year + (start.month == 10), (start.month + 2) % 12 + 1, 1, tzinfo=UTC)
+
+
+def quarters(now: datetime, count: int) -> list[tuple[str, datetime, datetime]]:
+    """The ``count`` calendar quarters up to and including the one holding ``now``, oldest first."""
+    out: list[tuple[str, datetime, datetime]] = []
+    start = quarter_start(now)
+    for _ in range(count):
+        out.append((f"{start.year}Q{(start.month - 1) // 3 + 1}", start, next_quarter(start)))
+        start = quarter_start(start - timedelta(days=1))
+    return list(reversed(out))
+
+
+def segments(now: datetime, *, window_days: int, review_quarters: int) -> list[tuple[datetime, datetime]]:
+    """The quarters to fetch so that the trailing window and the review's quarters are all covered."""
+    earliest = min(quarter_start(now - timedelta(days=window_days)), quarters(now, review_quarters)[0][1])
+    out: list[tuple[datetime, datetime]] = []
+    start = earliest
+    while start <= now:
+        end = next_quarter(start)
+        out.append((start, end))
+        start = end
+    return out
+
+
+@dataclass
+class Span:
+    """One account's ask: ``[start, end)`` of the segment ``segment``; ``end`` is capped at ``now`` when open."""
+
+    account: str
+    segment: datetime
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class SpanResult:
+    """What GitHub said about one span: counts by (repository, kind, instant), or that it must be split."""
+
+    span: Span
+    counts: dict[tuple[str, str, datetime], int] = field(default_factory=dict)
+    missing: bool = False
+    restricted: int = 0
+    cut_short: bool = False
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def parse_collection(span: Span, collection: dict[str, Any], web_host: str) -> SpanResult:
+    """A ``ContributionsCollection`` answer as counts; ``cut_short`` when any list was truncated."""
+    result = SpanResult(span, restricted=int(collection.get("restrictedContributionsCount") or 0))
+    for list_name, total_name in _LISTS:
+        entries = collection.get(list_name) or []
+        if len(entries) < int(collection.get(total_name) or 0) and len(entries) >= MAX_REPOSITORIES:
+            result.cut_short = True
+        for entry in entries:
+            repository = f"{web_host}/{entry['repository']['nameWithOwner']}".lower()
+            page = entry["contributions"]
+            if page["pageInfo"]["hasNextPage"]:
+                result.cut_short = True
+            for node in page["nodes"]:
+                moment = _moment(node["occurredAt"])
+                if not span.start <= moment < span.end:
+                    continue  # the API's bounds are inclusive; ours are [start, end)
+                if list_name.startswith("commit"):
+                    kind, count = "commit", int(node.get("commitCount") or 1)
+                elif list_name.startswith("issue"):
+                    kind, count = "issue", 1
+                elif list_name.startswith("pullRequestReview"):
+                    kind, count = "review", 1
+                else:
+                    merged = bool((node.get("pullRequest") or {}).get("merged"))
+                    kind, count = ("pr_merged" if merged else "pr_opened"), 1
+                key = (repository, kind, moment)
+                result.counts[key] = result.counts.get(key, 0) + count
+    return result
+
+
+class GitHubContributionSource:
+    """Asks GitHub for spans, several accounts per query; splits spans whose lists were cut short."""
+
+    def __init__(self, gql: GraphQLClient, *, web_host: str = "github.com", per_query: int = 10) -> None:
+        self.gql, self.web_host, self.per_query = gql, web_host, per_query
+
+    def _ask(self, spans: Sequence[Span]) -> list[SpanResult]:
+        start, end = spans[0].start, spans[0].end
+        variables: dict[str, Any] = {"from": _iso(start), "to": _iso(end - timedelta(seconds=1))}
+        variables.update({f"l{i}": s.account for i, s in enumerate(spans)})
+        answer = self.gql.query(contributions_query(len(spans)), variables, purpose="contributions")
+        out = []
+        for i, span in enumerate(spans):
+            user = answer.data.get(f"p{i}")
+            if user is None:
+                out.append(SpanResult(span, missing=True))
+                continue
+            out.append(parse_collection(span, user["contributionsCollection"], self.web_host))
+        return out
+
+    def fetch(self, spans: Sequence[Span]) -> Iterator[SpanResult]:
+        """Complete results (never cut short, unless a span is already under an hour long), in batches."""
+        pending: dict[tuple[datetime, datetime], list[Span]] = {}
+        for span in spans:
+            pending.setdefault((span.start, span.end), []).append(span)
+        while pending:
+            key = next(iter(pending))
+            group = pending[key]
+            batch, rest = group[: self.per_query], group[self.per_query :]
+            if rest:
+                pending[key] = rest
+            else:
+                del pending[key]
+            for result in self._ask(batch):
+                span = result.span
+                if result.cut_short and span.end - span.start > MIN_SPAN:
+                    middle = span.start + (span.end - span.start) / 2
+                    for half in (
+                        Span(span.account, span.segment, span.start, middle),
+                        Span(span.account, span.segment, middle, span.end),
+                    ):
+                        pending.setdefault((half.start, half.end), []).append(half)
+                    yield SpanResult(span, cut_short=True)
+                    continue
+                if result.cut_short:
+                    log.warning(
+                        "contributions: %s %s: still cut short over one hour; taken as is", span.account, span.start
+                    )
+                    result.cut_short = False
+                yield result
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

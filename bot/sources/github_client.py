@@ -1,0 +1,174 @@
+"""GitHub clients for the evidence stages: PyGithub for REST, httpx for GraphQL and the SBOM flow.
+
+Authentication is a token (``GITHUB_TOKEN``) or a GitHub App (``github.app_id`` plus
+``GITHUB_APP_PRIVATE_KEY``, one installation per organisation). Base URLs come from the settings,
+so GitHub Enterprise Server, the sandbox and github.com share one code path. Secrets never leave
+this module except inside an ``Authorization`` header.
+
+:class:`GraphQLClient` posts queries and turns GitHub's ways of failing into one vocabulary:
+HTTP 200 with ``errors`` of type ``RATE_LIMITED`` (and 403/429 from the retrying transport)
+become :class:`bot.http.RateLimited`; ``NOT_FOUND`` errors are data, returned per alias; anything
+else raises :class:`GitHubQueryError` naming the query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from github import Auth, Github, GithubIntegration
+
+from bot.config import Secrets, Settings
+from bot.http import RateLimited, RetryPolicy, is_rate_limited, make_client
+
+log = logging.getLogger(__name__)
+
+
+class GitHubAuthError(Exception):
+    """No usable GitHub credentials; the message names the setting or variable to set."""
+
+
+class GitHubQueryError(Exception):
+    """A GraphQL answer that is neither data nor an expected miss; the message names the query."""
+
+
+def github_policy(settings: Settings) -> RetryPolicy:
+    """Waits up to ``github.rate_limit_wait_max_seconds`` are slept through; longer ones raise RateLimited."""
+    return RetryPolicy(max_wait_seconds=float(settings.github.rate_limit_wait_max_seconds))
+
+
+def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
+    if secrets.github_app_private_key is None:
+        raise GitHubAuthError("github.app_id is set but GITHUB_APP_PRIVATE_KEY is not in the environment")
+    assert settings.github.app_id is not None
+    return Auth.AppAuth(settings.github.app_id, secrets.github_app_private_key.get_secret_value())
+
+
+def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.AppInstallationAuth:
+    """The App's installation on ``org`` (PyGithub refreshes its token shortly before it expires)."""
+    app_auth = _app_auth(settings, secrets)
+    integration = GithubIntegration(auth=app_auth, base_url=settings.github.api_url)
+    installation = integration.get_org_installation(org)
+    return app_auth.get_installation_auth(installation.id)
+
+
+def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> str:
+    """A bearer token: ``GITHUB_TOKEN``, else the App installation token for ``org`` (or the first org)."""
+    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
+        target = org or (settings.github.orgs[0] if settings.github.orgs else settings.organisation)
+        return str(installation_auth(settings, secrets, target).token)
+    if secrets.github_token is not None:
+        return secrets.github_token.get_secret_value()
+    raise GitHubAuthError("no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY")
+
+
+def make_github(settings: Settings, secrets: Secrets, org: str | None = None) -> Github:
+    """A PyGithub client on ``github.api_url`` with token or App-installation auth."""
+    auth: Auth.Auth
+    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
+        target = org or (settings.github.orgs[0] if settings.github.orgs else settings.organisation)
+        auth = installation_auth(settings, secrets, target)
+    elif secrets.github_token is not None:
+        auth = Auth.Token(secrets.github_token.get_secret_value())
+    else:
+        raise GitHubAuthError("no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY")
+    return Github(auth=auth, base_url=settings.github.api_url, per_page=100)
+
+
+def make_api_client(
+    settings: Settings, token: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 30.0
+) -> httpx.Client:
+    """An httpx client for GitHub REST and GraphQL, carrying the token (never for download hosts)."""
+    return make_client(
+        token=token,
+        timeout=timeout,
+        policy=github_policy(settings),
+        transport=transport,
+        headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
+    )
+
+
+class InstallationTokenAuth(httpx.Auth):
+    """Bearer auth from a PyGithub ``AppInstallationAuth``, read per request (PyGithub renews it before expiry)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.source.token}"
+        yield request
+
+
+def api_client_for(
+    settings: Settings, secrets: Secrets, org: str, *, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """A REST/GraphQL client for ``org``: the App's installation on it when an App is configured, else the token."""
+    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
+        client = make_api_client(settings, "", transport=transport)
+        client.auth = InstallationTokenAuth(installation_auth(settings, secrets, org))
+        return client
+    return make_api_client(settings, token_for(settings, secrets), transport=transport)
+
+
+def make_download_client(
+    settings: Settings, *, transport: httpx.BaseTransport | None = None, timeout: float = 60.0
+) -> httpx.Client:
+    """An httpx client for temporary download URLs: no ``Authorization`` header, ever."""
+    return make_client(timeout=timeout, policy=github_policy(settings), transport=transport)
+
+
+@dataclass
+class GraphQLResult:
+    """One answer: the data, and the NOT_FOUND misses by their top-level alias."""
+
+    data: dict[str, Any]
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class GraphQLClient:
+    """Posts queries to ``url`` and counts them by purpose (for summaries and the benchmark)."""
+
+    client: httpx.Client
+    url: str
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def query(self, query: str, variables: dict[str, Any], *, purpose: str) -> GraphQLResult:
+        self.calls[purpose] = self.calls.get(purpose, 0) + 1
+        response = self.client.post(self.url, json={"query": query, "variables": variables})
+        if response.status_code in (401, 403, 404, 429) or response.status_code >= 500:
+            if is_rate_limited(response) or "rate limit" in response.text.lower():
+                raise RateLimited(self.url, _reset_at(response))
+            raise GitHubQueryError(f"{purpose}: GraphQL answered HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise GitHubQueryError(f"{purpose}: GraphQL answered non-JSON: {response.text[:200]}") from exc
+        errors = payload.get("errors") or []
+        missing: dict[str, str] = {}
+        for error in errors:
+            kind = error.get("type") or (error.get("extensions") or {}).get("type")
+            path = error.get("path") or []
+            if kind == "RATE_LIMITED":
+                raise RateLimited(self.url, _reset_at(response))
+            if kind == "NOT_FOUND" and path:
+                missing[str(path[0])] = str(error.get("message", "not found"))
+                continue
+            raise GitHubQueryError(f"{purpose}: {error.get('message', error)}")
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise GitHubQueryError(f"{purpose}: GraphQL answered without data")
+        return GraphQLResult(data, missing)
+
+
+def _reset_at(response: httpx.Response) -> datetime:
+    header = response.headers.get("x-ratelimit-reset")
+    if header and header.isdigit():
+        return datetime.fromtimestamp(int(header), tz=UTC)
+    retry = response.headers.get("retry-after")
+    seconds = int(retry) if retry and retry.isdigit() else 60
+    return datetime.now(UTC) + timedelta(seconds=seconds)

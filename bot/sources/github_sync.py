@@ -1,0 +1,398 @@
+"""``upkeep sync``: list the organisations' repositories and ingest their dependency-graph SBOM exports.
+
+Listing (``GET /orgs/{org}/repos``, 100 per page) sends the ETag of the last answer, so an unchanged
+organisation costs free ``304`` answers; the bodies are kept in the HTTP cache table. Forks and
+archived repositories are skipped unless configured.
+
+Export: a repository whose ``pushed_at`` equals the one of its last export is not exported again.
+Otherwise, as github.com works since November 2026: ``generate-report`` (201 with ``sbom_url``), then
+``fetch-report/{uuid}`` polled with exponential backoff while it answers 201/202, until it answers
+302; the document is downloaded from the ``Location`` with a client that carries no
+``Authorization`` header (it is another host, which must never see the token). With
+``github.enterprise_server`` and no asynchronous route (404), the synchronous ``.../sbom`` is used.
+Reports are asked for by ``github.max_concurrent_reports`` threads at once (GitHub's secondary limits
+allow 100 concurrent requests; the default stays far below). A document whose content is unchanged
+(same digest, ignoring the creation time and namespace GitHub renews each time) is not ingested again.
+
+A repository whose dependency graph is disabled (403) is reported and noted on its row, not fatal.
+A long rate-limit wait stops the run with ``stopped`` set; exported repositories are recorded as
+they finish, so the next run continues with the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.http import RateLimited
+from bot.inventory.ingest import ingest_bytes
+from bot.inventory.interface import InventoryError
+from bot.pipeline import StageContext
+from bot.store.engine import session_scope
+from bot.store.tables import HttpCacheRow, RepositoryRow, utcnow
+
+log = logging.getLogger(__name__)
+PER_PAGE = 100
+
+
+class SbomExportError(Exception):
+    """A report could not be had for one repository; the message starts with the repository."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    full_name: str
+    private: bool
+    fork: bool
+    archived: bool
+    pushed_at: datetime | None
+
+
+@dataclass
+class SyncSummary:
+    """What one sync did; ``stopped`` says when a rate limit ended it early."""
+
+    orgs: list[str] = field(default_factory=list)
+    listed: int = 0
+    listing_pages: int = 0
+    listing_not_modified: int = 0
+    skipped_forks: int = 0
+    skipped_archived: int = 0
+    unchanged_repos: int = 0
+    reports_requested: int = 0
+    sync_exports: int = 0
+    exported: int = 0
+    ingested: int = 0
+    unchanged_documents: int = 0
+    disabled: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    stopped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def _cached(engine: Engine, url: str) -> HttpCacheRow | None:
+    with Session(engine) as session:
+        return session.exec(select(HttpCacheRow).where(HttpCacheRow.url == url)).first()
+
+
+def _cache(engine: Engine, url: str, etag: str | None, body: bytes) -> None:
+    with session_scope(engine) as session:
+        row = session.exec(select(HttpCacheRow).where(HttpCacheRow.url == url)).first() or HttpCacheRow(
+            url=url, body=b""
+        )
+        row.etag, row.body, row.status_code, row.fetched_at = etag, body, 200, utcnow()
+        session.add(row)
+
+
+def list_repositories(engine: Engine, api: httpx.Client, api_url: str, org: str, summary: SyncSummary) -> list[Repo]:
+    """Every repository of ``org`` the token can see, revalidating each page with its stored ETag."""
+    repos: list[Repo] = []
+    page = 1
+    while True:
+        url = f"{api_url.rstrip('/')}/orgs/{org}/repos?type=all&per_page={PER_PAGE}&page={page}"
+        cached = _cached(engine, url)
+        headers = {"If-None-Match": cached.etag} if cached is not None and cached.etag else {}
+        response = api.get(url, headers=headers)
+        summary.listing_pages += 1
+        if response.status_code == 304 and cached is not None:
+            summary.listing_not_modified += 1
+            body = cached.body
+        elif response.status_code == 200:
+            body = response.content
+            _cache(engine, url, response.headers.get("etag"), body)
+        else:
+            raise SbomExportError(f"{org}: listing repositories answered HTTP {response.status_code}")
+        items = json.loads(body)
+        for item in items:
+            repos.append(
+                Repo(
+                    full_name=str(item["full_name"]).lower(),
+                    private=bool(item.get("private")),
+                    fork=bool(item.get("fork")),
+                    archived=bool(item.get("archived")),
+                    pushed_at=_time(item.get("pushed_at")),
+                )
+            )
+        if len(items) < PER_PAGE:
+            return repos
+        page += 1
+
+
+# --------------------------------------------------------------------------- export
+
+
+@dataclass
+class Exporter:
+    """Asks GitHub for one repository's SBOM; ``sleep`` is injectable so tests need not wait."""
+
+    api: httpx.Client
+    download: httpx.Client
+    api_url: str
+    enterprise_server: bool = False
+    poll_seconds: float = 1.0
+    poll_attempts: int = 10
+    sleep: Callable[[float], None] = time.sleep
+
+    def export(self, full_name: str) -> tuple[bytes, str]:
+        """The document's bytes and how it was had ("report" or "sync"); raise :class:`SbomExportError`."""
+        base = f"{self.api_url.rstrip('/')}/repos/{full_name}/dependency-graph/sbom"
+        response = self.api.get(f"{base}/generate-report")
+        if response.status_code == 404 and self.enterprise_server:
+            return self._synchronous(full_name, base), "sync"
+        self._raise_for(full_name, response, "generate-report")
+        sbom_url = str(response.json().get("sbom_url") or "")
+        if not sbom_url:
+            raise SbomExportError(f"{full_name}: generate-report gave no sbom_url")
+        delay = self.poll_seconds
+        for _ in range(self.poll_attempts):
+            poll = self.api.get(sbom_url)
+            if poll.status_code == 302 and poll.headers.get("location"):
+                return self._download(full_name, poll.headers["location"]), "report"
+            if poll.status_code not in (201, 202):
+                self._raise_for(full_name, poll, "fetch-report")
+            self.sleep(delay)
+            delay = min(delay * 2, 60.0)
+        raise SbomExportError(f"{full_name}: report not ready after {self.poll_attempts} polls; next run asks again")
+
+    def _download(self, full_name: str, location: str) -> bytes:
+        response = self.download.get(location)  # no Authorization: another host, a signed URL
+        if response.status_code != 200:
+            raise SbomExportError(f"{full_name}: download answered HTTP {response.status_code}")
+        return response.content
+
+    def _synchronous(self, full_name: str, base: str) -> bytes:
+        response = self.api.get(base)
+        self._raise_for(full_name, response, "sbom")
+        return response.content
+
+    def _raise_for(self, full_name: str, response: httpx.Response, what: str) -> None:
+        if response.status_code in (200, 201, 202, 302):
+            return
+        message = ""
+        try:
+            message = str(response.json().get("message", ""))
+        except ValueError:
+            message = response.text[:200]
+        raise SbomExportError(f"{full_name}: {what} answered HTTP {response.status_code}: {message}".rstrip(": "))
+
+
+def content_digest(data: bytes) -> str:
+    """sha256 of the document without what GitHub renews on every export (creation time, namespace)."""
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return hashlib.sha256(data).hexdigest()
+    inner = document.get("sbom", document) if isinstance(document, dict) else document
+    if isinstance(inner, dict):
+        inner = {k: v for k, v in inner.items() if k != "documentNamespace"}
+        info = inner.get("creationInfo")
+        if isinstance(info, dict):
+            inner["creationInfo"] = {k: v for k, v in info.items() if k != "created"}
+    return hashlib.sha256(json.dumps(inner, sort_keys=True).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- store
+
+
+def _save_listing(engine: Engine, repos: list[Repo]) -> dict[str, RepositoryRow]:
+    with session_scope(engine) as session:
+        existing = {r.full_name: r for r in session.exec(select(RepositoryRow)).all()}
+        for repo in repos:
+            row = existing.get(repo.full_name) or RepositoryRow(full_name=repo.full_name, source="github")
+            row.private, row.fork, row.archived, row.pushed_at = repo.private, repo.fork, repo.archived, repo.pushed_at
+            row.source = "github"
+            session.add(row)
+            existing[repo.full_name] = row
+        return existing
+
+
+def _mark(engine: Engine, full_name: str, *, pushed_at: datetime | None, digest: str | None, note: str | None) -> None:
+    with session_scope(engine) as session:
+        row = session.exec(select(RepositoryRow).where(RepositoryRow.full_name == full_name)).one()
+        if pushed_at is not None:
+            row.exported_pushed_at = pushed_at
+        if digest is not None:
+            row.export_etag = digest
+        row.note = note
+        session.add(row)
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def _due(repos: list[Repo], rows: dict[str, RepositoryRow], settings: Settings, summary: SyncSummary) -> Iterator[Repo]:
+    for repo in repos:
+        if repo.fork and not settings.github.include_forks:
+            summary.skipped_forks += 1
+            continue
+        if repo.archived and not settings.github.include_archived:
+            summary.skipped_archived += 1
+            continue
+        row = rows.get(repo.full_name)
+        if row is not None and row.exported_pushed_at is not None and _aware(row.exported_pushed_at) == repo.pushed_at:
+            summary.unchanged_repos += 1
+            continue
+        yield repo
+
+
+def sync_organisations(
+    engine: Engine,
+    settings: Settings,
+    *,
+    api: httpx.Client | Callable[[str], httpx.Client],
+    download: httpx.Client,
+    now: datetime,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncSummary:
+    """List every configured org's repositories and ingest the exports of those that changed.
+
+    ``api`` is one client for every org (a token), or a function giving each org its own (an App
+    installation per org).
+    """
+    summary = SyncSummary(orgs=list(settings.github.orgs))
+    try:
+        for org in settings.github.orgs:
+            client = api(org) if callable(api) else api
+            exporter = Exporter(
+                client,
+                download,
+                settings.github.api_url,
+                enterprise_server=settings.github.enterprise_server,
+                poll_seconds=settings.github.report_poll_seconds,
+                poll_attempts=settings.github.report_poll_attempts,
+                sleep=sleep,
+            )
+            repos = list_repositories(engine, client, settings.github.api_url, org, summary)
+            summary.listed += len(repos)
+            rows = _save_listing(engine, repos)
+            due = list(_due(repos, rows, settings, summary))
+            _export_all(engine, settings, exporter, due, rows, summary)
+    except RateLimited as exc:
+        summary.stopped = exc.reset_at.isoformat()
+        log.warning("sync: rate limited until %s; the next run resumes with the repositories left", summary.stopped)
+    log.info("sync: %s", {k: v for k, v in summary.to_dict().items() if v})
+    return summary
+
+
+def _export_all(
+    engine: Engine,
+    settings: Settings,
+    exporter: Exporter,
+    due: list[Repo],
+    rows: dict[str, RepositoryRow],
+    summary: SyncSummary,
+) -> None:
+    with ThreadPoolExecutor(max_workers=settings.github.max_concurrent_reports, thread_name_prefix="sbom") as pool:
+        queue = iter(due)
+        running: dict[Future[tuple[bytes, str]], Repo] = {}
+
+        def submit() -> None:
+            repo = next(queue, None)
+            if repo is not None:
+                running[pool.submit(exporter.export, repo.full_name)] = repo
+
+        for _ in range(settings.github.max_concurrent_reports):
+            submit()
+        try:
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    repo = running.pop(future)
+                    _finish(engine, settings, repo, future, rows, summary)
+                    submit()
+        except RateLimited:
+            for future in running:
+                future.cancel()
+            raise
+
+
+def _finish(
+    engine: Engine,
+    settings: Settings,
+    repo: Repo,
+    future: Future[tuple[bytes, str]],
+    rows: dict[str, RepositoryRow],
+    summary: SyncSummary,
+) -> None:
+    try:
+        data, how = future.result()
+    except SbomExportError as exc:
+        message = str(exc)
+        if "dependency graph is disabled" in message.lower():
+            summary.disabled.append(repo.full_name)
+            # not asked again until the repository is pushed to (someone may enable the graph then)
+            _mark(engine, repo.full_name, pushed_at=repo.pushed_at, digest=None, note="dependency graph disabled")
+        else:
+            summary.failed.append(message)
+            _mark(engine, repo.full_name, pushed_at=None, digest=None, note=message)
+        return
+    summary.exported += 1
+    summary.reports_requested += how == "report"
+    summary.sync_exports += how == "sync"
+    digest = content_digest(data)
+    row = rows.get(repo.full_name)
+    if row is not None and row.export_etag == digest:
+        summary.unchanged_documents += 1
+        _mark(engine, repo.full_name, pushed_at=repo.pushed_at, digest=digest, note=None)
+        return
+    try:
+        ingest_bytes(
+            engine,
+            data,
+            source=f"github:{repo.full_name}",
+            repo=repo.full_name,
+            max_file_bytes=settings.inventory.max_file_bytes,
+            repository_source="github",
+        )
+    except InventoryError as exc:
+        summary.failed.append(f"{repo.full_name}: {exc}")
+        _mark(engine, repo.full_name, pushed_at=None, digest=None, note=f"export not readable: {exc}")
+        return
+    summary.ingested += 1
+    _mark(engine, repo.full_name, pushed_at=repo.pushed_at, digest=digest, note=None)
+
+
+def sync_stage(context: StageContext) -> dict[str, Any]:
+    """The pipeline's GitHub half of ``sync``: clients from the settings, summary as a dict."""
+    from bot.sources.github_client import api_client_for, make_download_client
+
+    settings = context.settings
+    clients: dict[str, httpx.Client] = {}
+
+    def api(org: str) -> httpx.Client:
+        clients[org] = clients.get(org) or api_client_for(settings, context.secrets, org)
+        return clients[org]
+
+    try:
+        with make_download_client(settings) as download:
+            return sync_organisations(context.engine, settings, api=api, download=download, now=context.now).to_dict()
+    finally:
+        for client in clients.values():
+            client.close()

@@ -1,0 +1,98 @@
+"""``upkeep score [--json]`` scores every upstream and stores a snapshot; ``upkeep explain HOST/OWNER/NAME``
+prints how one upstream's numbers were reached."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from bot.cli.app import app, context
+from bot.gaps.explain import explain
+from bot.gaps.score_stage import ranked, score_stage
+from bot.pipeline import StageContext
+from bot.store.gaps import latest_snapshots, load_score, load_scores
+
+
+def _table(engine: Engine, snapshot_id: int, currency: str, top: int) -> Table:
+    scores = ranked(load_scores(engine, snapshot_id=snapshot_id, with_terms=False))
+    table = Table(
+        "#", "upstream", "repos", "usage", "expected", "invested", "gap", "risk", "recommended", "given",
+        title=f"Top gaps (snapshot {snapshot_id}, {currency} per year)",
+    )  # fmt: skip
+    for rank, s in enumerate(scores[:top], start=1):
+        table.add_row(
+            str(rank),
+            s.upstream,
+            str(s.repos),
+            f"{s.usage_share:.1%}",
+            f"{s.expected_share:.1%}",
+            f"{s.investment_share:.1%}",
+            f"{s.gap:+.1%}",
+            f"×{s.risk:.2f}",
+            f"{s.recommended:,.0f}",
+            f"{s.given:,.0f}",
+        )
+    return table
+
+
+@app.command("score")
+def score_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stage summary as JSON.")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows in the top gaps table.")] = 10,
+) -> None:
+    """Score every upstream (usage × risk against contributions and money) and store a snapshot."""
+    app_context = context(ctx)
+    stage_context = StageContext(
+        settings=app_context.settings, secrets=app_context.secrets, engine=app_context.engine, now=datetime.now(UTC)
+    )
+    summary = score_stage(stage_context)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console = Console()
+    console.print(_table(stage_context.engine, summary["snapshot"], summary["currency"], top))
+    console.print(
+        f"{summary['upstreams']} upstreams scored, {summary['open_gaps']} open gaps; budget "
+        f"{summary['budget']:,.2f} {summary['currency']} per year ({summary['budget_source']}; "
+        f"developers: {summary['developers_source']})"
+    )
+    since = summary["since_last_snapshot"]
+    if since is not None:
+        console.print(
+            f"since the last snapshot: {len(since['new_gaps'])} new gaps, {len(since['closed_gaps'])} closed"
+            + (f" (new: {', '.join(since['new_gaps'][:5])})" if since["new_gaps"] else "")
+        )
+    for note, items in (
+        ("no rate in funding.rates, payments left out", summary["no_rate_currencies"]),
+        ("contribution kinds without a weight", summary["unknown_contribution_kinds"]),
+    ):
+        if items:
+            console.print(f"{note}: {', '.join(items)}")
+
+
+@app.command("explain")
+def explain_command(
+    ctx: typer.Context,
+    upstream: Annotated[
+        str, typer.Argument(metavar="HOST/OWNER/NAME", help="The upstream, e.g. github.com/psf/requests.")
+    ],
+) -> None:
+    """Print one upstream's score from the latest snapshot, term by term."""
+    engine = context(ctx).engine
+    key = upstream.strip().strip("/").lower()
+    snapshots = latest_snapshots(engine, limit=1)
+    if not snapshots:
+        typer.echo("upkeep: no gap snapshot yet; run `upkeep score` first", err=True)
+        raise typer.Exit(1)
+    score = load_score(engine, upstream=key, snapshot_id=snapshots[0].id)
+    if score is None:
+        typer.echo(f"upkeep: {key}: not scored in snapshot {snapshots[0].id} (not used, or not resolved)", err=True)
+        raise typer.Exit(1)
+    typer.echo(explain(score, currency=snapshots[0].currency), nl=False)

@@ -1,0 +1,268 @@
+"""The gap model's port: the records it reads and writes, and its base error.
+
+Inputs are one record per upstream and concern (usage, investment, risk signals); the output is one
+:class:`GapScore` per upstream that carries its own explanation as :class:`Term` s, so every number
+a report shows can be traced back to counts, weights and totals. Upstreams are named by their
+canonical key ``host/owner/name`` (see :class:`bot.records.UpstreamKey`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Final, Literal, NamedTuple
+
+from bot.records import Depth, Scope
+
+
+class GapError(Exception):
+    """The gap model cannot run on these inputs; the message starts with its subject."""
+
+
+class ContributionKind(StrEnum):
+    """The kinds of code contribution the evidence stage counts, each weighted in ``config/gaps.toml``."""
+
+    PR_MERGED = "pr_merged"
+    PR_OPENED = "pr_opened"
+    REVIEW = "review"
+    ISSUE = "issue"
+    COMMIT = "commit"
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class RepoUse:
+    """One internal repository's use of an upstream (through any of its packages).
+
+    A repository may appear several times (one per package); the model keeps the strongest use,
+    the one with the highest depth factor × scope factor.
+    """
+
+    repo: str  # owner/name of the internal repository
+    depth: Depth = Depth.UNKNOWN
+    scope: Scope = Scope.UNKNOWN
+    weight: float | None = None  # the repository's weight (RepositoryRow.weight); None: usage.default_repo_weight
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamUsage:
+    """Which internal repositories use an upstream, and how."""
+
+    upstream: str
+    repos: tuple[RepoUse, ...]
+
+
+@dataclass(frozen=True)
+class Investment:
+    """What the organisation gave an upstream over the window: contributions by kind, money by channel.
+
+    Money is in the reporting currency (converted by the evidence stage).
+    """
+
+    upstream: str
+    contributions: Mapping[ContributionKind, int] = field(default_factory=dict)
+    money: Mapping[str, float] = field(default_factory=dict)  # channel (github-sponsors, opencollective, ...) -> amount
+
+    @property
+    def money_total(self) -> float:
+        return math.fsum(self.money.values())
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceDrift:
+    """The upstream's licence changed from an open-source one to a source-available one."""
+
+    from_licence: str | None
+    to_licence: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSignals:
+    """What the evidence stage knows about an upstream's health. ``None`` means unknown, never "zero"."""
+
+    upstream: str
+    bus_factor: int | None = None  # fewest people making half of recent commits
+    active_maintainers: int | None = None  # people who committed or released in the recent window
+    archived: bool = False
+    deprecated: bool = False
+    asks_for_funding: bool = False  # has funding channels (FUNDING.yml, funding.json, Sponsors listing)
+    known_income: float | None = None  # yearly income seen elsewhere (e.g. Open Collective), reporting currency
+    licence_drift: LicenceDrift | None = None
+    elephant_factor: int | None = None  # fewest organisations making half of recent commits
+    governance: str | None = None  # foundation | company | community | individual
+
+    @property
+    def single_vendor(self) -> bool:
+        """One company controls the project: elephant factor 1 or company governance."""
+        return self.elephant_factor == 1 or self.governance == "company"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """The organisation's yearly open-source budget and how it was set.
+
+    ``window_days`` is the length of the window that money in :class:`Investment` covers; given money is
+    scaled to a year before it is compared with the yearly budget.
+    """
+
+    yearly_amount: float
+    currency: str = "USD"
+    source: str = "configured"  # configured | pledge
+    developers: int | None = None
+    per_developer: float | None = None
+    window_days: int = 365
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+OpName = Literal["sum", "product", "ratio", "difference", "min", "max"]
+
+
+class Op:
+    """How a term's value follows from its operands (plain strings, stored in JSON as they are)."""
+
+    SUM: Final = "sum"
+    PRODUCT: Final = "product"
+    RATIO: Final = "ratio"  # first ÷ second, 0 when the second is 0
+    DIFFERENCE: Final = "difference"  # first − second
+    MIN: Final = "min"
+    MAX: Final = "max"
+    ALL: Final = frozenset({"sum", "product", "ratio", "difference", "min", "max"})
+
+
+_SYMBOL: dict[str, str] = {Op.SUM: " + ", Op.PRODUCT: " × ", Op.RATIO: " ÷ ", Op.DIFFERENCE: " − "}
+
+
+def format_number(value: float) -> str:
+    """Four significant digits, without exponent noise for ordinary magnitudes."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.2f}"
+    return f"{value:.4g}"
+
+
+class Operand(NamedTuple):
+    """One input of a term. ``ref`` names the term it comes from, when it comes from one.
+
+    Operands and terms are named tuples: a score carries a few dozen of them and a large
+    organisation scores thousands of upstreams, so they must be cheap to build.
+    """
+
+    label: str
+    value: float
+    ref: str | None = None
+    is_count: bool = False  # render as "14 repos" rather than "weight 1.0"
+
+    def text(self) -> str:
+        if self.is_count:
+            return f"{format_number(self.value)} {self.label}"
+        return f"{self.label} {format_number(self.value)}"
+
+
+class Term(NamedTuple):
+    """One step of a score's arithmetic: ``name value = operand op operand ...``."""
+
+    name: str
+    value: float
+    op: OpName
+    operands: tuple[Operand, ...]
+    note: str = ""
+
+    def evaluate(self) -> float:
+        """Recompute the value from the operands (what a reader would do by hand)."""
+        values = [o.value for o in self.operands]
+        if self.op == Op.SUM:
+            return math.fsum(values)
+        if self.op == Op.PRODUCT:
+            return math.prod(values)
+        if self.op == Op.RATIO:
+            return values[0] / values[1] if values[1] else 0.0
+        if self.op == Op.DIFFERENCE:
+            return values[0] - values[1]
+        if self.op == Op.MIN:
+            return min(values)
+        return max(values)
+
+    def text(self) -> str:
+        if self.op in (Op.MIN, Op.MAX):
+            body = f"{self.op}({', '.join(o.text() for o in self.operands)})"
+        else:
+            body = _SYMBOL[self.op].join(o.text() for o in self.operands)
+        line = f"{self.name} {format_number(self.value)} = {body}"
+        return f"{line}  ({self.note})" if self.note else line
+
+
+@dataclass(frozen=True)
+class GapScore:
+    """The model's verdict on one upstream; ``terms`` hold the arithmetic behind every number."""
+
+    upstream: str
+    repos: int  # internal repositories that use it
+    usage_weight: float
+    usage_share: float
+    risk: float  # multiplier ≥ 1
+    risk_signals: tuple[str, ...]  # names of the signals that raised it (bus_factor, archived, ...)
+    expected_share: float
+    code_score: float
+    code_share: float
+    money: float  # given in the window, reporting currency
+    money_share: float
+    investment_share: float
+    gap: float  # expected share − investment share
+    priority: float  # max(gap, 0) × risk
+    given: float  # money scaled to a year
+    recommended: float  # yearly amount still to give, ≥ 0
+    terms: tuple[Term, ...]
+
+    def term(self, name: str) -> Term:
+        for term in self.terms:
+            if term.name == name:
+                return term
+        raise KeyError(f"{self.upstream}: no term {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class GapSnapshot:
+    """One stored score run."""
+
+    id: int
+    created_at: datetime
+    window_start: datetime
+    window_end: datetime
+    budget: float
+    currency: str
+    budget_source: str
+    developers: int | None
+    weights_digest: str
+    upstreams: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mover:
+    """An upstream whose gap changed between two snapshots."""
+
+    upstream: str
+    gap_before: float | None  # None: not scored before
+    gap_after: float | None  # None: not scored any more
+    recommended_before: float | None
+    recommended_after: float | None
+
+    @property
+    def change(self) -> float:
+        return (self.gap_after or 0.0) - (self.gap_before or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendDiff:
+    """What changed between two snapshots: gaps that opened, gaps that closed, the biggest movers."""
+
+    new_gaps: tuple[Mover, ...]
+    closed_gaps: tuple[Mover, ...]
+    movers: tuple[Mover, ...]

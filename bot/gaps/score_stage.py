@@ -1,0 +1,130 @@
+"""The pipeline's ``score`` stage: read the stored inputs, score every upstream, keep a snapshot.
+
+The budget is ``gaps.yearly_budget`` when set, else the Open Source Pledge figure
+(``gaps.pledge_per_developer`` USD, converted to the reporting currency, × developers). Developers
+are ``gaps.developers`` when set; otherwise the people the evidence stage counts on the day of the
+run (members of the configured organisations, roster and extra identities, bots excluded), and the
+summary says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.gaps.interface import Budget, GapError, GapScore
+from bot.gaps.model import compute_budget
+from bot.gaps.stage import score_from_inputs
+from bot.gaps.weights import GapWeights, load_weights
+from bot.paths import resolve_config_file
+from bot.pipeline import StageContext
+from bot.sources.money import convert
+from bot.store.gap_inputs import count_people, load_investment_inputs, load_risk_signals
+from bot.store.gaps import latest_trends, load_scores
+from bot.store.usage import load_upstream_usages
+
+TOP = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Developers:
+    """The headcount behind the Pledge figure and where it came from."""
+
+    count: int | None
+    source: str  # "gaps.developers" | "people counted by the evidence stage on YYYY-MM-DD"
+
+
+def load_gap_weights(settings: Settings) -> GapWeights:
+    """``gaps.weights_file`` as given, else beside the bundled config (works in a checkout and the image)."""
+    return load_weights(resolve_config_file(settings.gaps.weights_file))
+
+
+def resolve_developers(engine: Engine, settings: Settings, now: datetime) -> Developers:
+    if settings.gaps.developers is not None:
+        return Developers(settings.gaps.developers, "gaps.developers")
+    day = now.date()
+    return Developers(count_people(engine, on=day), f"people counted by the evidence stage on {day.isoformat()}")
+
+
+def pledge_per_developer(settings: Settings) -> float:
+    """``gaps.pledge_per_developer`` (USD) in the reporting currency."""
+    funding = settings.funding
+    value = convert(Decimal(str(settings.gaps.pledge_per_developer)), "USD", funding.rates, funding.reporting_currency)
+    if value is None:
+        raise GapError(
+            f"funding.rates: no rate for USD, needed to convert the Open Source Pledge figure "
+            f"to {funding.reporting_currency}; add USD to funding.rates or set gaps.yearly_budget"
+        )
+    return float(value)
+
+
+def make_budget(engine: Engine, settings: Settings, now: datetime) -> tuple[Budget, Developers]:
+    """The yearly budget the recommendations share out, and the developer count it used."""
+    developers = resolve_developers(engine, settings, now)
+    budget = compute_budget(
+        yearly_budget=settings.gaps.yearly_budget,
+        developers=developers.count,
+        per_developer=pledge_per_developer(settings) if settings.gaps.yearly_budget is None else 0.0,
+        currency=settings.funding.reporting_currency,
+        window_days=settings.gaps.window_days,
+    )
+    return budget, developers
+
+
+def ranked(scores: list[GapScore]) -> list[GapScore]:
+    """Highest priority first, then largest gap, then key: the order the review and the CLI show."""
+    return sorted(scores, key=lambda s: (-s.priority, -s.gap, s.upstream))
+
+
+def score_stage(context: StageContext) -> dict[str, Any]:
+    """Score every upstream from the stored inputs and store one snapshot; return what an operator reads."""
+    settings, engine, now = context.settings, context.engine, context.now
+    weights = load_gap_weights(settings)
+    budget, developers = make_budget(engine, settings, now)
+    usages = load_upstream_usages(engine)
+    inputs = load_investment_inputs(
+        engine, settings, window_start=now - timedelta(days=settings.gaps.window_days), window_end=now
+    )
+    signals = load_risk_signals(engine)
+    snapshot_id = score_from_inputs(engine, usages, inputs.investments, signals, weights, budget, now)
+    scores = ranked(load_scores(engine, snapshot_id=snapshot_id, with_terms=False))
+    trends = latest_trends(engine, threshold=weights.thresholds.gap, movers=TOP)
+    return {
+        "snapshot": snapshot_id,
+        "upstreams": len(scores),
+        "open_gaps": sum(1 for s in scores if s.gap > weights.thresholds.gap),
+        "budget": round(budget.yearly_amount, 2),
+        "currency": budget.currency,
+        "budget_source": (
+            "gaps.yearly_budget"
+            if budget.source == "configured"
+            else f"Open Source Pledge: {budget.per_developer or 0:,.2f} {budget.currency} × {developers.count} people"
+        ),
+        "developers": developers.count,
+        "developers_source": developers.source,
+        "window_days": budget.window_days,
+        "top": [
+            {
+                "upstream": s.upstream,
+                "gap": round(s.gap, 6),
+                "priority": round(s.priority, 6),
+                "recommended": round(s.recommended, 2),
+            }
+            for s in scores[:TOP]
+        ],
+        "since_last_snapshot": None
+        if trends is None
+        else {
+            "new_gaps": [m.upstream for m in trends.new_gaps],
+            "closed_gaps": [m.upstream for m in trends.closed_gaps],
+            "movers": [{"upstream": m.upstream, "change": round(m.change, 6)} for m in trends.movers],
+        },
+        "no_rate_currencies": list(inputs.no_rate),
+        "unknown_contribution_kinds": list(inputs.unknown_kinds),
+        "unattributed_payments": inputs.unattributed_payments,
+    }

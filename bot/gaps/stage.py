@@ -1,0 +1,47 @@
+"""The gaps stage: score the inputs and store the run as a snapshot, so ``upkeep score`` is one call.
+
+The inputs (usages, investments, signals) come from the inventory, resolve and evidence stages;
+this module only ties the pure model to the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.gaps.interface import Budget, Investment, RiskSignals, UpstreamUsage
+from bot.gaps.model import compute_gaps
+from bot.gaps.weights import GapWeights
+from bot.store.gaps import save_snapshot
+
+log = logging.getLogger(__name__)
+
+
+def score_from_inputs(
+    engine: Engine,
+    usages: Sequence[UpstreamUsage],
+    investments: Sequence[Investment],
+    signals: Sequence[RiskSignals],
+    weights: GapWeights,
+    budget: Budget,
+    now: datetime,
+) -> int:
+    """Compute every upstream's gap and store them as one snapshot taken at ``now``; return its id."""
+    scores = compute_gaps(usages, investments, signals, weights, budget=budget)
+    snapshot_id = save_snapshot(
+        engine,
+        scores,
+        weights=weights,
+        budget=budget.yearly_amount,
+        currency=budget.currency,
+        budget_source=budget.source,
+        developers=budget.developers,
+        window_days=budget.window_days,
+        now=now,
+    )
+    open_gaps = sum(1 for s in scores if s.gap > weights.thresholds.gap)
+    log.info("gaps: snapshot %d scored %d upstreams, %d open gaps", snapshot_id, len(scores), open_gaps)
+    return snapshot_id

@@ -1,0 +1,309 @@
+"""Build one quarter's :class:`~bot.report.interface.ReviewData` from the store.
+
+Scores come from the last gap snapshot taken at or before the quarter's end, and the changes from
+the last one at or before the previous quarter's end; contributions and money are the quarter's
+own. A quarter without a snapshot gets a review that says so instead of numbers nobody computed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.gaps.interface import ContributionKind, GapScore, GapSnapshot
+from bot.gaps.score_stage import load_gap_weights, resolve_developers
+from bot.report.adapt import gap_row, risk_rows
+from bot.report.interface import (
+    DEFAULT_CAVEATS,
+    ContributionRow,
+    GapRow,
+    Headline,
+    PaymentRow,
+    PledgeMember,
+    PledgeStatus,
+    QuarterCount,
+    ReviewData,
+    RiskRow,
+    UnresolvedRow,
+)
+from bot.report.quarters import Quarter
+from bot.sources.money import Payment
+from bot.store.evidence import Bounds
+from bot.store.gap_inputs import code_by_upstream_in, load_risk_signals, payments_in, unit_rate, upstream_keys
+from bot.store.gaps import latest_snapshots, load_score, load_scores
+from bot.store.review import any_team, load_unresolved, load_upstream_teams
+
+_KINDS = frozenset(kind.value for kind in ContributionKind)
+
+METHOD: tuple[str, ...] = (
+    "Usage weight of an upstream: over the internal repositories using any of its packages, the repository's "
+    "weight × a depth factor (direct or transitive) × a scope factor (runtime or development).",
+    "Expected share: usage share × risk multiplier, normalised over all upstreams; the risk multiplier adds "
+    "a configured factor per signal (bus factor, no active maintainers, archived, unfunded, licence drift, "
+    "single vendor), capped.",
+    "Investment share: contributions (weighted by kind) and money, each as the upstream's share of the "
+    "organisation's totals, blended by the configured weights. Gap: expected share − investment share.",
+    "Recommended amount: the yearly budget × expected share, minus the money given over the last year.",
+    "Every number is explained term by term in gaps.csv and by `upkeep explain HOST/OWNER/NAME`; the model "
+    "and its weights are described in docs/gap-model.md, how contributions and money are gathered in "
+    "docs/evidence.md.",
+)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _bounds(quarter: Quarter) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a quarter as aware UTC instants."""
+    return _midnight(quarter.start), _midnight(quarter.end + timedelta(days=1))
+
+
+def _snapshot_at(engine: Engine, moment: datetime) -> GapSnapshot | None:
+    found = latest_snapshots(engine, limit=1, at_or_before=moment)
+    return found[0] if found else None
+
+
+def _channel(payment: Payment) -> str:
+    """Ledger rows name their own channel (tidelift, thanks.dev, ...); other sources are their channel."""
+    return f"ledger:{payment.subchannel}" if payment.channel == "ledger" and payment.subchannel else payment.channel
+
+
+@dataclass(frozen=True)
+class _Money:
+    rows: tuple[PaymentRow, ...]
+    total: float  # converted, attributed and unattributed
+    unattributed: int
+    no_rate: tuple[str, ...]
+
+
+def _money(engine: Engine, settings: Settings, start: datetime, end: datetime, teams: dict[str, str]) -> _Money:
+    amounts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    converted: dict[tuple[str, str, str], float] = defaultdict(float)
+    total = 0.0
+    unattributed = 0
+    no_rate: set[str] = set()
+    for payment in payments_in(engine, start=start, end=end, bounds="[start, end)"):
+        rate = unit_rate(settings, payment.currency)
+        if rate is None:
+            no_rate.add(payment.currency)
+            continue
+        total += float(payment.amount * rate)
+        if not payment.upstreams:
+            unattributed += 1
+            continue
+        for upstream in payment.upstreams:
+            key = (upstream, _channel(payment), payment.currency)
+            amounts[key] += payment.share()
+            converted[key] += float(payment.share() * rate)
+    rows = tuple(
+        PaymentRow(
+            upstream,
+            channel,
+            float(amounts[(upstream, channel, currency)]),
+            currency,
+            converted[(upstream, channel, currency)],
+            teams.get(upstream),
+        )
+        for upstream, channel, currency in sorted(amounts)
+    )
+    return _Money(rows, total, unattributed, tuple(sorted(no_rate)))
+
+
+def _code(engine: Engine, start: datetime, end: datetime, bounds: Bounds = "[start, end)") -> dict[str, dict[str, int]]:
+    """upstream → kind → count in the window, for the kinds the model weighs (as the scores count them)."""
+    code = code_by_upstream_in(engine, start=start, end=end, bounds=bounds, upstreams=upstream_keys(engine))
+    return {key: {k: n for k, n in kinds.items() if k in _KINDS} for key, kinds in code.items()}
+
+
+def _ranked_rows(engine: Engine, snapshot: GapSnapshot, limit: int) -> tuple[tuple[GapRow, ...], list[GapScore]]:
+    """Every score as a row, the top ones (positive gap, highest priority) with their explanations."""
+    scores = load_scores(engine, snapshot_id=snapshot.id, with_terms=False)
+    top = sorted((s for s in scores if s.gap > 0), key=lambda s: (-s.priority, s.upstream))[:limit]
+    explained = {s.upstream: load_score(engine, upstream=s.upstream, snapshot_id=snapshot.id) for s in top}
+    rows = tuple(gap_row(explained.get(s.upstream) or s) for s in scores)
+    return rows, scores
+
+
+def _usd(settings: Settings, amount: float) -> float | None:
+    """``amount`` in the reporting currency as USD (the Pledge counts USD); ``None`` without a USD rate."""
+    rate = unit_rate(settings, "USD")
+    return None if rate is None or rate == 0 else amount / float(rate)
+
+
+def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, now: datetime) -> ReviewData:
+    """The review of ``quarter`` (``2026Q3``) as the store knows it at ``now``."""
+    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    start, end = _bounds(q)
+    previous_start, previous_end = _bounds(q.previous())
+    currency = settings.funding.reporting_currency
+    limit = settings.report.top_gaps
+    snapshot = _snapshot_at(engine, end)
+    before = _snapshot_at(engine, previous_end)
+    if before is not None and snapshot is not None and before.id == snapshot.id:
+        before = None  # nothing was scored during the quarter: there is no change to show
+    teams = load_upstream_teams(engine)
+    weights = load_gap_weights(settings)
+    method: list[str] = []
+    headline: list[Headline] = []
+
+    gaps: tuple[GapRow, ...] = ()
+    risks: tuple[RiskRow, ...] = ()
+    budget = 0.0
+    if snapshot is None:
+        method.append(
+            f"No gap snapshot was taken at or before the end of {q}: run `upkeep score`. This review leaves the "
+            "gaps, recommended amounts and risk register out rather than guess them."
+        )
+    else:
+        gaps, scores = _ranked_rows(engine, snapshot, limit)
+        budget = snapshot.budget
+        currency = snapshot.currency
+        risks = risk_rows(load_risk_signals(engine), {s.upstream: s.usage_share for s in scores})
+        previous_scores = load_scores(engine, snapshot_id=before.id, with_terms=False) if before else None
+        threshold = weights.thresholds.gap
+
+        def open_gaps(found: list[GapScore]) -> float:
+            return float(sum(1 for s in found if s.gap > threshold))
+
+        def recommended(found: list[GapScore]) -> float:
+            return sum(s.recommended for s in found)
+
+        headline += [
+            Headline(
+                "upstreams",
+                "Upstreams used",
+                float(len(scores)),
+                None if previous_scores is None else float(len(previous_scores)),
+            ),
+            Headline(
+                "gaps",
+                "Under-invested upstreams",
+                open_gaps(scores),
+                None if previous_scores is None else open_gaps(previous_scores),
+            ),
+            Headline(
+                "recommended",
+                "Recommended per year, all gaps",
+                recommended(scores),
+                None if previous_scores is None else recommended(previous_scores),
+                "money",
+            ),
+        ]
+        source = "the configured budget" if snapshot.budget_source == "configured" else "the Open Source Pledge figure"
+        developers = f" for {snapshot.developers} developers" if snapshot.developers is not None else ""
+        method.append(
+            f"Scores come from snapshot {snapshot.id}, taken {snapshot.created_at:%Y-%m-%d %H:%M} UTC (the last at "
+            f"or before the end of {q}), over the {(snapshot.window_end - snapshot.window_start).days} days before "
+            f"it; the budget is {source}{developers}."
+            + (f" Changes compare with snapshot {before.id} of {before.created_at:%Y-%m-%d}." if before else "")
+        )
+    method += METHOD
+    method.append(
+        'Contributions and money in "What we gave" are those of the quarter; the risk register shows the '
+        "newest signals scan."
+    )
+
+    money = _money(engine, settings, start, end, teams)
+    previous_money = _money(engine, settings, previous_start, previous_end, teams)
+    code = _code(engine, start, end)
+    contributions = tuple(
+        ContributionRow(upstream, kind, count, teams.get(upstream))
+        for upstream, kinds in sorted(code.items())
+        for kind, count in sorted(kinds.items())
+        if count > 0
+    )
+    by_quarter: list[QuarterCount] = []
+    for each in q.last(4):
+        totals: dict[str, int] = defaultdict(int)
+        for kinds in _code(engine, *_bounds(each)).values():
+            for kind, count in kinds.items():
+                totals[kind] += count
+        by_quarter += [QuarterCount(str(each), kind, totals[kind]) for kind in sorted(totals)]
+    contributed = sum(c.count for c in contributions)
+    before_contributed = sum(c.count for c in by_quarter if c.quarter == str(q.previous()))
+    headline += [
+        Headline("money_given", "Money given this quarter", money.total, previous_money.total, "money"),
+        Headline("contributions", "Contributions this quarter", float(contributed), float(before_contributed)),
+    ]
+    if money.unattributed:
+        method.append(
+            f"{money.unattributed} payments of the quarter name no upstream we use; they count in the money given "
+            "and for the Pledge, not for any upstream."
+        )
+    missing_rates = sorted({*money.no_rate, *previous_money.no_rate})
+    if missing_rates:
+        method.append(f"Payments in {', '.join(missing_rates)} have no rate in funding.rates and are left out.")
+
+    year_start, year_end = q.trailing_year()
+    year = _money(engine, settings, _midnight(year_start), _midnight(year_end + timedelta(days=1)), teams)
+    previous_year_start, previous_year_end = q.previous().trailing_year()
+    previous_year = _money(
+        engine, settings, _midnight(previous_year_start), _midnight(previous_year_end + timedelta(days=1)), teams
+    )
+    if snapshot is not None and snapshot.developers is not None:
+        headcount = snapshot.developers
+    else:
+        headcount = resolve_developers(engine, settings, end - timedelta(seconds=1)).count or 0
+    amount_usd = _usd(settings, year.total)
+    if amount_usd is None:
+        method.append("funding.rates has no USD rate, so the Pledge figures in USD are shown as zero.")
+    report = settings.report
+    member = None
+    if report.pledge_member_id:
+        member = PledgeMember(
+            id=report.pledge_member_id,
+            name=report.pledge_name or settings.organisation,
+            description=report.pledge_description,
+            short_description=report.pledge_short_description,
+            url=report.pledge_url or "",
+            join_date=report.pledge_join_date or now.date(),
+        )
+    pledge = PledgeStatus(
+        developers=float(headcount),
+        amount=year.total,
+        amount_usd=amount_usd or 0.0,
+        year=str(q.year),
+        member=member,
+        report_url=report.pledge_report_url,
+    )
+    if headcount:
+        previous_usd = _usd(settings, previous_year.total)
+        headline.append(
+            Headline(
+                "pledge_per_dev",
+                "Pledge: USD per developer (12 months)",
+                pledge.usd_per_developer,
+                None if previous_usd is None else previous_usd / headcount,
+                "money",
+                "USD",
+            )
+        )
+    unresolved = tuple(UnresolvedRow(u.package_key, u.reason, u.repos) for u in load_unresolved(engine))
+    return ReviewData(
+        organisation=settings.organisation,
+        quarter=str(q),
+        period_start=q.start,
+        period_end=q.end,
+        currency=currency,
+        generated_at=now.astimezone(UTC),
+        budget=budget,
+        headline=tuple(headline),
+        gaps=gaps,
+        risks=risks,
+        contributions=contributions,
+        payments=money.rows,
+        contributions_by_quarter=tuple(by_quarter),
+        pledge=pledge,
+        unresolved=unresolved,
+        method=tuple(method),
+        caveats=DEFAULT_CAVEATS,
+        previous_quarter=str(q.previous()),
+        top_gaps_limit=limit,
+        teams_mapped=any_team(engine),
+    )

@@ -1,0 +1,314 @@
+"""The review's charts as inline SVG, drawn with matplotlib and made deterministic.
+
+Text stays text (``svg.fonttype = none``), ids are salted with a fixed value and prefixed by
+the chart id (several SVGs share one HTML page), the date and RDF metadata are dropped, so
+the same :class:`~bot.report.interface.ReviewData` gives byte-identical SVG.
+Every chart's root carries ``data-chart`` and ``data-series``; each series' marks are SVG
+elements whose ids start with ``<chart>-series-<name>``, which is what the browser test checks.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from bot.report.interface import GapRow, ReviewData, RiskKind
+from bot.report.quarters import Quarter
+
+#: Above this many upstreams the quadrant shows the most-used ones (plus every top gap).
+QUADRANT_MAX_POINTS = 1500
+
+_PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#718096", "#b7791f")
+_INK = "#2d3748"
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One rendered chart: ``svg`` is an ``<svg>`` element ready to inline in HTML."""
+
+    id: str
+    title: str
+    series: tuple[str, ...]
+    svg: str
+    note: str = ""  # e.g. "showing 1,500 of 6,000 upstreams"
+
+
+def render_charts(data: ReviewData) -> tuple[Chart, ...]:
+    """All five charts of the review, in the order the page shows them."""
+    return (
+        gap_quadrant_chart(data.gaps, top=top_gaps(data)),
+        top_gaps_chart(top_gaps(data), currency=data.currency),
+        funding_by_channel_chart(funding_by_channel(data), currency=data.currency),
+        contributions_trend_chart(data),
+        risk_counts_chart(risk_counts(data)),
+    )
+
+
+def top_gaps(data: ReviewData) -> tuple[GapRow, ...]:
+    """The upstreams the review names: positive gap, highest priority first (ties by key)."""
+    ranked = sorted((row for row in data.gaps if row.gap > 0), key=lambda row: (-row.priority, row.upstream))
+    return tuple(ranked[: data.top_gaps_limit])
+
+
+def funding_by_channel(data: ReviewData) -> tuple[tuple[str, float], ...]:
+    """Money given per channel in the reporting currency, largest first."""
+    totals: dict[str, float] = defaultdict(float)
+    for payment in data.payments:
+        totals[payment.channel] += payment.converted
+    return tuple(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
+
+
+def risk_counts(data: ReviewData) -> tuple[tuple[RiskKind, int], ...]:
+    """How many register entries each risk kind has (every kind listed, zeros included)."""
+    counts = {kind: 0 for kind in RiskKind}
+    for row in data.risks:
+        counts[row.kind] += 1
+    return tuple(counts.items())
+
+
+def contributions_trend(data: ReviewData) -> tuple[tuple[str, ...], dict[str, list[int]]]:
+    """The last four quarters (oldest first) and, per contribution kind, the count in each."""
+    quarters = tuple(str(q) for q in Quarter.parse(data.quarter).last(4))
+    index = {q: i for i, q in enumerate(quarters)}
+    kinds: dict[str, list[int]] = {}
+    for row in data.contributions_by_quarter:
+        if row.quarter in index:
+            kinds.setdefault(row.kind, [0] * len(quarters))[index[row.quarter]] += row.count
+    return quarters, dict(sorted(kinds.items()))
+
+
+def gap_quadrant_chart(gaps: Sequence[GapRow], *, top: Sequence[GapRow] = ()) -> Chart:
+    """Usage share against investment share; below the diagonal the organisation under-invests."""
+    top_keys = {row.upstream for row in top}
+    shown = list(gaps)
+    note = ""
+    if len(shown) > QUADRANT_MAX_POINTS:
+        by_usage = sorted(shown, key=lambda row: (-row.usage_share, row.upstream))
+        kept = by_usage[:QUADRANT_MAX_POINTS]
+        kept_keys = {row.upstream for row in kept}
+        kept += [row for row in shown if row.upstream in top_keys and row.upstream not in kept_keys]
+        note = f"showing the {len(kept):,} most used of {len(shown):,} upstreams (every top gap included)"
+        shown = kept
+    others = [row for row in shown if row.upstream not in top_keys]
+    named = [row for row in shown if row.upstream in top_keys]
+    series = []
+
+    def draw(ax: Axes) -> None:
+        limit = max([0.01, *(max(row.usage_share, row.investment_share) for row in shown)]) * 1.05
+        ax.set_xscale("function", functions=(_sqrt, np.square))
+        ax.set_yscale("function", functions=(_sqrt, np.square))
+        ax.set_xlim(0, limit)
+        ax.set_ylim(0, limit)
+        diagonal = ax.plot([0, limit], [0, limit], color="#a0aec0", linestyle="--", linewidth=1)[0]
+        diagonal.set_gid("series-diagonal")
+        series.append("diagonal")
+        if others:
+            points = ax.scatter(
+                [row.usage_share for row in others],
+                [row.investment_share for row in others],
+                s=14,
+                color=_PALETTE[0],
+                alpha=0.6,
+                linewidths=0,
+                label="upstreams",
+            )
+            points.set_gid("series-upstreams")
+            series.append("upstreams")
+        if named:
+            gaps_marks = ax.scatter(
+                [row.usage_share for row in named],
+                [row.investment_share for row in named],
+                s=30,
+                color=_PALETTE[1],
+                linewidths=0,
+                label="top gaps (numbered by rank)",
+            )
+            gaps_marks.set_gid("series-top-gaps")
+            series.append("top-gaps")
+            rank = {row.upstream: i for i, row in enumerate(top, start=1)}
+            for row in named:  # numbered like the top-gaps table; names would pile up on the zero line
+                ax.annotate(
+                    str(rank[row.upstream]),
+                    (row.usage_share, row.investment_share),
+                    xytext=(3, 4 + 7 * (rank[row.upstream] % 3)),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=_INK,
+                )
+        ax.set_xlabel("usage share (√ scale)")
+        ax.set_ylabel("investment share (√ scale)")
+        ax.text(0.98, 0.03, "under-invested", transform=ax.transAxes, ha="right", fontsize=8, color="#718096")
+        ax.text(0.02, 0.95, "over-invested", transform=ax.transAxes, ha="left", fontsize=8, color="#718096")
+        if others or named:
+            ax.legend(loc="upper center", frameon=False, fontsize=8, ncol=2)
+
+    svg = _draw(draw, size=(6.4, 5.2))
+    return _chart("gap-quadrant", "Usage share vs investment share per upstream", series, svg, note)
+
+
+def top_gaps_chart(rows: Sequence[GapRow], *, currency: str) -> Chart:
+    """Recommended yearly amount against what was given, for the top gaps."""
+    series: list[str] = []
+
+    def draw(ax: Axes) -> None:
+        if not rows:
+            _empty(ax, "No under-invested upstream")
+            return
+        labels = [_label(row.upstream, 42) for row in rows]
+        positions = np.arange(len(rows))
+        recommended = ax.barh(
+            positions - 0.2, [row.recommended_amount for row in rows], 0.4, color=_PALETTE[1], label="recommended"
+        )
+        given = ax.barh(positions + 0.2, [row.given_amount for row in rows], 0.4, color=_PALETTE[0], label="given")
+        _tag(recommended, "recommended", series)
+        _tag(given, "given", series)
+        ax.set_yticks(positions, labels)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"{currency} per year")
+        ax.legend(loc="lower right", frameon=False, fontsize=8)
+
+    svg = _draw(draw, size=(7.0, 0.45 * max(len(rows), 2) + 1.2))
+    return _chart("top-gaps", "Top gaps: recommended yearly amount and money given", series, svg)
+
+
+def funding_by_channel_chart(totals: Sequence[tuple[str, float]], *, currency: str) -> Chart:
+    """Money given in the period per channel."""
+    series: list[str] = []
+
+    def draw(ax: Axes) -> None:
+        if not totals:
+            _empty(ax, "No money given in the period")
+            return
+        positions = np.arange(len(totals))
+        bars = ax.barh(positions, [amount for _, amount in totals], 0.6, color=_PALETTE[2])
+        _tag(bars, "channels", series)
+        ax.set_yticks(positions, [_label(channel, 32) for channel, _ in totals])
+        ax.invert_yaxis()
+        ax.set_xlabel(currency)
+
+    svg = _draw(draw, size=(6.4, 0.45 * max(len(totals), 2) + 1.2))
+    return _chart("funding-by-channel", "Funding by channel", series, svg)
+
+
+def contributions_trend_chart(data: ReviewData) -> Chart:
+    """Contributions per kind over the last four quarters, stacked."""
+    quarters, kinds = contributions_trend(data)
+    series: list[str] = []
+
+    def draw(ax: Axes) -> None:
+        positions = np.arange(len(quarters))
+        bottom = np.zeros(len(quarters))
+        for i, (kind, counts) in enumerate(kinds.items()):
+            bars = ax.bar(positions, counts, 0.6, bottom=bottom, color=_PALETTE[i % len(_PALETTE)], label=kind)
+            _tag(bars, _slug(kind), series)
+            bottom += np.asarray(counts, dtype=float)
+        ax.set_xticks(positions, list(quarters))
+        ax.set_ylabel("contributions")
+        if kinds:
+            ax.legend(
+                loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False, fontsize=8, ncol=min(len(kinds), 5)
+            )
+        else:
+            _empty(ax, "No contributions in the last four quarters")
+
+    svg = _draw(draw, size=(6.4, 3.6))
+    return _chart("contributions-by-quarter", "Contributions by kind, last four quarters", series, svg)
+
+
+def risk_counts_chart(counts: Sequence[tuple[RiskKind, int]]) -> Chart:
+    """How many upstreams sit in each risk of the sovereignty register."""
+    series: list[str] = []
+
+    def draw(ax: Axes) -> None:
+        positions = np.arange(len(counts))
+        bars = ax.barh(positions, [count for _, count in counts], 0.6, color=_PALETTE[4])
+        _tag(bars, "counts", series)
+        ax.set_yticks(positions, [str(kind) for kind, _ in counts])
+        ax.invert_yaxis()
+        ax.set_xlabel("upstreams")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+    svg = _draw(draw, size=(6.4, 2.6))
+    return _chart("risk-register", "Risk register counts", series, svg)
+
+
+def _draw(draw: Callable[[Axes], None], *, size: tuple[float, float]) -> str:
+    with matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",  # text stays text: searchable, selectable, smaller
+            "svg.hashsalt": "upkeep-review",  # fixed ids, so the same data gives the same bytes
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "text.usetex": False,
+        }
+    ):
+        figure = Figure(figsize=size, layout="constrained")
+        ax = figure.add_subplot()
+        draw(ax)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+def _tag(bars: Iterable[Any], name: str, series: list[str]) -> None:
+    for i, bar in enumerate(bars):
+        bar.set_gid(f"series-{name}-{i}")
+    series.append(name)
+
+
+def _empty(ax: Axes, message: str) -> None:
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="#718096")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _sqrt(values: Any) -> Any:
+    return np.sqrt(np.clip(values, 0, None))
+
+
+def _label(text: str, width: int) -> str:
+    """Upstream-controlled text as a plain label: no mathtext, bounded length."""
+    text = " ".join(text.split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-") or "series"
+
+
+_STRIP = (
+    re.compile(r"<\?xml[^>]*\?>\s*"),
+    re.compile(r"<!DOCTYPE[^>]*>\s*"),
+    re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL),
+)
+
+
+def _chart(chart_id: str, title: str, series: Sequence[str], svg: str, note: str = "") -> Chart:
+    """Make matplotlib's SVG document an element that can live beside others in one page."""
+    for pattern in _STRIP:
+        svg = pattern.sub("", svg)
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{chart_id}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{chart_id}-\1)", svg)
+    svg = re.sub(r'href="#([^"]+)"', rf'href="#{chart_id}-\1"', svg)
+    root = (
+        f'<svg id="chart-{chart_id}" class="chart" data-chart="{chart_id}" '
+        f'data-series="{html.escape(" ".join(series))}" role="img" aria-labelledby="{chart_id}-title" '
+    )
+    svg = svg.replace("<svg ", root, 1)
+    svg = re.sub(r"(<svg\b[^>]*>)", rf'\1<title id="{chart_id}-title">{html.escape(title)}</title>', svg, count=1)
+    return Chart(id=chart_id, title=title, series=tuple(series), svg=svg.strip(), note=note)

@@ -1,0 +1,43 @@
+"""Markdown escaping for text the organisation does not control (upstream and package names).
+
+The Markdown template runs every ``{{ … }}`` through :func:`finalize_markdown`, so escaping is
+the default and only values marked :class:`MarkdownSafe` (built by the template's own filters)
+pass unchanged. A name such as ``<script>`` or ``| x |`` then cannot add markup or break a table.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# GitHub-flavoured Markdown punctuation that can open or close inline markup anywhere in a line
+# (links need "[", images "![", so escaping the brackets is enough); "|" also splits table cells.
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# Characters that only mean something at the start of a block: lists, headings.
+_LEADING = re.compile(r"^([-+#])")
+_WHITESPACE = re.compile(r"\s+")
+_ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+
+
+class MarkdownSafe(str):
+    """Text that is already valid Markdown and must not be escaped again."""
+
+    __slots__ = ()
+
+
+def escape_markdown(text: str) -> MarkdownSafe:
+    """Make ``text`` literal inline Markdown: one line, HTML entities, punctuation backslash-escaped."""
+    text = _WHITESPACE.sub(" ", text).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SPECIAL.sub(r"\\\1", text)
+    # Printed after a list marker, a leading "-", "+", "#" or "1." would open a nested block.
+    text = _LEADING.sub(r"\\\1", text)
+    text = _ORDERED.sub(r"\1\\\2", text)
+    return MarkdownSafe(text)
+
+
+def finalize_markdown(value: Any) -> Any:
+    """Jinja ``finalize`` hook: escape every printed value unless it is :class:`MarkdownSafe`."""
+    if value is None or isinstance(value, MarkdownSafe):
+        return value
+    return escape_markdown(str(value))

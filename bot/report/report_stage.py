@@ -1,0 +1,49 @@
+"""The pipeline's ``report`` stage: render one quarter's OSPO review and its exports into a directory.
+
+The quarter is ``options["quarter"]`` (``2026Q3``), else the last complete quarter before the run;
+the directory is ``options["out"]``, else ``report.out_dir``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.paths import templates_dir
+from bot.pipeline import StageContext
+from bot.report.build import build_review
+from bot.report.charts import top_gaps
+from bot.report.interface import ReviewFiles
+from bot.report.quarters import Quarter
+from bot.report.review import render_review
+
+
+def default_quarter(now: datetime) -> Quarter:
+    """The last quarter that ended before ``now``."""
+    return Quarter.of(now.date()).previous()
+
+
+def written(files: ReviewFiles) -> list[Path]:
+    """The paths one rendering wrote, in the order of :class:`ReviewFiles`."""
+    paths = (getattr(files, f.name) for f in fields(files))
+    return [path for path in paths if path is not None]
+
+
+def report_stage(context: StageContext) -> dict[str, Any]:
+    """Build the review from the store, render it, and say which files it wrote."""
+    option = context.options.get("quarter")
+    quarter = Quarter.parse(str(option)) if option else default_quarter(context.now)
+    out_dir = Path(str(context.options.get("out") or context.settings.report.out_dir))
+    data = build_review(context.engine, context.settings, quarter=quarter, now=context.now)
+    files = render_review(data, out_dir, templates_dir=templates_dir() / "review")
+    return {
+        "quarter": str(quarter),
+        "out_dir": str(out_dir),
+        "files": [str(path) for path in written(files)],
+        "scored": bool(data.gaps),
+        "top_gaps": [
+            {"upstream": row.upstream, "recommended": round(row.recommended_amount, 2)} for row in top_gaps(data)
+        ],
+    }

@@ -1,0 +1,195 @@
+"""Render the quarterly OSPO review: Markdown, a self-contained HTML page, and the exports.
+
+Both documents come from Jinja2 templates (``templates/review/``) with ``StrictUndefined``, so a
+missing variable fails instead of rendering blank. HTML is autoescaped; in Markdown every
+printed value is escaped by default (:mod:`bot.report.markdown`). The HTML page carries its CSS
+and SVG charts inline and a Content-Security-Policy that forbids any fetch or script.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from bot.report import exports
+from bot.report.charts import Chart, funding_by_channel, render_charts, risk_counts, top_gaps
+from bot.report.interface import Headline, ReviewData, ReviewError, ReviewFiles
+from bot.report.markdown import MarkdownSafe, escape_markdown, finalize_markdown
+
+#: Where the templates live in a source checkout (``templates/review``).
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "review"
+
+MARKDOWN_TEMPLATE = "review.md.j2"
+HTML_TEMPLATE = "review.html.j2"
+
+
+def render_review(data: ReviewData, out_dir: Path, *, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> ReviewFiles:
+    """Write the review and its exports into ``out_dir`` (created if needed) and say which files."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReviewError(f"{out_dir}: cannot write the review: {exc.strerror or exc}") from exc
+    context = review_context(data)
+    markdown = render_template(templates_dir, MARKDOWN_TEMPLATE, context, markdown=True)
+    html = render_template(templates_dir, HTML_TEMPLATE, {**context, "charts": _charts(data)}, markdown=False)
+    pledge = exports.pledge_json(data)
+    try:
+        files = ReviewFiles(
+            markdown=_write(out_dir / "review.md", markdown),
+            html=_write(out_dir / "review.html", html),
+            gaps_csv=_write(out_dir / "gaps.csv", exports.gaps_csv(data)),
+            funding_csv=_write(out_dir / "funding.csv", exports.funding_csv(data)),
+            contributions_csv=_write(out_dir / "contributions.csv", exports.contributions_csv(data)),
+            review_json=_write(out_dir / "review.json", exports.review_json(data)),
+            pledge_json=None if pledge is None else _write(out_dir / "pledge.json", pledge),
+        )
+    except OSError as exc:
+        raise ReviewError(f"{out_dir}: cannot write the review: {exc.strerror or exc}") from exc
+    return files
+
+
+def render_template(templates_dir: Path, name: str, context: dict[str, Any], *, markdown: bool) -> str:
+    """Render one template; a missing template or variable becomes a :class:`ReviewError` naming it."""
+    environment = _environment(templates_dir, markdown=markdown)
+    try:
+        return environment.get_template(name).render(context)
+    except jinja2.TemplateNotFound as exc:
+        raise ReviewError(f"{templates_dir / str(exc.name)}: template not found") from exc
+    except jinja2.UndefinedError as exc:
+        raise ReviewError(f"{templates_dir / name}: {exc.message}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise ReviewError(f"{exc.filename or templates_dir / name}:{exc.lineno}: {exc.message}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCode:
+    """One row of "code by upstream": contributions per kind and their total."""
+
+    upstream: str
+    counts: dict[str, int]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class TeamTotal:
+    team: str
+    contributions: int
+    money: float
+
+
+def review_context(data: ReviewData) -> dict[str, Any]:
+    """What the templates see: the data itself plus the groupings both documents share."""
+    kinds = sorted({c.kind for c in data.contributions})
+    code: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(kinds, 0))
+    for c in data.contributions:
+        code[c.upstream][c.kind] += c.count
+    code_rows = sorted(
+        (UpstreamCode(upstream, counts, sum(counts.values())) for upstream, counts in code.items()),
+        key=lambda row: (-row.total, row.upstream),
+    )
+    team_contributions: dict[str, int] = defaultdict(int)
+    team_money: dict[str, float] = defaultdict(float)
+    for c in data.contributions:
+        team_contributions[c.team or "(no team)"] += c.count
+    for p in data.payments:
+        team_money[p.team or "(no team)"] += p.converted
+    teams = sorted(
+        (
+            TeamTotal(t, team_contributions.get(t, 0), team_money.get(t, 0.0))
+            for t in {*team_contributions, *team_money}
+        ),
+        key=lambda row: (-row.money, -row.contributions, row.team),
+    )
+    return {
+        "data": data,
+        "top_gaps": top_gaps(data),
+        "risks": sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream, str(r.kind))),
+        "risk_counts": risk_counts(data),
+        "kinds": kinds,
+        "code_by_upstream": code_rows,
+        "payments": sorted(data.payments, key=lambda p: (-p.converted, p.upstream, p.channel)),
+        "funding_by_channel": funding_by_channel(data),
+        "teams": teams,
+        "money_given": sum(p.converted for p in data.payments),
+        "contributions_total": sum(c.count for c in data.contributions),
+        "unresolved": sorted(data.unresolved, key=lambda u: (-u.repos, u.package_key)),
+        "upstream_count": len(data.gaps),
+    }
+
+
+def _charts(data: ReviewData) -> dict[str, Chart]:
+    return {chart.id: chart for chart in render_charts(data)}
+
+
+def _environment(templates_dir: Path, *, markdown: bool) -> jinja2.Environment:
+    # Markdown is not HTML: its escaping is the ``finalize`` hook, which covers every printed value.
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=not markdown,  # noqa: S701
+        finalize=finalize_markdown if markdown else None,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    # Number filters build their text from digits and an escaped currency code, so it is safe as is.
+    text: Callable[[str], str] = escape_markdown if markdown else (lambda value: str(escape(value)))
+    safe: Callable[[str], Any] = MarkdownSafe if markdown else Markup
+    environment.filters.update(
+        {
+            "money": lambda value, currency: safe(format_money(value, text(currency))),
+            "share": lambda value: safe(format_share(value)),
+            "number": lambda value, digits=0: safe(format_number(value, digits)),
+            "change": lambda headline: safe(format_change(headline)),
+            "value": lambda headline, currency: safe(format_value(headline, text(headline.currency or currency))),
+            # matplotlib escapes the labels it writes into the SVG; the chart module adds only fixed text.
+            "svg": lambda chart: Markup(chart.svg),  # noqa: S704
+        }
+    )
+    return environment
+
+
+def format_number(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def format_money(value: float, currency: str) -> str:
+    return f"{currency} {value:,.0f}"
+
+
+def format_share(value: float) -> str:
+    return f"{value * 100:.1f} %"
+
+
+def format_value(headline: Headline, currency: str) -> str:
+    """The headline's value in its unit; ``currency`` is the code to print for money."""
+    if headline.unit == "money":
+        return format_money(headline.value, currency)
+    if headline.unit == "share":
+        return format_share(headline.value)
+    if headline.unit == "ratio":
+        return f"{headline.value:,.2f}"
+    return format_number(headline.value)
+
+
+def format_change(headline: Headline) -> str:
+    """The change since last quarter in the headline's unit; "new" when there was no snapshot."""
+    change = headline.change
+    if change is None:
+        return "new"
+    if headline.unit == "share":
+        return f"{change * 100:+.1f} pp"
+    if headline.unit == "ratio":
+        return f"{change:+,.2f}"
+    return f"{change:+,.0f}"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

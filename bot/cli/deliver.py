@@ -1,0 +1,65 @@
+"""``upkeep deliver [--dry-run]``: post the digest and reconcile the GitHub issues, exactly once.
+
+The inputs come from the store through :func:`bot.deliver.inputs.load_delivery_inputs` (the latest gap snapshot,
+the resolved packages and SBOM usages, licence drift events, and the state the last digest
+recorded). When the gap stage has not run yet it says so and only drains the outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from bot.cli.app import CliError, app, context
+from bot.deliver.inputs import load_delivery_inputs
+from bot.deliver.sinks import build_sinks
+from bot.deliver.stage import deliver as deliver_stage
+
+
+class Part(StrEnum):
+    DIGEST = "digest"
+    ISSUES = "issues"
+
+
+@app.command("deliver")
+def deliver(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be posted or changed; touch nothing.")
+    ] = False,
+    only: Annotated[
+        Part | None, typer.Option("--only", help="Plan only the digest or only the issues (their schedules differ).")
+    ] = None,
+) -> None:
+    """Post the Slack digest and create, update or close the gap issues, each exactly once."""
+    app_ctx = context(ctx)
+    settings = app_ctx.settings
+    now = datetime.now(UTC)
+    if dry_run:
+        from bot.store.engine import make_engine
+
+        engine = make_engine(settings.database_url())  # no schema upgrade: a dry run writes nothing
+    else:
+        engine = app_ctx.engine
+    try:
+        inputs = load_delivery_inputs(engine, settings, now)
+    except (OperationalError, ProgrammingError) as exc:
+        raise CliError(f"{settings.database_url().split('@')[-1]}: store not ready (run `upkeep db upgrade`)") from exc
+    if only is Part.DIGEST:
+        inputs.gap_issues = None
+    elif only is Part.ISSUES:
+        inputs.digest = None
+    for line in inputs.missing:
+        typer.echo(line)
+    sinks, notes = ({}, []) if dry_run else build_sinks(settings, app_ctx.secrets)
+    for line in notes:
+        typer.echo(line)
+    summary = deliver_stage(
+        engine, settings, inputs.digest, inputs.gap_issues, sinks=sinks, now=now, dry_run=dry_run, echo=typer.echo
+    )
+    if summary.failed or summary.dead:
+        raise typer.Exit(1)

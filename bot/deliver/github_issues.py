@@ -1,0 +1,302 @@
+"""GitHub issues in the OSPO repository: one per upstream over a threshold, plus one dashboard.
+
+Issues are found again by the hidden marker on the first line of their body
+(``<!-- upkeep:gap:HOST/OWNER/NAME -->``, ``<!-- upkeep:dashboard -->``), never by title,
+by listing the repository's issues (``state=all``, our label, optionally our login) once per
+run. Listing rather than search: search is eventually consistent and limited to 30
+requests a minute. Every change is a reconciliation toward the item's payload, so applying
+an item twice (after a crash between the write and the outbox update) changes nothing the
+second time. Upstream text in bodies goes through :mod:`bot.deliver.escape`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from github import Auth, Github, GithubException, GithubRetry
+from github.GithubObject import NotSet
+from github.Issue import Issue
+from github.Repository import Repository
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from urllib3.util.retry import Retry
+
+from bot.config import IssueSettings, Secrets, Settings
+from bot.deliver.escape import clip, is_safe_key, plain_text, template_environment
+from bot.deliver.interface import Channel, Delivery, DeliveryError, GapIssueData
+
+log = logging.getLogger(__name__)
+
+BODY_LIMIT = 65_536  # GitHub: 422 "body is too long (maximum is 65536 characters)"
+BODY_CAP = 60_000  # leave room, as Renovate does with 58,000
+DASHBOARD_MARKER = "<!-- upkeep:dashboard -->"
+_MARKER = re.compile(r"<!-- upkeep:(gap:[A-Za-z0-9._/-]+|dashboard) -->")
+_PERMANENT_STATUSES = frozenset({401, 404, 410, 422})
+
+
+def gap_marker(upstream: str) -> str:
+    """The hidden marker of one upstream's issue; refuses keys that could break out of the comment."""
+    if not is_safe_key(upstream):
+        raise ValueError(f"{upstream!r}: not a HOST/OWNER/NAME key that can go into an issue marker")
+    return f"<!-- upkeep:gap:{upstream} -->"
+
+
+def find_marker(body: str | None) -> str | None:
+    """The upkeep marker in an issue body, if it starts with one (markers elsewhere are quotes, not ours)."""
+    match = _MARKER.match((body or "").lstrip())
+    return match.group(0) if match else None
+
+
+def _shown(items: Sequence[Any], limit: int) -> tuple[list[Any], int]:
+    return list(items[:limit]), max(0, len(items) - limit)
+
+
+def _fit(render: Any, limit: int = 400) -> str:
+    """Render with list limits halved until the body is under :data:`BODY_CAP`; lists end with "and N more"."""
+    while True:
+        body: str = render(limit)
+        if len(body) <= BODY_CAP:
+            return body
+        if limit == 0:
+            return clip(body, BODY_CAP, "\n\n…(truncated)\n")
+        limit //= 2
+
+
+def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[str]) -> dict[str, Any]:
+    """The payload of one upstream's issue: marker, title, body (under the size cap), labels."""
+    marker = gap_marker(data.upstream)
+    template = template_environment().get_template("issues/gap.md.j2")
+
+    def render(limit: int) -> str:
+        flags, flags_more = _shown(data.risk_flags, limit)
+        terms, terms_more = _shown(data.terms, limit)
+        packages, packages_more = _shown(data.packages, limit)
+        repos, repos_more = _shown(data.internal_repos, limit)
+        links, links_more = _shown(data.funding_links, limit)
+        return template.render(
+            marker=marker,
+            organisation=organisation,
+            display_name=data.display_name or data.upstream,
+            upstream=data.upstream,
+            usage_share=data.usage_share,
+            expected_share=data.expected_share,
+            investment_share=data.investment_share,
+            gap=data.gap,
+            risk=data.risk,
+            priority=data.priority,
+            recommended_amount=data.recommended_amount,
+            given_amount=data.given_amount,
+            currency=data.currency,
+            risk_flags=flags,
+            risk_flags_more=flags_more,
+            terms=terms,
+            terms_more=terms_more,
+            packages=packages,
+            packages_more=packages_more,
+            packages_count=len(data.packages),
+            repos=repos,
+            repos_more=repos_more,
+            repos_count=len(data.internal_repos),
+            funding_links=links,
+            funding_links_more=links_more,
+        )
+
+    return {
+        "marker": marker,
+        "title": plain_text(f"Under-investment: {data.display_name or data.upstream}"),
+        "body": _fit(render),
+        "labels": list(labels),
+    }
+
+
+def render_dashboard(
+    gaps: Sequence[GapIssueData], *, organisation: str, settings: IssueSettings, issued: int
+) -> dict[str, Any]:
+    """The payload of the dashboard issue that lists every upstream over a threshold."""
+    template = template_environment().get_template("issues/dashboard.md.j2")
+
+    def render(limit: int) -> str:
+        rows, more = _shown(gaps, limit)
+        return template.render(
+            marker=DASHBOARD_MARKER,
+            organisation=organisation,
+            rows=rows,
+            more=more,
+            total=len(gaps),
+            issued=issued,
+            gap_threshold=settings.gap_threshold,
+            risk_threshold=settings.risk_threshold,
+        )
+
+    return {
+        "marker": DASHBOARD_MARKER,
+        "title": plain_text(f"upkeep dashboard: upstream investment gaps ({organisation})"),
+        "body": _fit(render, 2000),
+        "labels": list(settings.labels),
+    }
+
+
+def close_payload(marker: str, subject: str) -> dict[str, Any]:
+    """The payload that closes a subject's issue, with the comment that says why."""
+    what = "the dashboard" if subject == "dashboard" else f"`{subject.removeprefix('gap:')}`"
+    comment = (
+        f"upkeep: the gap for {what} is resolved: it no longer crosses the configured gap or risk threshold. "
+        "Closing; upkeep reopens this issue if the gap returns."
+    )
+    return {"marker": marker, "comment": comment}
+
+
+class GitHubIssueSink:
+    """Applies issue items to one repository through PyGithub."""
+
+    channel: Channel = "github"
+
+    def __init__(self, client: Github, repository: str, *, labels: Sequence[str] = (), creator: str | None = None):
+        self._client = client
+        self.repository = repository
+        self.labels = tuple(labels)
+        self.creator = creator
+        self._repo: Repository | None = None
+        self._index: dict[str, list[Issue]] | None = None
+
+    def _repository(self) -> Repository:
+        if self._repo is None:
+            self._repo = self._client.get_repo(self.repository)
+        return self._repo
+
+    @retry(
+        retry=retry_if_exception_type(OSError),  # a cut body or a reset while paging; listing again is safe
+        stop=stop_after_attempt(3),
+        wait=wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
+        reraise=True,
+    )
+    def _issues(self) -> dict[str, list[Issue]]:
+        """Our issues by marker, listed once per sink (one run) and kept current as we write."""
+        if self._index is None:
+            index: dict[str, list[Issue]] = {}
+            listing = self._repository().get_issues(
+                state="all",
+                labels=[self.labels[0]] if self.labels else NotSet,
+                creator=self.creator if self.creator else NotSet,  # type: ignore[arg-type]  # PyGithub takes a login
+                direction="asc",
+            )
+            for issue in listing:
+                if "/pull/" in issue.html_url:  # not ``issue.pull_request``: absent, it costs a GET per issue
+                    continue
+                marker = find_marker(issue.body)
+                if marker:
+                    index.setdefault(marker, []).append(issue)
+            self._index = index
+        return self._index
+
+    def deliver(self, item: Delivery, *, maybe_sent: bool) -> str:
+        """Reconcile the marked issue toward ``item``; return its number.
+
+        The marker lookup already finds an issue an earlier attempt created; ``maybe_sent`` only
+        makes a close look for the closing comment an earlier attempt may have left.
+        """
+        marker = str(item.payload["marker"])
+        try:
+            issues = sorted(self._issues().get(marker, []), key=lambda issue: issue.number)
+            if item.action == "close":
+                return self._ensure_closed(issues, item.payload, maybe_sent=maybe_sent)
+            return self._ensure_open(marker, issues, item.payload)
+        except GithubException as exc:
+            message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+            raise DeliveryError(
+                f"{self.repository}: {item.subject}: GitHub answered {exc.status}: {message}",
+                permanent=exc.status in _PERMANENT_STATUSES,
+            ) from exc
+        except OSError as exc:  # requests' ConnectionError is an OSError; what the POST did is unknown
+            self._index = None  # list again before the next item
+            raise DeliveryError(f"{self.repository}: {item.subject}: {type(exc).__name__}: {exc}") from exc
+
+    def close_duplicates(self) -> list[str]:
+        """Close every second open issue carrying the same marker, keeping the oldest; return what was closed.
+
+        Runs every time, not only when an item for the marker is due, because copies appear
+        outside upkeep (a hand-made copy, a retried POST). Changes nothing when there are none.
+        """
+        closed = []
+        try:
+            for issues in self._issues().values():
+                open_issues = sorted((i for i in issues if i.state == "open"), key=lambda issue: issue.number)
+                for duplicate in open_issues[1:]:
+                    self._close_duplicate(duplicate, open_issues[0])
+                    closed.append(f"{self.repository}#{duplicate.number}")
+        except GithubException as exc:
+            raise DeliveryError(f"{self.repository}: closing duplicates: GitHub answered {exc.status}") from exc
+        except OSError as exc:
+            self._index = None
+            raise DeliveryError(f"{self.repository}: closing duplicates: {type(exc).__name__}: {exc}") from exc
+        return closed
+
+    def _close_duplicate(self, duplicate: Issue, keep: Issue) -> None:
+        duplicate.create_comment(f"upkeep: closing as a duplicate of #{keep.number}.")
+        duplicate.edit(state="closed", state_reason="not_planned")
+        log.info("duplicate issue closed", extra={"repository": self.repository, "number": duplicate.number})
+
+    def _ensure_open(self, marker: str, issues: list[Issue], payload: Mapping[str, Any]) -> str:
+        title, body = str(payload["title"]), str(payload["body"])
+        open_issues = [issue for issue in issues if issue.state == "open"]
+        if open_issues:
+            keep = open_issues[0]
+            for duplicate in open_issues[1:]:
+                self._close_duplicate(duplicate, keep)
+        elif issues:
+            # The newest one closed as resolved comes back, not a copy closed as a duplicate.
+            resolved = [issue for issue in issues if issue.state_reason != "not_planned"]
+            keep = (resolved or issues)[-1]
+        else:
+            labels = [str(label) for label in payload.get("labels", ())]
+            issue = self._repository().create_issue(title=title, body=body, labels=labels)
+            self._issues().setdefault(marker, []).append(issue)
+            log.info("issue created", extra={"repository": self.repository, "number": issue.number})
+            return str(issue.number)
+        if keep.state != "open":
+            keep.edit(title=title, body=body, state="open", state_reason="reopened")
+            log.info("issue reopened", extra={"repository": self.repository, "number": keep.number})
+        elif keep.title != title or (keep.body or "") != body:
+            keep.edit(title=title, body=body)
+            log.info("issue updated", extra={"repository": self.repository, "number": keep.number})
+        present = {label.name for label in keep.labels}
+        missing = [str(label) for label in payload.get("labels", ()) if label not in present]
+        if missing:
+            keep.add_to_labels(*missing)
+        return str(keep.number)
+
+    def _ensure_closed(self, issues: list[Issue], payload: Mapping[str, Any], *, maybe_sent: bool) -> str:
+        if not issues:
+            return "absent"  # never created (or deleted by hand): nothing to close
+        comment = str(payload["comment"])
+        for issue in issues:
+            if issue.state == "open":
+                # Comment first, so a crash between the two leaves an open issue that is retried, never a
+                # silent close; a retry does not repeat a comment the earlier attempt left.
+                if not (maybe_sent and any(c.body == comment for c in issue.get_comments())):
+                    issue.create_comment(comment)
+                issue.edit(state="closed", state_reason="completed")
+                log.info("issue closed", extra={"repository": self.repository, "number": issue.number})
+        return str(issues[0].number)
+
+
+def make_github_issue_sink(settings: Settings, secrets: Secrets) -> GitHubIssueSink | None:
+    """The sink for the configured OSPO repository, or None when the repository or token is missing."""
+    if not settings.issues.repository or secrets.github_token is None:
+        return None
+    client = Github(
+        auth=Auth.Token(secrets.github_token.get_secret_value()),
+        base_url=settings.github.api_url.rstrip("/"),
+        per_page=100,
+        seconds_between_requests=settings.issues.seconds_between_requests,
+        seconds_between_writes=settings.issues.seconds_between_writes,
+        # GithubRetry retries POST too; a POST whose answer was lost may have created the issue or
+        # comment, so only reads and PATCH (idempotent) are retried here. The next run's marker
+        # lookup finds what a lost POST made.
+        retry=GithubRetry(total=5, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"PATCH"}),
+    )
+    return GitHubIssueSink(
+        client, settings.issues.repository, labels=settings.issues.labels, creator=settings.issues.creator
+    )

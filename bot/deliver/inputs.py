@@ -1,0 +1,124 @@
+"""The deliver stage's inputs, built from the store: the digest and one record per gap issue.
+
+The latest gap snapshot, the resolved packages and SBOM usages, licence drift events, and the
+state the last digest recorded. When the gap stage has not run yet it says so instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDrift, Term
+from bot.deliver.outbox import aware
+from bot.gaps.interface import GapScore
+from bot.store import outbox as outbox_store
+
+
+@dataclass
+class DeliveryInputs:
+    """What the deliver stage gets; ``None`` parts were not available (``missing`` says why)."""
+
+    digest: DigestData | None
+    gap_issues: list[GapIssueData] | None
+    missing: list[str] = field(default_factory=list)
+
+
+def iso_week(now: datetime) -> str:
+    """The digest period: the ISO week of ``now`` (one digest per channel and week)."""
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def gap_issue_from_score(
+    score: GapScore, *, currency: str, packages: Sequence[str] = (), internal_repos: Sequence[str] = ()
+) -> GapIssueData:
+    """The issue record for one gap score (terms rendered with their arithmetic)."""
+    return GapIssueData(
+        upstream=score.upstream,
+        display_name=score.upstream.rsplit("/", 1)[-1],
+        usage_share=score.usage_share,
+        expected_share=score.expected_share,
+        investment_share=score.investment_share,
+        gap=score.gap,
+        risk=score.risk,
+        priority=score.priority,
+        recommended_amount=score.recommended,
+        given_amount=score.given,
+        currency=currency,
+        terms=tuple(Term(term.name, term.value, term.text()) for term in score.terms),
+        risk_flags=score.risk_signals,
+        packages=tuple(packages),
+        internal_repos=tuple(internal_repos),
+    )
+
+
+def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> DeliveryInputs:
+    """Build the digest and the issue records from the store; say what is missing instead of failing."""
+    from bot.store import gaps as gaps_store
+    from bot.store import signals as signals_store
+
+    snapshots = gaps_store.latest_snapshots(engine, limit=1)
+    if not snapshots:
+        return DeliveryInputs(None, None, ["deliver: no gap snapshot in the store yet (run `upkeep score`)"])
+    snapshot = snapshots[0]
+    scores = gaps_store.load_scores(engine, snapshot_id=snapshot.id)
+    threshold = settings.issues.gap_threshold
+    with Session(engine) as session:
+        keys = [score.upstream for score in scores]
+        packages = signals_store.load_packages_by_upstream(session, upstream_keys=keys)
+        issues = []
+        for score in scores:
+            names = sorted(row.package_key for row in packages.get(score.upstream, []))
+            # Only issues show repositories, and only upstreams over a threshold get one: query just those.
+            over = score.gap >= threshold or score.risk >= settings.issues.risk_threshold
+            repos = signals_store.load_repositories_using(session, package_keys=names) if names and over else []
+            issues.append(gap_issue_from_score(score, currency=snapshot.currency, packages=names, internal_repos=repos))
+        channel = settings.slack.channel or ""
+        last = outbox_store.load_last_delivered(session, channel="slack", target=channel, subject="digest")
+        drifts = signals_store.load_drifts(session)
+    state = (last.payload.get("state") or {}) if last is not None else {}
+    since = last.delivered_at if last is not None else None
+    gaps = sorted((s for s in scores if s.gap >= threshold), key=lambda s: (-s.priority, s.upstream))
+    current = [s.upstream for s in gaps]
+    before = set(state.get("gaps", ())) if last is not None else set()
+    given_total = sum(s.given for s in scores)
+    digest = DigestData(
+        organisation=settings.organisation,
+        period=iso_week(now),
+        currency=snapshot.currency,
+        upstream_count=len(scores),
+        usage_total=sum(s.repos for s in scores),
+        yearly_budget=snapshot.budget,
+        recommended_total=sum(s.recommended for s in scores),
+        given_total=given_total,
+        top_gaps=tuple(
+            DigestGap(
+                s.upstream,
+                s.gap,
+                s.risk,
+                s.recommended,
+                given_amount=s.given,
+                usage_share=s.usage_share,
+                investment_share=s.investment_share,
+            )
+            for s in gaps
+        ),
+        new_gaps=tuple(u for u in current if u not in before),
+        closed_gaps=tuple(sorted(before - set(current))),
+        licence_drift=tuple(
+            LicenceDrift(d.upstream_key, d.from_spdx, d.to_spdx)
+            for d in drifts
+            if since is None or aware(d.first_seen_at) > aware(since)
+        ),
+        # Contribution counts are not stored per run yet; money is, through the snapshot's yearly ``given``.
+        contributions_since_last=0,
+        money_given_since_last=max(0.0, given_total - float(state.get("given_total", given_total))),
+        review_url=settings.slack.review_url,
+    )
+    return DeliveryInputs(digest, issues)

@@ -1,0 +1,25 @@
+"""The concrete delivery sinks for a configuration: chosen at the edge (CLI, stage registry)."""
+
+from __future__ import annotations
+
+from bot.config import Secrets, Settings
+from bot.deliver.github_issues import make_github_issue_sink
+from bot.deliver.interface import Sink
+from bot.deliver.slack import make_slack_sink
+
+
+def build_sinks(settings: Settings, secrets: Secrets) -> tuple[dict[str, Sink], list[str]]:
+    """The configured sinks, and a line for each channel that cannot be delivered to."""
+    sinks: dict[str, Sink] = {}
+    notes = []
+    slack = make_slack_sink(settings, secrets)
+    if slack is not None:
+        sinks["slack"] = slack
+    elif settings.slack.channel:
+        notes.append("slack: neither SLACK_BOT_TOKEN nor SLACK_WEBHOOK_URL is set; the digest waits in the outbox")
+    issues = make_github_issue_sink(settings, secrets)
+    if issues is not None:
+        sinks["github"] = issues
+    elif settings.issues.repository:
+        notes.append("issues: GITHUB_TOKEN is not set; issue changes wait in the outbox")
+    return sinks, notes

@@ -1,0 +1,306 @@
+"""The deliver stage: turn the digest and the gap issues into outbox rows, then drain the outbox.
+
+Enqueueing is idempotent (deterministic keys, see :mod:`bot.deliver.outbox`); draining marks
+each attempt on disk before the remote call and the delivery on disk with the remote id right
+after it. A crash in between leaves the row pending with an attempt counted, and the next
+run's sink finds the earlier post instead of repeating it. Failures wait with exponential
+backoff and become ``dead`` after the configured number of attempts, and are reported every run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.deliver.github_issues import close_payload, gap_marker, render_dashboard, render_gap_issue
+from bot.deliver.interface import (
+    Action,
+    Channel,
+    Delivery,
+    DeliveryError,
+    DigestData,
+    DuplicateSweeper,
+    GapIssueData,
+    Sink,
+)
+from bot.deliver.outbox import (
+    OPEN_STATES,
+    PlannedItem,
+    RetryPolicy,
+    aware,
+    change_key,
+    content_hash,
+    digest_key,
+)
+from bot.deliver.slack_blocks import build_digest
+from bot.store import outbox as store
+from bot.store.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+AfterSend = Callable[[OutboxRow, str], None]
+
+
+@dataclass
+class DeliverySummary:
+    """What one run did (or, dry, would do)."""
+
+    dry_run: bool = False
+    enqueued: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0  # rows dead now, including earlier runs'
+    waiting: int = 0  # failed rows whose backoff has not passed
+    skipped: int = 0  # rows for a channel without a sink (no credentials)
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        verb = "would enqueue" if self.dry_run else "enqueued"
+        return (
+            f"deliver: {verb} {self.enqueued}, delivered {self.delivered}, failed {self.failed}, "
+            f"waiting {self.waiting}, dead {self.dead}, skipped {self.skipped}"
+        )
+
+
+@dataclass
+class Plan:
+    items: list[PlannedItem] = field(default_factory=list)
+    supersede: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def select_gap_issues(gaps: Sequence[GapIssueData], settings: Settings) -> list[GapIssueData]:
+    """Upstreams whose gap or risk crosses a threshold, highest priority first."""
+    chosen = [g for g in gaps if g.gap >= settings.issues.gap_threshold or g.risk >= settings.issues.risk_threshold]
+    return sorted(chosen, key=lambda g: (-g.priority, -g.gap, g.upstream))
+
+
+def _change(
+    plan: Plan,
+    latest: OutboxRow | None,
+    *,
+    channel: Channel,
+    target: str,
+    subject: str,
+    action: Action,
+    payload: dict[str, Any],
+) -> None:
+    digest = content_hash({"action": action, **payload})
+    if latest is not None and latest.content_hash == digest:
+        return  # unchanged since the last change of this subject (delivered, due, or dead)
+    previous = latest.key if latest is not None else None
+    key = change_key(channel, target, subject, digest, previous)
+    plan.items.append(PlannedItem(key, channel, target, subject, action, payload, digest, previous))
+    if latest is not None and latest.state in OPEN_STATES:
+        plan.supersede.append(latest.key)
+
+
+def plan_deliveries(
+    session: Session,
+    settings: Settings,
+    digest: DigestData | None,
+    gap_issues: Sequence[GapIssueData] | None,
+) -> Plan:
+    """The outbox rows this input adds, given what the outbox already holds. Reads only."""
+    plan = Plan()
+    repository = settings.issues.repository
+    if gap_issues is not None and repository:
+        selected = select_gap_issues(gap_issues, settings)
+        issued = selected[: settings.issues.max_issues]
+        latest = store.load_latest_by_subject(session, channel="github", target=repository, prefix="gap:")
+        wanted: set[str] = set()
+        for gap in issued:
+            subject = f"gap:{gap.upstream}"
+            try:
+                payload = render_gap_issue(gap, organisation=settings.organisation, labels=settings.issues.labels)
+            except ValueError as exc:
+                plan.notes.append(f"issue {gap.upstream}: skipped: {exc}")
+                continue
+            wanted.add(subject)
+            _change(
+                plan,
+                latest.get(subject),
+                channel="github",
+                target=repository,
+                subject=subject,
+                action="open",
+                payload=payload,
+            )
+        for subject, row in sorted(latest.items()):
+            if subject not in wanted and row.action == "open":
+                payload = close_payload(gap_marker(subject.removeprefix("gap:")), subject)
+                _change(
+                    plan, row, channel="github", target=repository, subject=subject, action="close", payload=payload
+                )
+        dashboard = render_dashboard(
+            selected, organisation=settings.organisation, settings=settings.issues, issued=len(issued)
+        )
+        previous = store.load_latest(session, channel="github", target=repository, subject="dashboard")
+        _change(
+            plan, previous, channel="github", target=repository, subject="dashboard", action="open", payload=dashboard
+        )
+    elif gap_issues is not None:
+        plan.notes.append("issues: no [issues] repository configured; no GitHub issues planned")
+
+    channel_id = settings.slack.channel
+    if digest is not None and channel_id:
+        key = digest_key(channel_id, digest.period)
+        if not (digest.is_material() or settings.slack.always_send):
+            plan.notes.append(f"digest {digest.period}: nothing material changed since the last digest; not sent")
+        elif store.load_row(session, key=key) is None:
+            message = build_digest(digest, top_gaps=settings.slack.top_gaps)
+            # ``state`` is not posted: the next digest reads it to say what changed since this one.
+            state = {"gaps": [gap.upstream for gap in digest.top_gaps], "given_total": digest.given_total}
+            payload = {"text": message.text, "blocks": message.blocks, "state": state}
+            plan.items.append(
+                PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
+            )
+    elif digest is not None:
+        plan.notes.append("digest: no [slack] channel configured; no digest planned")
+    return plan
+
+
+def _policy(settings: Settings, channel: str) -> RetryPolicy:
+    if channel == "slack":
+        return RetryPolicy(settings.slack.max_attempts, settings.slack.retry_backoff_seconds)
+    return RetryPolicy(settings.issues.max_attempts, settings.issues.retry_backoff_seconds)
+
+
+def _describe(item: PlannedItem) -> str:
+    if item.channel == "slack":
+        return (
+            f"would post to Slack {item.target} ({item.key}):\n"
+            f"text: {item.payload['text']}\nblocks: {json.dumps(item.payload['blocks'], ensure_ascii=False)}"
+        )
+    marker = item.payload["marker"]
+    if item.action == "close":
+        return f"would close the issue marked {marker} in {item.target}, commenting:\n{item.payload['comment']}"
+    return (
+        f"would open or update the issue marked {marker} in {item.target} ({item.key}):\n"
+        f"title: {item.payload['title']}\nlabels: {', '.join(item.payload['labels'])}\nbody:\n{item.payload['body']}"
+    )
+
+
+def _enqueue(engine: Engine, plan: Plan, now: datetime) -> None:
+    rows = [
+        OutboxRow(
+            key=item.key,
+            channel=item.channel,
+            target=item.target,
+            subject=item.subject,
+            action=item.action,
+            content_hash=item.content_hash,
+            previous_key=item.previous_key,
+            payload=dict(item.payload),
+            state="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        for item in plan.items
+    ]
+    store.save_new_rows(engine, rows, supersede=plan.supersede)
+
+
+def _drain(
+    engine: Engine,
+    settings: Settings,
+    sinks: Mapping[str, Sink],
+    summary: DeliverySummary,
+    now: datetime,
+    after_send: AfterSend | None,
+) -> None:
+    with Session(engine) as session:
+        due = store.load_due(session, now=now)
+    for row in due:
+        assert row.id is not None
+        sink = sinks.get(row.channel)
+        if sink is None:
+            summary.skipped += 1
+            continue
+        attempts = row.attempts + 1
+        store.save_attempt(engine, row_id=row.id, attempts=attempts, now=now)
+        item = Delivery(
+            key=row.key,
+            channel=sink.channel,
+            target=row.target,
+            subject=row.subject,
+            action=cast(Action, row.action),
+            payload=row.payload,
+            created_at=aware(row.created_at),
+        )
+        try:
+            remote_id = sink.deliver(item, maybe_sent=row.attempts > 0)
+        except DeliveryError as exc:
+            state, next_at = _policy(settings, row.channel).after_failure(attempts, now, permanent=exc.permanent)
+            store.save_failure(engine, row_id=row.id, state=state, error=str(exc), next_attempt_at=next_at, now=now)
+            summary.failed += 1
+            log.warning("delivery failed", extra={"key": row.key, "attempt": attempts, "state": state})
+            continue
+        if after_send is not None:
+            after_send(row, remote_id)  # tests inject a crash here: posted, not yet recorded
+        store.save_delivered(engine, row_id=row.id, remote_id=remote_id, now=now)
+        summary.delivered += 1
+    for sink in sinks.values():
+        if isinstance(sink, DuplicateSweeper):
+            try:
+                for closed in sink.close_duplicates():
+                    summary.notes.append(f"closed duplicate {closed}")
+            except DeliveryError as exc:
+                summary.notes.append(str(exc))
+
+
+def deliver(
+    engine: Engine,
+    settings: Settings,
+    digest: DigestData | None,
+    gap_issues: Sequence[GapIssueData] | None,
+    *,
+    sinks: Mapping[str, Sink],
+    now: datetime,
+    dry_run: bool = False,
+    echo: Callable[[str], None] = print,
+    after_send: AfterSend | None = None,
+) -> DeliverySummary:
+    """Enqueue what ``digest`` and ``gap_issues`` call for, then deliver every due outbox row.
+
+    ``None`` inputs plan nothing for that channel (their stage has not run) but the outbox is
+    still drained. ``dry_run`` prints every planned post or change, and every row that would be
+    retried, and touches neither the store nor any remote service.
+    """
+    summary = DeliverySummary(dry_run=dry_run)
+    with Session(engine) as session:
+        plan = plan_deliveries(session, settings, digest, gap_issues)
+        due = store.load_due(session, now=now)
+        unfinished = store.load_unfinished(session)
+    summary.notes.extend(plan.notes)
+    summary.enqueued = len(plan.items)
+    if dry_run:
+        for item in plan.items:
+            echo(_describe(item))
+        superseded = set(plan.supersede)
+        for row in due:
+            if row.key not in superseded:
+                echo(f"would retry {row.key} (attempt {row.attempts + 1}, last error: {row.last_error or 'none'})")
+    else:
+        _enqueue(engine, plan, now)
+        _drain(engine, settings, sinks, summary, now, after_send)
+        with Session(engine) as session:
+            unfinished = store.load_unfinished(session)
+    summary.waiting = sum(1 for row in unfinished if row.next_attempt_at and aware(row.next_attempt_at) > now)
+    with Session(engine) as session:
+        dead = store.load_dead(session)
+    summary.dead = len(dead)
+    for row in dead:
+        summary.notes.append(f"dead after {row.attempts} attempts: {row.key}: {row.last_error}")
+    for note in summary.notes:
+        echo(note)
+    echo(summary.line())
+    return summary

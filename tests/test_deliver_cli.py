@@ -1,0 +1,99 @@
+"""``upkeep deliver`` from the command line: inputs from the store's gap snapshot, dry run, real run, rerun."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.cli import main
+from bot.gaps.interface import Budget, ContributionKind, Investment, RepoUse, UpstreamUsage
+from bot.gaps.stage import score_from_inputs
+from bot.gaps.weights import load_weights
+from bot.sandbox.generate import generate_world
+from bot.sandbox.model import World
+from bot.sandbox.server import SandboxServer
+from bot.sandbox.slack import channel_id
+from bot.store.engine import make_engine
+from bot.store.tables import OutboxRow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def score_world(url: str, world: World) -> None:
+    """Store one gap snapshot of the world through the gap stage, as ``upkeep score`` would."""
+    upstream_of = {p.package_key: p.true_upstream for p in world.packages if p.true_upstream}
+    uses: dict[str, list[RepoUse]] = defaultdict(list)
+    for repo in world.internal_repos:
+        for dep in repo.dependencies:
+            if dep.package in upstream_of:
+                uses[upstream_of[dep.package]].append(RepoUse(repo.full_name))
+    counts: dict[str, int] = defaultdict(int)
+    for contribution in world.contributions:
+        counts[contribution.upstream] += contribution.count
+    engine = make_engine(url)
+    score_from_inputs(
+        engine,
+        [UpstreamUsage(u, tuple(r)) for u, r in uses.items()],
+        [Investment(u, {ContributionKind.COMMIT: n}) for u, n in counts.items()],
+        [],
+        load_weights(ROOT / "config" / "gaps.toml"),
+        Budget(yearly_amount=60_000.0),
+        world.now,
+    )
+    engine.dispose()
+
+
+def outbox(url: str) -> list[OutboxRow]:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = list(session.exec(select(OutboxRow)))
+    engine.dispose()
+    return rows
+
+
+def test_dry_run_then_run_then_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = generate_world(7, "small")
+    url = f"sqlite:///{tmp_path / 'upkeep.db'}"
+    monkeypatch.chdir(tmp_path)
+    for name in ("UPKEEP_CONFIG", "SLACK_WEBHOOK_URL", "GITHUB_APP_PRIVATE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    main(["--database-url", url, "db", "upgrade"])
+    score_world(url, world)
+    with SandboxServer(world) as server:
+        base = server.base_url
+        env = {
+            "GITHUB_TOKEN": world.tokens["github"][0],
+            "SLACK_BOT_TOKEN": world.tokens["slack"][0],
+            "UPKEEP_GITHUB__API_URL": f"{base}/api/v3",
+            "UPKEEP_SLACK__API_URL": f"{base}/slack/api/",
+            "UPKEEP_SLACK__CHANNEL": channel_id(world.slack_channel),
+            "UPKEEP_ISSUES__REPOSITORY": world.ospo_repo,
+            "UPKEEP_ISSUES__SECONDS_BETWEEN_REQUESTS": "0",
+            "UPKEEP_ISSUES__SECONDS_BETWEEN_WRITES": "0",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+
+        main(["--database-url", url, "deliver", "--dry-run"])
+        dry = capsys.readouterr().out
+        assert outbox(url) == [] and world.slack_messages == [] and not world.issues.get(world.ospo_repo)
+        assert dry.count("would post to Slack") == 1
+        planned = dry.count("would open or update the issue marked <!-- upkeep:gap:")
+        assert planned >= 1 and "<!-- upkeep:dashboard -->" in dry
+
+        main(["--database-url", url, "deliver"])
+        assert (
+            capsys.readouterr().out.strip().endswith(f"delivered {planned + 2}, failed 0, waiting 0, dead 0, skipped 0")
+        )
+        assert len(world.slack_messages) == 1 and len(world.issues[world.ospo_repo]) == planned + 1
+
+        main(["--database-url", url, "deliver"])
+        assert "enqueued 0, delivered 0" in capsys.readouterr().out
+    assert len(world.slack_messages) == 1 and len(world.issues[world.ospo_repo]) == planned + 1
+    assert {row.state for row in outbox(url)} == {"delivered"}

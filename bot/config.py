@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ class DatabaseSettings(_Section):
 
 class InventorySettings(_Section):
     max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0, description="Refuse larger SBOM files.")
+    paths: tuple[str, ...] = Field(default=(), description="SBOM files or folders ingested by every sync.")
 
 
 class GitHubSettings(_Section):
@@ -56,6 +58,10 @@ class GitHubSettings(_Section):
     enterprise_server: bool = Field(default=False, description="Use the synchronous SBOM route (GHES).")
     max_concurrent_reports: int = Field(default=4, ge=1, le=20)
     rate_limit_wait_max_seconds: int = Field(default=300, ge=0)
+    web_host: str = Field(default="github.com", description="Host of upstream keys for repositories seen here.")
+    people_per_query: int = Field(default=10, ge=1, le=50, description="Accounts per contributions GraphQL query.")
+    report_poll_seconds: float = Field(default=1.0, ge=0, description="First wait between SBOM report polls.")
+    report_poll_attempts: int = Field(default=10, ge=1, description="Polls before a report is given up for this run.")
 
 
 class RegistrySettings(_Section):
@@ -94,6 +100,7 @@ class PeopleSettings(_Section):
     email_domains: tuple[str, ...] = ()
     roster_csv: str | None = None
     bots: tuple[str, ...] = ()
+    review_quarters: int = Field(default=6, ge=1, le=12, description="Calendar quarters gathered for the review.")
 
 
 class FundingSettings(_Section):
@@ -115,9 +122,15 @@ class GapSettings(_Section):
 
 class SlackSettings(_Section):
     api_url: str = DEFAULT_SLACK_API_URL
-    channel: str | None = None
+    channel: str | None = Field(
+        default=None, description="Channel id (C…) for the digest; history lookups need the id."
+    )
     always_send: bool = False
     review_url: str | None = None
+    top_gaps: int = Field(default=10, ge=1, le=40, description="Gaps listed in the digest.")
+    max_attempts: int = Field(default=5, ge=1, description="Failed digest posts before the outbox reports them dead.")
+    retry_backoff_seconds: float = Field(default=300.0, ge=0, description="First retry delay; doubles per attempt.")
+    timeout_seconds: int = Field(default=30, ge=1)
 
 
 class IssueSettings(_Section):
@@ -126,6 +139,41 @@ class IssueSettings(_Section):
     gap_threshold: float = 0.01
     risk_threshold: float = 2.0
     max_attempts: int = Field(default=5, ge=1)
+    max_issues: int = Field(default=100, ge=0, description="At most this many gap issues (highest priority first).")
+    creator: str | None = Field(default=None, description="Login upkeep posts as; narrows the issue listing.")
+    retry_backoff_seconds: float = Field(default=300.0, ge=0, description="First retry delay; doubles per attempt.")
+    seconds_between_requests: float = Field(default=0.25, ge=0, description="PyGithub pacing.")
+    seconds_between_writes: float = Field(default=1.0, ge=0, description="PyGithub pacing for POST/PATCH.")
+
+
+class SignalsSettings(_Section):
+    """Upstream health and sovereignty signals (``upkeep gather --signals``)."""
+
+    foundations_file: str = Field(
+        default="config/foundations.toml", description="Forge owners hosted by foundations; see the file."
+    )
+    foundation_owners: tuple[str, ...] = Field(default=(), description="More foundation owners (fnmatch).")
+    company_owners: tuple[str, ...] = Field(default=(), description="Owners known to be company-controlled.")
+    github_hosts: tuple[str, ...] = Field(default=("github.com",), description="Upstream hosts read via GitHub.")
+    batch_size: int = Field(default=50, ge=1, le=100, description="Repositories per GraphQL query.")
+    ttl_days: float = Field(default=7.0, ge=0, description="A scan older than this is redone.")
+    window_days: int = Field(default=365, ge=1, description="Window for activity and people signals.")
+    scorecard: bool = Field(default=True, description="Read OpenSSF Scorecard scores from deps.dev.")
+    funding_json: bool = Field(default=True, description="Read funding.json manifests (conditional REST).")
+
+
+class ReportSettings(_Section):
+    """The quarterly review (``upkeep report``) and the Open Source Pledge member report beside it."""
+
+    out_dir: str = Field(default="out/review", description="Where the review is written (relative: to the cwd).")
+    top_gaps: int = Field(default=10, ge=1, le=100, description="Upstreams named as top gaps.")
+    pledge_member_id: str | None = Field(default=None, description="The Pledge's member id; unset: no pledge.json.")
+    pledge_name: str | None = Field(default=None, description="Member name (default: organisation).")
+    pledge_description: str = ""
+    pledge_short_description: str = ""
+    pledge_url: str | None = Field(default=None, description="The organisation's open-source page.")
+    pledge_join_date: date | None = Field(default=None, description="When the organisation joined the Pledge.")
+    pledge_report_url: str | None = Field(default=None, description="Where this year's report is published.")
 
 
 class ScheduleSettings(_Section):
@@ -159,6 +207,8 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     issues: IssueSettings = IssueSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    signals: SignalsSettings = SignalsSettings()
+    report: ReportSettings = ReportSettings()
 
     @field_validator("organisation")
     @classmethod
@@ -257,9 +307,13 @@ def _describe(error: ValidationError, origin: str) -> str:
     return "\n".join(lines)
 
 
-def load_settings(config: str | Path | None = None, *, overrides: dict[str, Any] | None = None) -> Settings:
-    """Read the settings once; raise :class:`ConfigError` naming the file and key on any mistake."""
-    path = find_config_path(config)
+def load_settings(
+    config: str | Path | None = None, *, overrides: dict[str, Any] | None = None, search: bool = True
+) -> Settings:
+    """Read the settings once; raise :class:`ConfigError` naming the file and key on any mistake.
+
+    ``search=False`` ignores ``$UPKEEP_CONFIG`` and ``config/upkeep.toml`` (the demo runs on defaults)."""
+    path = find_config_path(config) if search or config else None
     data: dict[str, Any] = {}
     if path is not None:
         try:

@@ -95,7 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line per error, the traceback only with ``--verbose``."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, standalone_mode=False)
+        # Without standalone mode, click returns ``typer.Exit(code)`` as the return value.
+        result = app(args=args, standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)
     except (ConfigError, CliError) as exc:
         typer.echo(f"upkeep: {exc}", err=True)
         sys.exit(2)

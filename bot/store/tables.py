@@ -157,3 +157,252 @@ class HttpCacheRow(SQLModel, table=True):
     status_code: int = 200
     body: bytes
     fetched_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- worker
+
+
+class LeaseRow(SQLModel, table=True):
+    """A named lease (the scheduler's leadership, or one job) held by one process until it expires."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    acquired_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+class OutboxRow(SQLModel, table=True):
+    """One delivery (Slack message, GitHub issue change) that must happen exactly once.
+
+    ``key`` is deterministic (channel, target, subject, period or content hash and the key it
+    follows), so a rerun finds the row instead of adding one; ``remote_id`` (Slack ``ts``,
+    issue number) is set exactly when ``state`` becomes ``delivered``.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_subject", "channel", "target", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, unique=True)
+    channel: str = Field(description="slack | github")
+    target: str = Field(description="Slack channel id or OWNER/NAME of the OSPO repository")
+    subject: str = Field(description="digest | dashboard | gap:HOST/OWNER/NAME")
+    action: str = Field(description="post | open | close")
+    content_hash: str
+    previous_key: str | None = Field(default=None, description="the row of the same subject this one follows")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", index=True, description="pending | delivered | failed | dead | superseded")
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    remote_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- gaps
+
+
+class GapSnapshotRow(SQLModel, table=True):
+    """One ``upkeep score`` run: the budget and weights it used; its scores are :class:`GapScoreRow`."""
+
+    __tablename__ = "gap_snapshots"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    window_start: datetime
+    window_end: datetime
+    budget: float = Field(description="yearly open-source budget the amounts share")
+    currency: str
+    budget_source: str = Field(description="configured | pledge")
+    developers: int | None = None
+    weights_digest: str = Field(description="sha256 of the canonical weights JSON")
+    weights: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    upstreams: int = 0
+
+
+class GapScoreRow(SQLModel, table=True):
+    """One upstream's score in one snapshot, with the terms that explain every number."""
+
+    __tablename__ = "gap_scores"
+    __table_args__ = (UniqueConstraint("snapshot_id", "upstream_key", name="uq_gap_score_snapshot_upstream"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="gap_snapshots.id", index=True)
+    upstream_key: str = Field(index=True)
+    repos: int
+    usage_weight: float
+    usage_share: float
+    risk: float
+    risk_signals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    expected_share: float
+    code_score: float
+    code_share: float
+    money: float
+    money_share: float
+    investment_share: float
+    gap: float
+    priority: float
+    given: float
+    recommended: float
+    terms: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+# --------------------------------------------------------------------------- signals (evidence II: upstream health)
+
+
+class SignalScanRow(SQLModel, table=True):
+    """One scan of upstream signals; a running scan is resumed, a finished one older than the TTL is redone."""
+
+    __tablename__ = "signal_scans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(index=True)
+    finished_at: datetime | None = None
+    status: str = Field(default="running", description="running | ok | partial (closed unfinished after the TTL)")
+    upstreams_done: int = 0
+    calls: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class UpstreamSignalRow(SQLModel, table=True):
+    """What one scan observed about one upstream; ``sources`` names where each value came from."""
+
+    __tablename__ = "upstream_signals"
+    __table_args__ = (
+        UniqueConstraint("scan_id", "upstream_key", name="uq_upstream_signal_scan_upstream"),
+        Index("ix_upstream_signals_upstream_scan", "upstream_key", "scan_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scan_id: int = Field(foreign_key="signal_scans.id", index=True)
+    upstream_key: str
+    observed_at: datetime
+    partial: bool = Field(default=False, description="only registry-side signals (non-GitHub forge)")
+    missing: bool = Field(default=False, description="the forge says the repository does not exist")
+    archived: bool | None = None
+    deprecated: bool | None = None
+    last_commit_at: datetime | None = None
+    last_release_at: datetime | None = None
+    commits_12m: int | None = None
+    active_maintainers: int | None = None
+    bus_factor: int | None = None
+    elephant_factor: int | None = None
+    licence_repo: str | None = None
+    licence_registry: str | None = None
+    licence: str | None = None
+    licence_class: str = "unknown"
+    licence_observed: bool = False
+    governance: str = "unknown"
+    owner_type: str | None = None
+    has_sponsors_listing: bool | None = None
+    scorecard: float | None = None
+    funding: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    funding_problems: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sources: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    notes: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class LicenceDriftRow(SQLModel, table=True):
+    """A licence change of an upstream, recorded once, in the scan that first saw it."""
+
+    __tablename__ = "licence_drifts"
+    __table_args__ = (UniqueConstraint("upstream_key", "scan_id", name="uq_licence_drift_upstream_scan"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    upstream_key: str = Field(index=True)
+    scan_id: int = Field(foreign_key="signal_scans.id")
+    from_spdx: str | None = None
+    to_spdx: str | None = None
+    from_class: str
+    to_class: str
+    first_seen_at: datetime
+    sovereignty_risk: bool = Field(default=False, description="open licence → source-available or proprietary")
+
+
+# --------------------------------------------------------------------------- evidence I: people, contributions, money
+
+
+class PersonRow(SQLModel, table=True):
+    """Someone whose contributions count for the organisation, keyed by their primary login (lower-cased)."""
+
+    __tablename__ = "people"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(index=True, unique=True)
+    name: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class IdentityRow(SQLModel, table=True):
+    """One GitHub account of a person and where it came from; ``valid_from``/``valid_until`` bound a roster stay."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("account", "source", name="uq_identity_account_source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(index=True, description="GitHub login, lower-cased")
+    person_login: str = Field(index=True)
+    source: str = Field(description="member | extra-login | roster | email-domain")
+    detail: str = Field(default="", description="the org, config key or roster file:line it came from")
+    email: str | None = None
+    valid_from: datetime | None = Field(default=None, description="first day counted (roster start)")
+    valid_until: datetime | None = Field(default=None, description="last day counted (roster end)")
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class ContributionRow(SQLModel, table=True):
+    """Contributions of one kind by one account to one repository on one instant, as GitHub reported them."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (
+        UniqueConstraint("account", "repository", "kind", "occurred_at", name="uq_contribution"),
+        Index("ix_contributions_occurred", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(index=True)
+    repository: str = Field(index=True, description="HOST/OWNER/NAME, lower-cased")
+    kind: str = Field(description="commit | pr_opened | pr_merged | issue | review")
+    occurred_at: datetime
+    count: int = 1
+
+
+class ContributionCheckpointRow(SQLModel, table=True):
+    """How far one account's contributions in one segment (a calendar quarter) have been fetched."""
+
+    __tablename__ = "contribution_checkpoints"
+    __table_args__ = (UniqueConstraint("account", "segment_start", name="uq_contribution_checkpoint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(index=True)
+    segment_start: datetime
+    segment_end: datetime
+    fetched_until: datetime = Field(description="contributions up to here are stored")
+    status: str = Field(default="ok", description="ok | missing (no such account)")
+    restricted: int = Field(default=0, description="contributions GitHub counts but does not show")
+    fetched_at: datetime = Field(default_factory=utcnow)
+
+
+class PaymentRow(SQLModel, table=True):
+    """Money paid to a payee through one channel on one day, in its own currency, with its attribution."""
+
+    __tablename__ = "payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, unique=True, description="deterministic id: channel, payee, date, amount")
+    channel: str = Field(index=True, description="github_sponsors | open_collective | ledger")
+    subchannel: str = Field(default="", description="ledger channel (tidelift, thanks.dev, ...) or sponsor login")
+    payee: str = Field(description="sponsored login, collective slug, or the ledger's upstream/payee text")
+    paid_on: datetime = Field(index=True)
+    amount: str = Field(description="decimal text in ``currency``")
+    currency: str
+    upstreams: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attribution: str = Field(default="", description="how the upstreams were chosen, or why there are none")
+    source: str = Field(default="", description="where it was read: API, ledger file:line")
+    seen_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,152 @@
+"""The pipeline: stages run in order, each recorded in a run with its summary or its error.
+
+Stages are idempotent and keep their own checkpoints, so rerunning one is always safe. A run
+that fails at a stage records why; the next run (unless told to start over) begins at that
+stage, so the stages before it are not repeated for nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.config import Secrets, Settings
+from bot.store.engine import session_scope
+from bot.store.tables import RunRow
+
+log = logging.getLogger("bot.pipeline")
+
+#: The order of the stages; ``upkeep run --stages`` picks from these.
+STAGE_ORDER: tuple[str, ...] = ("sync", "resolve", "gather", "score", "report", "deliver")
+
+
+@dataclass
+class StageContext:
+    """What a stage receives: configuration, credentials, the store, and the time it runs at."""
+
+    settings: Settings
+    secrets: Secrets
+    engine: Engine
+    now: datetime
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+StageFunction = Callable[[StageContext], Mapping[str, Any]]
+
+
+class StageFailed(Exception):
+    """A stage raised; the run records it and stops there."""
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        super().__init__(f"stage {stage} failed: {type(cause).__name__}: {cause}")
+        self.stage = stage
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: int
+    status: str
+    stages: dict[str, Any]
+    resumed_from: str | None
+
+
+def _ordered(selected: Sequence[str] | None, registry: Mapping[str, StageFunction]) -> list[str]:
+    names = list(selected) if selected else [name for name in STAGE_ORDER if name in registry]
+    unknown = [name for name in names if name not in registry]
+    if unknown:
+        known = ", ".join(name for name in STAGE_ORDER if name in registry)
+        raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {known}")
+    return sorted(names, key=lambda name: STAGE_ORDER.index(name) if name in STAGE_ORDER else len(STAGE_ORDER))
+
+
+def resume_point(engine: Engine, stages: Sequence[str]) -> str | None:
+    """The stage the last run of these stages failed at, if the last such run failed."""
+    with Session(engine) as session:
+        last = session.exec(select(RunRow).where(RunRow.kind == "run").order_by(col(RunRow.id).desc()).limit(1)).first()
+    if last is None or last.status != "failed":
+        return None
+    for name in stages:
+        if last.stages.get(name, {}).get("status") != "ok":
+            return name
+    return None
+
+
+def run_pipeline(
+    context: StageContext,
+    registry: Mapping[str, StageFunction],
+    *,
+    stages: Sequence[str] | None = None,
+    start_over: bool = False,
+) -> RunResult:
+    """Run the chosen stages (default: all registered, in order), recording one run."""
+    names = _ordered(stages, registry)
+    resumed_from = None if start_over else resume_point(context.engine, names)
+    if resumed_from:
+        names = names[names.index(resumed_from) :]
+        log.info("resuming the last failed run", extra={"stage": resumed_from})
+    with session_scope(context.engine) as session:
+        run = RunRow(kind="run", started_at=context.now, stages={})
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    assert run_id is not None
+    summaries: dict[str, Any] = {}
+    status = "ok"
+    for name in names:
+        started = datetime.now(UTC)
+        try:
+            summary = dict(registry[name](context))
+        except Exception as exc:
+            summaries[name] = {
+                "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}",
+                "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
+            }
+            log.error("stage failed", extra={"stage": name, "error": str(exc)})
+            log.debug("traceback", extra={"trace": traceback.format_exc()})
+            status = "failed"
+            _save(context.engine, run_id, summaries, status, error=summaries[name]["error"])
+            break
+        summaries[name] = {
+            "status": "ok",
+            "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
+            **summary,
+        }
+        log.info("stage done", extra={"stage": name})
+        _save(context.engine, run_id, summaries, "running")
+    if status == "ok":
+        _save(context.engine, run_id, summaries, "ok", finished=True)
+    return RunResult(run_id=run_id, status=status, stages=summaries, resumed_from=resumed_from)
+
+
+def _save(
+    engine: Engine,
+    run_id: int,
+    stages: dict[str, Any],
+    status: str,
+    *,
+    error: str | None = None,
+    finished: bool = False,
+) -> None:
+    with session_scope(engine) as session:
+        run = session.get(RunRow, run_id)
+        assert run is not None
+        run.stages = dict(stages)
+        run.status = status
+        run.error = error
+        if finished or status == "failed":
+            run.finished_at = datetime.now(UTC)
+        session.add(run)
+
+
+def last_runs(engine: Engine, limit: int = 5) -> list[RunRow]:
+    """The newest runs first (for ``upkeep status``)."""
+    with Session(engine) as session:
+        return list(session.exec(select(RunRow).order_by(col(RunRow.id).desc()).limit(limit)).all())

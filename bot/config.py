@@ -185,6 +185,7 @@ class ScheduleSettings(_Section):
     digest: str = "0 8 * * 1"
     issues: str = "0 6 * * *"
     review: str = "0 7 1 1,4,7,10 *"
+    pipeline: str = Field(default="", description="The whole pipeline in one job (empty: off).")
     misfire_grace_seconds: int = Field(default=6 * 3600, ge=1)
     lease_seconds: int = Field(default=120, ge=10)
 

@@ -96,12 +96,14 @@ def _prepare(options: DemoOptions, world: World) -> bool:
     return False
 
 
-def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print) -> DemoResult:
-    """Serve the world, run the pipeline, write the folder; see the module docstring."""
+def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world: World | None = None) -> DemoResult:
+    """Serve the world, run the pipeline, write the folder; see the module docstring.
+
+    ``world`` replaces the generated one (tests give one with their own tokens)."""
     from bot.stages import REGISTRY
 
     options.out.mkdir(parents=True, exist_ok=True)
-    world = generate_world(options.seed, options.scale)
+    world = world or generate_world(options.seed, options.scale)
     resumed = _prepare(options, world)
     knobs = Knobs(latency_ms=options.latency_ms, fault_rate=options.fault_rate, fault_seed=options.seed)
     with SandboxServer(world, knobs=knobs) as server:
@@ -214,7 +216,7 @@ def _write_deliveries(out: Path, world: World) -> dict[str, Path]:
         }
         for m in world.slack_messages
     ]
-    (slack / "messages.json").write_text(json.dumps(messages, indent=2), encoding="utf-8")
+    (slack / "messages.json").write_text(json.dumps(messages, indent=2, sort_keys=True), encoding="utf-8")
     (slack / "digest.txt").write_text(
         "\n\n".join(render_slack_message(m) for m in world.slack_messages) or "(no message posted)\n", encoding="utf-8"
     )

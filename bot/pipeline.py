@@ -67,13 +67,22 @@ def _ordered(selected: Sequence[str] | None, registry: Mapping[str, StageFunctio
 
 
 def resume_point(engine: Engine, stages: Sequence[str]) -> str | None:
-    """The stage the last run of these stages failed at, if the last such run failed."""
-    with Session(engine) as session:
+    """The stage the last run stopped at, if it failed or was killed (left ``running``).
+
+    Runs do not overlap (the worker's leases see to it), so a ``running`` run found here was cut
+    short by a crash; it is marked ``interrupted`` and resumed like a failed one.
+    """
+    with session_scope(engine) as session:
         last = session.exec(select(RunRow).where(RunRow.kind == "run").order_by(col(RunRow.id).desc()).limit(1)).first()
-    if last is None or last.status != "failed":
-        return None
+        if last is None or last.status not in ("failed", "running"):
+            return None
+        if last.status == "running":
+            last.status = "interrupted"
+            last.error = "the process stopped before the run finished"
+            session.add(last)
+        done = dict(last.stages)
     for name in stages:
-        if last.stages.get(name, {}).get("status") != "ok":
+        if done.get(name, {}).get("status") != "ok":
             return name
     return None
 

@@ -46,6 +46,7 @@ JOBS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "digest": (("deliver",), {"channels": ["slack"]}),
     "issues": (("deliver",), {"channels": ["issues"]}),
     "review": (("report",), {}),
+    "pipeline": (("sync", "resolve", "gather", "score", "report", "deliver"), {}),
 }
 
 
@@ -61,7 +62,8 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
 
 
 def job_schedules(schedule: ScheduleSettings) -> dict[str, str]:
-    return {name: getattr(schedule, name) for name in JOBS}
+    """The cron expression of every enabled job (an empty expression disables a job)."""
+    return {name: getattr(schedule, name) for name in JOBS if getattr(schedule, name).strip()}
 
 
 def load_registry(path: str | None) -> Mapping[str, StageFunction]:

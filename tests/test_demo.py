@@ -1,0 +1,158 @@
+"""End to end: ``upkeep demo`` produces every promised file, matching the sandbox's truth, exactly once;
+and a run with recognisable tokens leaves them in no log, no store and no output."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.demo import DemoOptions, DemoResult, run_demo
+from bot.sandbox import generate_world
+
+ROOT = Path(__file__).parent.parent
+
+EXPECTED_FILES = (
+    "index.md",
+    "review/review.html",
+    "review/review.md",
+    "review/gaps.csv",
+    "review/funding.csv",
+    "review/contributions.csv",
+    "review/review.json",
+    "slack/messages.json",
+    "slack/digest.txt",
+    "upkeep.db",
+    "sandbox-state.json",
+)
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoResult, DemoResult]:
+    """The demo run twice into one folder, as a person would with `make demo` twice."""
+    out = tmp_path_factory.mktemp("demo")
+    first = run_demo(DemoOptions(out=out, fresh=True), echo=lambda _: None)
+    first_digest = (out / "slack" / "messages.json").read_text()
+    second = run_demo(DemoOptions(out=out), echo=lambda _: None)
+    assert (out / "slack" / "messages.json").read_text() == first_digest
+    return out, first, second
+
+
+def test_demo_writes_every_file(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out, first, _ = demo_runs
+    assert first.run.status == "ok", first.run.stages
+    for name in EXPECTED_FILES:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert list((out / "issues").glob("*.md")), "the GitHub issues are written out"
+
+
+def test_demo_names_the_planted_gaps_with_their_amounts(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out, first, _ = demo_runs
+    world = generate_world(7, "small")
+    review = json.loads((out / "review" / "review.json").read_text())
+    planted = world.under_invested
+    assert review["top_gaps"][: len(planted)] == planted
+    assert [g["upstream"] for g in first.top_gaps] == planted
+    by_key = {g["upstream"]: g for g in review["gaps"]}
+    for key in planted:
+        gap = by_key[key]
+        assert gap["given_amount"] == 0.0 and gap["investment_share"] == 0.0  # the world gives them nothing
+        assert gap["recommended_amount"] == pytest.approx(review["budget"] * gap["expected_share"])
+        assert {"bus_factor", "unfunded"} <= set(gap["risk_signals"])
+    index = (out / "index.md").read_text()
+    assert all(f"`{key}`" in index for key in planted)
+
+
+def test_demo_delivers_one_digest_and_one_issue_per_gap(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out, first, _ = demo_runs
+    messages = json.loads((out / "slack" / "messages.json").read_text())
+    assert len(messages) == 1
+    digest = (out / "slack" / "digest.txt").read_text()
+    assert first.top_gaps[0]["upstream"] in digest
+    issues = sorted((out / "issues").glob("*.md"))
+    markers = [line for path in issues for line in path.read_text().splitlines() if "<!-- upkeep:gap:" in line]
+    assert len(markers) == len(set(markers)) == len(issues) - 1  # one per upstream, plus the dashboard
+    assert sum(1 for path in issues if "<!-- upkeep:dashboard -->" in path.read_text()) == 1
+    assert first.deliveries == len(messages) + len(issues)
+
+
+def test_second_demo_run_delivers_nothing(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out, first, second = demo_runs
+    assert second.resumed and second.run.status == "ok"
+    assert second.deliveries == 0
+    assert second.top_gaps == first.top_gaps
+    assert "made **0 new deliveries**" in (out / "index.md").read_text()
+
+
+# --------------------------------------------------------------------------- secrets
+
+CANARIES = {
+    "github": "ghp_CANARYgithubTOKEN0000000000000000xyzzy",
+    "slack": "xoxb-CANARY-slack-TOKEN-000000000000xyzzy",
+    "opencollective": "oc_CANARY_opencollective_TOKEN_xyzzy",
+}
+
+
+@pytest.fixture
+def every_log_line() -> Iterator[io.StringIO]:
+    """Every record of every logger at DEBUG, with no redaction: the test must not rely on the filter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(args)s"))
+    root, bot = logging.getLogger(), logging.getLogger("bot")
+    saved = (root.level, bot.level, bot.propagate, list(bot.handlers))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    bot.handlers, bot.propagate, bot.level = [], True, logging.DEBUG
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        bot.level, bot.propagate, bot.handlers = saved[1], saved[2], saved[3]
+
+
+def test_tokens_reach_no_log_store_or_output(tmp_path: Path, every_log_line: io.StringIO) -> None:
+    world = generate_world(7, "small")
+    for service, token in CANARIES.items():
+        world.tokens[service].insert(0, token)  # the demo authenticates with the first token of each
+    result = run_demo(DemoOptions(out=tmp_path, fresh=True), echo=lambda _: None, world=world)
+    assert result.run.status == "ok" and result.deliveries > 0
+    logs = every_log_line.getvalue()
+    assert "HTTP Request" in logs or "stage done" in logs, "the capture saw the run's logs"
+    places: dict[str, bytes] = {"logs": logs.encode()}
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            places[str(path.relative_to(tmp_path))] = path.read_bytes()
+    for message in world.slack_messages:
+        places[f"slack {message.ts}"] = json.dumps([message.text, message.blocks, message.metadata]).encode()
+    for issues in world.issues.values():
+        for issue in issues:
+            places[f"issue {issue.number}"] = (issue.title + issue.body).encode()
+    assert any(name.startswith("upkeep.db") for name in places)
+    for service, token in CANARIES.items():
+        leaks = [name for name, content in places.items() if token.encode() in content]
+        assert not leaks, f"the {service} token leaked into: {leaks}"
+
+
+def test_demo_command_line(tmp_path: Path) -> None:
+    """`upkeep demo` as a person runs it: a short summary naming the top gap and the index."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--out", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    world = generate_world(7, "small")
+    assert f"1. {world.under_invested[0]}" in result.stdout
+    assert "deliveries this run:" in result.stdout
+    assert str(tmp_path / "out" / "index.md") in result.stdout

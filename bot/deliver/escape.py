@@ -15,7 +15,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+from bot.paths import templates_dir
+
+TEMPLATES_DIR = templates_dir()
 
 WORD_JOINER = "\u2060"  # invisible, zero width, breaks mention and autolink parsing
 ZERO_WIDTH_JOINER = "\u200d"

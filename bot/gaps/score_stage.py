@@ -41,7 +41,7 @@ class Developers:
 
 def load_gap_weights(settings: Settings) -> GapWeights:
     """``gaps.weights_file`` as given, else beside the bundled config (works in a checkout and the image)."""
-    return load_weights(resolve_config_file(settings.gaps.weights_file))
+    return load_weights(resolve_config_file(settings.gaps.weights_file, settings.config_path))
 
 
 def resolve_developers(engine: Engine, settings: Settings, now: datetime) -> Developers:

@@ -22,9 +22,9 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-import bot
 from bot.config import Secrets, Settings
 from bot.http import make_client
+from bot.paths import DataFileNotFound, find_data_file
 from bot.pipeline import StageContext
 from bot.records import UpstreamKey
 from bot.signals.assemble import assemble_signals
@@ -60,17 +60,12 @@ class SignalsSummary:
 
 def resolve_foundations_path(settings: Settings) -> Path:
     """The foundations file: absolute, else beside the config file, else the working directory or checkout."""
-    configured = Path(settings.signals.foundations_file)
-    if configured.is_absolute():
-        return configured
-    bases = [settings.config_path.parent] if settings.config_path else []
-    bases += [Path.cwd(), Path(bot.__file__).resolve().parent.parent]
-    for base in bases:
-        if (base / configured).is_file():
-            return base / configured
-    raise FoundationListError(
-        f"signals.foundations_file: {configured} not found beside the config file or in {Path.cwd()}"
-    )
+    try:
+        return find_data_file(
+            settings.signals.foundations_file, config_path=settings.config_path, setting="signals.foundations_file"
+        )
+    except DataFileNotFound as exc:
+        raise FoundationListError(str(exc)) from exc
 
 
 def load_settings_governance(settings: Settings) -> GovernanceList:

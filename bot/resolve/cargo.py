@@ -6,8 +6,8 @@ to ``bitflags/bitflags``); following forge redirects belongs to the GitHub stage
 
 from __future__ import annotations
 
-from bot.resolve.fetch import Fetcher, unresolved_for
-from bot.resolve.interface import BAD_DOCUMENT, Outcome, PackageRef, Unresolved
+from bot.resolve.fetch import Fetcher, json_at
+from bot.resolve.interface import Outcome, PackageRef, Unresolved
 from bot.resolve.repo_url import Candidate, choose_repository
 
 
@@ -20,14 +20,9 @@ class CratesResolver:
 
     async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
         result = await client.get(f"{self.base_url}/api/v1/crates/{package.name}")
-        if not result.ok:
-            return unresolved_for(result)
-        try:
-            crate = result.json()["crate"]
-        except (ValueError, KeyError, TypeError) as exc:
-            return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
-        if not isinstance(crate, dict):
-            return Unresolved(f"{BAD_DOCUMENT}: {result.url}: no crate object", source_url=result.url)
+        crate = json_at(result, "crate")
+        if isinstance(crate, Unresolved):
+            return crate
         return choose_repository(
             [
                 Candidate("crates:repository", crate.get("repository"), True),

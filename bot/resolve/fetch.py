@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.http import RateLimited
-from bot.resolve.interface import REGISTRY_404, RegistryUnavailable, Unresolved
+from bot.resolve.interface import BAD_DOCUMENT, REGISTRY_404, RegistryUnavailable, Unresolved
 
 MAX_CACHED_BODY = 4 * 1024 * 1024  # larger bodies are not stored for revalidation
 
@@ -178,3 +178,21 @@ def unresolved_for(result: FetchResult) -> Unresolved:
     if result.status_code in (404, 410):
         return Unresolved(REGISTRY_404, source_url=result.url)
     return Unresolved(f"registry HTTP {result.status_code}: {result.url}", source_url=result.url)
+
+
+def json_at(result: FetchResult, *keys: str, expect: type = dict) -> Any:
+    """The JSON value at ``keys`` of a registry answer, or the :class:`Unresolved` saying what is wrong
+    (the HTTP status, a body that is not JSON, a missing key, or a value of the wrong type)."""
+    if not result.ok:
+        return unresolved_for(result)
+    try:
+        value = result.json()
+        for key in keys:
+            value = value[key]
+    except (ValueError, KeyError, TypeError) as exc:
+        return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
+    if not isinstance(value, expect):
+        where = "/".join(keys) or "the document"
+        kind = "an object" if expect is dict else "a list" if expect is list else expect.__name__
+        return Unresolved(f"{BAD_DOCUMENT}: {result.url}: {where} is not {kind}", source_url=result.url)
+    return value

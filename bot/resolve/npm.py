@@ -6,8 +6,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote
 
-from bot.resolve.fetch import Fetcher, unresolved_for
-from bot.resolve.interface import BAD_DOCUMENT, Outcome, PackageRef, Resolution, Unresolved
+from bot.resolve.fetch import Fetcher, json_at
+from bot.resolve.interface import Outcome, PackageRef, Resolution, Unresolved
 from bot.resolve.repo_url import Candidate, choose_repository
 
 
@@ -41,14 +41,9 @@ class NpmResolver:
 
     async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
         result = await client.get(f"{self.base_url}/{quote(npm_name(package), safe='@')}")
-        if not result.ok:
-            return unresolved_for(result)
-        try:
-            doc = result.json()
-        except ValueError as exc:
-            return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
-        if not isinstance(doc, dict):
-            return Unresolved(f"{BAD_DOCUMENT}: {result.url}: not an object", source_url=result.url)
+        doc = json_at(result)
+        if isinstance(doc, Unresolved):
+            return doc
         provenance = "npm:repository"
         url, directory = _repository_fields(doc.get("repository"))
         if not url:  # old packuments carry it only per version

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.resolve.fetch import Fetcher, unresolved_for
-from bot.resolve.interface import BAD_DOCUMENT, Outcome, PackageRef, Resolution, Unresolved
+from bot.resolve.fetch import Fetcher, json_at
+from bot.resolve.interface import Outcome, PackageRef, Resolution, Unresolved
 from bot.resolve.repo_url import Candidate, RepoRef, choose_repository, parse_repo_url
 
 
@@ -36,14 +36,9 @@ class PackagistResolver:
     async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
         full_name = f"{package.namespace}/{package.name}".lower() if package.namespace else package.name.lower()
         result = await client.get(f"{self.base_url}/p2/{full_name}.json")
-        if not result.ok:
-            return unresolved_for(result)
-        try:
-            entries = result.json()["packages"][full_name]
-        except (ValueError, KeyError, TypeError) as exc:
-            return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
-        if not isinstance(entries, list):
-            return Unresolved(f"{BAD_DOCUMENT}: {result.url}: no version list", source_url=result.url)
+        entries = json_at(result, "packages", full_name, expect=list)
+        if isinstance(entries, Unresolved):
+            return entries
         outcome = choose_repository(
             [
                 Candidate("packagist:source.url", _field(entries, "source", "url"), True),

@@ -6,8 +6,8 @@ import re
 import string
 from typing import Any
 
-from bot.resolve.fetch import Fetcher, unresolved_for
-from bot.resolve.interface import BAD_DOCUMENT, Outcome, PackageRef, Unresolved
+from bot.resolve.fetch import Fetcher, json_at
+from bot.resolve.interface import Outcome, PackageRef, Unresolved
 from bot.resolve.repo_url import Candidate, choose_repository
 
 # Well-known labels after PEP 753 normalisation (https://packaging.python.org/en/latest/specifications/well-known-project-urls/).
@@ -57,12 +57,7 @@ class PyPIResolver:
 
     async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
         result = await client.get(f"{self.base_url}/pypi/{pep503_name(package.name)}/json")
-        if not result.ok:
-            return unresolved_for(result)
-        try:
-            info = result.json()["info"]
-        except (ValueError, KeyError, TypeError) as exc:
-            return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
-        if not isinstance(info, dict):
-            return Unresolved(f"{BAD_DOCUMENT}: {result.url}: no info object", source_url=result.url)
+        info = json_at(result, "info")
+        if isinstance(info, Unresolved):
+            return info
         return choose_repository(candidates_from_info(info), forges=self.forges)

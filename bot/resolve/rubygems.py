@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.resolve.fetch import Fetcher, unresolved_for
-from bot.resolve.interface import BAD_DOCUMENT, Outcome, PackageRef, Unresolved
+from bot.resolve.fetch import Fetcher, json_at
+from bot.resolve.interface import Outcome, PackageRef, Unresolved
 from bot.resolve.repo_url import Candidate, choose_repository
 
 
@@ -16,14 +16,9 @@ class RubyGemsResolver:
 
     async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
         result = await client.get(f"{self.base_url}/api/v1/gems/{package.name}.json")
-        if not result.ok:
-            return unresolved_for(result)
-        try:
-            doc = result.json()
-        except ValueError as exc:
-            return Unresolved(f"{BAD_DOCUMENT}: {exc}", source_url=result.url)
-        if not isinstance(doc, dict):
-            return Unresolved(f"{BAD_DOCUMENT}: {result.url}: not an object", source_url=result.url)
+        doc = json_at(result)
+        if isinstance(doc, Unresolved):
+            return doc
         metadata = doc.get("metadata")
         metadata = metadata if isinstance(metadata, dict) else {}
         return choose_repository(

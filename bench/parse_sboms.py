@@ -4,11 +4,15 @@ Generates a CycloneDX 1.6 JSON document (≥ 50,000 components, a dependency gra
 JSON document of the same size, then prints the CPU time (``time.process_time``, so a busy machine
 distorts less), best of ``--repeat`` interleaved runs, of:
 
-* ``json.loads`` of the bytes (the floor every Python JSON SBOM reader pays), and the same with the
-  cyclic GC paused, as upkeep's parser does (so the comparison is open about where the gain comes from);
+* ``json.loads`` of the bytes with the cyclic GC paused (the floor every Python JSON SBOM reader pays),
+  and, for reference only, with the GC running;
 * upkeep's ``parse_bytes`` (bytes → ParsedDocument with normalised purls, keys, depth and scope),
-  with the purl cache cleared before every run, as for a first document;
-* cyclonedx-python-lib's ``Bom.from_json`` deserialiser, when installed (CycloneDX only).
+  with the purl caches cleared before every run, as for a first document;
+* cyclonedx-python-lib's ``Bom.from_json`` deserialiser, when installed (CycloneDX only), GC paused too.
+
+``parse_bytes`` pauses the cyclic GC itself, so its ratio is taken against ``json.loads`` with the GC
+paused too: the same GC conditions on both sides. (Against ``json.loads`` with the GC running the
+ratio would look about twice as good, but only because the GC pause is credited to upkeep.)
 
 Targets: upkeep ≤ 1.5 × json.loads; upkeep ≥ 5 × faster than cyclonedx-python-lib.
 
@@ -26,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.inventory.detect import parse_bytes
-from bot.inventory.purls import normalise_purl
+from bot.inventory.purls import normalise_purl, version_warning
 
 LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "MPL-2.0"]
 
@@ -153,12 +157,19 @@ def make_spdx(count: int, seed: int = 11) -> bytes:
     return json.dumps(document, indent=1).encode()
 
 
-def _json_gc_paused(data: bytes) -> object:
+def gc_paused(run: Callable[[], object]) -> object:
+    """Run with the cyclic GC paused, as ``parse_bytes`` runs: the same GC conditions for every contender."""
     gc.disable()
     try:
-        return json.loads(data)
+        return run()
     finally:
         gc.enable()
+
+
+def cold_caches() -> None:
+    """Forget every normalised purl and version, as for the first document a process reads."""
+    normalise_purl.cache_clear()
+    version_warning.cache_clear()
 
 
 def nothing() -> None:
@@ -216,20 +227,21 @@ def main() -> None:
             args.repeat,
             {
                 "json": (lambda d=data: json.loads(d), nothing),
-                "json-gc-paused": (lambda d=data: _json_gc_paused(d), nothing),
-                "upkeep": (lambda d=data, s=label: parse_bytes(d, source=s), normalise_purl.cache_clear),
+                "json-gc-paused": (lambda d=data: gc_paused(lambda: json.loads(d)), nothing),
+                "upkeep": (lambda d=data, s=label: parse_bytes(d, source=s), cold_caches),
             },
         )
         t_json, t_paused, t_upkeep = times["json"], times["json-gc-paused"], times["upkeep"]
-        print(f"  json.loads           {t_json * 1000:8.0f} ms")
-        print(f"  json.loads, gc paused{t_paused * 1000:8.0f} ms")
+        print(f"  json.loads, GC paused   {t_paused * 1000:8.0f} ms")
+        print(f"  json.loads, GC running  {t_json * 1000:8.0f} ms   (reference only)")
         print(
-            f"  upkeep parse_bytes   {t_upkeep * 1000:8.0f} ms   = {t_upkeep / t_json:.2f} x json.loads (target <= 1.5)"
+            f"  upkeep parse_bytes      {t_upkeep * 1000:8.0f} ms   = {t_upkeep / t_paused:.2f} x json.loads "
+            "(both with the GC paused; target <= 1.5)"
         )
         if cdx_lib is not None and label.startswith("CycloneDX"):
-            t_lib = cpu_time(lambda d=data: cdx_lib(d))
+            t_lib = cpu_time(lambda d=data: gc_paused(lambda: cdx_lib(d)))
             print(
-                f"  cyclonedx-python-lib {t_lib * 1000:8.0f} ms   "
+                f"  cyclonedx-python-lib    {t_lib * 1000:8.0f} ms   "
                 f"upkeep is {t_lib / t_upkeep:.1f} x faster (target >= 5)"
             )
     if cdx_lib is None and not args.skip_cdx_lib:

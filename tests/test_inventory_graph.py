@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections import deque
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.inventory.detect import parse_bytes
-from bot.inventory.graph import compute_depths, reachable
+from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.records import Depth
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
@@ -70,3 +74,51 @@ def test_trivy_cyclic_document_parses_and_a_rooted_variant_too() -> None:
         "pkg:deb/ubuntu/libcrypt1": Depth.DIRECT,
         "nopurl:unknown/ubuntu": Depth.DIRECT,
     }
+
+
+def _depths_by_distance(
+    roots: Sequence[str], edges: Mapping[str, Sequence[str]], transparent: Collection[str]
+) -> dict[str, Depth]:
+    """Reference: exact distances by a 0-1 breadth-first search (an edge leaving a transparent node costs 0)."""
+    distance = dict.fromkeys(roots, 0)
+    queue = deque(roots)
+    while queue:
+        node = queue.popleft()
+        cost = 0 if node in transparent and node not in roots else 1
+        for child in edges.get(node, ()):
+            if child not in distance or distance[node] + cost < distance[child]:
+                distance[child] = distance[node] + cost
+                queue.append(child) if cost else queue.appendleft(child)
+    return {n: Depth.DIRECT if d <= 1 else Depth.TRANSITIVE for n, d in distance.items() if n not in roots}
+
+
+_NODES = st.sampled_from([f"n{i}" for i in range(12)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edges=st.dictionaries(_NODES, st.lists(_NODES, max_size=4), max_size=12),
+    roots=st.lists(_NODES, min_size=1, max_size=2, unique=True),
+    transparent=st.frozensets(_NODES, max_size=5),
+)
+def test_depths_agree_with_exact_distances(
+    edges: dict[str, list[str]], roots: list[str], transparent: frozenset[str]
+) -> None:
+    assert compute_depths(roots, edges, transparent) == _depths_by_distance(roots, edges, transparent)
+    packages = {f"n{i}" for i in range(12)} - transparent
+    assert compute_depths(roots, edges, NotIn(packages)) == _depths_by_distance(roots, edges, transparent)
+
+
+def test_spdx_files_pass_their_packages_through_but_packages_do_not() -> None:
+    document = json.loads((SBOMS / "spdx-2.3-canonical-example.spdx.json").read_bytes())
+    document["relationships"] += [
+        {"spdxElementId": a, "relationshipType": kind, "relatedSpdxElement": b}
+        for a, kind, b in [
+            ("SPDXRef-Package", "CONTAINS", "SPDXRef-CommonsLangSrc"),  # a file of the described package ...
+            ("SPDXRef-CommonsLangSrc", "CONTAINS", "SPDXRef-fromDoap-1"),  # ... holding Apache Commons Lang
+            ("SPDXRef-Saxon", "DEPENDS_ON", "SPDXRef-fromDoap-0"),  # Jena, under a package
+        ]
+    ]
+    parsed = parse_bytes(json.dumps(document).encode(), source="files.spdx.json")
+    depths = {c.name: u.depth for c, u in zip(parsed.components, parsed.usages, strict=True)}
+    assert depths == {"Apache Commons Lang": Depth.DIRECT, "apache-jena": Depth.TRANSITIVE, "Saxon": Depth.DIRECT}

@@ -6,10 +6,10 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.inventory.graph import compute_depths, reachable
+from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
 from bot.inventory.purls import nopurl_key, nopurl_package_key, normalise_purl, version_warning
 from bot.records import Component, Depth, ParsedDocument, SbomFormat, Scope, Usage
@@ -47,12 +47,13 @@ class Graph:
     """Dependency edges by document ref, parent to children.
 
     ``edge_scopes`` is set by formats whose edge types say runtime or development (SPDX); then
-    ``development`` holds the (parent, child) pairs of dev/test/build edges.
+    ``development`` holds the (parent, child) pairs of dev/test/build edges. Pass-through nodes are
+    CycloneDX's grouper entries and, when ``packages`` is given (SPDX), every node not in it.
     """
 
     edges: dict[str, list[str]] = field(default_factory=dict)
     roots: list[str] = field(default_factory=list)
-    transparent: set[str] = field(default_factory=set)  # non-package nodes (SPDX files) passed through
+    packages: Collection[str] | None = None  # when known (SPDX): every other node is a file or snippet, passed through
     flat_means_unknown: bool = False  # GitHub exports list every package under the repository
     edge_scopes: bool = False
     development: set[tuple[str, str]] = field(default_factory=set)
@@ -121,7 +122,8 @@ def _depths(entries: Sequence[Entry], graph: Graph | None, warnings: Warnings) -
             "direct and transitive cannot be told apart, usage depth is unknown"
         )
         return {}
-    transparent = graph.transparent | {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
+    groupers = {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
+    transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
     return compute_depths(roots, graph.edges, transparent)
 
 
@@ -130,10 +132,10 @@ def _graph_scopes(graph: Graph | None) -> Mapping[str, Scope]:
     if graph is None or not graph.edge_scopes or not graph.has_edges:
         return {}
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
-        return {child: Scope.RUNTIME for kids in graph.edges.values() for child in kids}
+        return dict.fromkeys(set().union(*graph.edges.values()), Scope.RUNTIME)
     runtime_edges = graph.runtime_edges()
     scopes: dict[str, Scope] = {}
-    incoming_runtime = {child for kids in runtime_edges.values() for child in kids}
+    incoming_runtime: set[str] = set().union(*runtime_edges.values())
     for kids in graph.edges.values():
         for child in kids:
             scopes[child] = Scope.RUNTIME if child in incoming_runtime else Scope.DEVELOPMENT
@@ -173,12 +175,13 @@ def assemble(
     depths = _depths(entries, graph, warnings)
     graph_scopes = _graph_scopes(graph)
     components: list[Component] = []
-    usage_by_key: dict[str, tuple[Depth, Scope]] = {}
+    usage_by_key: dict[str, Usage] = {}
+    depth_of, scope_of, unknown = depths.get, graph_scopes.get, Depth.UNKNOWN
+    # this loop runs once per component (50,000 in a large document): common cases inlined
     for entry in used:
-        purl = entry.purl
+        purl, ref = entry.purl, entry.ref
         info = normalise_purl(purl) if purl else None
         if info is not None and info.valid and info.problem is None and version_warning(info.version) is None:
-            # the common case, inlined: this loop runs once per component
             component = Component(
                 info.key,
                 info.package_key,
@@ -192,16 +195,19 @@ def assemble(
         else:
             component = _component(entry, warnings)
         components.append(component)
-        depth = depths.get(entry.ref, Depth.UNKNOWN) if entry.ref is not None else Depth.UNKNOWN
-        scope = graph_scopes.get(entry.ref, entry.scope) if entry.ref is not None else entry.scope
-        previous = usage_by_key.get(component.key)
-        if previous is not None:
-            if _DEPTH_RANK[previous[0]] < _DEPTH_RANK[depth]:
-                depth = previous[0]
-            if _SCOPE_RANK[previous[1]] < _SCOPE_RANK[scope]:
-                scope = previous[1]
-        usage_by_key[component.key] = (depth, scope)
-    usages = tuple(Usage(key, depth, scope) for key, (depth, scope) in usage_by_key.items())
+        key = component.key
+        if ref is None:
+            depth, scope = unknown, entry.scope
+        else:
+            depth, scope = depth_of(ref, unknown), scope_of(ref, entry.scope)
+        previous = usage_by_key.get(key)
+        if previous is not None:  # listed twice: the closest depth and the runtime scope win
+            if _DEPTH_RANK[previous.depth] < _DEPTH_RANK[depth]:
+                depth = previous.depth
+            if _SCOPE_RANK[previous.scope] < _SCOPE_RANK[scope]:
+                scope = previous.scope
+        usage_by_key[key] = Usage(key, depth, scope)
+    usages = tuple(usage_by_key.values())
     return ParsedDocument(
         format=sbom_format,
         spec_version=spec_version,

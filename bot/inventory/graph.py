@@ -7,41 +7,52 @@ nodes). Every walk here keeps a visited set, so no document can make it loop.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from bot.records import Depth
+
+
+@dataclass(frozen=True, slots=True)
+class NotIn:
+    """Pass-through nodes given by what they are not: every node outside ``members``, plus ``also``.
+
+    An SPDX document passes its files and snippets through, i.e. every node that is not a package;
+    saying so costs nothing, while listing them would cost a pass over every edge of the document.
+    """
+
+    members: Collection[str]
+    also: Collection[str] = field(default=frozenset())
+
+    def __contains__(self, node: object) -> bool:
+        return node not in self.members or node in self.also
 
 
 def compute_depths(
     roots: Iterable[str],
     edges: Mapping[str, Sequence[str]],
-    transparent: Collection[str] = (),
+    transparent: Container[str] = (),
 ) -> dict[str, Depth]:
     """Depth of every node reachable from ``roots``; nodes not reached are left out (their depth is unknown).
 
     Distance counts one per edge, except that an edge leaving a ``transparent`` node costs nothing: a
-    grouping node's children sit at the grouping node's own depth (a 0-1 breadth-first search).
-    Distance 1 is direct, more is transitive; the roots themselves are not dependencies and are omitted.
+    grouping node's children sit at the grouping node's own depth. Distance 1 is direct, more is
+    transitive; the roots themselves are not dependencies and are omitted. Only that split matters, so
+    no distances are kept: the direct nodes are the roots' children and whatever transparent ones among
+    them pass through; every other reachable node is transitive. ``transparent`` is only asked about
+    direct nodes, so a rule (:class:`NotIn`) is as cheap as a set.
     """
     root_set = set(roots)
-    distance: dict[str, int] = dict.fromkeys(root_set, 0)
-    queue: deque[str] = deque(root_set)
-    while queue:
-        node = queue.popleft()
-        here = distance[node]
-        cost = 0 if node in transparent and node not in root_set else 1
-        for child in edges.get(node, ()):
-            seen = distance.get(child)
-            if seen is None or here + cost < seen:
-                distance[child] = here + cost
-                if cost:
-                    queue.append(child)
-                else:
-                    queue.appendleft(child)
-    return {
-        node: Depth.DIRECT if dist <= 1 else Depth.TRANSITIVE for node, dist in distance.items() if node not in root_set
-    }
+    direct: set[str] = set()
+    stack = [child for root in root_set for child in edges.get(root, ())]
+    while stack:
+        node = stack.pop()
+        if node not in direct:
+            direct.add(node)
+            if node in transparent:  # a root among them has its children here already
+                stack.extend(edges.get(node, ()))
+    every = reachable(root_set, edges)
+    return {node: Depth.DIRECT if node in direct else Depth.TRANSITIVE for node in every if node not in root_set}
 
 
 def reachable(roots: Iterable[str], edges: Mapping[str, Sequence[str]]) -> set[str]:

@@ -18,23 +18,28 @@ from bot.records import ParsedDocument, SbomFormat
 
 KNOWN_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
 DOCUMENT = "SPDXRef-DOCUMENT"
-# relationship -> (parent is the left side, development use)
-_FORWARD = {"DEPENDS_ON", "CONTAINS", "DYNAMIC_LINK", "STATIC_LINK", "HAS_PREREQUISITE"}
-_REVERSE = {
+_FORWARD = ("DEPENDS_ON", "CONTAINS", "DYNAMIC_LINK", "STATIC_LINK", "HAS_PREREQUISITE")
+_REVERSE = (
     "DEPENDENCY_OF",
     "RUNTIME_DEPENDENCY_OF",
     "OPTIONAL_DEPENDENCY_OF",
     "PROVIDED_DEPENDENCY_OF",
     "CONTAINED_BY",
     "PREREQUISITE_FOR",
-}
-_REVERSE_DEV = {
+)
+_REVERSE_DEV = (
     "DEV_DEPENDENCY_OF",
     "TEST_DEPENDENCY_OF",
     "BUILD_DEPENDENCY_OF",
     "DEV_TOOL_OF",
     "BUILD_TOOL_OF",
     "TEST_TOOL_OF",
+)
+# relationship type -> (the parent is the right-hand side, development use); any other type is no edge
+_EDGES: dict[str, tuple[bool, bool]] = {
+    **dict.fromkeys(_FORWARD, (False, False)),
+    **dict.fromkeys(_REVERSE, (True, False)),
+    **dict.fromkeys(_REVERSE_DEV, (True, True)),
 }
 _STR_OR_NONE = frozenset({str, type(None)})
 _NOT_ELEMENTS = frozenset({"NONE", "NOASSERTION"})
@@ -55,13 +60,33 @@ _NAME_PREFIXES = {
 
 @dataclass(slots=True)
 class Spdx2Content:
-    """The parts of an SPDX 2 document that matter here, whichever serialisation it came from."""
+    """The parts of an SPDX 2 document that matter here, whichever serialisation it came from.
+
+    Relationships become graph edges as they are read (:meth:`relate`) instead of being kept and
+    walked again: a large document has 100,000 of them.
+    """
 
     version: str
     name: str | None
     packages: list[Entry] = field(default_factory=list)
-    relationships: list[tuple[str, str, str]] = field(default_factory=list)
-    describes: list[str] = field(default_factory=list)
+    graph: Graph = field(default_factory=lambda: Graph(edge_scopes=True))
+    describes: list[str] = field(default_factory=list)  # documentDescribes
+    described: list[str] = field(default_factory=list)  # DESCRIBES / DESCRIBED_BY relationships, in order
+
+    def relate(self, left: str, kind: str, right: str) -> None:
+        """Take in one ``left kind right`` relationship: a subject of the document, an edge, or nothing."""
+        edge = _EDGES.get(kind)
+        if edge is None:
+            if kind == "DESCRIBES" and left == DOCUMENT:
+                self.described.append(right)
+            elif kind == "DESCRIBED_BY" and right == DOCUMENT:
+                self.described.append(left)
+        elif not (left == DOCUMENT or right in _NOT_ELEMENTS or ":" in right or ":" in left):
+            reverse, development = edge
+            if reverse:
+                self.graph.add(right, left, development=development)
+            else:
+                self.graph.add(left, right)
 
 
 def _licenses(*values: object) -> tuple[str, ...]:
@@ -86,37 +111,10 @@ def assemble_spdx2(
     warnings = Warnings()
     if content.version not in KNOWN_VERSIONS:
         warnings.note(f"spdxVersion {content.version!r} is not 2.2 or 2.3; read as 2.3")
-    graph = Graph(flat_means_unknown=github, edge_scopes=True)
-    roots = list(content.describes)
-    edges = graph.edges
-    for left, kind, right in content.relationships:
-        if kind == "DESCRIBES" and left == DOCUMENT:
-            roots.append(right)
-            continue
-        if kind == "DESCRIBED_BY" and right == DOCUMENT:
-            roots.append(left)
-            continue
-        if left == DOCUMENT or right in _NOT_ELEMENTS or ":" in right or ":" in left:
-            continue
-        if kind in _FORWARD:
-            parent, child = left, right
-        elif kind in _REVERSE:
-            parent, child = right, left
-        elif kind in _REVERSE_DEV:
-            graph.add(right, left, development=True)
-            continue
-        else:
-            continue
-        # inlined Graph.add: this loop runs once per relationship
-        kids = edges.get(parent)
-        if kids is None:
-            edges[parent] = [child]
-        else:
-            kids.append(child)
-    graph.roots = list(dict.fromkeys(roots))
-    package_refs = {entry.ref for entry in content.packages}
-    graph.transparent = {node for node in graph.edges if node not in package_refs}
-    graph.transparent.update(child for kids in graph.edges.values() for child in kids if child not in package_refs)
+    graph = content.graph
+    graph.flat_means_unknown = github
+    graph.roots = list(dict.fromkeys([*content.describes, *content.described]))
+    graph.packages = {entry.ref for entry in content.packages if entry.ref is not None}
     hint_source = "github export name" if github else "document name"
     name = (content.name or "").strip()
     if github and name.count("/") != 1:
@@ -181,12 +179,12 @@ def read_spdx2_json(document: dict[str, Any], *, source: str) -> Spdx2Content:
     relationships = document.get("relationships") or []
     if not isinstance(relationships, list):
         raise MalformedDocument(source, f"relationships must be a list, not {type(relationships).__name__}")
-    keep = content.relationships.append
+    relate = content.relate
     for index, rel in enumerate(relationships):
         if type(rel) is dict:
             left, kind, right = rel.get("spdxElementId"), rel.get("relationshipType"), rel.get("relatedSpdxElement")
             if type(left) is str and type(kind) is str and type(right) is str:
-                keep((left, kind, right))
+                relate(left, kind, right)
                 continue
         raise MalformedDocument(source, f"relationships[{index}] must have three string fields")
     describes = document.get("documentDescribes") or []
@@ -239,7 +237,7 @@ def read_spdx2_tag_value(text: str, *, source: str) -> Spdx2Content:
             parts = value.split()
             if len(parts) < 3:
                 raise MalformedDocument(source, f"line {number}: Relationship needs 'A TYPE B', got {value!r}")
-            content.relationships.append((parts[0], parts[1], parts[2]))
+            content.relate(parts[0], parts[1], parts[2])
         elif section == "package" and package is not None:
             if tag == "SPDXID":
                 package.ref = value

@@ -123,8 +123,7 @@ class Spdx3Parser:
                     if isinstance(target, str):
                         graph.add(parent, target, development=development)
         graph.roots = list(dict.fromkeys(graph.roots))
-        graph.transparent = {node for node in graph.edges if node not in packages}
-        graph.transparent.update(c for kids in graph.edges.values() for c in kids if c not in packages)
+        graph.packages = packages.keys()  # any other node (a file, a snippet) is passed through
         return assemble(
             sbom_format=self.format,
             spec_version=spec_version,

@@ -7,62 +7,13 @@ the people who count, money in the trailing twelve months, and the signals the w
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any
-
 import pytest
 
-from bot.gaps.interface import ContributionKind, Investment, LicenceDrift, RepoUse, RiskSignals, UpstreamUsage
 from bot.gaps.model import compute_budget, compute_gaps
 from bot.gaps.weights import load_weights, parse_weights
-from bot.records import Depth, Scope
+from bot.sandbox.gap_inputs import model_inputs
 from bot.sandbox.generate import generate_world
-from bot.sandbox.model import World
 from bot.sandbox.truth import truth
-
-RATES = {"USD": 1.0, "EUR": 1.1}  # the test's reporting-currency rates
-
-
-def model_inputs(world: World) -> tuple[list[UpstreamUsage], list[Investment], list[RiskSignals]]:
-    facts: dict[str, Any] = truth(world)
-    upstream_of = {p.package_key: p.true_upstream for p in world.packages}
-    uses: dict[str, list[RepoUse]] = defaultdict(list)
-    for repo in world.internal_repos:
-        for dep in repo.dependencies:
-            key = upstream_of.get(dep.package)
-            if key:
-                depth = Depth.DIRECT if dep.direct else Depth.TRANSITIVE
-                uses[key].append(RepoUse(repo.full_name, depth, Scope(dep.scope)))
-    usages = [UpstreamUsage(key, tuple(repos)) for key, repos in sorted(uses.items())]
-
-    counts: dict[str, dict[ContributionKind, int]] = defaultdict(lambda: defaultdict(int))
-    for per_upstream in facts["contributions"]["trailing_12_months"].values():
-        for key, kinds in per_upstream.items():
-            for kind, count in kinds.items():
-                counts[key][ContributionKind(kind)] += count
-    money: dict[str, dict[str, float]] = defaultdict(dict)
-    for key, channels in facts["money"].items():
-        for channel, by_currency in channels.items():
-            money[key][channel] = sum(cents / 100 * RATES[cur] for cur, cents in by_currency.items())
-    investments = [Investment(k, dict(counts.get(k, {})), money.get(k, {})) for k in sorted(set(counts) | set(money))]
-
-    signals = []
-    for key, s in facts["signals"].items():
-        drift = s["license_drift"][-1] if s["license_drift"] else None
-        signals.append(
-            RiskSignals(
-                key,
-                bus_factor=s["bus_factor"],
-                active_maintainers=s["active_maintainers"],
-                archived=s["archived"],
-                asks_for_funding=bool(s["funding_channels"]),
-                licence_drift=LicenceDrift(drift["from"], drift["to"]) if drift else None,
-                elephant_factor=s["elephant_factor"],
-                governance=s["governance"],
-            )
-        )
-    return usages, investments, signals
-
 
 # Risk switched off (a cap of 1): the world builds its under-invested upstreams by usage and investment
 # only, and its margins are thin (17 of 19 repositories against up to 14.6 for other upstreams), so the

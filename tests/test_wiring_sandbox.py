@@ -31,6 +31,7 @@ from bot.report.quarters import Quarter
 from bot.report.report_stage import report_stage
 from bot.resolve.stage import resolve_stage
 from bot.sandbox import roster_csv
+from bot.sandbox.gap_inputs import DEFAULT_RATES, model_inputs
 from bot.sandbox.generate import _COMPANIES
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
@@ -41,11 +42,11 @@ from bot.store.gaps import load_scores
 from bot.store.usage import load_upstream_usages
 from tests.sandbox_fixtures import RunningSandbox
 from tests.test_evidence_sandbox import ledger_csv
-from tests.test_gaps_sandbox import NO_RISK, model_inputs
+from tests.test_gaps_sandbox import NO_RISK
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
-RATES = {"USD": 1.0, "EUR": 1.1}  # as tests/test_gaps_sandbox.py converts the truth's money
+RATES = dict(DEFAULT_RATES)  # as model_inputs converts the truth's money
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,10 @@ def test_review_of_a_quarter_without_a_snapshot_says_so(wired: Wired, tmp_path: 
     assert summary["scored"] is False
     review = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
     assert review["gaps"] == [] and review["top_gaps"] == []
-    assert "No gap snapshot was taken at or before the end of" in (tmp_path / "review.md").read_text(encoding="utf-8")
+    markdown = (tmp_path / "review.md").read_text(encoding="utf-8")
+    assert "No gap snapshot was taken at or before the end of" in markdown
+    assert f"No gap snapshot exists for {summary['quarter']}" in markdown.split("## Top gaps", 1)[1]
+    assert "No upstream is under-invested" not in markdown
 
 
 def test_risk_register_lists_bus_factor_one_of_the_planted_gaps(wired: Wired) -> None:

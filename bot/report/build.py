@@ -306,4 +306,5 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         previous_quarter=str(q.previous()),
         top_gaps_limit=limit,
         teams_mapped=any_team(engine),
+        scored=snapshot is not None,
     )

@@ -200,6 +200,9 @@ class ReviewData:
     previous_quarter: str | None = None  # the snapshot the changes are measured against
     top_gaps_limit: int = 10
     teams_mapped: bool = False  # whether repos map to teams, so the "by team" tables mean something
+    # False: no gap snapshot was taken at or before the quarter's end, so nothing was scored and the gaps,
+    # budget and risk register are empty because unknown, not because every upstream is well funded.
+    scored: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Secrets, Settings
 from bot.store.engine import session_scope
+from bot.store.rate_limits import BUDGETS
 from bot.store.tables import RunRow
 
 log = logging.getLogger("bot.pipeline")
@@ -111,7 +112,8 @@ def run_pipeline(
     for name in names:
         started = datetime.now(UTC)
         try:
-            summary = dict(registry[name](context))
+            with BUDGETS.recording(context.engine):  # the rate-limit budgets `upkeep status` shows
+                summary = dict(registry[name](context))
         except Exception as exc:
             summaries[name] = {
                 "status": "failed",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -50,6 +51,11 @@ def test_demo_writes_every_file(demo_runs: tuple[Path, DemoResult, DemoResult]) 
     for name in EXPECTED_FILES:
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert list((out / "issues").glob("*.md")), "the GitHub issues are written out"
+    with sqlite3.connect(out / "upkeep.db") as db:  # the pipeline records GitHub's budgets for `upkeep status`
+        budgets = {
+            f"{service}/{resource}" for service, resource in db.execute("SELECT service, resource FROM rate_limits")
+        }
+    assert {"github/core", "github/graphql"} <= budgets
 
 
 def test_demo_names_the_planted_gaps_with_their_amounts(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:

@@ -7,6 +7,7 @@ recorded). When the gap stage has not run yet it says so and only drains the out
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -18,6 +19,7 @@ from bot.cli.app import CliError, app, context
 from bot.deliver.inputs import load_delivery_inputs
 from bot.deliver.sinks import build_sinks
 from bot.deliver.stage import deliver as deliver_stage
+from bot.store.rate_limits import BUDGETS
 
 
 class Part(StrEnum):
@@ -58,8 +60,9 @@ def deliver(
     sinks, notes = ({}, []) if dry_run else build_sinks(settings, app_ctx.secrets)
     for line in notes:
         typer.echo(line)
-    summary = deliver_stage(
-        engine, settings, inputs.digest, inputs.gap_issues, sinks=sinks, now=now, dry_run=dry_run, echo=typer.echo
-    )
+    with contextlib.nullcontext() if dry_run else BUDGETS.recording(engine):
+        summary = deliver_stage(
+            engine, settings, inputs.digest, inputs.gap_issues, sinks=sinks, now=now, dry_run=dry_run, echo=typer.echo
+        )
     if summary.failed or summary.dead:
         raise typer.Exit(1)

@@ -18,11 +18,12 @@ from bot.http import RateLimited, make_client
 from bot.records import UpstreamKey
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
-from bot.sources.github_client import GitHubAuthError, GitHubQueryError
+from bot.sources.github_client import GitHubAuthError, GitHubQueryError, github_service_of, watch_budgets
 from bot.sources.github_signals import GitHubSignalsError
 from bot.sources.opencollective import OpenCollectiveError
 from bot.sources.signals_stage import SignalsSummary, gather_signals
 from bot.store import signals as store
+from bot.store.rate_limits import BUDGETS
 from bot.store.tables import UpstreamRow, UpstreamSignalRow
 
 NOT_GATHERED = "not gathered yet"
@@ -30,7 +31,8 @@ NOT_GATHERED = "not gathered yet"
 
 def _run_signals(app_ctx: AppContext, rescan: bool) -> SignalsSummary:
     settings = app_ctx.settings
-    with make_client(timeout=settings.resolve.timeout_seconds) as client:
+    with make_client(timeout=settings.resolve.timeout_seconds) as client, BUDGETS.recording(app_ctx.engine):
+        watch_budgets(client, github_service_of(settings))
         return gather_signals(app_ctx.engine, settings, app_ctx.secrets, client, now=datetime.now(UTC), rescan=rescan)
 
 
@@ -76,7 +78,8 @@ def gather(
 
 
 def _run_evidence(app_ctx: AppContext, parts: list[str]) -> str:
-    summary = gather_evidence(app_ctx.engine, app_ctx.settings, app_ctx.secrets, now=datetime.now(UTC), parts=parts)
+    with BUDGETS.recording(app_ctx.engine):
+        summary = gather_evidence(app_ctx.engine, app_ctx.settings, app_ctx.secrets, now=datetime.now(UTC), parts=parts)
     return describe_evidence(summary)
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bot.cli.app import CliError, app, context
 from bot.pipeline import STAGE_ORDER, StageContext, last_runs, run_pipeline
+from bot.store.rate_limits import Budget
 from bot.worker import Worker, load_registry
 
 
@@ -62,7 +63,8 @@ def worker_command(
 
 @app.command("status")
 def status_command(ctx: typer.Context, limit: int = 5) -> None:
-    """Last runs and their stages, the next scheduled times, the scheduler's leader, the outbox backlog."""
+    """Last runs and their stages, the next scheduled times, the scheduler's leader, the outbox backlog,
+    and the rate-limit budget left per service and resource as last seen."""
     from bot.store import status as store_status
 
     app_ctx = context(ctx)
@@ -83,3 +85,23 @@ def status_command(ctx: typer.Context, limit: int = 5) -> None:
         console.print("next runs: no jobs scheduled yet (start `upkeep worker`)")
     for line in snapshot.extra_lines:
         console.print(line)
+    if snapshot.budgets:
+        now = datetime.now(UTC)
+        for budget in snapshot.budgets:
+            console.print(budget_line(budget, now), soft_wrap=True, markup=False, highlight=False)
+    else:
+        console.print("rate limits: none seen yet (stages record them as they talk to GitHub)")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def budget_line(budget: Budget, now: datetime) -> str:
+    """One budget for ``upkeep status``: what was left, when the window resets, when it was seen."""
+    line = f"rate limit {budget.service}/{budget.resource}: {budget.remaining}/{budget.limit} left"
+    if budget.reset_at is not None:
+        minutes = (budget.reset_at - now).total_seconds() / 60
+        when = f"in {max(1, round(minutes))} min" if minutes > 0 else "passed: the budget is full again"
+        line += f", resets {_utc(budget.reset_at)} ({when})"
+    return f"{line}, seen {_utc(budget.observed_at)}"

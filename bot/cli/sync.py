@@ -13,6 +13,7 @@ from bot.pipeline import StageContext
 from bot.sources.github_client import GitHubAuthError
 from bot.sources.github_sync import SbomExportError, SyncSummary, sync_stage
 from bot.store.inventory import save_run
+from bot.store.rate_limits import BUDGETS
 
 
 def describe_sync(summary: SyncSummary) -> str:
@@ -44,7 +45,8 @@ def sync_command(
         raise CliError("github.orgs: no organisation configured to sync")
     started = datetime.now(UTC)
     try:
-        summary = SyncSummary(**sync_stage(StageContext(settings, app_ctx.secrets, app_ctx.engine, started)))
+        with BUDGETS.recording(app_ctx.engine):
+            summary = SyncSummary(**sync_stage(StageContext(settings, app_ctx.secrets, app_ctx.engine, started)))
     except (GitHubAuthError, SbomExportError) as exc:
         raise CliError(str(exc)) from exc
     status = "partial" if summary.stopped or summary.failed else "ok"

@@ -7,6 +7,10 @@ run. Listing rather than search: search is eventually consistent and limited to 
 requests a minute. Every change is a reconciliation toward the item's payload, so applying
 an item twice (after a crash between the write and the outbox update) changes nothing the
 second time. Upstream text in bodies goes through :mod:`bot.deliver.escape`.
+
+After each item the sink notes the budget PyGithub last read from GitHub's headers
+(``github/core``: issues are REST core calls) for ``upkeep status``; PyGithub uses requests, so
+the httpx budget watch of :mod:`bot.sources.github_client` never sees these calls.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from github import Auth, Github, GithubException, GithubRetry
@@ -26,6 +31,7 @@ from urllib3.util.retry import Retry
 from bot.config import IssueSettings, Secrets, Settings
 from bot.deliver.escape import clip, is_safe_key, plain_text, template_environment
 from bot.deliver.interface import Channel, Delivery, DeliveryError, GapIssueData
+from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +159,17 @@ class GitHubIssueSink:
 
     channel: Channel = "github"
 
-    def __init__(self, client: Github, repository: str, *, labels: Sequence[str] = (), creator: str | None = None):
+    def __init__(
+        self,
+        client: Github,
+        repository: str,
+        *,
+        labels: Sequence[str] = (),
+        creator: str | None = None,
+        budgets: BudgetLog = BUDGETS,
+    ):
         self._client = client
+        self._budgets = budgets
         self.repository = repository
         self.labels = tuple(labels)
         self.creator = creator
@@ -197,6 +212,12 @@ class GitHubIssueSink:
         The marker lookup already finds an issue an earlier attempt created; ``maybe_sent`` only
         makes a close look for the closing comment an earlier attempt may have left.
         """
+        try:
+            return self._deliver(item, maybe_sent=maybe_sent)
+        finally:
+            self.note_budget()
+
+    def _deliver(self, item: Delivery, *, maybe_sent: bool) -> str:
         marker = str(item.payload["marker"])
         try:
             issues = sorted(self._issues().get(marker, []), key=lambda issue: issue.number)
@@ -219,6 +240,30 @@ class GitHubIssueSink:
         Runs every time, not only when an item for the marker is due, because copies appear
         outside upkeep (a hand-made copy, a retried POST). Changes nothing when there are none.
         """
+        try:
+            return self._close_duplicates()
+        finally:
+            self.note_budget()
+
+    def note_budget(self) -> None:
+        """Note the budget of PyGithub's last answer (its requester keeps it; reading it costs no call)."""
+        requester = self._client.requester
+        remaining, limit = requester.rate_limiting
+        if limit < 0:  # no answer carried the headers yet
+            return
+        reset = requester.rate_limiting_resettime
+        self._budgets.note(
+            Budget(
+                service="github",
+                resource="core",
+                limit=limit,
+                remaining=remaining,
+                reset_at=datetime.fromtimestamp(reset, tz=UTC) if reset > 0 else None,
+                observed_at=datetime.now(UTC),
+            )
+        )
+
+    def _close_duplicates(self) -> list[str]:
         closed = []
         try:
             for issues in self._issues().values():

@@ -9,12 +9,17 @@ this module except inside an ``Authorization`` header.
 HTTP 200 with ``errors`` of type ``RATE_LIMITED`` (and 403/429 from the retrying transport)
 become :class:`bot.http.RateLimited`; ``NOT_FOUND`` errors are data, returned per alias; anything
 else raises :class:`GitHubQueryError` naming the query.
+
+Every client built here notes the rate-limit budget each answer states (``x-ratelimit-*``) into
+:data:`bot.store.rate_limits.BUDGETS`, for ``upkeep status``. The note is taken in a transport
+under the retrying one, so it also sees the exhausted-budget answer that the retry layer turns
+into :class:`~bot.http.RateLimited` (a client ``response`` event hook never sees that one).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,8 +29,12 @@ from github import Auth, Github, GithubIntegration
 
 from bot.config import Secrets, Settings
 from bot.http import RateLimited, RetryPolicy, is_rate_limited, make_client
+from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 
 log = logging.getLogger(__name__)
+
+#: The service name budgets of the configured GitHub API are stored under (``github/core``, ...).
+GITHUB_SERVICE = "github"
 
 
 class GitHubAuthError(Exception):
@@ -80,14 +89,19 @@ def make_github(settings: Settings, secrets: Secrets, org: str | None = None) ->
 
 
 def make_api_client(
-    settings: Settings, token: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 30.0
+    settings: Settings,
+    token: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 30.0,
+    budgets: BudgetLog = BUDGETS,
 ) -> httpx.Client:
     """An httpx client for GitHub REST and GraphQL, carrying the token (never for download hosts)."""
     return make_client(
         token=token,
         timeout=timeout,
         policy=github_policy(settings),
-        transport=transport,
+        transport=BudgetWatch(transport, service_of=lambda _url: GITHUB_SERVICE, budgets=budgets),
         headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
     )
 
@@ -115,10 +129,125 @@ def api_client_for(
 
 
 def make_download_client(
-    settings: Settings, *, transport: httpx.BaseTransport | None = None, timeout: float = 60.0
+    settings: Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 60.0,
+    budgets: BudgetLog = BUDGETS,
 ) -> httpx.Client:
     """An httpx client for temporary download URLs: no ``Authorization`` header, ever."""
-    return make_client(timeout=timeout, policy=github_policy(settings), transport=transport)
+    watched = BudgetWatch(transport, service_of=host_of, budgets=budgets)
+    return make_client(timeout=timeout, policy=github_policy(settings), transport=watched)
+
+
+# --------------------------------------------------------------------------- rate-limit budgets
+
+
+def host_of(url: httpx.URL) -> str:
+    """The service name of a host other than the GitHub API: its host name (never user info, path or query)."""
+    return url.host or "unknown"
+
+
+def github_service_of(settings: Settings) -> Callable[[httpx.URL], str]:
+    """``github`` for the configured REST and GraphQL URLs, the host name for anything else."""
+    targets = [httpx.URL(u) for u in (settings.github.api_url, settings.github.graphql_url)]
+
+    def service_of(url: httpx.URL) -> str:
+        for target in targets:
+            same_origin = (url.scheme, url.host, url.port) == (target.scheme, target.host, target.port)
+            if same_origin and url.path.startswith(target.path.rstrip("/")):
+                return GITHUB_SERVICE
+        return host_of(url)
+
+    return service_of
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None  # GitHub has sent floats (PyGithub #2697)
+    except (ValueError, OverflowError):
+        return None
+
+
+def read_budget(
+    headers: Mapping[str, str], *, service: str, observed_at: datetime, default_resource: str = "core"
+) -> Budget | None:
+    """The budget an answer's ``x-ratelimit-*`` headers state; None when they state none (most registries)."""
+    limit, remaining = _int(headers.get("x-ratelimit-limit")), _int(headers.get("x-ratelimit-remaining"))
+    if limit is None or remaining is None:
+        return None
+    reset = _int(headers.get("x-ratelimit-reset"))
+    if reset is not None and reset > 10**11:  # milliseconds (recorded fixtures normalise it so), not seconds
+        reset //= 1000
+    resource = (headers.get("x-ratelimit-resource") or "").strip().lower() or default_resource
+    return Budget(
+        service=service,
+        resource=resource,
+        limit=limit,
+        remaining=remaining,
+        used=_int(headers.get("x-ratelimit-used")),
+        reset_at=datetime.fromtimestamp(reset, tz=UTC) if reset is not None else None,
+        observed_at=observed_at,
+    )
+
+
+class BudgetWatch(httpx.BaseTransport):
+    """Notes the budget of every answer (each retry attempt too) into a :class:`BudgetLog`, then passes it on."""
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport | None,
+        *,
+        service_of: Callable[[httpx.URL], str],
+        budgets: BudgetLog = BUDGETS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.inner = inner or httpx.HTTPTransport()
+        self.service_of = service_of
+        self.budgets = budgets
+        self.clock = clock
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        budget = read_budget(response.headers, service=self.service_of(request.url), observed_at=self.clock())
+        if budget is not None:
+            self.budgets.note(budget)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def watch_budgets(
+    client: httpx.Client, service_of: Callable[[httpx.URL], str], *, budgets: BudgetLog = BUDGETS
+) -> httpx.Client:
+    """Note budgets from a client built elsewhere, through a ``response`` event hook.
+
+    The hook misses the answer the retry layer turns into RateLimited; clients built here use
+    :class:`BudgetWatch` instead.
+    """
+
+    def hook(response: httpx.Response) -> None:
+        budget = read_budget(response.headers, service=service_of(response.request.url), observed_at=datetime.now(UTC))
+        if budget is not None:
+            budgets.note(budget)
+
+    client.event_hooks["response"].append(hook)
+    return client
+
+
+def watch_async_budgets(
+    client: httpx.AsyncClient, service_of: Callable[[httpx.URL], str] = host_of, *, budgets: BudgetLog = BUDGETS
+) -> httpx.AsyncClient:
+    """:func:`watch_budgets` for an async client (the resolve stage's registries, which rarely send a budget)."""
+
+    async def hook(response: httpx.Response) -> None:
+        budget = read_budget(response.headers, service=service_of(response.request.url), observed_at=datetime.now(UTC))
+        if budget is not None:
+            budgets.note(budget)
+
+    client.event_hooks["response"].append(hook)
+    return client
 
 
 @dataclass

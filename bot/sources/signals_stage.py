@@ -32,6 +32,7 @@ from bot.signals.governance import FoundationListError, GovernanceList, load_gov
 from bot.signals.licences import detect_drift, normalise_spdx
 from bot.signals.records import Cached, RegistryObservation, RepoObservation, UpstreamSignals
 from bot.signals.registry import PackageSignals, npm_signals, pypi_signals
+from bot.sources.github_client import github_service_of, watch_budgets
 from bot.sources.github_signals import CallCounter, ConditionalCache, DepsDevProjects, GitHubSignalSource
 from bot.store import signals as store
 from bot.store.engine import session_scope
@@ -299,6 +300,7 @@ def signals_stage(context: StageContext) -> dict[str, Any]:
     """The signals part of the pipeline's ``gather`` stage (for the stage registry); ``rescan`` is an option."""
     settings = context.settings
     with make_client(timeout=settings.resolve.timeout_seconds) as client:
+        watch_budgets(client, github_service_of(settings))
         summary = gather_signals(
             context.engine,
             settings,

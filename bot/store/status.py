@@ -1,4 +1,4 @@
-"""What ``upkeep status`` reads from the store: leader, next runs and backlogs."""
+"""What ``upkeep status`` reads from the store: leader, next runs, backlogs and rate-limit budgets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.store import leases
+from bot.store.rate_limits import Budget, load_budgets
 
 
 @dataclass
@@ -16,6 +18,7 @@ class StatusSnapshot:
     leader: str | None
     next_runs: dict[str, datetime | None]
     extra_lines: list[str] = field(default_factory=list)
+    budgets: list[Budget] = field(default_factory=list)  # the last seen per service/resource
 
 
 def read_status(engine: Engine) -> StatusSnapshot:
@@ -31,6 +34,10 @@ def read_status(engine: Engine) -> StatusSnapshot:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT state, COUNT(*) FROM outbox GROUP BY state")).all()
         extra.append("outbox: " + (", ".join(f"{state}={count}" for state, count in rows) or "empty"))
+    budgets: list[Budget] = []
+    if "rate_limits" in tables:
+        with Session(engine) as session:
+            budgets = load_budgets(session)
     return StatusSnapshot(
-        leader=leases.holder_of(engine, leases.SCHEDULER_LEASE), next_runs=next_runs, extra_lines=extra
+        leader=leases.holder_of(engine, leases.SCHEDULER_LEASE), next_runs=next_runs, extra_lines=extra, budgets=budgets
     )

@@ -406,3 +406,23 @@ class PaymentRow(SQLModel, table=True):
     attribution: str = Field(default="", description="how the upstreams were chosen, or why there are none")
     source: str = Field(default="", description="where it was read: API, ledger file:line")
     seen_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- rate limits (upkeep status)
+
+
+class RateLimitRow(SQLModel, table=True):
+    """The last rate-limit budget one service reported for one resource, for ``upkeep status``.
+
+    One row per (service, resource), overwritten by newer observations; no token or URL is kept.
+    """
+
+    __tablename__ = "rate_limits"
+
+    service: str = Field(primary_key=True, description="github, or the host that sent the headers")
+    resource: str = Field(primary_key=True, description="x-ratelimit-resource: core | graphql | search | ...")
+    limit: int = Field(description="requests (or GraphQL points) per window")
+    remaining: int
+    used: int | None = None
+    reset_at: datetime | None = Field(default=None, description="when the window starts again (x-ratelimit-reset)")
+    observed_at: datetime = Field(description="when the answer carrying these figures arrived")

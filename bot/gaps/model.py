@@ -20,11 +20,9 @@ Every intermediate number is a :class:`Term` on the score, computed by the same 
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -42,6 +40,7 @@ from bot.gaps.interface import (
     UpstreamUsage,
 )
 from bot.gaps.weights import GapWeights
+from bot.gc_pause import cyclic_gc_paused
 from bot.records import Depth, Scope
 
 DAYS_PER_YEAR = 365
@@ -240,23 +239,6 @@ def _ratio(name: str, numerator: Term, label: str, denominator: float) -> Term:
     return Term(name, parts[0].value / denominator if denominator else 0.0, Op.RATIO, parts)
 
 
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small, long-lived, acyclic objects.
-
-    Scoring 6,000 upstreams keeps about half a million term tuples; with the collector on, CPython 3.11
-    re-traverses them on every full collection and scoring takes three times as long. Nothing built here
-    forms a cycle, so nothing is lost; the collector's previous state is restored.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def compute_gaps(
     usages: Sequence[UpstreamUsage],
     investments: Sequence[Investment],
@@ -270,7 +252,7 @@ def compute_gaps(
     The result is ordered by gap (largest first), then by upstream key. Signals of upstreams that are
     neither used nor invested in are ignored.
     """
-    with collection_paused():
+    with cyclic_gc_paused():
         return _compute_gaps(usages, investments, signals, weights, budget)
 
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from bot.gaps.interface import GapError, GapScore, GapSnapshot, Op, Operand, Term, TrendDiff
-from bot.gaps.model import collection_paused
 from bot.gaps.trends import ScorePoint, diff_scores
 from bot.gaps.weights import GapWeights
+from bot.gc_pause import cyclic_gc_paused
 from bot.store.engine import session_scope
 from bot.store.tables import GapScoreRow, GapSnapshotRow
 
@@ -102,7 +102,7 @@ def save_snapshot(
         weights=weights.model_dump(mode="json"),
         upstreams=len(scores),
     )
-    with session_scope(engine) as session, collection_paused():
+    with session_scope(engine) as session, cyclic_gc_paused():
         session.add(snapshot)
         session.flush()
         assert snapshot.id is not None
@@ -201,7 +201,7 @@ def load_scores(engine: Engine, *, snapshot_id: int, with_terms: bool = True) ->
     )
     if not with_terms:
         query = query.options(defer(GapScoreRow.terms))  # type: ignore[arg-type]
-    with Session(engine) as session, collection_paused():
+    with Session(engine) as session, cyclic_gc_paused():
         return [_score(row, with_terms=with_terms) for row in session.exec(query)]
 
 

@@ -6,7 +6,8 @@ Cold: an empty store, every upstream observed (≈ ⌈GitHub upstreams ÷ 50⌉ 
 history pages, REST only for repositories with a funding.json, one deps.dev project each).
 Fresh rerun: the scan is younger than the TTL, nothing is missing, so no calls at all.
 Warm: a forced rescan of an unchanged world; GraphQL is asked again (POST cannot be revalidated),
-REST and deps.dev answers come back as 304s.
+REST and deps.dev answers come back as 304s. Last, how many GitHub upstreams got the truth's
+governance with no company owners configured (company control read from commit domains alone).
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
-from sqlmodel import SQLModel
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, select
 
-from bot.config import GitHubSettings, RegistrySettings, Secrets, Settings, SignalsSettings
+from bot.config import GitHubSettings, RegistrySettings, Secrets, Settings
 from bot.http import make_client
-from bot.sandbox.generate import _COMPANIES, generate_world
+from bot.sandbox.generate import generate_world
+from bot.sandbox.model import World
 from bot.sandbox.server import Router
+from bot.sandbox.truth import truth
 from bot.sources.signals_stage import SignalsSummary, gather_signals
 from bot.store.engine import make_engine, session_scope
-from bot.store.tables import UpstreamRow
+from bot.store.tables import UpstreamRow, UpstreamSignalRow
 
 BASE = "http://sandbox.test"
 
@@ -41,6 +45,21 @@ def line(label: str, summary: SignalsSummary, seconds: float) -> str:
     )
 
 
+def governance_line(engine: Engine, world: World) -> str:
+    """How many GitHub upstreams got the truth's governance, from their commits alone (no owners configured)."""
+    facts = truth(world)["signals"]
+    with Session(engine) as session:
+        rows = session.exec(select(UpstreamSignalRow)).all()
+    latest = {row.upstream_key: row for row in sorted(rows, key=lambda r: r.scan_id)}
+    keys = [k for k in latest if k.startswith("github.com/")]
+    right = sum(latest[k].governance == facts[k]["governance"] for k in keys)
+    companies = [k for k in keys if facts[k]["governance"] == "company"]
+    found = sum(latest[k].governance == "company" for k in companies)
+    return (
+        f"governance    {right}/{len(keys)} as the truth; company-governed found from commits {found}/{len(companies)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="large", choices=("small", "large"))
@@ -51,7 +70,6 @@ def main() -> None:
     settings = Settings(
         github=GitHubSettings(graphql_url=f"{BASE}/api/graphql", api_url=f"{BASE}/api/v3"),
         registries=RegistrySettings(depsdev=f"{BASE}/registry/depsdev"),
-        signals=SignalsSettings(company_owners=tuple(f"{c}*" for c in _COMPANIES)),
     )
     secrets = Secrets(github_token=SecretStr(world.tokens["github"][0]))
     on_github = sum(1 for u in world.upstreams if u.host == "github.com")
@@ -69,6 +87,7 @@ def main() -> None:
             started = time.perf_counter()
             summary = gather_signals(engine, settings, secrets, client, now=world.now, rescan=rescan)
             print(line(label, summary, time.perf_counter() - started))
+        print(governance_line(engine, world))
         engine.dispose()
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
+import tomllib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -199,9 +205,11 @@ def test_github_and_slack_clients_work_against_the_served_world(sandbox: Running
     assert counts["/api/v3"] >= 2 and counts["/slack/api"] == 1
 
 
-def test_cli_serve_prints_working_urls_and_stops_on_interrupt(sandbox_world: World) -> None:
+@contextmanager
+def _cli_serve(*options: str) -> Iterator[tuple[str, str]]:
+    """``upkeep sandbox serve`` in a subprocess: (base URL, everything it printed up to "serving")."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "bot", "sandbox", "serve", "--port", "0", "--latency-ms", "1"]
+    command = [sys.executable, "-m", "bot", "sandbox", "serve", "--port", "0", *options]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
@@ -212,14 +220,95 @@ def test_cli_serve_prints_working_urls_and_stops_on_interrupt(sandbox_world: Wor
         text = "".join(lines)
         match = re.search(r"GitHub REST\s+(http://127\.0\.0\.1:\d+)/api/v3", text)
         assert match, text
-        assert f"export GITHUB_TOKEN={sandbox_world.tokens['github'][0]}" in text
-        assert '[registries]\npypi = "' in text
-        answer = httpx.get(f"{match.group(1)}{_pypi_url(sandbox_world)}", timeout=10)
-        assert answer.status_code == 200 and "etag" in answer.headers
+        yield match.group(1), text
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_cli_serve_prints_working_urls_and_stops_on_interrupt(sandbox_world: World) -> None:
+    with _cli_serve("--latency-ms", "1") as (base, text):
+        assert f"export GITHUB_TOKEN={sandbox_world.tokens['github'][0]}" in text
+        assert '[registries]\npypi = "' in text
+        assert "enterprise_server" not in text
+        answer = httpx.get(f"{base}{_pypi_url(sandbox_world)}", timeout=10)
+        assert answer.status_code == 200 and "etag" in answer.headers
+
+
+def _sbom_sync_status(base_url: str, world: World) -> int:
+    repo = next(r for r in world.internal_repos if r.dependency_graph_enabled and r.dependencies)
+    headers = {"authorization": f"Bearer {world.tokens['github'][0]}"}
+    url = f"{base_url}/api/v3/repos/{repo.full_name}/dependency-graph/sbom"
+    return httpx.get(url, headers=headers, timeout=10).status_code
+
+
+def test_cli_serve_enterprise_server_serves_the_synchronous_sbom_route(sandbox_world: World) -> None:
+    with _cli_serve("--enterprise-server") as (base, text):
+        assert "GitHub Enterprise Server" in text
+        settings = tomllib.loads(text.split("# config snippet (e.g. config/sandbox.toml)", 1)[1].split("# fake", 1)[0])
+        assert settings["github"]["enterprise_server"] is True
+        assert _sbom_sync_status(base, sandbox_world) == 200
+
+
+def test_server_passes_service_options_to_its_services(sandbox_world: World) -> None:
+    options = {"GitHubRestService": {"enterprise_server": True}}
+    with SandboxServer(sandbox_world, service_options=options) as ghes, SandboxServer(sandbox_world) as dotcom:
+        assert _sbom_sync_status(ghes.base_url, sandbox_world) == 200
+        assert _sbom_sync_status(dotcom.base_url, sandbox_world) == 404  # github.com: the asynchronous export only
+    with pytest.raises(ValueError, match="service_options"):
+        SandboxServer(router=Router(sandbox_world), service_options=options)
+
+
+def _wait_for(caplog: pytest.LogCaptureFixture, text: str, count: int, seconds: float = 5.0) -> list[str]:
+    """The captured messages holding ``text``, once there are ``count`` of them (or the time is up)."""
+    deadline = time.monotonic() + seconds
+    found: list[str] = []
+    while time.monotonic() < deadline and len(found) < count:
+        time.sleep(0.02)
+        found = [r.getMessage() for r in caplog.records if text in r.getMessage()]
+    return found
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with an RST, as the kernel does for a process killed with SIGKILL mid-request."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_a_client_that_dies_mid_request_is_a_debug_line_not_a_traceback(
+    sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.sandbox.server")
+    server_log = logging.getLogger("bot.sandbox.server")
+    server_log.addHandler(caplog.handler)  # "bot" may not propagate once the CLI has configured logging
+    try:
+        _die_mid_request(sandbox)
+        gone = _wait_for(caplog, "went away", count=2)
+    finally:
+        server_log.removeHandler(caplog.handler)
+    assert len(gone) >= 2, [r.getMessage() for r in caplog.records]
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "ConnectionResetError" not in err and "BrokenPipeError" not in err
+    sandbox.router.knobs = Knobs()
+    assert httpx.get(f"{sandbox.base_url}{_pypi_url(sandbox.world)}").status_code == 200  # still serving
+
+
+def _die_mid_request(sandbox: RunningSandbox) -> None:
+    """Two clients reset their connection: one while the server reads its request, one while it answers."""
+    host, port = "127.0.0.1", sandbox.server.port
+    # dies while the server reads the request
+    half = socket.create_connection((host, port))
+    half.sendall(b"GET /registry/pypi/pypi/x/json HTTP/1.1\r\nHost: x\r\n")
+    time.sleep(0.1)
+    _reset(half)
+    # dies while the server is answering (the latency holds the answer back until after the reset)
+    sandbox.router.knobs = Knobs(latency_ms=300)
+    whole = socket.create_connection((host, port))
+    whole.sendall(f"GET {_pypi_url(sandbox.world)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    time.sleep(0.05)
+    _reset(whole)
+    time.sleep(0.5)  # the answer goes out after the reset
 
 
 def test_service_options_reach_the_optional_services(sandbox_world: World) -> None:

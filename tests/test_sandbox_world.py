@@ -216,3 +216,66 @@ def test_cli_truth_json_is_the_truth(sandbox_world: World) -> None:
     assert result.exit_code == 0, result.output
     assert result.output == world_truth_json(sandbox_world)
     assert json.loads(result.output)["under_invested"] == sandbox_world.under_invested
+
+
+def _window_domains(world: World, key: str) -> tuple[Counter[str], int]:
+    """Commits per e-mail domain among the upstream's non-bot commits of the trailing 12 months."""
+    up = next(u for u in world.upstreams if u.key == key)
+    start = world.now - timedelta(days=365)
+    bots = {p.login for p in world.people if p.is_bot}
+    kept = [
+        c
+        for c in up.commits
+        if start < c.committed_at <= world.now
+        and not (c.author_login and (c.author_login in bots or c.author_login.endswith("[bot]")))
+    ]
+    return Counter(c.author_email.rsplit("@", 1)[-1].lower() for c in kept), len(kept)
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_company_governance_shows_in_the_commits(seed: int) -> None:
+    """Company-governed upstreams commit mostly (>= 2/3) from their owner's domain; no other organisation
+    reaches that share, so governance follows from the commits alone."""
+    world = generate_world(seed, "small")
+    signals = truth(world)["signals"]
+    public = {"gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "proton.me", "icloud.com"}
+    public.add("users.noreply.github.com")
+    companies = [u for u in world.upstreams if u.governance == "company"]
+    assert len(companies) >= 10
+    for up in companies:
+        domains, total = _window_domains(world, up.key)
+        domain, count = domains.most_common(1)[0]
+        assert not up.archived and up.owner_type == "Organization"
+        owner = "google" if up.owner == "golang" else up.owner.lower()  # golang.org/x is Google's
+        assert owner.startswith(domain.removesuffix(".example")), (up.key, domain)
+        assert 3 * count >= 2 * total, (up.key, count, total)
+        assert signals[up.key]["elephant_factor"] == signals[up.key]["designed_elephant_factor"] == 1
+    for up in world.upstreams:
+        if up.owner_type == "Organization" and up.governance == "community":
+            domains, total = _window_domains(world, up.key)
+            shares = [n for d, n in domains.items() if d not in public]
+            assert total == 0 or 3 * max(shares, default=0) < 2 * total, up.key
+
+
+def test_open_collective_is_attributed_by_the_funding_yml_that_names_it() -> None:
+    world = generate_world(7, "small")
+    start = world.now - timedelta(days=365)
+    paid = Counter(c.collective for c in world.oc_contributions if c.created_at > start)
+    collective = next(c for c in world.collectives if paid[c.slug])
+    named = next(
+        u for u in world.upstreams if u.funding_yml and f"open_collective: {collective.slug}\n" in u.funding_yml
+    )
+    used = set(truth(world)["upstreams"])
+    owners = Counter(u.owner for u in world.upstreams if u.key in used)
+    several = next(owner for owner, n in owners.most_common() if n > 1 and owner != named.owner)
+    collective.github_handle = several  # an owner of several upstreams: the handle alone cannot tell
+    money = truth(world)["money"]
+    assert money[named.key]["open_collective"] == {
+        collective.currency: sum(
+            c.amount_cents for c in world.oc_contributions if c.collective == collective.slug and c.created_at > start
+        )
+    }
+    named.funding_yml = None  # nothing names it any more: unattributed
+    facts = truth(world)
+    assert "open_collective" not in facts["money"].get(named.key, {})
+    assert {i["payee"] for i in facts["money_unattributed"] if i["channel"] == "open_collective"} == {collective.slug}

@@ -11,9 +11,9 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.config import GitHubSettings, RegistrySettings, Secrets, Settings, SignalsSettings
+from bot.config import GitHubSettings, RegistrySettings, Secrets, Settings
 from bot.http import make_client
-from bot.sandbox.generate import _COMPANIES, generate_world
+from bot.sandbox.generate import generate_world
 from bot.sandbox.model import World
 from bot.sandbox.server import Router
 from bot.sandbox.truth import truth
@@ -47,12 +47,10 @@ def http(world: World) -> Iterator[httpx.Client]:
 
 
 def settings() -> Settings:
-    # The world's companies commit with unrelated e-mail domains, so, as an operator would, list them.
-    companies = tuple(f"{name}*" for name in _COMPANIES)
+    # No company owners configured: company control must show in the commits alone.
     return Settings(
         github=GitHubSettings(graphql_url=f"{BASE}/api/graphql", api_url=f"{BASE}/api/v3"),
         registries=RegistrySettings(depsdev=f"{BASE}/registry/depsdev"),
-        signals=SignalsSettings(company_owners=companies),
     )
 
 

@@ -34,6 +34,10 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: a free one).")] = 0,
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added to every request.")] = 0.0,
     fault_rate: Annotated[float, typer.Option("--fault-rate", help="Share of requests that fail (0..1).")] = 0.0,
+    enterprise_server: Annotated[
+        bool,
+        typer.Option("--enterprise-server", help="Act as GitHub Enterprise Server: only the synchronous SBOM route."),
+    ] = False,
 ) -> None:
     """Serve the world until Ctrl-C; print the base URLs, a config snippet and the fake tokens."""
     from bot.sandbox import Knobs, SandboxServer, sandbox_environment, sandbox_toml
@@ -44,7 +48,8 @@ def serve(
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     try:
-        server = SandboxServer(world, knobs=knobs, port=port)
+        options = {"GitHubRestService": {"enterprise_server": True}} if enterprise_server else None
+        server = SandboxServer(world, knobs=knobs, port=port, service_options=options)
     except OSError as exc:
         raise CliError(f"port {port}: cannot listen on 127.0.0.1: {exc.strerror or exc}") from exc
     base = server.base_url
@@ -52,7 +57,8 @@ def serve(
         f"sandbox world: scale={scale} seed={seed} ({len(world.internal_repos)} repositories, "
         f"{len(world.packages)} packages, {len(world.upstreams)} upstream repositories)"
     )
-    typer.echo(f"  GitHub REST      {base}/api/v3")
+    flavour = " (GitHub Enterprise Server: synchronous SBOM route)" if enterprise_server else ""
+    typer.echo(f"  GitHub REST      {base}/api/v3{flavour}")
     typer.echo(f"  GitHub GraphQL   {base}/api/graphql")
     typer.echo(f"  Slack Web API    {base}/slack/api/")
     typer.echo(f"  Open Collective  {base}/opencollective/graphql/v2")
@@ -60,7 +66,7 @@ def serve(
     typer.echo(f"  registries       {base}/registry/<{registries}>")
     typer.echo(f"  SBOM downloads   {server.alt_base_url}/sbom-downloads")
     typer.echo("\n# config snippet (e.g. config/sandbox.toml)\n")
-    typer.echo(sandbox_toml(base, world))
+    typer.echo(sandbox_toml(base, world, enterprise_server=enterprise_server))
     typer.echo("# fake tokens the sandbox accepts (export them; they are not secrets)")
     for name, value in sandbox_environment(world).items():
         typer.echo(f"export {name}={value}")

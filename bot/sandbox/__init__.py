@@ -40,10 +40,11 @@ def _slack_channel(world: World) -> str:
     return channel_id(name)
 
 
-def sandbox_settings(base_url: str, world: World | None = None) -> dict[str, Any]:
+def sandbox_settings(base_url: str, world: World | None = None, *, enterprise_server: bool = False) -> dict[str, Any]:
     """Settings overrides (``"section.key": value``, as ``load_settings(overrides=...)`` takes them)
     that point every remote endpoint at the sandbox served at ``base_url``, and, given the world,
-    name its organisations, people rules, Open Collective account, Slack channel and OSPO repository."""
+    name its organisations, people rules, Open Collective account, Slack channel and OSPO repository.
+    ``enterprise_server`` matches a sandbox served as GitHub Enterprise Server (synchronous SBOM route)."""
     base = base_url.rstrip("/")
     registry = f"{base}/registry"
     urls: dict[str, Any] = {
@@ -63,6 +64,8 @@ def sandbox_settings(base_url: str, world: World | None = None) -> dict[str, Any
         "funding.opencollective_url": f"{base}/opencollective/graphql/v2",
         "slack.api_url": f"{base}/slack/api/",
     }
+    if enterprise_server:
+        urls["github.enterprise_server"] = True
     if world is None:
         return urls
     extra_logins: dict[str, list[str]] = {}
@@ -105,11 +108,11 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"{value!r}: not representable in TOML here")
 
 
-def sandbox_toml(base_url: str, world: World) -> str:
+def sandbox_toml(base_url: str, world: World, *, enterprise_server: bool = False) -> str:
     """:func:`sandbox_settings` as a TOML config snippet (tokens are not in it: they go in the environment)."""
     sections: dict[str, dict[str, Any]] = {}
     top: dict[str, Any] = {}
-    for key, value in sandbox_settings(base_url, world).items():
+    for key, value in sandbox_settings(base_url, world, enterprise_server=enterprise_server).items():
         section, _, leaf = key.partition(".")
         if leaf:
             sections.setdefault(section, {})[leaf] = value

@@ -8,7 +8,12 @@ The world is built so that its facts are known by construction: every package kn
 upstream (or why it has none), and the last 12 months' commits of every upstream are laid out so
 that its bus factor and elephant factor are exactly ``designed_bus_factor`` and
 ``designed_elephant_factor`` (see :func:`_design_history`). ``truth.py`` recomputes them from the
-commits with plain code; the tests check the two agree.
+commits with plain code; the tests check the two agree. Governance shows in the same commits: a
+company-governed upstream makes at least two thirds of its window's commits from its owner's
+domain, no other organisation reaches that share, and archived upstreams (no commits in the
+window) are never company-governed. The planted under-invested upstreams are used by live
+repositories only, one fewer per rank, and every other upstream used at least half as widely is
+paid (see :func:`_fund_critical`), so they are the top gaps in order however use is counted.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import json
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -52,6 +57,10 @@ PUBLIC_MAIL_DOMAINS = (
     "icloud.com",
     "users.noreply.github.com",
 )
+#: Other upstreams used at least this share of the least used planted gap's use get paid, this much (USD) per
+#: use (see :func:`_fund_critical`).
+CRITICAL_SHARE = 0.5
+CRITICAL_DOLLARS_PER_USE = 1000
 SOURCE_AVAILABLE = ("BUSL-1.1", "SSPL-1.0", "Elastic-2.0")
 TOKENS: dict[str, list[str]] = {
     "github": ["sandbox-github-token-a1", "sandbox-github-token-b2"],
@@ -216,6 +225,9 @@ def _make_upstreams(rng: random.Random, scale: Scale, ids: _Ids, names: _Names) 
     archived = set(rng.sample(range(scale.upstreams), max(3, scale.upstreams // 25)))
     for index in range(total):
         governance = _governance(rng)
+        while governance == "company" and index in archived:
+            # company control shows only in the window's commits, and an archived upstream has none
+            governance = _governance(rng)
         owner, owner_type = _owner(rng, governance, names)
         host = _pick(rng, ("github.com", "gitlab.com", "codeberg.org"), (94, 4, 2)) if index < scale.upstreams else ""
         host = host or "github.com"
@@ -738,6 +750,13 @@ def _email_domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower()
 
 
+def _company_domain(owner: str) -> str | None:
+    """The commit e-mail domain of the company an owner such as ``initech-oss`` belongs to."""
+    if owner.lower() == "golang":  # the golang.org/x repositories: Google's
+        return "google.example"
+    return next((f"{name}.example" for name in _COMPANIES if owner.lower().startswith(name)), None)
+
+
 def _design_history(
     rng: random.Random,
     up: UpstreamRepo,
@@ -754,6 +773,11 @@ def _design_history(
     grouped into ``e`` organisations (one of ``b - e + 1``, the rest of one), which gives an
     elephant factor of exactly ``e`` by the same argument. ``lone_maintainer`` forces ``b = e = 1``:
     the planted under-invested upstreams are the classic neglected critical project.
+
+    A company-governed upstream is run by its owner's employees: ``e = 1``, the ``b`` top authors
+    and the fill-in authors commit from the company's own domain, and ``c`` is large enough that the
+    people's commits (the tail) are at most ``N/3``, so that domain makes at least two thirds of the
+    window's non-bot commits and company control follows from the data.
     """
     commits: list[Commit] = list(people_commits)
     in_window = [cm for cm in people_commits if _in_window(cm.committed_at)]
@@ -771,14 +795,21 @@ def _design_history(
         e = rng.randint(1, b)
         if lone_maintainer:
             b = e = 1
+        owning = _company_domain(up.owner) if up.governance == "company" else None
+        if owning is not None:
+            e = 1  # one domain with two thirds of the commits is more than half of them
         tail_total = len(in_window)
         c = max(rng.randint(3, 6), max(by_org.values(), default=0) + 1, -(-(tail_total + 1) // b))
+        if owning is not None:
+            c = max(c, -(-(3 * tail_total + 1) // (2 * b)))  # 3 * tail <= N = 2bc - 1
         groups = [b - e + 1] + [1] * (e - 1)
         company_pool = [f"{name}.example" for name in _COMPANIES]
         rng.shuffle(company_pool)
         top: list[tuple[str, str, str]] = []  # (login, name, email)
         for gi, size in enumerate(groups):
-            if size == 1 and up.governance in ("individual", "community") and rng.random() < 0.6:
+            if owning is not None:
+                domain = owning
+            elif size == 1 and up.governance in ("individual", "community") and rng.random() < 0.6:
                 domain = rng.choice(PUBLIC_MAIL_DOMAINS[:5])
             else:
                 domain = company_pool[gi]
@@ -796,7 +827,7 @@ def _design_history(
             n = min(remaining, rng.randint(1, c - 1))
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
             login = maintainer_names.unique(f"{first.lower()}{last.lower()}")
-            email = f"{login}@{rng.choice(PUBLIC_MAIL_DOMAINS)}"
+            email = f"{login}@{owning or rng.choice(PUBLIC_MAIL_DOMAINS)}"
             linked = rng.random() < 0.8
             for _ in range(n):
                 commits.append(_commit(rng, login if linked else None, f"{first} {last}", email, rng.randint(2, 360)))
@@ -889,12 +920,26 @@ def _make_internal_repos(
             add(slot, pkg, rng.random() < 0.45, "development" if rng.random() < 0.25 else "runtime")
     for pkg in packages:  # every package is used somewhere
         add(rng.randrange(len(with_deps)), pkg, rng.random() < 0.5, "runtime")
-    count = len(with_deps)
+    # The planted gaps: direct runtime dependencies of live repositories only (forks and archived ones are
+    # out of upkeep's default view), one repository fewer per rank, and nowhere else, so that every way of
+    # counting use (repositories, direct, runtime, weighted, live only) gives the same strict order.
+    live = [slot for slot, repo in enumerate(with_deps) if not repo.fork and not repo.archived]
+    step = max(1, int(len(live) * 0.3 / max(1, len(under_invested_packages))))
     for rank, pkg in enumerate(under_invested_packages):
-        share = 0.95 - 0.3 * rank / max(1, len(under_invested_packages))
-        for slot in rng.sample(range(count), max(1, int(count * share))):
+        planted = set(rng.sample(live, max(1, int(len(live) * 0.95) - rank * step)))
+        for slot in range(len(with_deps)):
             chosen[slot].pop(pkg.package_key, None)
-            add(slot, pkg, True, "runtime")
+            if slot in planted:
+                add(slot, pkg, True, "runtime")
+    # A transitive dependency hangs under a direct one of its scope (as an SBOM can show it): one pulled in by
+    # a removed package moves under another, and one whose scope has no direct dependency left becomes direct.
+    for deps in chosen:
+        directs = {key for key, dep in deps.items() if dep.direct}
+        for key, dep in list(deps.items()):
+            same = sorted(k for k in directs if deps[k].scope == dep.scope)
+            if dep.direct or (dep.via in directs and same):
+                continue
+            deps[key] = replace(dep, via=same[0]) if same else replace(dep, direct=True, via=None)
     for repo, deps in zip(with_deps, chosen, strict=True):
         repo.dependencies = sorted(deps.values(), key=lambda d: (not d.direct, d.package))
     return repos
@@ -956,6 +1001,7 @@ def _make_money(
                 ledger.append(
                     LedgerEntry(_day(months * 30 + 3).date(), up.key, f"{amount}.00", currency, channel, up.name)
                 )
+    _link_one_collective_by_owner(collectives, oc, used)
     ledger.append(
         LedgerEntry(
             _day(120).date(),
@@ -971,6 +1017,75 @@ def _make_money(
     sponsorships.append(Sponsorship(member.login, "someone-else", 500, False, _day(200, hour=15), None))
     ledger.sort(key=lambda x: (x.paid_on, x.upstream))
     return sponsorships, collectives, oc, ledger
+
+
+def _link_one_collective_by_owner(
+    collectives: list[Collective], oc: list[OpenCollectiveContribution], used: list[UpstreamRepo]
+) -> None:
+    """Make sure one paid collective names only an owner of several upstreams as its GitHub handle, so that
+    only the FUNDING.yml naming it can attribute its money (changes no random draw)."""
+    owned: dict[str, int] = defaultdict(int)
+    for up in used:
+        owned[up.owner.lower()] += 1
+    if any(owned.get((c.github_handle or "").lower(), 0) > 1 for c in collectives):
+        return
+    paid = {c.collective for c in oc if _in_window(c.created_at)}
+    for collective in collectives:
+        owner = (collective.github_handle or "").split("/", 1)[0]
+        if collective.slug in paid and owned.get(owner.lower(), 0) > 1:
+            collective.github_handle = owner
+            return
+
+
+def _usage(internal: list[InternalRepo], packages: list[Package]) -> dict[str, float]:
+    """How much the organisation relies on each upstream: per repository its strongest use (direct 1,
+    transitive 1/2; runtime 1, development 3/10), summed over repositories (the gap model's default)."""
+    upstream_of = {p.package_key: p.true_upstream for p in packages}
+    usage: dict[str, float] = defaultdict(float)
+    for repo in internal:
+        strongest: dict[str, float] = {}
+        for dep in repo.dependencies:
+            key = upstream_of.get(dep.package)
+            if key is not None:
+                weight = (1.0 if dep.direct else 0.5) * (1.0 if dep.scope == "runtime" else 0.3)
+                strongest[key] = max(strongest.get(key, 0.0), weight)
+        for key, weight in strongest.items():
+            usage[key] += weight
+    return usage
+
+
+def _fund_critical(
+    rng: random.Random, used: list[UpstreamRepo], under_keys: set[str], usage: dict[str, float]
+) -> list[LedgerEntry]:
+    """Ledger payments to the other heavily used upstreams, in proportion to their use.
+
+    An OSPO funds what its products lean on most; the planted under-invested upstreams are the
+    exception that makes them the gaps. Without this, an archived or drifting upstream that happens
+    to be used almost as widely (and carries more risk) would outrank them with the default weights.
+    Only upstreams used at least :data:`CRITICAL_SHARE` as much as the least used planted gap are
+    paid, so moderately used ones stay open gaps below the planted ones (seeds 1-40 of the small
+    world all rank the planted gaps first, in order, with the default weights and without risk).
+    """
+    planted = [usage[key] for key in sorted(under_keys)]
+    threshold = CRITICAL_SHARE * min(planted, default=0.0)
+    out: list[LedgerEntry] = []
+    for up in used:
+        if up.key in under_keys or usage.get(up.key, 0.0) < threshold:
+            continue
+        channel = rng.choice(("invoice", "grant", "tidelift"))
+        amount = round(CRITICAL_DOLLARS_PER_USE * usage[up.key])
+        # in US dollars, the reporting currency, so they count even where no exchange rate is configured
+        out.append(
+            LedgerEntry(
+                _day(rng.randint(10, 340)).date(),
+                up.key,
+                f"{amount}.00",
+                "USD",
+                channel,
+                f"{up.name}: critical dependency",
+            )
+        )
+    return out
 
 
 # --------------------------------------------------------------------------------------------- world
@@ -1024,12 +1139,16 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
 
     # funding manifests
     trap_done = False
+    slugs: set[str] = set()
     for up in used:
         first = by_upstream[up.key][0]
         tidelift = f"{first.ecosystem if first.ecosystem != 'gem' else 'rubygems'}/{first.name}"
         slug = None
         if rng.random() < 0.15 and up.host == "github.com":
             slug = f"{up.name}-collective" if rng.random() < 0.5 else up.name
+            while slug.lower() in slugs:  # Open Collective slugs are unique: one FUNDING.yml names each
+                slug = f"{up.owner}-{slug}"
+            slugs.add(slug.lower())
         up.funding_yml = _funding_yml(rng, up, slug, tidelift)
         if rng.random() < 0.06 or (not trap_done and up.governance == "individual"):
             up.funding_json = _funding_json(up, trap=not trap_done)
@@ -1041,6 +1160,7 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
         for u in used
         if u.host == "github.com"
         and not u.archived
+        and len(set(u.licenses)) == 1  # a licence change is a risk of its own, not neglect
         and len(by_upstream[u.key]) == 1
         and by_upstream[u.key][0].ecosystem != "githubactions"
     ]
@@ -1084,15 +1204,13 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
         up.pushed_at = up.commits[0].committed_at if up.commits else up.created_at
         up.releases = _releases(rng, up, by_upstream[up.key][0].versions if by_upstream[up.key] else _version(rng))
 
-    sponsorships, collectives, oc, ledger = _make_money(rng, spec.orgs[0], used, under_keys, people)
     under_packages = [by_upstream[u.key][0] for u in under]
     internal = _make_internal_repos(rng, spec, ids, packages, under_packages, names)
-    direct_runtime: dict[str, int] = defaultdict(int)
-    for repo in internal:
-        for dep in repo.dependencies:
-            if dep.direct and dep.scope == "runtime":
-                direct_runtime[dep.package] += 1
-    under.sort(key=lambda u: (-direct_runtime[by_upstream[u.key][0].package_key], u.key))
+    sponsorships, collectives, oc, ledger = _make_money(rng, spec.orgs[0], used, under_keys, people)
+    usage = _usage(internal, packages)
+    ledger += _fund_critical(rng, used, under_keys, usage)
+    ledger.sort(key=lambda x: (x.paid_on, x.upstream))
+    under.sort(key=lambda u: (-usage[u.key], u.key))
     ospo = f"{spec.orgs[0]}/ospo"
     return World(
         seed=seed,

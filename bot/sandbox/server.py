@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 FAULT_KINDS = ("500", "502", "reset", "timeout", "truncated", "429", "403")
 SOCKET_FAULTS = frozenset({"reset", "timeout", "truncated"})
 GITHUB_PREFIXES = ("/api/v3", "/api/graphql")
+#: What a client that died or hung up mid-request looks like from the server's side of the socket.
+CLIENT_GONE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 #: Services of the other half of the sandbox, mounted when their modules exist ("module:Class").
 OPTIONAL_SERVICES = (
     "bot.sandbox.github_rest:GitHubRestService",
@@ -488,6 +490,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("sandbox %s", format % args)
 
+    def handle(self) -> None:
+        """Serve the connection; a client that goes away mid-request (killed worker, reset, closed
+        pipe) is normal for a test server, so it is a debug line, not a traceback on stderr."""
+        try:
+            super().handle()
+        except CLIENT_GONE as exc:
+            self.close_connection = True
+            log.debug("sandbox: client %s:%s went away: %s", *self.client_address[:2], exc)
+
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
             chunks: list[bytes] = []
@@ -546,6 +557,8 @@ class SandboxServer:
 
     ``base_url`` is ``http://127.0.0.1:PORT`` and ``alt_base_url`` ``http://localhost:PORT`` (the
     "other host" SBOM downloads are served from). Use as a context manager, or ``start``/``stop``.
+    ``service_options`` go to the services by class name, as :class:`Router` takes them (e.g.
+    ``{"GitHubRestService": {"enterprise_server": True}}`` serves GitHub Enterprise Server's SBOM route).
     """
 
     def __init__(
@@ -556,10 +569,13 @@ class SandboxServer:
         knobs: Knobs | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        service_options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         if router is None and world is None:
             raise ValueError("SandboxServer: give a world or a router")
-        self.router = router or Router(world, knobs=knobs)
+        if router is not None and service_options:
+            raise ValueError("SandboxServer: service_options build the router's services; give them or a router")
+        self.router = router or Router(world, knobs=knobs, service_options=service_options)
         if knobs is not None and router is not None:
             self.router.knobs = replace(knobs)
         self.world = world or self.router.world

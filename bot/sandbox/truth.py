@@ -16,9 +16,11 @@ Computed from the world's own facts with deliberately plain code, independently 
 * **Money** in original currency, per channel, paid inside the window: GitHub Sponsors by the
   organisation (monthly sponsorships pay on the day they were created and every month after,
   until ``ended_at`` or ``now``; one-time ones once), attributed to the upstreams the sponsored
-  account owns; Open Collective contributions, attributed through the collective's GitHub
-  handle (``owner/repo``, or ``owner`` when they own exactly one upstream); ledger entries whose
-  ``upstream`` is an upstream key (others are listed as ``unattributed``).
+  account owns; Open Collective contributions, attributed, first that applies, to the
+  collective's linked repository (a GitHub handle ``owner/repo`` that is an upstream), to the one
+  upstream whose FUNDING.yml ``open_collective:`` names the collective, or to the one upstream of
+  a handle ``owner`` that owns exactly one; ledger entries whose ``upstream`` is an upstream key
+  (others are listed as ``unattributed``).
 """
 
 from __future__ import annotations
@@ -172,6 +174,16 @@ def funding_channels(up: UpstreamRepo) -> list[str]:
     return sorted(channels)
 
 
+def funding_yml_collectives(up: UpstreamRepo) -> list[str]:
+    """The Open Collective slugs the repository's FUNDING.yml ``open_collective:`` names, lower-cased."""
+    if not up.funding_yml:
+        return []
+    data = yaml.load(up.funding_yml, Loader=_YAML_LOADER) or {}  # noqa: S506 - a safe loader
+    value = data.get("open_collective") if isinstance(data, dict) else None
+    values = value if isinstance(value, list) else [value]
+    return [str(v).strip().lower() for v in values if isinstance(v, str) and v.strip()]
+
+
 def _monthly_payments(start: datetime, end: datetime) -> list[datetime]:
     out: list[datetime] = []
     n = 0
@@ -213,13 +225,24 @@ def _money(world: World, used: set[str]) -> tuple[dict[str, dict[str, dict[str, 
             continue
         bucket = money[keys[0]]["github_sponsors"]
         bucket["USD"] = bucket.get("USD", 0) + cents
+    named: dict[str, list[str]] = defaultdict(list)  # collective slug -> upstreams whose FUNDING.yml names it
+    for up in world.upstreams:
+        if up.key in used:
+            for slug in funding_yml_collectives(up):
+                named[slug].append(up.key)
     collective_upstream: dict[str, str | None] = {}
     for collective in world.collectives:
         handle = (collective.github_handle or "").lower()
-        target = f"github.com/{handle}" if "/" in handle else None
-        if target is None and len(owned.get(handle, [])) == 1:
+        linked = f"github.com/{handle}" if "/" in handle else None
+        by_funding = named.get(collective.slug.lower(), [])
+        target = None
+        if linked in used:
+            target = linked
+        elif len(by_funding) == 1:
+            target = by_funding[0]
+        elif "/" not in handle and len(owned.get(handle, [])) == 1:
             target = owned[handle][0]
-        collective_upstream[collective.slug] = target if target in used else None
+        collective_upstream[collective.slug] = target
     for contribution in world.oc_contributions:
         if not _in_window(contribution.created_at, world):
             continue

@@ -32,7 +32,6 @@ from bot.report.report_stage import report_stage
 from bot.resolve.stage import resolve_stage
 from bot.sandbox import roster_csv
 from bot.sandbox.gap_inputs import DEFAULT_RATES, model_inputs
-from bot.sandbox.generate import _COMPANIES
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
 from bot.sources.signals_stage import signals_stage
@@ -76,8 +75,6 @@ def wired(sandbox_server: RunningSandbox, tmp_path_factory: pytest.TempPathFacto
         "people.roster_csv": str(roster),
         "funding.ledger_csv": str(ledger),
         "funding.rates": RATES,
-        # The world's companies commit with unrelated e-mail domains, so, as an operator would, list them.
-        "signals.company_owners": tuple(f"{name}*" for name in _COMPANIES),
     }
     settings = load_settings(None, overrides=overrides)
     engine = make_engine(db_url)

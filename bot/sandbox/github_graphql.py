@@ -27,14 +27,12 @@ opaque, unknown users, organisations and repositories resolve to ``null`` with a
 from __future__ import annotations
 
 import base64
-import gc
 import hashlib
 import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +51,7 @@ from graphql import (
     validate,
 )
 
+from bot.gc_pause import cyclic_gc_paused
 from bot.sandbox.github_rest import LICENCE_NAMES, TOKEN_LOGIN, bearer_token, iso, parse_time, stable_id
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Commit, Contribution, InternalRepo, Person, Release, Sponsorship, UpstreamRepo, World
@@ -89,23 +88,11 @@ def github_schema() -> GraphQLSchema:
         if _schema is None:
             # The published IDL defines two EnterpriseOwnerInfo fields twice and deprecates some interface
             # fields only on their implementations; graphql-core 3.3 rejects both, GitHub serves it anyway.
-            with _gc_paused():
+            with cyclic_gc_paused():
                 _schema = build_schema(
                     SCHEMA_PATH.read_text(encoding="utf-8"), assume_valid_sdl=True, assume_valid=True
                 )
         return _schema
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building a large schema makes ~10^5 objects; collecting mid-build multiplies the time in a busy process."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @lru_cache(maxsize=256)

@@ -17,13 +17,10 @@ Public data needs no token; a token sent as ``Personal-Token``, ``Api-Key`` or a
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +38,7 @@ from graphql import (
     validate,
 )
 
+from bot.gc_pause import cyclic_gc_paused
 from bot.sandbox.github_rest import iso, parse_time
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Collective, OpenCollectiveContribution, World
@@ -58,21 +56,9 @@ def opencollective_schema() -> GraphQLSchema:
     with _schema_lock:
         if _schema is None:
             # graphql-core 3.3 rejects deprecations on implementation fields only; Open Collective serves it.
-            with _gc_paused():
+            with cyclic_gc_paused():
                 _schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"), assume_valid=True)
         return _schema
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building a large schema makes ~10^5 objects; collecting mid-build multiplies the time in a busy process."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @lru_cache(maxsize=128)

@@ -299,7 +299,8 @@ def _refuse_secrets(data: dict[str, Any], path: Path, prefix: str = "") -> None:
             _refuse_secrets(value, path, f"{dotted}.")
 
 
-def _describe(error: ValidationError, origin: str) -> str:
+def describe_validation_error(error: ValidationError, origin: str) -> str:
+    """One line per problem, ``origin: dotted.key: what is wrong`` (unknown keys named as such)."""
     lines = []
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"]) or "(top level)"
@@ -334,4 +335,4 @@ def load_settings(
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, str(path) if path else "settings")) from exc
+        raise ConfigError(describe_validation_error(exc, str(path) if path else "settings")) from exc

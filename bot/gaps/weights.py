@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.config import describe_validation_error
 from bot.gaps.interface import ContributionKind, GapError
 from bot.records import Depth, Scope
 
@@ -141,15 +142,6 @@ class GapWeights(_Table):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _describe(error: ValidationError, origin: str) -> str:
-    lines = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        lines.append(f"{origin}: {location}: {message}")
-    return "\n".join(lines)
-
-
 def parse_weights(text: str, origin: str = "gap weights") -> GapWeights:
     """Validate TOML text; raise :class:`GapWeightsError` naming ``origin`` and each wrong key."""
     try:
@@ -159,7 +151,7 @@ def parse_weights(text: str, origin: str = "gap weights") -> GapWeights:
     try:
         return GapWeights.model_validate(data)
     except ValidationError as exc:
-        raise GapWeightsError(_describe(exc, origin)) from exc
+        raise GapWeightsError(describe_validation_error(exc, origin)) from exc
 
 
 def load_weights(path: str | Path = DEFAULT_WEIGHTS_PATH) -> GapWeights:

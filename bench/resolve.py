@@ -9,8 +9,12 @@ requests × latency ÷ concurrency (target: cold wall ≤ 2 × floor).
 ``--transport loopback`` (default) serves the world with ``SandboxServer`` in a child process (so its
 threads do not share our interpreter lock) and the latency is the server's real sleep.
 ``--transport inprocess`` answers from the sandbox ``Router`` inside this process and adds the
-latency with ``asyncio.sleep`` in the transport: it measures the stage alone, without the cost of
-the loopback HTTP server, which on a small machine caps the request rate well below the floor's.
+latency with ``asyncio.sleep`` in the transport: no sockets and no connection pool, but the
+router's work shares our CPU.
+
+On a 2-core machine the loopback run was bound by the client's CPU, not the server's (the server
+process stays well under one core): the stage client's cost per request is mostly httpx/httpcore,
+hence its per-registry pools (``RegistryPoolTransport``) and the ``sniffio`` dependency.
 """
 
 from __future__ import annotations
@@ -31,8 +35,7 @@ from sqlalchemy import insert
 from sqlmodel import SQLModel
 
 from bot.config import Settings, load_settings
-from bot.http import RetryPolicy, make_async_client
-from bot.resolve.stage import ResolveSummary, resolve_all
+from bot.resolve.stage import ResolveSummary, make_resolve_client, resolve_all
 from bot.sandbox import Knobs, Router, SandboxServer, generate_world, sandbox_settings
 from bot.sandbox.truth import purl_of
 from bot.store.engine import make_engine
@@ -93,12 +96,7 @@ class LatencyTransport(httpx.AsyncBaseTransport):
 async def resolve_once(
     engine: Any, settings: Settings, transport: httpx.AsyncBaseTransport | None
 ) -> tuple[ResolveSummary, float]:
-    client = make_async_client(
-        timeout=settings.resolve.timeout_seconds,
-        policy=RetryPolicy(max_retries=settings.resolve.max_retries),
-        max_connections=settings.resolve.global_limit,
-        transport=transport,
-    )
+    client = make_resolve_client(settings, transport)  # the stage's own client, as the CLI and pipeline use it
     started = time.perf_counter()
     async with client:
         summary = await resolve_all(engine, settings, client)

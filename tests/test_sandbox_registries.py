@@ -11,9 +11,10 @@ import defusedxml.ElementTree as ET
 import httpx
 import pytest
 
+from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Package, World
-from bot.sandbox.registries import registry_services
-from bot.sandbox.server import Router
+from bot.sandbox.registries import PyPIService, pep503, registry_services
+from bot.sandbox.server import Router, etag_of
 
 pytest_plugins = ["tests.sandbox_fixtures"]  # harmless once the lead registers it globally
 
@@ -190,3 +191,21 @@ def test_depsdev_links_related_projects_and_scorecards(client: httpx.Client, san
     assert project["projectKey"]["id"] == scored.key
     missing = client.get("/registry/depsdev/v3/systems/npm/packages/no-such-package")
     assert missing.status_code == 404 and missing.json()["code"] == 5
+
+
+def test_documents_are_hashed_for_their_etag_once_when_rendered(client: httpx.Client, sandbox_world: World) -> None:
+    pkg = _of(sandbox_world, "pypi")[0]
+    urls = [f"/registry/pypi/pypi/{pkg.name}/json", "/registry/depsdev/v3/systems/pypi/packages/" + pep503(pkg.name)]
+    for url in urls:
+        first, again = client.get(url), client.get(url)
+        assert first.status_code == 200 and first.headers["etag"] == etag_of(first.content)
+        assert again.headers["etag"] == first.headers["etag"]
+        assert client.get(url, headers={"if-none-match": first.headers["etag"]}).status_code == 304
+    service = PyPIService(sandbox_world)
+    answer = service.handle(
+        httpx.Request("GET", f"http://sandbox.test{urls[0]}"),
+        urls[0][len(service.prefix) :],
+        ServiceContext("http://sandbox.test", "http://downloads.sandbox.test"),
+    )
+    assert answer.headers["etag"] == etag_of(answer.content)  # set by the service's cache, not by the router
+    assert "etag" not in client.get("/registry/pypi/pypi/no-such-project/json").headers

@@ -27,7 +27,7 @@ from bot.pipeline import StageContext
 from bot.resolve.actions import GitHubActionsResolver
 from bot.resolve.cargo import CratesResolver
 from bot.resolve.depsdev import DepsDevResolver
-from bot.resolve.fetch import Fetcher
+from bot.resolve.fetch import Fetcher, RegistryPoolTransport
 from bot.resolve.golang import GoResolver
 from bot.resolve.interface import (
     BAD_DOCUMENT,
@@ -312,12 +312,14 @@ async def resolve_all(
 
 
 def make_resolve_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """The stage's HTTP client: the project's retry policy, the configured timeout and global limit."""
+    """The stage's HTTP client: the project's retry policy, the configured timeout, and one connection pool
+    per registry (:class:`~bot.resolve.fetch.RegistryPoolTransport`) unless ``transport`` is given."""
+    inner = transport or RegistryPoolTransport(registry_bases(settings), pool_size=settings.resolve.per_host_limit)
     return make_async_client(
         timeout=settings.resolve.timeout_seconds,
         policy=RetryPolicy(max_retries=settings.resolve.max_retries),
         max_connections=settings.resolve.global_limit,
-        transport=transport,
+        transport=inner,
     )
 
 

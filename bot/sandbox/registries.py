@@ -25,6 +25,7 @@ import httpx
 
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Package, UpstreamRepo, World
+from bot.sandbox.server import etag_of
 
 JSON = "application/json"
 Rendered = tuple[int, dict[str, str], bytes]
@@ -32,6 +33,15 @@ Rendered = tuple[int, dict[str, str], bytes]
 
 def _json(status: int, body: Any, content_type: str = JSON) -> Rendered:
     return status, {"content-type": content_type}, json.dumps(body, indent=None, separators=(",", ":")).encode()
+
+
+def with_etag(rendered: Rendered) -> Rendered:
+    """``rendered`` with the ETag the router would put on it, hashed once when the document is cached
+    rather than on every request (the router hashes only answers that carry none)."""
+    status, headers, body = rendered
+    if status != 200 or "etag" in headers:
+        return rendered
+    return status, {**headers, "etag": etag_of(body)}, body
 
 
 def _text(status: int, body: str, content_type: str = "text/plain; charset=utf-8") -> Rendered:
@@ -80,7 +90,7 @@ class _Registry:
             return httpx.Response(405, headers={"allow": "GET, HEAD"}, text="Method Not Allowed")
         key = (f"{path}?{request.url.query.decode()}", context.base_url, self.world.scan)
         if key not in self._cache:
-            self._cache[key] = self.render(request, path, context)
+            self._cache[key] = with_etag(self.render(request, path, context))
         status, headers, body = self._cache[key]
         return httpx.Response(status, headers=headers, content=b"" if request.method == "HEAD" else body)
 
@@ -737,7 +747,7 @@ class DepsDevService:
             return httpx.Response(405, json={"code": 12, "message": "Method Not Allowed", "details": []})
         key = (path, self.world.scan)
         if key not in self._cache:
-            self._cache[key] = self.render(path)
+            self._cache[key] = with_etag(self.render(path))
         status, headers, body = self._cache[key]
         return httpx.Response(status, headers=headers, content=body)
 

@@ -20,7 +20,7 @@ from typing import Any
 from bot.config import Secrets, Settings, load_settings
 from bot.pipeline import RunResult, StageContext, run_pipeline
 from bot.report.quarters import Quarter
-from bot.sandbox import SandboxServer, generate_world, roster_csv, sandbox_environment, sandbox_settings
+from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
 from bot.sandbox.model import Issue, SlackMessage, World
 from bot.sandbox.server import Knobs
 from bot.sandbox.state import load_state, save_state
@@ -50,22 +50,12 @@ class DemoResult:
     world: World | None = None
 
 
-def _ledger_csv(world: World) -> str:
-    rows = ["date,upstream,amount,currency,channel,note"]
-    for entry in world.ledger:
-        note = entry.note.replace(",", ";")
-        rows.append(
-            f"{entry.paid_on.isoformat()},{entry.upstream},{entry.amount},{entry.currency},{entry.channel},{note}"
-        )
-    return "\n".join(rows) + "\n"
-
-
 def demo_settings(options: DemoOptions, base_url: str, world: World) -> Settings:
     """The sandbox's endpoints and organisation, the demo folder's database, roster and ledger."""
     out = options.out.resolve()
     (out / "config").mkdir(parents=True, exist_ok=True)
     (out / "config" / "roster.csv").write_text(roster_csv(world), encoding="utf-8")
-    (out / "config" / "ledger.csv").write_text(_ledger_csv(world), encoding="utf-8")
+    (out / "config" / "ledger.csv").write_text(ledger_csv(world), encoding="utf-8")
     overrides = sandbox_settings(base_url, world)
     overrides.update(
         {

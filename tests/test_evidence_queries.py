@@ -7,29 +7,25 @@ MIT), the copies the sandbox serves from (``bot/sandbox/data``; the GitHub one i
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from graphql import GraphQLSchema, build_schema, parse, validate
+from graphql import GraphQLSchema, parse, validate
 
+from bot.sandbox.github_graphql import GITHUB_SCHEMA
+from bot.sandbox.opencollective import OPENCOLLECTIVE_SCHEMA
 from bot.sources.contributions import contributions_query
 from bot.sources.opencollective import TRANSACTIONS_QUERY
 from bot.sources.people import MEMBERS_QUERY
 from bot.sources.sponsors import ORG_SPONSORSHIPS_QUERY, USER_SPONSORSHIPS_QUERY, funding_links_query, totals_query
 
-DATA = Path(__file__).parents[1] / "bot" / "sandbox" / "data"
-
 
 @pytest.fixture(scope="module")
 def github_schema() -> GraphQLSchema:
-    text = (DATA / "github-schema.graphql").read_text(encoding="utf-8")
-    return build_schema(text, assume_valid_sdl=True, assume_valid=True)
+    return GITHUB_SCHEMA.schema()  # GitHub's published IDL (bot/sandbox/data/SOURCES.md)
 
 
 @pytest.fixture(scope="module")
 def opencollective_schema() -> GraphQLSchema:
-    text = (DATA / "opencollective-schema-v2.graphql").read_text(encoding="utf-8")
-    return build_schema(text, assume_valid=True)
+    return OPENCOLLECTIVE_SCHEMA.schema()
 
 
 GITHUB_QUERIES = {

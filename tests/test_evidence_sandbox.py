@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from bot.config import Secrets, Settings, load_settings
-from bot.sandbox import Knobs, roster_csv, truth
+from bot.sandbox import Knobs, ledger_csv, roster_csv, truth
 from bot.sandbox.model import World
 from bot.sources.contributions import quarters
 from bot.sources.evidence_stage import (
@@ -31,12 +31,6 @@ from bot.store.tables import PackageResolutionRow
 from tests.sandbox_fixtures import RunningSandbox
 
 pytest_plugins = ["tests.sandbox_fixtures"]  # harmless once the lead registers it globally
-
-
-def ledger_csv(world: World) -> str:
-    lines = ["date,upstream,amount,currency,channel,note"]
-    lines += [f"{e.paid_on},{e.upstream},{e.amount},{e.currency},{e.channel},{e.note}" for e in world.ledger]
-    return "\n".join(lines) + "\n"
 
 
 def seed_resolutions(engine: Engine, world: World) -> None:

@@ -10,17 +10,19 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.config import load_settings
-from bot.sandbox import generate_world, roster_csv, sandbox_settings, sandbox_toml, truth, world_truth_json
-from bot.sandbox.model import World
+from bot.sandbox import generate_world, ledger_csv, roster_csv, sandbox_settings, sandbox_toml, truth, world_truth_json
+from bot.sandbox.model import LedgerEntry, World
 from bot.sandbox.registries import registry_services
 from bot.sandbox.server import Router
 from bot.sandbox.truth import LICENSE_CLASSES
+from bot.sources.ledger import parse_ledger
 
 pytest_plugins = ["tests.sandbox_fixtures"]  # harmless once the lead registers it globally
 
@@ -279,3 +281,16 @@ def test_open_collective_is_attributed_by_the_funding_yml_that_names_it() -> Non
     facts = truth(world)
     assert "open_collective" not in facts["money"].get(named.key, {})
     assert {i["payee"] for i in facts["money_unattributed"] if i["channel"] == "open_collective"} == {collective.slug}
+
+
+def test_ledger_csv_reads_back_through_upkeeps_ledger_reader() -> None:
+    world = generate_world(7, "small")
+    world.ledger.append(LedgerEntry(world.now.date(), "Example Foundation", "12.50", "EUR", "grant", "Q4, renewed"))
+    payments, problems = parse_ledger(
+        ledger_csv(world), source="ledger.csv", upstreams=[u.key for u in world.upstreams]
+    )
+    assert problems == []
+    assert len(payments) == len(world.ledger)
+    assert sorted((p.payee, p.amount, p.currency) for p in payments) == sorted(
+        (e.upstream, Decimal(e.amount), e.currency) for e in world.ledger
+    )

@@ -30,7 +30,7 @@ from bot.pipeline import StageContext
 from bot.report.quarters import Quarter
 from bot.report.report_stage import report_stage
 from bot.resolve.stage import resolve_stage
-from bot.sandbox import roster_csv
+from bot.sandbox import ledger_csv, roster_csv
 from bot.sandbox.gap_inputs import DEFAULT_RATES, model_inputs
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
@@ -40,7 +40,6 @@ from bot.store.gap_inputs import load_investments, load_risk_signals
 from bot.store.gaps import load_scores
 from bot.store.usage import load_upstream_usages
 from tests.sandbox_fixtures import RunningSandbox
-from tests.test_evidence_sandbox import ledger_csv
 from tests.test_gaps_sandbox import NO_RISK
 
 pytest_plugins = ["tests.sandbox_fixtures"]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.sandbox import SandboxServer, generate_world, roster_csv, sandbox_environment, sandbox_toml
+from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_toml
 from bot.sandbox.model import World
 from bot.sandbox.server import Knobs
 from bot.store.engine import make_engine
@@ -36,9 +36,7 @@ JOBS = ("sync", "resolve", "gather", "score", "digest", "issues", "review")
 def _setup(tmp: Path, world: World, base_url: str) -> tuple[Path, dict[str, str]]:
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "roster.csv").write_text(roster_csv(world))
-    ledger = ["date,upstream,amount,currency,channel,note"]
-    ledger += [f"{e.paid_on},{e.upstream},{e.amount},{e.currency},{e.channel}," for e in world.ledger]
-    (tmp / "ledger.csv").write_text("\n".join(ledger) + "\n")
+    (tmp / "ledger.csv").write_text(ledger_csv(world))
     config = tmp / "upkeep.toml"
     config.write_text(sandbox_toml(base_url, world))
     env = {

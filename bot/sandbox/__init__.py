@@ -9,6 +9,8 @@ tokens as the environment variables upkeep reads them from.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from bot.sandbox.generate import generate_world
@@ -22,6 +24,7 @@ __all__ = [
     "SandboxServer",
     "World",
     "generate_world",
+    "ledger_csv",
     "roster_csv",
     "sandbox_environment",
     "sandbox_settings",
@@ -134,3 +137,14 @@ def roster_csv(world: World) -> str:
         end = p.roster_end.isoformat() if p.roster_end else ""
         rows.append(f"{p.login},{p.name},{p.emails[0]},{start},{end}")
     return "\n".join(rows) + "\n"
+
+
+def ledger_csv(world: World) -> str:
+    """The organisation's ledger of other payments as the CSV ``[funding].ledger_csv`` reads
+    (date,upstream,amount,currency,channel,note); quoted by the csv module, so notes may hold commas."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["date", "upstream", "amount", "currency", "channel", "note"])
+    for e in world.ledger:
+        writer.writerow([e.paid_on.isoformat(), e.upstream, e.amount, e.currency, e.channel, e.note])
+    return out.getvalue()

@@ -34,25 +34,20 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 from graphql import (
-    DocumentNode,
     GraphQLError,
     GraphQLResolveInfo,
     GraphQLSchema,
-    build_schema,
     execute_sync,
-    parse,
-    validate,
 )
 
-from bot.gc_pause import cyclic_gc_paused
 from bot.sandbox.github_rest import LICENCE_NAMES, TOKEN_LOGIN, bearer_token, iso, parse_time, stable_id
+from bot.sandbox.graphql_schema import PublishedSchema
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Commit, Contribution, InternalRepo, Person, Release, Sponsorship, UpstreamRepo, World
 from bot.sandbox.truth import sponsorship_payments
@@ -76,33 +71,13 @@ FUNDING_URLS: dict[str, tuple[str, str]] = {
     "custom": ("CUSTOM", "{}"),
 }
 Info = GraphQLResolveInfo[Any]
-_schema: GraphQLSchema | None = None
-_schema_lock = threading.Lock()
+GITHUB_SCHEMA = PublishedSchema(SCHEMA_PATH, assume_valid_sdl=True)
 _UNDEFINED_FIELD = re.compile(r"Cannot query field '(\w+)' on type '(\w+)'\.(.*)", re.S)
 
 
 def github_schema() -> GraphQLSchema:
-    """GitHub's GraphQL schema, built on first use and shared by every service in the process."""
-    global _schema
-    with _schema_lock:
-        if _schema is None:
-            # The published IDL defines two EnterpriseOwnerInfo fields twice and deprecates some interface
-            # fields only on their implementations; graphql-core 3.3 rejects both, GitHub serves it anyway.
-            with cyclic_gc_paused():
-                _schema = build_schema(
-                    SCHEMA_PATH.read_text(encoding="utf-8"), assume_valid_sdl=True, assume_valid=True
-                )
-        return _schema
-
-
-@lru_cache(maxsize=256)
-def _checked(query: str) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
-    """Parse and validate a query once (clients send the same text with new variables)."""
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        return None, (exc,)
-    return document, tuple(validate(github_schema(), document))
+    """GitHub's published GraphQL schema (octokit/graphql-schema), shared in the process."""
+    return GITHUB_SCHEMA.schema()
 
 
 def format_error(err: GraphQLError) -> dict[str, Any]:
@@ -280,12 +255,12 @@ class GitHubGraphQLService:
                 200, json={"errors": [{"message": "A query attribute must be specified and must be a string."}]}
             )
         used, reset = self._count(token)
-        document, errors = _checked(payload["query"])
+        document, errors = GITHUB_SCHEMA.check(payload["query"])
         if document is None or errors:
             return httpx.Response(200, json={"errors": [format_error(e) for e in errors]})
         root = Root(self, context, used=used, reset=reset)
         result = execute_sync(
-            github_schema(),
+            GITHUB_SCHEMA.schema(),
             document,
             root_value=root,
             variable_values=payload.get("variables") or None,

@@ -19,55 +19,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 from graphql import (
-    DocumentNode,
     GraphQLError,
     GraphQLResolveInfo,
-    GraphQLSchema,
-    build_schema,
     execute_sync,
-    parse,
-    validate,
 )
 
-from bot.gc_pause import cyclic_gc_paused
 from bot.sandbox.github_rest import iso, parse_time
+from bot.sandbox.graphql_schema import PublishedSchema
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Collective, OpenCollectiveContribution, World
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "opencollective-schema-v2.graphql"
 MAX_LIMIT = 1000
 Info = GraphQLResolveInfo[Any]
-_schema: GraphQLSchema | None = None
-_schema_lock = threading.Lock()
-
-
-def opencollective_schema() -> GraphQLSchema:
-    """Open Collective's v2 schema, built on first use and shared in the process."""
-    global _schema
-    with _schema_lock:
-        if _schema is None:
-            # graphql-core 3.3 rejects deprecations on implementation fields only; Open Collective serves it.
-            with cyclic_gc_paused():
-                _schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"), assume_valid=True)
-        return _schema
-
-
-@lru_cache(maxsize=128)
-def _checked(query: str) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        return None, (exc,)
-    return document, tuple(validate(opencollective_schema(), document))
+OPENCOLLECTIVE_SCHEMA = PublishedSchema(SCHEMA_PATH)
 
 
 def _id(*parts: object) -> str:
@@ -104,12 +76,12 @@ class OpenCollectiveService:
             return httpx.Response(400, json={"errors": [{"message": "POST body sent invalid JSON."}]})
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
             return httpx.Response(400, json={"errors": [{"message": "POST body missing query."}]})
-        document, errors = _checked(payload["query"])
+        document, errors = OPENCOLLECTIVE_SCHEMA.check(payload["query"])
         if document is None or errors:
             body = {"errors": [{**e.formatted, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}} for e in errors]}
             return httpx.Response(400, json=body)
         result = execute_sync(
-            opencollective_schema(),
+            OPENCOLLECTIVE_SCHEMA.schema(),
             document,
             root_value=_Root(self),
             variable_values=payload.get("variables") or None,

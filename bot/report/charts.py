@@ -12,9 +12,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -24,24 +22,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot.report.interface import GapRow, ReviewData, RiskKind
-from bot.report.quarters import Quarter
+from bot.report.series import Chart, contributions_trend, funding_by_channel, risk_counts, top_gaps
 
 #: Above this many upstreams the quadrant shows the most-used ones (plus every top gap).
 QUADRANT_MAX_POINTS = 1500
 
 _PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#718096", "#b7791f")
 _INK = "#2d3748"
-
-
-@dataclass(frozen=True, slots=True)
-class Chart:
-    """One rendered chart: ``svg`` is an ``<svg>`` element ready to inline in HTML."""
-
-    id: str
-    title: str
-    series: tuple[str, ...]
-    svg: str
-    note: str = ""  # e.g. "showing 1,500 of 6,000 upstreams"
 
 
 def render_charts(data: ReviewData) -> tuple[Chart, ...]:
@@ -53,39 +40,6 @@ def render_charts(data: ReviewData) -> tuple[Chart, ...]:
         contributions_trend_chart(data),
         risk_counts_chart(risk_counts(data)),
     )
-
-
-def top_gaps(data: ReviewData) -> tuple[GapRow, ...]:
-    """The upstreams the review names: positive gap, highest priority first (ties by key)."""
-    ranked = sorted((row for row in data.gaps if row.gap > 0), key=lambda row: (-row.priority, row.upstream))
-    return tuple(ranked[: data.top_gaps_limit])
-
-
-def funding_by_channel(data: ReviewData) -> tuple[tuple[str, float], ...]:
-    """Money given per channel in the reporting currency, largest first."""
-    totals: dict[str, float] = defaultdict(float)
-    for payment in data.payments:
-        totals[payment.channel] += payment.converted
-    return tuple(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
-
-
-def risk_counts(data: ReviewData) -> tuple[tuple[RiskKind, int], ...]:
-    """How many register entries each risk kind has (every kind listed, zeros included)."""
-    counts = {kind: 0 for kind in RiskKind}
-    for row in data.risks:
-        counts[row.kind] += 1
-    return tuple(counts.items())
-
-
-def contributions_trend(data: ReviewData) -> tuple[tuple[str, ...], dict[str, list[int]]]:
-    """The last four quarters (oldest first) and, per contribution kind, the count in each."""
-    quarters = tuple(str(q) for q in Quarter.parse(data.quarter).last(4))
-    index = {q: i for i, q in enumerate(quarters)}
-    kinds: dict[str, list[int]] = {}
-    for row in data.contributions_by_quarter:
-        if row.quarter in index:
-            kinds.setdefault(row.kind, [0] * len(quarters))[index[row.quarter]] += row.count
-    return quarters, dict(sorted(kinds.items()))
 
 
 def gap_quadrant_chart(gaps: Sequence[GapRow], *, top: Sequence[GapRow] = ()) -> Chart:

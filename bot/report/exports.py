@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.report.charts import funding_by_channel, top_gaps
 from bot.report.interface import GapRow, PledgeStatus, ReviewData
+from bot.report.series import funding_by_channel, top_gaps
 
 #: Bumped when a field of ``review.json`` changes meaning or disappears (adding fields keeps it).
 REVIEW_SCHEMA_VERSION = "upkeep-review/1"

@@ -14,10 +14,10 @@ from typing import Any
 from bot.paths import templates_dir
 from bot.pipeline import StageContext
 from bot.report.build import build_review
-from bot.report.charts import top_gaps
 from bot.report.interface import ReviewFiles
 from bot.report.quarters import Quarter
 from bot.report.review import render_review
+from bot.report.series import top_gaps
 
 
 def default_quarter(now: datetime) -> Quarter:

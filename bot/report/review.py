@@ -18,9 +18,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from bot.report import exports
-from bot.report.charts import Chart, funding_by_channel, render_charts, risk_counts, top_gaps
 from bot.report.interface import Headline, ReviewData, ReviewError, ReviewFiles
 from bot.report.markdown import MarkdownSafe, escape_markdown, finalize_markdown
+from bot.report.series import Chart, funding_by_channel, risk_counts, top_gaps
 
 #: Where the templates live in a source checkout (``templates/review``).
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "review"
@@ -124,6 +124,9 @@ def review_context(data: ReviewData) -> dict[str, Any]:
 
 
 def _charts(data: ReviewData) -> dict[str, Chart]:
+    # matplotlib loads only when a review is drawn, not with every `upkeep` command.
+    from bot.report.charts import render_charts
+
     return {chart.id: chart for chart in render_charts(data)}
 
 

@@ -22,10 +22,9 @@ import logging
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from github import Auth, Github, GithubIntegration
 
 from bot.config import Secrets, Settings
 from bot.http import RateLimited, RetryPolicy, is_rate_limited, make_client
@@ -35,6 +34,9 @@ log = logging.getLogger(__name__)
 
 #: The service name budgets of the configured GitHub API are stored under (``github/core``, ...).
 GITHUB_SERVICE = "github"
+
+if TYPE_CHECKING:
+    from github import Auth, Github
 
 
 class GitHubAuthError(Exception):
@@ -51,6 +53,8 @@ def github_policy(settings: Settings) -> RetryPolicy:
 
 
 def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
+    from github import Auth  # PyGithub loads only for App auth and the issue sink, not with every command
+
     if secrets.github_app_private_key is None:
         raise GitHubAuthError("github.app_id is set but GITHUB_APP_PRIVATE_KEY is not in the environment")
     assert settings.github.app_id is not None
@@ -59,6 +63,8 @@ def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
 
 def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.AppInstallationAuth:
     """The App's installation on ``org`` (PyGithub refreshes its token shortly before it expires)."""
+    from github import GithubIntegration
+
     app_auth = _app_auth(settings, secrets)
     integration = GithubIntegration(auth=app_auth, base_url=settings.github.api_url)
     installation = integration.get_org_installation(org)
@@ -77,6 +83,8 @@ def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> s
 
 def make_github(settings: Settings, secrets: Secrets, org: str | None = None) -> Github:
     """A PyGithub client on ``github.api_url`` with token or App-installation auth."""
+    from github import Auth, Github
+
     auth: Auth.Auth
     if settings.github.app_id is not None and secrets.github_app_private_key is not None:
         target = org or (settings.github.orgs[0] if settings.github.orgs else settings.organisation)

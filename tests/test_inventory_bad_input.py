@@ -80,8 +80,13 @@ def cyclonedx(**changes: object) -> bytes:
             "components[0].purl must be a string, not int",
         ),
         (cyclonedx(components=["x"]), MalformedDocument, "components[0] must be an object, not str"),
-        (cyclonedx(dependencies=[{"ref": 1}]), MalformedDocument, "dependencies[0] must have a string ref"),
-        (cyclonedx(dependencies=[{"ref": "a", "dependsOn": [{}]}]), MalformedDocument, "dependsOn must hold strings"),
+        (cyclonedx(dependencies=[{"ref": 1}]), MalformedDocument, "dependencies[0].ref must be a string, not int"),
+        (cyclonedx(dependencies=[{"dependsOn": []}]), MalformedDocument, "dependencies[0] has no ref"),
+        (
+            cyclonedx(dependencies=[{"ref": "a", "dependsOn": [{}]}]),
+            MalformedDocument,
+            "dependencies[0].dependsOn[0] must be a string, not dict",
+        ),
         (
             cyclonedx(components=[{"name": "x", "licenses": "MIT"}]),
             MalformedDocument,
@@ -98,6 +103,41 @@ def cyclonedx(**changes: object) -> bytes:
             MalformedDocument,
             "packages[0].name must be a string, not int",
         ),
+        (
+            b'{"spdxVersion": "SPDX-2.3", "relationships": [{"spdxElementId": "a", "relationshipType": "DEPENDS_ON"}]}',
+            MalformedDocument,
+            "relationships[0] has no relatedSpdxElement",
+        ),
+        (
+            cyclonedx(components=[{"name": "x", "licenses": [{"license": {"name": 2.0}}]}]),
+            MalformedDocument,
+            "components[0].licenses[0].license.name must be a string, not float",
+        ),
+        # a package.json is JSON with keys an SBOM also has, in other shapes: it is no SBOM, not a broken one
+        (b'{"name": "app", "dependencies": {"left-pad": "^1.3.0"}}', UnknownFormat, "no SBOM format"),
+        (
+            cyclonedx(components=[{"name": "a", "components": [{"name": "b"}, {"version": "1"}]}]),
+            MalformedDocument,
+            "components[0].components[1] has neither a name nor a purl",
+        ),
+        (
+            b'{"spdxVersion": "SPDX-2.3", "packages": [{"SPDXID": "a", "name": "a"}, {"SPDXID": "b"}]}',
+            MalformedDocument,
+            "packages[1] has neither a name nor a purl",
+        ),
+        (b'{"sbom": 5}', MalformedDocument, "sbom must be an object, not int"),
+        (
+            b'{"sbom": {"spdxVersion": "SPDX-2.3", "packages": [{"SPDXID": "x", "name": 1}]}}',
+            MalformedDocument,
+            "sbom.packages[0].name must be a string, not int",
+        ),
+        (b'{"sbom": {"name": "acme/app"}}', MalformedDocument, "spdxVersion is missing"),
+        (
+            b'{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": {"a": 1}}',
+            MalformedDocument,
+            "@graph must be a list, not dict",
+        ),
+        (b'{"bomFormat": "CycloneDX", "components": []}', MalformedDocument, "specVersion is missing"),
         (b"SPDXVersion: SPDX-2.3\nthis line has no tag\n", MalformedDocument, "line 2: expected 'Tag: value'"),
         (XXE, UnsafeXml, "DTD or entity declarations is refused"),
         (BILLION_LAUGHS, UnsafeXml, "DTD or entity declarations is refused"),

@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packageurl import PackageURL
 
-from bot.inventory.purls import _slow, nopurl_key, normalise_purl, pep503, version_warning
+from bot.inventory.purls import _fast, _slow, nopurl_key, normalise_purl, pep503, version_warning
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
 
@@ -98,3 +100,54 @@ def test_fast_path_agrees_with_packageurl_python_on_every_purl_in_the_test_docum
 def test_normalisation_is_cached_per_distinct_string() -> None:
     raw = json.dumps("pkg:cargo/serde@1.0.0")[1:-1]
     assert normalise_purl(raw) is normalise_purl(raw)
+
+
+_TYPES = ["npm", "pypi", "cargo", "gem", "nuget", "maven", "golang", "composer", "deb", "apk", "rpm", "github"]
+_segment = st.text(alphabet="abcXYZ019._~-_", min_size=1, max_size=6)
+_odd = st.sampled_from(["", "@", "%40", "/", "//", "?a=b", "#sub", "%2A", "+", "*", "A", "_", ".", ":"])
+
+
+@st.composite
+def _purl_like(draw: st.DrawFn) -> str:
+    """Purl-shaped strings around the fast path's edges: case, npm scopes, namespaces, odd characters."""
+    ptype = draw(st.sampled_from([*_TYPES, "NPM", "hex", "githubactions"]))
+    namespace = draw(st.lists(_segment, max_size=3))
+    if namespace and draw(st.booleans()):
+        namespace[0] = draw(st.sampled_from(["@", "%40"])) + namespace[0]
+    path = "/".join([*namespace, draw(_segment)]) + draw(_odd)
+    version = draw(st.one_of(st.none(), _segment.map(lambda v: v + draw(_odd))))
+    return f"pkg:{ptype}/{path}" + (f"@{version}" if version is not None else "")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_purl_like())
+def test_fast_path_agrees_with_packageurl_python_on_generated_purls(raw: str) -> None:
+    fast = _fast(raw)
+    if fast is not None:  # the shapes it takes, it must take apart exactly as the library path does
+        assert fast == _slow(raw), raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "pkg:npm/left-pad@1.3.0",
+        "pkg:npm/%40babel/core@7.0.0",
+        "pkg:npm/@babel/core@7.0.0",
+        "pkg:npm/JSONStream@1.3.5",
+        "pkg:pypi/Django_package@1.11.1",
+        "pkg:pypi/boolean.py@5.0",
+        "pkg:cargo/serde@1.0.0",
+        "pkg:gem/rails@7.1.0",
+        "pkg:nuget/Newtonsoft.Json@13.0.3",
+        "pkg:maven/org.slf4j/slf4j-api@2.0.9",
+        "pkg:golang/github.com/gorilla/mux@v1.8.0",
+        "pkg:golang/golang.org/x/text@v0.14.0",
+        "pkg:composer/laravel/framework@v10.0.0",
+        "pkg:deb/debian/libc6@2.36",
+        "pkg:github/actions/checkout@v4",
+        "pkg:golang/github.com/owner/mod0@0",
+    ],
+)
+def test_the_common_shapes_take_the_fast_path(raw: str) -> None:
+    assert _fast(raw) is not None
+    assert _fast(raw) == _slow(raw)

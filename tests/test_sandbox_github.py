@@ -422,13 +422,15 @@ def test_generated_world_on_the_sandbox_server() -> None:
 
 
 def test_upkeeps_parser_reads_direct_and_scope_back_from_every_generated_sbom() -> None:
-    from bot.inventory.github_export import GitHubExportParser
+    from bot.inventory.detect import parse_bytes
+    from bot.records import SbomFormat
 
     world = generate_world(seed=5, scale="small")
     index = {p.package_key: p for p in world.packages}
     checked = 0
     for repo in world.internal_repos:
-        parsed = GitHubExportParser().parse(build_sbom(world, repo, index), source=repo.full_name)
+        parsed = parse_bytes(json.dumps(build_sbom(world, repo, index)).encode(), source=repo.full_name)
+        assert parsed.format is SbomFormat.GITHUB_EXPORT
         got = {u.component_key: (u.depth.value, u.scope.value) for u in parsed.usages}
         for document_package in build_sbom(world, repo, index)["packages"][1:]:
             purl = document_package["externalRefs"][0]["referenceLocator"]

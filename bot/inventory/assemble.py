@@ -6,8 +6,10 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from typing import TypeVar, cast
 
 from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
@@ -17,6 +19,7 @@ from bot.records import Component, Depth, ParsedDocument, SbomFormat, Scope, Usa
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 _EXAMPLES = 5
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -147,6 +150,25 @@ def _graph_scopes(graph: Graph | None) -> Mapping[str, Scope]:
     return scopes
 
 
+def _lookup(table: Mapping[str, T]) -> Callable[[str | None, T], T]:
+    """``table.get`` typed for refs that may be ``None`` (a ``None`` is never a key: the default comes back)."""
+    return cast("Callable[[str | None, T], T]", table.get)
+
+
+def _merge_repeated(usages: list[Usage]) -> list[Usage]:
+    """One usage per component listed more than once: the closest depth and the runtime scope win."""
+    merged: dict[str, Usage] = {}
+    for usage in usages:
+        previous = merged.get(usage.component_key)
+        if previous is None:
+            merged[usage.component_key] = usage
+            continue
+        depth = min(previous.depth, usage.depth, key=_DEPTH_RANK.__getitem__)
+        scope = min(previous.scope, usage.scope, key=_SCOPE_RANK.__getitem__)
+        merged[usage.component_key] = Usage(usage.component_key, depth, scope)
+    return list(merged.values())
+
+
 def assemble(
     *,
     sbom_format: SbomFormat,
@@ -175,44 +197,39 @@ def assemble(
     depths = _depths(entries, graph, warnings)
     graph_scopes = _graph_scopes(graph)
     components: list[Component] = []
-    usage_by_key: dict[str, Usage] = {}
-    depth_of, scope_of, unknown = depths.get, graph_scopes.get, Depth.UNKNOWN
-    # this loop runs once per component (50,000 in a large document): common cases inlined
+    append = components.append
+    # once per component (50,000 in a large document): the common case inlined, the rest in _component
     for entry in used:
-        purl, ref = entry.purl, entry.ref
-        info = normalise_purl(purl) if purl else None
-        if info is not None and info.valid and info.problem is None and version_warning(info.version) is None:
-            component = Component(
-                info.key,
-                info.package_key,
-                info.purl,
-                info.ecosystem,
-                info.namespace,
-                info.name,
-                info.version,
-                entry.licenses,
+        info = normalise_purl(entry.purl) if entry.purl else None
+        if info is not None and info.exact:
+            append(
+                Component(
+                    info.key,
+                    info.package_key,
+                    info.purl,
+                    info.ecosystem,
+                    info.namespace,
+                    info.name,
+                    info.version,
+                    entry.licenses,
+                )
             )
         else:
-            component = _component(entry, warnings)
-        components.append(component)
-        key = component.key
-        if ref is None:
-            depth, scope = unknown, entry.scope
-        else:
-            depth, scope = depth_of(ref, unknown), scope_of(ref, entry.scope)
-        previous = usage_by_key.get(key)
-        if previous is not None:  # listed twice: the closest depth and the runtime scope win
-            if _DEPTH_RANK[previous.depth] < _DEPTH_RANK[depth]:
-                depth = previous.depth
-            if _SCOPE_RANK[previous.scope] < _SCOPE_RANK[scope]:
-                scope = previous.scope
-        usage_by_key[key] = Usage(key, depth, scope)
-    usages = tuple(usage_by_key.values())
+            append(_component(entry, warnings))
+    # depth and scope by document ref, a column at a time (a ref of None, or outside the graph, is unknown)
+    keys = [component.key for component in components]
+    refs = [entry.ref for entry in used]
+    own_scopes = [entry.scope for entry in used]
+    usage_depths = list(map(_lookup(depths), refs, repeat(Depth.UNKNOWN)))
+    usage_scopes = list(map(_lookup(graph_scopes), refs, own_scopes)) if graph_scopes else own_scopes
+    usages = list(map(Usage, keys, usage_depths, usage_scopes))
+    if len(set(keys)) < len(keys):
+        usages = _merge_repeated(usages)
     return ParsedDocument(
         format=sbom_format,
         spec_version=spec_version,
         components=tuple(components),
-        usages=usages,
+        usages=tuple(usages),
         has_graph=bool(graph and graph.has_edges),
         repo_hint=repo_hint,
         repo_hint_source=repo_hint_source if repo_hint else None,

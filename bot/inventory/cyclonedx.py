@@ -10,12 +10,13 @@ through so that a lock file's packages count as direct.
 from __future__ import annotations
 
 import re
-from typing import Any
+from functools import lru_cache
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
+from bot.inventory.json_model import CdxComponent, CdxLicenseChoice, CdxProperty, JsonSbom
 from bot.records import ParsedDocument, SbomFormat, Scope
 
 KNOWN_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
@@ -25,8 +26,6 @@ _ECOSYSTEM_PROPERTY = "aquasecurity:trivy:PkgType"
 _FORGE_URL = re.compile(
     r"(?:github\.com|gitlab\.com|bitbucket\.org)[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?(?:[/#?]|$)", re.I
 )
-_STR_OR_NONE = frozenset({str, type(None)})
-_ONLY_STR = frozenset({str})
 _NS = re.compile(r"\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom")
 
 
@@ -63,105 +62,104 @@ def _repo_hint(purl: str | None, vcs_urls: list[str], group: str | None, name: s
     return None, "metadata.component"
 
 
-def _json_licenses(raw: object, prefix: str, index: int, source: str) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise MalformedDocument(source, f"{prefix}[{index}].licenses must be a list, not {type(raw).__name__}")
+def _license_names(choices: list[CdxLicenseChoice]) -> tuple[str, ...]:
+    """Licence ids, names and expressions in document order; a choice naming none of them is skipped."""
     found: list[str] = []
-    for choice in raw:
-        if not isinstance(choice, dict):
-            raise MalformedDocument(
-                source, f"{prefix}[{index}].licenses must hold objects, not {type(choice).__name__}"
-            )
-        expression = choice.get("expression")
-        if isinstance(expression, str):
-            found.append(expression)
-            continue
-        license_ = choice.get("license")
-        if isinstance(license_, dict):
-            value = license_.get("id") or license_.get("name")
-            if isinstance(value, str) and value:
-                found.append(value)
+    for choice in choices:
+        if choice.expression is not None:
+            found.append(choice.expression)
+        elif choice.license is not None and (choice.license.id or choice.license.name):
+            found.append(choice.license.id or choice.license.name or "")
     return tuple(found)
 
 
-def _string(component: dict[str, Any], field: str, where: str, source: str) -> str | None:
-    value = component.get(field)
-    if value is None or isinstance(value, str):
-        return value
-    raise MalformedDocument(source, f"{where}.{field} must be a string, not {type(value).__name__}")
+def _property_values(properties: list[CdxProperty]) -> dict[str, str]:
+    return {p.name: p.value or "" for p in properties if p.name is not None}
 
 
-def _properties(raw: object) -> dict[str, str]:
-    if not isinstance(raw, list):
-        return {}
-    return {p["name"]: str(p.get("value", "")) for p in raw if isinstance(p, dict) and isinstance(p.get("name"), str)}
+def _component_path(document: JsonSbom, wanted: CdxComponent) -> str:
+    """Where a component sits (``components[3].components[0]``), for an error message: found by walking."""
+    stack: list[tuple[list[CdxComponent], str]] = [(document.components or [], "components")]
+    while stack:
+        items, prefix = stack.pop()
+        for index, component in enumerate(items):
+            if component is wanted:
+                return f"{prefix}[{index}]"
+            if component.components:
+                stack.append((component.components, f"{prefix}[{index}].components"))
+    return "metadata.component"
+
+
+@lru_cache(maxsize=4096)
+def _one_licence(name: str) -> tuple[str, ...]:
+    """The common single licence as one shared tuple, not 50,000 equal ones."""
+    return (name,)
+
+
+def _json_entry(component: CdxComponent) -> Entry:
+    """One component as an entry. Types were checked while decoding; this runs 50,000 times a large BOM."""
+    purl = component.purl
+    licenses = component.licenses
+    if not licenses:
+        names: tuple[str, ...] = ()
+    elif len(licenses) == 1 and (only := licenses[0].license) is not None and only.id:
+        names = _one_licence(only.id)
+    else:
+        names = _license_names(licenses)
+    hint, development = None, False
+    if component.properties:
+        properties = _property_values(component.properties)
+        development = any(properties.get(key) == "true" for key in _DEV_PROPERTIES)
+        hint = properties.get(_ECOSYSTEM_PROPERTY) or None
+    return Entry(
+        component.bom_ref,
+        component.name or "",
+        component.group,
+        component.version,
+        purl,
+        names,
+        hint,
+        Scope.DEVELOPMENT if development or component.scope == "excluded" else Scope.RUNTIME,
+        not purl and component.type in _GROUPER_TYPES,
+    )
 
 
 class CycloneDxJsonParser:
     format = SbomFormat.CYCLONEDX_JSON
 
-    def parse(self, document: dict[str, Any], *, source: str) -> ParsedDocument:
+    def parse(self, document: JsonSbom, *, source: str) -> ParsedDocument:
         warnings = Warnings()
-        spec_version = document.get("specVersion")
-        if not isinstance(spec_version, str):
-            raise MalformedDocument(source, f"specVersion must be a string, not {type(spec_version).__name__}")
+        spec_version = document.spec_version
+        if spec_version is None:
+            raise MalformedDocument(source, "specVersion is missing")
         _check_version(spec_version, warnings)
-        top = document.get("components") or []
-        if not isinstance(top, list):
-            raise MalformedDocument(source, f"components must be a list, not {type(top).__name__}")
         entries: list[Entry] = []
-        entry_of = self._entry
-        stack: list[tuple[list[Any], str]] = [(top, "components")]
+        stack = [document.components or []]
         while stack:
-            items, prefix = stack.pop()
-            for index, component in enumerate(items):
-                if not isinstance(component, dict):
+            for component in stack.pop():
+                if not component.name and not component.purl:
                     raise MalformedDocument(
-                        source, f"{prefix}[{index}] must be an object, not {type(component).__name__}"
+                        source, f"{_component_path(document, component)} has neither a name nor a purl"
                     )
-                entries.append(entry_of(component, prefix, index, source))
-                nested = component.get("components")
-                if nested:
-                    if not isinstance(nested, list):
-                        raise MalformedDocument(source, f"{prefix}[{index}].components must be a list")
-                    stack.append((nested, f"{prefix}[{index}].components"))
+                entries.append(_json_entry(component))
+                if component.components:
+                    stack.append(component.components)
         graph = Graph()
-        dependencies = document.get("dependencies")
-        if dependencies is not None and not isinstance(dependencies, list):
-            raise MalformedDocument(source, f"dependencies must be a list, not {type(dependencies).__name__}")
         edges = graph.edges
-        for index, dependency in enumerate(dependencies or ()):
-            ref = dependency.get("ref") if type(dependency) is dict else None
-            depends_on = (dependency.get("dependsOn") or []) if type(dependency) is dict else None
-            if type(ref) is not str or type(depends_on) is not list:
-                raise MalformedDocument(source, f"dependencies[{index}] must have a string ref and a dependsOn list")
-            if not depends_on:
-                continue
-            if not set(map(type, depends_on)) <= _ONLY_STR:
-                raise MalformedDocument(source, f"dependencies[{index}].dependsOn must hold strings")
-            existing = edges.get(ref)
-            edges[ref] = depends_on if existing is None else existing + depends_on
-        metadata = document.get("metadata")
-        root = metadata.get("component") if isinstance(metadata, dict) else None
+        for dependency in document.dependencies or ():
+            depends_on = dependency.depends_on
+            if depends_on:
+                existing = edges.get(dependency.ref)
+                edges[dependency.ref] = depends_on if existing is None else existing + depends_on
+        root = document.metadata.component if document.metadata else None
         hint: tuple[str | None, str] = (None, "")
-        if isinstance(root, dict):
-            ref = root.get("bom-ref")
-            if isinstance(ref, str):
-                graph.roots.append(ref)
-            purl = root.get("purl") if isinstance(root.get("purl"), str) else None
-            vcs = [
-                r["url"]
-                for r in root.get("externalReferences") or ()
-                if isinstance(r, dict) and r.get("type") == "vcs" and isinstance(r.get("url"), str)
-            ]
-            if purl and "vcs_url=" in purl:
-                vcs.insert(0, unquote(purl.split("vcs_url=", 1)[1].split("&", 1)[0].split("#", 1)[0]))
-            group, name = root.get("group"), root.get("name")
-            hint = _repo_hint(
-                purl, vcs, group if isinstance(group, str) else None, name if isinstance(name, str) else None
-            )
+        if root is not None:
+            if root.bom_ref:
+                graph.roots.append(root.bom_ref)
+            vcs = [r.url for r in root.external_references or () if r.type == "vcs" and r.url]
+            if root.purl and "vcs_url=" in root.purl:
+                vcs.insert(0, unquote(root.purl.split("vcs_url=", 1)[1].split("&", 1)[0].split("#", 1)[0]))
+            hint = _repo_hint(root.purl, vcs, root.group, root.name)
         return assemble(
             sbom_format=self.format,
             spec_version=spec_version,
@@ -170,40 +168,6 @@ class CycloneDxJsonParser:
             repo_hint=hint[0],
             repo_hint_source=hint[1],
             warnings=warnings,
-        )
-
-    @staticmethod
-    def _entry(component: dict[str, Any], prefix: str, index: int, source: str) -> Entry:
-        """One component; ``prefix[index]`` names it in errors (formatted only when there is one)."""
-        get = component.get
-        name, purl, group, version = get("name"), get("purl"), get("group"), get("version")
-        if (
-            type(name) not in _STR_OR_NONE
-            or type(purl) not in _STR_OR_NONE
-            or type(group) not in _STR_OR_NONE
-            or type(version) not in _STR_OR_NONE
-        ):
-            for field in ("name", "purl", "group", "version"):
-                _string(component, field, f"{prefix}[{index}]", source)
-        if not name and not purl:
-            raise MalformedDocument(source, f"{prefix}[{index}] has neither a name nor a purl")
-        ref = get("bom-ref")
-        licenses = get("licenses")
-        hint, development = None, False
-        if "properties" in component:
-            properties = _properties(get("properties"))
-            development = any(properties.get(key) == "true" for key in _DEV_PROPERTIES)
-            hint = properties.get(_ECOSYSTEM_PROPERTY) or None
-        return Entry(
-            ref if type(ref) is str else None,
-            name or "",
-            group,
-            version,
-            purl,
-            _json_licenses(licenses, prefix, index, source) if licenses else (),
-            hint,
-            Scope.DEVELOPMENT if development or get("scope") == "excluded" else Scope.RUNTIME,
-            not purl and get("type") in _GROUPER_TYPES,
         )
 
 

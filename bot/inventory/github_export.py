@@ -8,30 +8,25 @@ as ``DEPENDS_ON`` from the repository, so a flat graph says nothing about direct
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.inventory.interface import MalformedDocument
+from bot.inventory.json_model import JsonSbom, decode_wrapped_spdx
 from bot.inventory.spdx import assemble_spdx2, read_spdx2_json
 from bot.records import ParsedDocument, SbomFormat
 
 GITHUB_CREATOR = "GitHub.com-Dependency-Graph"
 
 
-def is_github_export(document: dict[str, Any]) -> bool:
+def is_github_export(document: JsonSbom) -> bool:
     """True for the wrapper or for an SPDX 2 document whose creators name GitHub's dependency graph."""
-    if isinstance(document.get("sbom"), dict) and "spdxVersion" in document["sbom"]:
+    if document.sbom is not None:
         return True
-    creation = document.get("creationInfo")
-    creators = creation.get("creators") if isinstance(creation, dict) else None
-    return isinstance(creators, list) and any(isinstance(c, str) and GITHUB_CREATOR in c for c in creators)
+    creators = document.creation_info.creators if document.creation_info else None
+    return bool(creators) and any(isinstance(c, str) and GITHUB_CREATOR in c for c in creators or ())
 
 
 class GitHubExportParser:
     format = SbomFormat.GITHUB_EXPORT
 
-    def parse(self, document: dict[str, Any], *, source: str) -> ParsedDocument:
-        inner = document.get("sbom", document)
-        if not isinstance(inner, dict):
-            raise MalformedDocument(source, f"sbom must be an object, not {type(inner).__name__}")
+    def parse(self, document: JsonSbom, *, source: str) -> ParsedDocument:
+        inner = decode_wrapped_spdx(document.sbom, source=source) if document.sbom is not None else document
         content = read_spdx2_json(inner, source=source)
         return assemble_spdx2(content, sbom_format=self.format, github=True, source=source)

@@ -12,43 +12,48 @@ Normalisation is packageurl-python's, with two deliberate differences:
   ``boolean-py`` are one package; the ``purl`` itself keeps the spec form (``.`` kept).
 
 Each distinct purl string is normalised once per process (:func:`normalise_purl` is cached), and the
-common already-canonical shape (``pkg:npm/left-pad@1.3.0``) skips packageurl-python entirely: large
-documents have tens of thousands of distinct purls and the library parse costs ~15 µs each.
+common shapes (``pkg:npm/left-pad@1.3.0``, ``pkg:maven/org.slf4j/slf4j-api@2.0.9``: known type, plain
+characters, no qualifiers) are split by one regular expression instead of packageurl-python: large
+documents have tens of thousands of distinct purls, and the library parse costs ~15 µs each against
+~1 µs. A property test holds the two paths to the same answers.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import NamedTuple
 from urllib.parse import unquote
 
+from msgspec import Struct
 from packageurl import PackageURL, get_quoter
+from packageurl.validate import DEFINITIONS_BY_TYPE
 
 # Types whose namespace and name packageurl-python lowercases (see its normalize_namespace/_name).
 _LOWER_NAMESPACE = frozenset(
     {"bitbucket", "github", "pypi", "gitlab", "composer", "luarocks", "qpkg", "alpm", "apk", "hex"}
 )
 _LOWER_NAME = _LOWER_NAMESPACE | {"oci", "alpm", "bitnami", "pub"}
-# Common types for the fast path, with whether the spec requires a namespace (True), forbids or
-# does not use one (False), or allows it (None). Anything else takes the packageurl-python path.
-_FAST_TYPES: dict[str, bool | None] = {
-    "npm": None,
-    "pypi": False,
-    "cargo": False,
-    "gem": False,
-    "nuget": False,
-    "maven": True,
-    "golang": True,
-    "composer": True,
-    "deb": True,
-    "apk": True,
-    "rpm": True,
-    "github": True,
+# The fast path's shapes: the common types written with only unreserved characters and no qualifiers
+# or subpath, split into (namespace, name, version). A namespace is required (maven, golang, ...),
+# absent (pypi, cargo, ...) or, for npm, an optional scope. Anything else takes packageurl-python's path.
+_SEGMENT = "[A-Za-z0-9._~-]+"  # what packageurl-python leaves unencoded; never "@", "/", "%", "?" or "#"
+_VERSION = rf"(?:@({_SEGMENT}))?"
+_NO_NAMESPACE = re.compile(rf"()({_SEGMENT}){_VERSION}")
+_WITH_NAMESPACE = re.compile(rf"((?:{_SEGMENT}/)*{_SEGMENT})/({_SEGMENT}){_VERSION}")
+_NPM_SCOPE = re.compile(rf"(?:((?:%40|@){_SEGMENT})/)?({_SEGMENT}){_VERSION}")
+_FAST_SHAPES: dict[str, re.Pattern[str]] = {
+    "npm": _NPM_SCOPE,
+    **dict.fromkeys(("pypi", "cargo", "gem", "nuget"), _NO_NAMESPACE),
+    **dict.fromkeys(("maven", "golang", "composer", "deb", "apk", "rpm", "github"), _WITH_NAMESPACE),
 }
-# Characters that packageurl-python leaves unencoded; "x.strip(SAFE) == ''" is a fast all-chars-in-set test.
-_SAFE_VERSION = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-"
-_SAFE_PATH = _SAFE_VERSION + "/"
+# Types whose definition says lower case but whose parts packageurl-python does not lowercase: upper case
+# there is a spec violation that its validator reports, so such purls take the library path and warn.
+_CASELESS_NAMESPACE = frozenset(
+    t for t in _FAST_SHAPES if not DEFINITIONS_BY_TYPE[t].namespace_case_sensitive and t not in _LOWER_NAMESPACE
+)
+_CASELESS_NAME = frozenset(
+    t for t in _FAST_SHAPES if not DEFINITIONS_BY_TYPE[t].name_case_sensitive and t not in _LOWER_NAME
+) - {"npm"}  # npm names keep their case here on purpose (see above)
 _PEP503 = re.compile(r"[-_.]+")
 _RANGE = re.compile(r"[*<>=|, ]|^[~^]|(?:^|\.)[xX](?:\.|$)")  # "~" inside is fine: Debian "9.2~deb10u1"
 _quote = get_quoter(True)
@@ -70,11 +75,11 @@ def version_warning(version: str | None) -> str | None:
     return None
 
 
-class PurlInfo(NamedTuple):
+class PurlInfo(Struct, frozen=True, gc=False):
     """A purl taken apart. ``valid`` is false when it could not be parsed at all (kept as given).
 
-    A NamedTuple rather than a frozen dataclass: it is built once per distinct purl, 50,000 times for
-    a large document, and tuples are several times cheaper to build.
+    A frozen msgspec struct: it is built once per distinct purl, 50,000 times for a large document,
+    and costs a tenth of a frozen dataclass to build.
     """
 
     purl: str
@@ -86,6 +91,7 @@ class PurlInfo(NamedTuple):
     version: str | None
     valid: bool
     problem: str | None = None  # a spec violation found while parsing, for a warning
+    exact: bool = False  # valid, no problem, and an exact version: nothing to warn about
 
 
 def _package_key(ptype: str, namespace: str | None, name: str) -> str:
@@ -108,50 +114,42 @@ def _key(canonical: str, ptype: str, name: str) -> str:
 
 
 def _fast(raw: str) -> PurlInfo | None:
-    """The already-canonical common case, without packageurl-python; ``None`` sends it the slow way."""
-    if not raw.startswith("pkg:"):
+    """The common shapes, split by one regular expression instead of packageurl-python; ``None`` otherwise."""
+    slash = raw.find("/", 4)
+    shape = _FAST_SHAPES.get(raw[4:slash]) if slash > 4 and raw.startswith("pkg:") else None
+    match = shape.fullmatch(raw, slash + 1) if shape is not None else None
+    if match is None:
         return None
-    ptype, sep, path = raw[4:].partition("/")
-    needs_namespace = _FAST_TYPES.get(ptype, "absent")
-    if not sep or needs_namespace == "absent":
+    ptype = raw[4:slash]
+    namespace, name, version = match.groups()
+    exact = version is not None and version_warning(version) is None
+    if (ptype in _CASELESS_NAME and name != name.lower()) or (
+        namespace and ptype in _CASELESS_NAMESPACE and namespace != namespace.lower()
+    ):
         return None
-    version = None
-    at = path.rfind("@")
-    if at > 0:  # at 0 is an unencoded npm scope, not a version
-        path, version = path[:at], path[at + 1 :]
-        if not version or version.strip(_SAFE_VERSION):
-            return None
-    scoped = path.startswith(("%40", "@"))
-    if scoped:
-        if ptype != "npm":
-            return None
-        path = path.removeprefix("%40").removeprefix("@")
-    if not path or path.strip(_SAFE_PATH):
-        return None
-    if scoped:
-        path = "@" + path
-    if path.startswith("/") or path.endswith("/") or "//" in path:
-        return None
-    namespace, _, name = path.rpartition("/")
-    if scoped and not namespace:
-        return None
-    if (needs_namespace is True and not namespace) or (needs_namespace is False and namespace):
-        return None  # let packageurl-python parse it and report the violation
-    if ptype in _LOWER_NAMESPACE:
-        namespace = namespace.lower()
     if ptype in _LOWER_NAME:
         name = name.lower()
+        if namespace and ptype in _LOWER_NAMESPACE:
+            namespace = namespace.lower()
     if ptype == "pypi":
         name = name.replace("_", "-")
+        normal = pep503(name) if "." in name or "--" in name else name
         canonical = f"pkg:pypi/{name}@{version}" if version else f"pkg:pypi/{name}"
-        key = _key(canonical, ptype, name)
-        package_key = "pypi/" + pep503(name)
+        key = canonical if normal == name else (f"pkg:pypi/{normal}@{version}" if version else f"pkg:pypi/{normal}")
+        return PurlInfo(canonical, key, "pypi/" + normal, ptype, None, name, version, True, None, exact)
+    if not namespace:
+        canonical = f"pkg:{ptype}/{name}@{version}" if version else f"pkg:{ptype}/{name}"
+        return PurlInfo(canonical, canonical, f"{ptype}/{name}", ptype, None, name, version, True, None, exact)
+    if namespace[0] == "@":  # an unencoded npm scope: the canonical form encodes it
+        shown = "%40" + namespace[1:]
+    elif namespace[0] == "%":  # "%40scope" is the scope "@scope"
+        shown, namespace = namespace, "@" + namespace[3:]
     else:
-        shown = ("%40" + namespace[1:] if scoped else namespace) + "/" if namespace else ""
-        canonical = f"pkg:{ptype}/{shown}{name}@{version}" if version else f"pkg:{ptype}/{shown}{name}"
-        key = canonical
-        package_key = f"{ptype}/{namespace}/{name}" if namespace else f"{ptype}/{name}"
-    return PurlInfo(canonical, key, package_key, ptype, namespace or None, name, version, True)
+        shown = namespace
+    canonical = f"pkg:{ptype}/{shown}/{name}@{version}" if version else f"pkg:{ptype}/{shown}/{name}"
+    return PurlInfo(
+        canonical, canonical, f"{ptype}/{namespace}/{name}", ptype, namespace, name, version, True, None, exact
+    )
 
 
 def _npm_name_with_case(raw: str, parsed: PackageURL) -> str:
@@ -198,6 +196,7 @@ def _slow(raw: str) -> PurlInfo:
         version=parsed.version,
         valid=True,
         problem="; ".join(problems) or None,
+        exact=not problems and version_warning(parsed.version) is None,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
+from bot.inventory.json_model import JsonSbom, decode_raw
 from bot.records import ParsedDocument, SbomFormat
 
 _PACKAGE_TYPES = frozenset({"software_Package", "Package", "software:Package"})
@@ -65,8 +66,9 @@ def _license_text(element: dict[str, Any] | None) -> str | None:
 class Spdx3Parser:
     format = SbomFormat.SPDX3_JSON_LD
 
-    def parse(self, document: dict[str, Any], *, source: str) -> ParsedDocument:
-        elements = document.get("@graph")
+    def parse(self, document: JsonSbom, *, source: str) -> ParsedDocument:
+        """JSON-LD elements vary too much for fixed shapes: ``@graph`` is decoded into plain values here."""
+        elements = decode_raw(document.graph, source=source, where="@graph") if document.graph is not None else None
         if not isinstance(elements, list):
             raise MalformedDocument(source, f"@graph must be a list, not {type(elements).__name__}")
         by_id: dict[str, dict[str, Any]] = {}

@@ -1,0 +1,230 @@
+"""The fields of JSON SBOMs that upkeep reads, as typed shapes decoded straight from the bytes.
+
+msgspec decodes a document into these shapes in one pass: fields upkeep never reads are skipped
+without building a Python object for them, and every type is checked on the way, so a wrong type is
+reported with its path (``components[3].purl must be a string, not int``) and the format adapters
+need no checks of their own. This is what makes parsing a 50,000-component document cost about as
+much as ``json.loads`` alone (``bench/parse_sboms.py``).
+
+One shape, :class:`JsonSbom`, covers CycloneDX and SPDX 2 (their top-level keys do not collide), so
+the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` and
+the GitHub export's ``sbom`` wrapper are kept as raw bytes and decoded once their format is known.
+Every field is typed as its schema types it, so a document that breaks its schema is refused with
+the field named, not half read; fields whose shape really varies between producers (``type``,
+``scope``, SPDX 3's elements) stay ``Any`` and the adapter decides.
+
+``gc=False``: decoded values cannot form reference cycles, and 50,000 untracked components keep the
+cyclic garbage collector from walking them again and again while the document is built.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from msgspec import Raw, Struct, field
+
+from bot.inventory.interface import MalformedDocument, NotParseable, UnknownFormat
+
+
+class CdxLicense(Struct, gc=False):
+    id: str | None = None
+    name: str | None = None
+
+
+class CdxLicenseChoice(Struct, gc=False):
+    """One entry of ``licenses``: a licence (by SPDX id or name) or an SPDX expression."""
+
+    license: CdxLicense | None = None
+    expression: str | None = None
+
+
+class CdxProperty(Struct, gc=False):
+    name: str | None = None
+    value: str | None = None
+
+
+class CdxExternalReference(Struct, gc=False):
+    type: str | None = None
+    url: str | None = None
+
+
+class CdxComponent(Struct, gc=False):
+    """A CycloneDX component; ``components`` nests (an assembly, not a dependency tree)."""
+
+    name: str | None = None
+    group: str | None = None
+    version: str | None = None
+    purl: str | None = None
+    type: Any = None
+    scope: Any = None
+    bom_ref: str | None = field(default=None, name="bom-ref")
+    licenses: list[CdxLicenseChoice] | None = None
+    properties: list[CdxProperty] | None = None
+    external_references: list[CdxExternalReference] | None = field(default=None, name="externalReferences")
+    components: list[CdxComponent] | None = None
+
+
+class CdxDependency(Struct, gc=False):
+    ref: str
+    depends_on: list[str] | None = field(default=None, name="dependsOn")
+
+
+class CdxMetadata(Struct, gc=False):
+    component: CdxComponent | None = None
+
+
+class SpdxExternalRef(Struct, gc=False):
+    reference_type: str | None = field(default=None, name="referenceType")
+    reference_locator: str | None = field(default=None, name="referenceLocator")
+
+
+class SpdxPackage(Struct, gc=False):
+    spdx_id: str | None = field(default=None, name="SPDXID")
+    name: str | None = None
+    version_info: str | None = field(default=None, name="versionInfo")
+    external_refs: list[SpdxExternalRef] | None = field(default=None, name="externalRefs")
+    license_declared: str | None = field(default=None, name="licenseDeclared")
+    license_concluded: str | None = field(default=None, name="licenseConcluded")
+
+
+class SpdxRelationship(Struct, gc=False):
+    spdx_element_id: str = field(name="spdxElementId")
+    relationship_type: str = field(name="relationshipType")
+    related_spdx_element: str = field(name="relatedSpdxElement")
+
+
+class SpdxCreationInfo(Struct, gc=False):
+    creators: list[Any] | None = None
+
+
+class JsonSbom(Struct, gc=False):
+    """Every top-level field upkeep reads, of CycloneDX, SPDX 2, SPDX 3 and the GitHub export wrapper."""
+
+    bom_format: Any = field(default=None, name="bomFormat")
+    spec_version: str | None = field(default=None, name="specVersion")
+    metadata: CdxMetadata | None = None
+    components: list[CdxComponent] | None = None
+    dependencies: list[CdxDependency] | None = None
+    spdx_version: str | None = field(default=None, name="spdxVersion")
+    name: str | None = None
+    creation_info: SpdxCreationInfo | None = field(default=None, name="creationInfo")
+    packages: list[SpdxPackage] | None = None
+    relationships: list[SpdxRelationship] | None = None
+    document_describes: list[str] | None = field(default=None, name="documentDescribes")
+    context: Any = field(default=None, name="@context")
+    graph_raw: Raw = field(default_factory=Raw, name="@graph")
+    sbom_raw: Raw = field(default_factory=Raw, name="sbom")  # GitHub's wrapper around an SPDX 2.3 document
+
+    @property
+    def graph(self) -> Raw | None:
+        """SPDX 3's ``@graph``, undecoded; ``None`` when absent or null."""
+        return _present(self.graph_raw)
+
+    @property
+    def sbom(self) -> Raw | None:
+        """The GitHub export wrapper's ``sbom``, undecoded; ``None`` when absent or null."""
+        return _present(self.sbom_raw)
+
+
+class _FormatProbe(Struct, gc=False):
+    """Only what tells the formats apart, every field untyped: it decodes whatever the object holds."""
+
+    bom_format: Any = field(default=None, name="bomFormat")
+    spdx_version: Any = field(default=None, name="spdxVersion")
+    context: Any = field(default=None, name="@context")
+    graph_raw: Raw = field(default_factory=Raw, name="@graph")
+    sbom_raw: Raw = field(default_factory=Raw, name="sbom")
+
+
+def _present(raw: Raw) -> Raw | None:
+    """msgspec has no optional ``Raw``: an absent field is an empty one, and ``null`` is kept as it is."""
+    return raw if raw and bytes(raw) != b"null" else None
+
+
+_DECODER = msgspec.json.Decoder(JsonSbom)
+_PROBE = msgspec.json.Decoder(_FormatProbe)
+_WRONG_TYPE = re.compile(r"Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`(?: - at `\$(?P<path>[^`]*)`)?")
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`(?: - at `\$(?P<path>[^`]*)`)?")
+_JSON_NAMES = {"array": "list", "object": "dict", "null": "null", "str": "str", "int": "int", "float": "float"}
+_EXPECTED = {"str": "a string", "array": "a list", "object": "an object", "int": "an integer", "bool": "a boolean"}
+
+
+def decode_json_sbom(data: bytes, *, source: str) -> JsonSbom:
+    """Decode the fields upkeep reads; raise an :class:`InventoryError` naming ``source`` and the field."""
+    try:
+        return _DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        if not looks_like_sbom(data):
+            raise UnknownFormat(source, _NO_FORMAT) from exc
+        raise MalformedDocument(source, describe_validation_error(str(exc))) from exc
+    except msgspec.DecodeError as exc:
+        raise NotParseable(source, f"not JSON: {exc}") from exc
+
+
+def decode_raw(raw: Raw, *, source: str, where: str) -> Any:
+    """Decode a part kept raw (SPDX 3's ``@graph``, the export's ``sbom``) into plain Python values."""
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:  # pragma: no cover - the bytes were valid JSON a moment ago
+        raise NotParseable(source, f"{where}: not JSON: {exc}") from exc
+
+
+def decode_wrapped_spdx(raw: Raw, *, source: str) -> JsonSbom:
+    """The SPDX 2.3 document inside GitHub's ``{"sbom": ...}`` wrapper; errors name it ``sbom.<field>``."""
+    try:
+        return _DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise MalformedDocument(source, describe_validation_error(str(exc), within="sbom")) from exc
+
+
+_NO_FORMAT = "JSON, but no SBOM format: no bomFormat, spdxVersion, SPDX 3 @context or sbom wrapper"
+
+
+def looks_like_sbom(data: bytes) -> bool:
+    """Whether a JSON object that failed typed decoding still claims an SBOM format (else it is no SBOM)."""
+    try:
+        probe = _PROBE.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return True  # not even an object: the typed error ("the top level must be ...") says it best
+    return (
+        probe.bom_format is not None
+        or probe.spdx_version is not None
+        or _present(probe.sbom_raw) is not None
+        or (_present(probe.graph_raw) is not None and probe.context is not None)
+    )
+
+
+def is_spdx3_context(context: object) -> bool:
+    contexts = context if isinstance(context, list) else [context]
+    return any(isinstance(c, str) and "spdx" in c.lower() for c in contexts)
+
+
+def no_format(source: str) -> UnknownFormat:
+    return UnknownFormat(source, _NO_FORMAT)
+
+
+def _joined(within: str, path: str | None) -> str:
+    path = (path or "").lstrip(".")
+    if within and path:
+        return f"{within}{path}" if path.startswith("[") else f"{within}.{path}"
+    return within or path
+
+
+def describe_validation_error(message: str, *, within: str = "") -> str:
+    """msgspec's ``Expected `str | null`, got `int` - at `$.components[0].purl``` in upkeep's words.
+
+    ``within`` names the part that was decoded on its own (``sbom`` for the export wrapper's content).
+    """
+    wrong = _WRONG_TYPE.fullmatch(message)
+    if wrong:
+        path = _joined(within, wrong["path"])
+        expected = [part for part in wrong["expected"].split(" | ") if part != "null"]
+        wanted = " or ".join(_EXPECTED.get(part, part) for part in expected) or "null"
+        got = _JSON_NAMES.get(wrong["got"], wrong["got"])
+        return f"{path} must be {wanted}, not {got}" if path else f"the top level must be a JSON object, not {got}"
+    missing = _MISSING.fullmatch(message)
+    if missing:
+        return f"{_joined(within, missing['path']) or 'the document'} has no {missing['field']}"
+    return f"{within}: {message}" if within else message

@@ -28,6 +28,7 @@ import gc
 import json
 import random
 import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -196,6 +197,18 @@ def interleaved(repeat: int, runs: dict[str, tuple[Callable[[], object], Callabl
     return best
 
 
+def peak_memory(run: Callable[[], object]) -> int:
+    """Peak bytes Python allocated during one run (tracemalloc), the result included while it is held."""
+    tracemalloc.start()
+    try:
+        result = run()
+        peak = tracemalloc.get_traced_memory()[1]
+        del result
+        return peak
+    finally:
+        tracemalloc.stop()
+
+
 def cyclonedx_lib_loader() -> Callable[[bytes], object] | None:
     try:
         from cyclonedx.model.bom import Bom
@@ -243,6 +256,9 @@ def main() -> None:
         print(f"  upkeep / json.loads, both GC running     {running / plain:7.2f} x    target <= 1.5")
         print(f"  upkeep as called / plain json.loads      {upkeep / plain:7.2f} x    target <= 1.5")
         print(f"  upkeep / json.loads, both GC paused      {upkeep / floor:7.2f} x    (above the decoding floor)")
+        json_peak = peak_memory(lambda d=data: json.loads(d))
+        upkeep_peak = peak_memory(lambda d=data, s=label: parse_bytes(d, source=s))
+        print(f"  peak memory: json.loads {json_peak / 1e6:.0f} MB, upkeep parse_bytes {upkeep_peak / 1e6:.0f} MB")
         if cdx_lib is not None and label.startswith("CycloneDX"):
             t_lib = cpu_time(lambda d=data: gc_paused(lambda: cdx_lib(d)))
             print(

@@ -10,7 +10,8 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.deliver.github_issues import (
+from bot.deliver.interface import DigestData, DigestGap, LicenceDrift
+from bot.deliver.issue_bodies import (
     BODY_CAP,
     BODY_LIMIT,
     find_marker,
@@ -18,7 +19,6 @@ from bot.deliver.github_issues import (
     render_dashboard,
     render_gap_issue,
 )
-from bot.deliver.interface import DigestData, DigestGap, LicenceDrift
 from bot.deliver.slack import SlackSink
 from bot.deliver.slack_blocks import (
     HEADER_TEXT_LIMIT,

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from bot.deliver.escape import clean, md_code, md_text, plain_text, slack_text
-from bot.deliver.github_issues import find_marker, gap_marker, render_gap_issue
 from bot.deliver.interface import GapIssueData, Term
+from bot.deliver.issue_bodies import find_marker, gap_marker, render_gap_issue
 
 EVIL = "<!channel> @everyone [x](http://evil)"
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.config import Secrets, Settings
-from bot.deliver.github_issues import DASHBOARD_MARKER, find_marker, gap_marker
+from bot.deliver.issue_bodies import DASHBOARD_MARKER, find_marker, gap_marker
 from bot.deliver.sinks import build_sinks
 from bot.deliver.slack import EVENT_TYPE
 from bot.deliver.stage import DeliverySummary, deliver, select_gap_issues

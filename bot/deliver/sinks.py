@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from bot.config import Secrets, Settings
-from bot.deliver.github_issues import make_github_issue_sink
 from bot.deliver.interface import Sink
 from bot.deliver.slack import make_slack_sink
 
 
 def build_sinks(settings: Settings, secrets: Secrets) -> tuple[dict[str, Sink], list[str]]:
     """The configured sinks, and a line for each channel that cannot be delivered to."""
+    # Imported here, not at the top: PyGithub is slow to import, and planning and dry runs never need it.
+    from bot.deliver.github_issues import make_github_issue_sink
+
     sinks: dict[str, Sink] = {}
     notes = []
     slack = make_slack_sink(settings, secrets)

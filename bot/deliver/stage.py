@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.deliver.github_issues import close_payload, gap_marker, render_dashboard, render_gap_issue
 from bot.deliver.interface import (
     Action,
     Channel,
@@ -31,6 +30,7 @@ from bot.deliver.interface import (
     GapIssueData,
     Sink,
 )
+from bot.deliver.issue_bodies import close_payload, gap_marker, render_dashboard, render_gap_issue
 from bot.deliver.outbox import (
     OPEN_STATES,
     PlannedItem,

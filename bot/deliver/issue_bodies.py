@@ -1,0 +1,134 @@
+"""GitHub issue bodies and their hidden markers, rendered without PyGithub.
+
+Planning and dry runs only render; keeping this apart from :mod:`bot.deliver.github_issues`
+spares them importing PyGithub. The marker on the first line of a body
+(``<!-- upkeep:gap:HOST/OWNER/NAME -->``, ``<!-- upkeep:dashboard -->``) is how the sink finds an
+issue again. Upstream text in bodies goes through :mod:`bot.deliver.escape`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from bot.config import IssueSettings
+from bot.deliver.escape import clip, is_safe_key, plain_text, template_environment
+from bot.deliver.interface import GapIssueData
+
+BODY_LIMIT = 65_536  # GitHub: 422 "body is too long (maximum is 65536 characters)"
+BODY_CAP = 60_000  # leave room, as Renovate does with 58,000
+DASHBOARD_MARKER = "<!-- upkeep:dashboard -->"
+_MARKER = re.compile(r"<!-- upkeep:(gap:[A-Za-z0-9._/-]+|dashboard) -->")
+
+
+def gap_marker(upstream: str) -> str:
+    """The hidden marker of one upstream's issue; refuses keys that could break out of the comment."""
+    if not is_safe_key(upstream):
+        raise ValueError(f"{upstream!r}: not a HOST/OWNER/NAME key that can go into an issue marker")
+    return f"<!-- upkeep:gap:{upstream} -->"
+
+
+def find_marker(body: str | None) -> str | None:
+    """The upkeep marker in an issue body, if it starts with one (markers elsewhere are quotes, not ours)."""
+    match = _MARKER.match((body or "").lstrip())
+    return match.group(0) if match else None
+
+
+def _shown(items: Sequence[Any], limit: int) -> tuple[list[Any], int]:
+    return list(items[:limit]), max(0, len(items) - limit)
+
+
+def _fit(render: Any, limit: int = 400) -> str:
+    """Render with list limits halved until the body is under :data:`BODY_CAP`; lists end with "and N more"."""
+    while True:
+        body: str = render(limit)
+        if len(body) <= BODY_CAP:
+            return body
+        if limit == 0:
+            return clip(body, BODY_CAP, "\n\n…(truncated)\n")
+        limit //= 2
+
+
+def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[str]) -> dict[str, Any]:
+    """The payload of one upstream's issue: marker, title, body (under the size cap), labels."""
+    marker = gap_marker(data.upstream)
+    template = template_environment().get_template("issues/gap.md.j2")
+
+    def render(limit: int) -> str:
+        flags, flags_more = _shown(data.risk_flags, limit)
+        terms, terms_more = _shown(data.terms, limit)
+        packages, packages_more = _shown(data.packages, limit)
+        repos, repos_more = _shown(data.internal_repos, limit)
+        links, links_more = _shown(data.funding_links, limit)
+        return template.render(
+            marker=marker,
+            organisation=organisation,
+            display_name=data.display_name or data.upstream,
+            upstream=data.upstream,
+            usage_share=data.usage_share,
+            expected_share=data.expected_share,
+            investment_share=data.investment_share,
+            gap=data.gap,
+            risk=data.risk,
+            priority=data.priority,
+            recommended_amount=data.recommended_amount,
+            given_amount=data.given_amount,
+            currency=data.currency,
+            risk_flags=flags,
+            risk_flags_more=flags_more,
+            terms=terms,
+            terms_more=terms_more,
+            packages=packages,
+            packages_more=packages_more,
+            packages_count=len(data.packages),
+            repos=repos,
+            repos_more=repos_more,
+            repos_count=len(data.internal_repos),
+            funding_links=links,
+            funding_links_more=links_more,
+        )
+
+    return {
+        "marker": marker,
+        "title": plain_text(f"Under-investment: {data.display_name or data.upstream}"),
+        "body": _fit(render),
+        "labels": list(labels),
+    }
+
+
+def render_dashboard(
+    gaps: Sequence[GapIssueData], *, organisation: str, settings: IssueSettings, issued: int
+) -> dict[str, Any]:
+    """The payload of the dashboard issue that lists every upstream over a threshold."""
+    template = template_environment().get_template("issues/dashboard.md.j2")
+
+    def render(limit: int) -> str:
+        rows, more = _shown(gaps, limit)
+        return template.render(
+            marker=DASHBOARD_MARKER,
+            organisation=organisation,
+            rows=rows,
+            more=more,
+            total=len(gaps),
+            issued=issued,
+            gap_threshold=settings.gap_threshold,
+            risk_threshold=settings.risk_threshold,
+        )
+
+    return {
+        "marker": DASHBOARD_MARKER,
+        "title": plain_text(f"upkeep dashboard: upstream investment gaps ({organisation})"),
+        "body": _fit(render, 2000),
+        "labels": list(settings.labels),
+    }
+
+
+def close_payload(marker: str, subject: str) -> dict[str, Any]:
+    """The payload that closes a subject's issue, with the comment that says why."""
+    what = "the dashboard" if subject == "dashboard" else f"`{subject.removeprefix('gap:')}`"
+    comment = (
+        f"upkeep: the gap for {what} is resolved: it no longer crosses the configured gap or risk threshold. "
+        "Closing; upkeep reopens this issue if the gap returns."
+    )
+    return {"marker": marker, "comment": comment}

@@ -6,6 +6,7 @@ Expected misses are data here (an unresolved package, a component without purl),
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -100,3 +101,16 @@ class UpstreamKey:
         if len(parts) != 3 or not all(parts):
             raise ValueError(f"{text!r}: an upstream is written HOST/OWNER/NAME")
         return cls(*parts)
+
+
+def current_key(key: str, renames: Mapping[str, str]) -> str:
+    """The upstream key as it is called now: ``renames`` (old → new) followed to the end, loops ignored.
+
+    A repository can be renamed more than once (``a → b → c``); a rename back (``a → b → a``) ends
+    where it started.
+    """
+    seen = {key}
+    while key in renames and renames[key] not in seen:
+        key = renames[key]
+        seen.add(key)
+    return key

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from bot.cli import main
+from bot.config import Settings
+from bot.deliver.inputs import load_delivery_inputs
 from bot.gaps.interface import Budget, ContributionKind, Investment, RepoUse, UpstreamUsage
 from bot.gaps.stage import score_from_inputs
 from bot.gaps.weights import load_weights
@@ -16,7 +19,8 @@ from bot.sandbox.generate import generate_world
 from bot.sandbox.model import World
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.slack import channel_id
-from bot.store.engine import make_engine
+from bot.store.engine import make_engine, session_scope
+from bot.store.renames import save_renames
 from bot.store.tables import OutboxRow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,3 +101,39 @@ def test_dry_run_then_run_then_rerun(
         assert "enqueued 0, delivered 0" in capsys.readouterr().out
     assert len(world.slack_messages) == 1 and len(world.issues[world.ospo_repo]) == planned + 1
     assert {row.state for row in outbox(url)} == {"delivered"}
+
+
+def test_the_digest_tells_no_new_gap_for_an_upstream_that_was_renamed(tmp_path: Path) -> None:
+    world = generate_world(7, "small")
+    url = f"sqlite:///{tmp_path / 'upkeep.db'}"
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    score_world(url, world)
+    settings = Settings(slack={"channel": "C0UPKEEP"})
+    first = load_delivery_inputs(engine, settings, world.now)
+    assert first.digest is not None and first.digest.new_gaps
+    top = first.digest.new_gaps[0]
+    old = top + "-old"
+    with session_scope(engine) as session:  # the last digest named the gap by its old name
+        state = {"gaps": [old if g == top else g for g in first.digest.new_gaps], "given_total": 0.0}
+        session.add(
+            OutboxRow(
+                key="digest-1",
+                channel="slack",
+                target="C0UPKEEP",
+                subject="digest",
+                action="post",
+                content_hash="x",
+                payload={"state": state},
+                state="delivered",
+                delivered_at=world.now,
+            )
+        )
+    unaware = load_delivery_inputs(engine, settings, world.now + timedelta(days=7))
+    assert unaware.digest is not None and unaware.digest.new_gaps == (top,)
+    with session_scope(engine) as session:
+        save_renames(session, {old: top}, source="test", now=world.now)
+    later = load_delivery_inputs(engine, settings, world.now + timedelta(days=7))
+    assert later.digest is not None
+    assert later.digest.new_gaps == () and later.digest.closed_gaps == ()
+    engine.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,8 @@ from bot.sandbox.generate import generate_world
 from bot.sandbox.model import Issue, World
 from bot.sandbox.server import Knobs, Router, SandboxServer
 from bot.sandbox.slack import channel_id
+from bot.store.engine import session_scope
+from bot.store.renames import save_renames
 from bot.store.tables import OutboxRow
 from tests.deliver_world import WorldInputs, world_inputs
 
@@ -204,6 +206,55 @@ def test_duplicate_open_issues_are_closed_down_to_one(sandbox: Sandbox) -> None:
     sandbox.issues.append(copy)
     assert sandbox.run(inputs, days=1).enqueued == 0  # nothing due: the sweep finds the copy anyway
     assert [i.number for i in open_by_marker(sandbox)[gap_marker(top.upstream)]] == [original.number]
+    assert (copy.state, copy.state_reason) == ("closed", "not_planned")
+    assert f"#{original.number}" in copy.comments[-1].body
+
+
+def renamed_inputs(inputs: WorldInputs, old: str, new: str) -> WorldInputs:
+    """The same scores, with ``old`` now known by its new name (as the signals stage records it)."""
+    gaps = tuple(replace(g, upstream=new) if g.upstream == old else g for g in inputs.gap_issues)
+    return replace(inputs, gap_issues=gaps)
+
+
+def test_a_renamed_upstream_keeps_its_issue_under_the_new_name(sandbox: Sandbox) -> None:
+    inputs = world_inputs(sandbox.world)
+    sandbox.run(inputs)
+    old = select_gap_issues(inputs.gap_issues, sandbox.settings)[0].upstream
+    new = old + "-ng"
+    number = open_by_marker(sandbox)[gap_marker(old)][0].number
+    with session_scope(sandbox.engine) as session:
+        save_renames(session, {old: new}, source="test", now=sandbox.world.now)
+
+    summary = sandbox.run(renamed_inputs(inputs, old, new), days=1)
+
+    assert summary.enqueued == 2  # the issue re-marked under its new name, and the dashboard
+    markers = open_by_marker(sandbox)
+    assert gap_marker(old) not in markers
+    assert [i.number for i in markers[gap_marker(new)]] == [number]  # the same issue: not closed, not copied
+    issue = markers[gap_marker(new)][0]
+    assert issue.state_reason is None and issue.comments == []
+    assert sandbox.run(renamed_inputs(inputs, old, new), days=2).enqueued == 0  # and it stays so
+
+
+def test_an_open_copy_under_the_new_name_goes_as_a_duplicate_of_the_older_issue(sandbox: Sandbox) -> None:
+    inputs = world_inputs(sandbox.world)
+    sandbox.run(inputs)
+    old = select_gap_issues(inputs.gap_issues, sandbox.settings)[0].upstream
+    new = old + "-ng"
+    original = open_by_marker(sandbox)[gap_marker(old)][0]
+    copy = replace(
+        original,
+        number=max(i.number for i in sandbox.issues) + 1,
+        body=original.body.replace(gap_marker(old), gap_marker(new), 1),
+        comments=[],
+    )  # opened by hand under the new name, say
+    sandbox.issues.append(copy)
+    with session_scope(sandbox.engine) as session:
+        save_renames(session, {old: new}, source="test", now=sandbox.world.now)
+
+    sandbox.run(renamed_inputs(inputs, old, new), days=1)
+
+    assert [i.number for i in open_by_marker(sandbox)[gap_marker(new)]] == [original.number]
     assert (copy.state, copy.state_reason) == ("closed", "not_planned")
     assert f"#{original.number}" in copy.comments[-1].body
 

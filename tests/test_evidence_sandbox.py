@@ -27,6 +27,7 @@ from bot.sources.evidence_stage import (
 )
 from bot.store import evidence as store
 from bot.store.engine import make_engine, session_scope
+from bot.store.renames import save_renames
 from bot.store.tables import PackageResolutionRow
 from tests.sandbox_fixtures import RunningSandbox
 
@@ -34,7 +35,8 @@ pytest_plugins = ["tests.sandbox_fixtures"]  # harmless once the lead registers 
 
 
 def seed_resolutions(engine: Engine, world: World) -> None:
-    """What the resolve stage finds for this world (tested on its own in test_resolve_*)."""
+    """What the resolve and signals stages find for this world (tested on their own in test_resolve_*,
+    test_signals_*): every package at its upstream under its current name, and the renames learnt."""
     with session_scope(engine) as session:
         for package in world.packages:
             session.add(
@@ -44,6 +46,7 @@ def seed_resolutions(engine: Engine, world: World) -> None:
                     upstream_key=package.true_upstream,
                 )
             )
+        save_renames(session, truth(world)["renamed_upstreams"], source="test", now=world.now)
 
 
 def evidence_settings(sandbox: RunningSandbox, tmp_path: Path, **extra: Any) -> Settings:

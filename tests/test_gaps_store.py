@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from bot.gaps.interface import GapError, Investment, Op, Operand, Term
 from bot.gaps.model import compute_budget, compute_gaps
 from bot.gaps.stage import score_from_inputs
 from bot.gaps.weights import load_weights
-from bot.store.engine import make_engine
+from bot.store.engine import make_engine, session_scope
 from bot.store.gaps import (
     decode_terms,
     encode_terms,
@@ -23,6 +24,7 @@ from bot.store.gaps import (
     load_snapshot,
     prune_snapshots,
 )
+from bot.store.renames import save_renames
 from bot.store.tables import GapScoreRow
 from tests.test_gaps_model import A, B, C, worked_example
 
@@ -76,6 +78,29 @@ def test_snapshot_round_trip_and_trends(db_url: str) -> None:
     assert trends.movers[0].upstream == C
     assert {m.upstream for m in trends.movers} == {A, B, C}
     engine.dispose()
+
+
+def test_a_renamed_upstream_is_no_closed_gap_beside_a_new_one(engine: Engine) -> None:
+    usages, investments, signals = worked_example()
+    budget = compute_budget(yearly_budget=None, developers=10, currency="USD")
+    score_from_inputs(engine, usages, investments, signals, WEIGHTS, budget, NOW)
+    renamed = A + "-ng"
+
+    def moved(key: str) -> str:
+        return renamed if key == A else key
+
+    later = [replace(u, upstream=moved(u.upstream)) for u in usages]
+    later_investments = [replace(i, upstream=moved(i.upstream)) for i in investments]
+    later_signals = [replace(s, upstream=moved(s.upstream)) for s in signals]
+    score_from_inputs(engine, later, later_investments, later_signals, WEIGHTS, budget, NOW + timedelta(days=7))
+    unaware = latest_trends(engine, threshold=0.01)
+    assert unaware is not None and A in {m.upstream for m in unaware.closed_gaps}  # the story a rename would tell
+    with session_scope(engine) as session:
+        save_renames(session, {A: renamed}, source="test", now=NOW)
+    trends = latest_trends(engine, threshold=0.01)
+    assert trends is not None
+    assert trends.new_gaps == trends.closed_gaps == ()
+    assert all(m.upstream != A for m in trends.movers)
 
 
 def test_pruning_keeps_the_newest_and_each_quarters_last(db_url: str) -> None:

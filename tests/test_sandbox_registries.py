@@ -183,8 +183,8 @@ def test_depsdev_links_related_projects_and_scorecards(client: httpx.Client, san
         up = upstreams.get(pkg.true_upstream or "")
         if up is None:
             assert related == [], pkg.package_key
-        elif up.host in ("github.com", "gitlab.com"):
-            assert related == [up.key], pkg.package_key
+        elif up.host in ("github.com", "gitlab.com"):  # the project the metadata names, old name and all
+            assert related == [pkg.declared_upstream or up.key], pkg.package_key
     scored = next(u for u in sandbox_world.upstreams if u.scorecard is not None and u.host == "github.com")
     project = client.get(f"/registry/depsdev/v3/projects/{scored.key.replace('/', '%2F')}").json()
     assert project["scorecard"]["overallScore"] == scored.scorecard

@@ -231,6 +231,23 @@ def test_explain_prints_the_usage_term(wired: Wired) -> None:
     assert "    usage " in result.output and " repos × weight 1" in result.output
 
 
+def test_an_old_name_is_explained_and_shown_under_the_new_one(wired: Wired) -> None:
+    renamed = {old: up.key for up in wired.world.upstreams for old in up.former_keys}
+    old, new = sorted(renamed.items())[0]
+    explained = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", old])
+    assert explained.exit_code == 0, explained.output
+    lines = explained.output.splitlines()
+    assert lines[0] == f"{old} is now {new} (renamed or transferred; GitHub redirects the old name)"
+    assert lines[1].startswith(new)
+    shown = CliRunner().invoke(app, ["--database-url", wired.db_url, "upstream", old])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines()[:2] == [
+        f"{old} is now {new} (renamed or transferred; GitHub redirects the old name)",
+        f"{new}  (formerly {old})",
+    ]
+    assert f"renamed from {old}" in shown.output  # the packages' provenance says how they got here
+
+
 def test_explain_of_an_unknown_upstream_is_one_line_and_exit_1(wired: Wired) -> None:
     result = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", "github.com/nobody/nothing"])
     assert result.exit_code == 1

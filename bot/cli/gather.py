@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from bot.cli.app import AppContext, CliError, app, context
 from bot.http import RateLimited, make_client
-from bot.records import UpstreamKey
+from bot.records import UpstreamKey, current_key
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
 from bot.sources.github_client import GitHubAuthError, GitHubQueryError, github_service_of, watch_budgets
@@ -24,6 +24,7 @@ from bot.sources.opencollective import OpenCollectiveError
 from bot.sources.signals_stage import SignalsSummary, gather_signals
 from bot.store import signals as store
 from bot.store.rate_limits import BUDGETS
+from bot.store.renames import load_renames
 from bot.store.tables import UpstreamRow, UpstreamSignalRow
 
 NOT_GATHERED = "not gathered yet"
@@ -41,7 +42,7 @@ def _describe_signals(summary: SignalsSummary) -> str:
     return (
         f"signals: scan {summary.scan_id}{' (new)' if summary.new_scan else ''}: "
         f"{summary.observed} of {summary.upstreams} upstreams observed ({summary.partial} partial, "
-        f"{summary.missing} missing), {summary.drifts} licence drift(s), "
+        f"{summary.missing} missing), {summary.renamed} renamed, {summary.drifts} licence drift(s), "
         f"{summary.sovereignty_risks} sovereignty risk(s); calls: {calls or 'none'}"
     )
 
@@ -107,6 +108,13 @@ def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/O
     name = str(parsed)
     engine = context(ctx).engine
     with Session(engine) as session:
+        renames = load_renames(session)
+    current = current_key(name, renames)
+    if current != name:
+        typer.echo(f"{name} is now {current} (renamed or transferred; GitHub redirects the old name)")
+        name = current
+    formerly = sorted(old for old, new in renames.items() if new == name)
+    with Session(engine) as session:
         row = session.exec(select(UpstreamRow).where(UpstreamRow.key == name)).first()
         packages = store.load_packages_by_upstream(session, upstream_keys=[name]).get(name, [])
         history = store.load_signal_history(session, upstream_key=name)
@@ -115,7 +123,7 @@ def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/O
     if row is None and not packages and not history:
         raise CliError(f"{name}: unknown upstream (run `upkeep resolve` first?)")
     echo = typer.echo
-    echo(f"{name}")
+    echo(f"{name}" + (f"  (formerly {', '.join(formerly)})" if formerly else ""))
     echo(f"\npackages ({len(packages)}):")
     for package in sorted(packages, key=lambda p: p.package_key):
         where = f" [{package.subdirectory}]" if package.subdirectory else ""

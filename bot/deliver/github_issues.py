@@ -104,10 +104,16 @@ class GitHubIssueSink:
     def _deliver(self, item: Delivery, *, maybe_sent: bool) -> str:
         marker = str(item.payload["marker"])
         try:
-            issues = sorted(self._issues().get(marker, []), key=lambda issue: issue.number)
+            issues = self._issues().get(marker, [])
             if item.action == "close":
-                return self._ensure_closed(issues, item.payload, maybe_sent=maybe_sent)
-            return self._ensure_open(marker, issues, item.payload)
+                return self._ensure_closed(sorted(issues, key=lambda i: i.number), item.payload, maybe_sent=maybe_sent)
+            # An upstream renamed since its issue was opened: that issue (under the old name's marker) is the
+            # one to keep, re-marked by the new body; a copy under the new marker goes as a duplicate.
+            adopted = [i for old in item.payload.get("adopt", ()) for i in self._issues().get(str(old), [])]
+            number = self._ensure_open(marker, sorted([*issues, *adopted], key=lambda i: i.number), item.payload)
+            if adopted:
+                self._index = None  # markers changed: list again before the next item
+            return number
         except GithubException as exc:
             message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
             raise DeliveryError(

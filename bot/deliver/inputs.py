@@ -17,7 +17,9 @@ from bot.config import Settings
 from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDrift, Term
 from bot.deliver.outbox import aware
 from bot.gaps.interface import GapScore
+from bot.records import current_key
 from bot.store import outbox as outbox_store
+from bot.store.renames import load_renames
 
 
 @dataclass
@@ -82,11 +84,12 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         channel = settings.slack.channel or ""
         last = outbox_store.load_last_delivered(session, channel="slack", target=channel, subject="digest")
         drifts = signals_store.load_drifts(session)
+        renames = load_renames(session)
     state = (last.payload.get("state") or {}) if last is not None else {}
     since = last.delivered_at if last is not None else None
     gaps = sorted((s for s in scores if s.gap >= threshold), key=lambda s: (-s.priority, s.upstream))
     current = [s.upstream for s in gaps]
-    before = set(state.get("gaps", ())) if last is not None else set()
+    before = {current_key(key, renames) for key in state.get("gaps", ())} if last is not None else set()
     given_total = sum(s.given for s in scores)
     digest = DigestData(
         organisation=settings.organisation,

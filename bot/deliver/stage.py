@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.deliver.escape import is_safe_key
 from bot.deliver.interface import (
     Action,
     Channel,
@@ -41,7 +42,9 @@ from bot.deliver.outbox import (
     digest_key,
 )
 from bot.deliver.slack_blocks import build_digest
+from bot.records import current_key
 from bot.store import outbox as store
+from bot.store.renames import load_renames
 from bot.store.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -116,6 +119,7 @@ def plan_deliveries(
         selected = select_gap_issues(gap_issues, settings)
         issued = selected[: settings.issues.max_issues]
         latest = store.load_latest_by_subject(session, channel="github", target=repository, prefix="gap:")
+        renames = load_renames(session)
         wanted: set[str] = set()
         for gap in issued:
             subject = f"gap:{gap.upstream}"
@@ -124,6 +128,9 @@ def plan_deliveries(
             except ValueError as exc:
                 plan.notes.append(f"issue {gap.upstream}: skipped: {exc}")
                 continue
+            formerly = sorted(old for old, new in renames.items() if new == gap.upstream and is_safe_key(old))
+            if formerly:  # its issue may still carry an old name's marker: the sink takes that issue over
+                payload = {**payload, "adopt": [gap_marker(old) for old in formerly]}
             wanted.add(subject)
             _change(
                 plan,
@@ -135,7 +142,8 @@ def plan_deliveries(
                 payload=payload,
             )
         for subject, row in sorted(latest.items()):
-            if subject not in wanted and row.action == "open":
+            renamed = f"gap:{current_key(subject.removeprefix('gap:'), renames)}"
+            if subject not in wanted and renamed not in wanted and row.action == "open":
                 payload = close_payload(gap_marker(subject.removeprefix("gap:")), subject)
                 _change(
                     plan, row, channel="github", target=repository, subject=subject, action="close", payload=payload

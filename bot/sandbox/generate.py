@@ -60,6 +60,8 @@ PUBLIC_MAIL_DOMAINS = (
 #: Other upstreams used at least this share of the least used planted gap's use get paid, this much (USD) per
 #: use (see :func:`_fund_critical`).
 CRITICAL_SHARE = 0.5
+# Packages named by their repository path: renaming the repository does not rename them.
+RENAME_FIXED_ECOSYSTEMS = frozenset({"golang", "githubactions"})
 CRITICAL_DOLLARS_PER_USE = 1000
 SOURCE_AVAILABLE = ("BUSL-1.1", "SSPL-1.0", "Elastic-2.0")
 TOKENS: dict[str, list[str]] = {
@@ -1088,6 +1090,67 @@ def _fund_critical(
     return out
 
 
+def _rename_some(
+    rng: random.Random,
+    upstreams: list[UpstreamRepo],
+    targets: list[UpstreamRepo],
+    packages: list[Package],
+    contributions: list[Contribution],
+    ledger: list[LedgerEntry],
+    sponsorships: list[Sponsorship],
+) -> None:
+    """Rename or transfer a few upstreams the organisation contributes to, after the fact.
+
+    Their registry metadata and the OSPO's ledger keep naming the old repository (as crates.io's
+    ``bitflags`` still names ``rust-lang-nursery/bitflags``); GitHub redirects the old name, and
+    reports contributions under the new one. A reader that does not follow the redirect credits
+    the work and money to a repository the organisation does not use. Runs on its own random
+    stream, after everything else, so the rest of the world is the same as without it.
+    """
+    contributed = {c.upstream for c in contributions}
+    sponsored = {s.sponsorable.lower() for s in sponsorships}
+    by_upstream: dict[str, list[Package]] = defaultdict(list)
+    for pkg in packages:
+        if pkg.true_upstream:
+            by_upstream[pkg.true_upstream].append(pkg)
+    taken = {u.key for u in upstreams}
+    candidates = [
+        u
+        for u in targets
+        if u.key in contributed
+        and u.owner.lower() not in sponsored  # a transfer would move whose sponsorship it is: another story
+        and u.owner != "golang"
+        and by_upstream[u.key]
+        and all(
+            p.ecosystem not in RENAME_FIXED_ECOSYSTEMS and p.repository_form != "split-mirror"
+            for p in by_upstream[u.key]
+        )
+        and not (u.funding_yml and "open_collective:" in u.funding_yml)
+    ]
+    count = min(len(candidates), max(3, len(targets) // 100))
+    chosen = rng.sample(candidates, count)
+    paid = [u for u in candidates if any(entry.upstream == u.key for entry in ledger)]
+    if paid and not any(u in paid for u in chosen):  # one whose ledger entries name the old repository
+        chosen[-1] = rng.choice(paid)
+    for index, up in enumerate(chosen):
+        if index % 2 == 0:  # renamed by its owner
+            former = f"{up.owner}/{rng.choice(('node-{}', '{}.js', 'py{}', '{}-legacy', '{}2')).format(up.name)}"
+        else:  # moved from a maintainer's account to its organisation
+            former = f"{up.name.split('-')[0]}-{rng.choice(_N)}/{up.name}"
+        while f"{up.host}/{former}".lower() in taken:
+            former += "-old"
+        taken.add(f"{up.host}/{former}".lower())
+        up.former_names.append(former)
+        for pkg in by_upstream[up.key]:
+            text = json.dumps(pkg.metadata)
+            if up.full_name in text:
+                pkg.metadata = json.loads(text.replace(up.full_name, former))
+                pkg.declared_upstream = f"{up.host}/{former}".lower()
+        for entry in ledger:
+            if entry.upstream == up.key:
+                entry.upstream = f"{up.host}/{former}".lower()
+
+
 # --------------------------------------------------------------------------------------------- world
 
 
@@ -1211,6 +1274,7 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
     ledger += _fund_critical(rng, used, under_keys, usage)
     ledger.sort(key=lambda x: (x.paid_on, x.upstream))
     under.sort(key=lambda u: (-usage[u.key], u.key))
+    _rename_some(random.Random(f"renames-{seed}"), upstreams, targets, packages, contributions, ledger, sponsorships)
     ospo = f"{spec.orgs[0]}/ospo"
     return World(
         seed=seed,

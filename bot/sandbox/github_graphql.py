@@ -207,6 +207,8 @@ class GitHubGraphQLService:
         }
         self.repos_by_name.update({r.full_name.lower(): r for r in world.internal_repos})
         self.repos_by_node = {r.node_id: r for r in self.repos_by_name.values()}
+        # Old names of renamed or transferred repositories: GitHub answers them with the repository as it is now.
+        self.renamed = {former.lower(): u for u in self.upstreams.values() for former in u.former_names}
         self.owner_types = {u.owner.lower(): u.owner_type for u in self.upstreams.values()}
         self.owner_types.update({o.lower(): "Organization" for o in world.orgs})
         # Accounts that exist on GitHub without being world people: user-owned upstreams, commit authors.
@@ -342,8 +344,10 @@ class Root:
             raise not_found(f"Could not resolve to a RepositoryOwner with the login of '{login}'.")
         return self.s.owner(self.ctx, login)
 
-    def repository(self, info: Info, owner: str, name: str, **_: Any) -> RepositoryNode:
-        repo = self.s.repos_by_name.get(f"{owner}/{name}".lower())
+    def repository(self, info: Info, owner: str, name: str, followRenames: bool = True, **_: Any) -> RepositoryNode:
+        """By name; an old name answers with the repository under its new name unless ``followRenames: false``."""
+        full_name = f"{owner}/{name}".lower()
+        repo = self.s.repos_by_name.get(full_name) or (self.s.renamed.get(full_name) if followRenames else None)
         if repo is None:
             raise not_found(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
         return RepositoryNode(self.s, self.ctx, repo)

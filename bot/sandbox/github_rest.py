@@ -154,6 +154,8 @@ class GitHubRestService:
         self._people = {p.login.lower(): p for p in world.people}
         self._internal = {r.full_name.lower(): r for r in world.internal_repos}
         self._upstreams = {u.full_name.lower(): u for u in world.upstreams if u.host == "github.com"}
+        self._renamed = {former.lower(): u for u in self._upstreams.values() for former in u.former_names}
+        self._by_database_id = {u.database_id: u for u in self._upstreams.values()}
         self._owner_types: dict[str, str] = {o.lower(): "Organization" for o in world.orgs}
         for up in self._upstreams.values():
             self._owner_types.setdefault(up.owner.lower(), up.owner_type)
@@ -221,6 +223,12 @@ class GitHubRestService:
         if auth == "invalid":
             return error(401, "Bad credentials")
         path = path.rstrip("/") or "/"
+        moved = self._moved(request, path, context)
+        if moved is not None:
+            return moved
+        by_id = re.fullmatch(r"/repositories/(\d+)(/.*)?", path)
+        if by_id and int(by_id.group(1)) in self._by_database_id:  # where a redirect points: the repository by id
+            path = f"/repos/{self._by_database_id[int(by_id.group(1))].full_name}{by_id.group(2) or ''}"
         methods_here = []
         for method, pattern, func, resource in self.routes:
             match = pattern.fullmatch(path)
@@ -238,6 +246,23 @@ class GitHubRestService:
         if methods_here:
             return error(404, "Not Found")  # GitHub answers unknown verbs on known paths with 404
         return not_found()
+
+    def _moved(self, request: httpx.Request, path: str, context: ServiceContext) -> httpx.Response | None:
+        """A renamed or transferred repository's old path: ``301`` to ``/repositories/{id}``, as GitHub answers."""
+        match = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
+        repo = self._renamed.get(f"{match.group(1)}/{match.group(2)}".lower()) if match else None
+        if match is None or repo is None:
+            return None
+        location = f"{context.base_url}{self.prefix}/repositories/{repo.database_id}{match.group(3) or ''}"
+        if request.url.query:
+            location += f"?{request.url.query.decode()}"
+        status = 301 if request.method in ("GET", "HEAD") else 307
+        body = {
+            "message": "Moved Permanently",
+            "url": location,
+            "documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects",
+        }
+        return httpx.Response(status, headers={"Location": location}, json=body)
 
     def _rate_headers(self, token: str | None, resource: str) -> dict[str, str]:
         limit = RATE_LIMITS[resource] if token else 60

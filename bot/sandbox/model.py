@@ -83,6 +83,8 @@ class UpstreamRepo:
     # What the generator built the last 12 months' commits to give (bots excluded); None: not designed.
     designed_bus_factor: int | None = None
     designed_elephant_factor: int | None = None
+    # Earlier "owner/name"s, oldest first: GitHub redirects them here (a rename, or a transfer to another owner).
+    former_names: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -91,6 +93,10 @@ class UpstreamRepo:
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    @property
+    def former_keys(self) -> list[str]:
+        return [f"{self.host}/{former}".lower() for former in self.former_names]
 
 
 @dataclass
@@ -110,6 +116,8 @@ class Package:
     deprecated: bool = False
     license: str | None = None
     unresolvable_reason: str | None = None  # the reason a resolver should give when true_upstream is None
+    # The repository the metadata still names when its upstream was renamed since (None: it names the true one).
+    declared_upstream: str | None = None
 
     @property
     def package_key(self) -> str:

@@ -727,6 +727,7 @@ class DepsDevService:
     def __init__(self, world: World) -> None:
         self.world = world
         self.upstreams = {u.key: u for u in world.upstreams}
+        self.renamed = {former: u for u in world.upstreams for former in u.former_keys}
         self.packages: dict[tuple[str, str], Package] = {}
         for pkg in world.packages:
             system = next((s for s, e in DEPSDEV_SYSTEMS.items() if e == pkg.ecosystem), None)
@@ -827,7 +828,8 @@ class DepsDevService:
             provenance = "GO_ORIGIN" if pkg.ecosystem == "golang" else "UNVERIFIED_METADATA"
             related.append(
                 {
-                    "projectKey": {"id": f"{up.host}/{up.owner}/{up.name}".lower()},
+                    # the project the metadata names: the old one, when the repository was renamed since
+                    "projectKey": {"id": pkg.declared_upstream or up.key},
                     "relationProvenance": provenance,
                     "relationType": "SOURCE_REPO",
                 }
@@ -850,7 +852,7 @@ class DepsDevService:
         return doc
 
     def project(self, project_id: str, method: str) -> Rendered:
-        up = self.upstreams.get(project_id)
+        up = self.upstreams.get(project_id) or self.renamed.get(project_id)
         if up is None or up.host not in ("github.com", "gitlab.com", "bitbucket.org"):
             return _json(404, {"code": 5, "message": "project not found", "details": []})
         if method == "packageversions":

@@ -20,7 +20,10 @@ Computed from the world's own facts with deliberately plain code, independently 
   collective's linked repository (a GitHub handle ``owner/repo`` that is an upstream), to the one
   upstream whose FUNDING.yml ``open_collective:`` names the collective, or to the one upstream of
   a handle ``owner`` that owns exactly one; ledger entries whose ``upstream`` is an upstream key
-  (others are listed as ``unattributed``).
+  or a former name of one (others are listed as ``unattributed``).
+* **Renamed upstreams**: a repository renamed or transferred is known by its current name
+  (``true_upstream``); registries may still name the old one (``declared_upstream``), which a
+  resolver finds until GitHub's redirect is followed. ``renamed_upstreams`` maps old keys to new.
 """
 
 from __future__ import annotations
@@ -260,16 +263,18 @@ def _money(world: World, used: set[str]) -> tuple[dict[str, dict[str, dict[str, 
         bucket = money[key]["open_collective"]
         bucket[contribution.currency] = bucket.get(contribution.currency, 0) + contribution.amount_cents
     start, end = _window(world)
+    current = renamed_upstreams(world)
     for entry in world.ledger:
         if not start.date() < entry.paid_on <= end.date():
             continue
         cents = int(Decimal(entry.amount) * 100)
-        if entry.upstream not in used:
+        upstream = current.get(entry.upstream, entry.upstream)
+        if upstream not in used:
             unattributed.append(
                 {"channel": entry.channel, "payee": entry.upstream, "cents": cents, "currency": entry.currency}
             )
             continue
-        bucket = money[entry.upstream]["ledger"]
+        bucket = money[upstream]["ledger"]
         bucket[entry.currency] = bucket.get(entry.currency, 0) + cents
     plain = {key: {ch: dict(sorted(cur.items())) for ch, cur in sorted(chs.items())} for key, chs in money.items()}
     return dict(sorted(plain.items())), unattributed
@@ -311,6 +316,11 @@ def _contributions(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     return counts, spans
 
 
+def renamed_upstreams(world: World) -> dict[str, str]:
+    """Old key → current key of every renamed or transferred upstream."""
+    return {former: up.key for up in world.upstreams for former in up.former_keys}
+
+
 def truth(world: World) -> dict[str, Any]:
     """The ground truth as a JSON-serialisable dict in a stable order (see the module docstring)."""
     bots = {p.login for p in world.people if p.is_bot}
@@ -322,6 +332,7 @@ def truth(world: World) -> dict[str, Any]:
                 "purl": purl_of(pkg.ecosystem, pkg.namespace, pkg.name),
                 "ecosystem": pkg.ecosystem,
                 "true_upstream": pkg.true_upstream,
+                "declared_upstream": pkg.declared_upstream,
                 "unresolvable_reason": pkg.unresolvable_reason,
                 "repository_form": pkg.repository_form,
                 "subdirectory": pkg.subdirectory,
@@ -401,6 +412,7 @@ def truth(world: World) -> dict[str, Any]:
         "money_unattributed": unattributed,
         "signals": signals,
         "under_invested": list(world.under_invested),
+        "renamed_upstreams": dict(sorted(renamed_upstreams(world).items())),
     }
 
 

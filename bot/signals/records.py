@@ -141,6 +141,7 @@ class RepoObservation:
     funding_yml_text: str | None = None  # .github/FUNDING.yml, for its problems (channels come from fundingLinks)
     funding_json_text: str | None = None
     funding_json_source: str | None = None
+    renamed_to: str | None = None  # the upstream key GitHub answered this (old) name with: renamed or transferred
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from bot.sources.sponsors import (
 )
 from bot.store import evidence as store
 from bot.store.engine import session_scope
+from bot.store.renames import load_renames
 
 log = logging.getLogger(__name__)
 PARTS = ("people", "contributions", "money")
@@ -221,6 +222,7 @@ def gather_money(engine: Engine, settings: Settings, clients: Clients, summary: 
     with Session(engine) as session:
         upstreams = store.load_upstream_keys(session)
         accounts = sorted({i.account for i in store.load_identities(session)})
+        renames = load_renames(session)
     web_host = settings.github.web_host
     owners = _owners(upstreams)
     sponsorships = []
@@ -253,12 +255,13 @@ def gather_money(engine: Engine, settings: Settings, clients: Clients, summary: 
             owners=owners,
             funding_slugs=funding_names(links, "OPEN_COLLECTIVE"),
             web_host=web_host,
+            renames=renames,
         )
     if settings.funding.ledger_csv:
         path = Path(settings.funding.ledger_csv)
         if not path.is_absolute() and settings.config_path is not None:
             path = settings.config_path.parent / path
-        ledger, problems = read_ledger(path, upstreams=upstreams)
+        ledger, problems = read_ledger(path, upstreams=upstreams, renames=renames)
         payments["ledger"] = ledger
         summary.ledger_problems = [str(p) for p in problems]
     with session_scope(engine) as session:

@@ -293,8 +293,10 @@ class GitHubSignalSource:
         )
         probe_failed = any("fundingJson" in [str(p) for p in e.get("path") or []] for e in errors)
         present: bool | None = None if probe_failed or "fundingJson" not in node else node["fundingJson"] is not None
+        answered = f"{key.split('/', 1)[0]}/{node.get('nameWithOwner') or ''}".lower()
         observation = RepoObservation(
             upstream_key=key,
+            renamed_to=answered if answered != key and answered.count("/") == 2 else None,
             found=True,
             observed_at=now,
             source=SOURCE,

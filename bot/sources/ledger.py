@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from bot.records import current_key
 from bot.sources.money import Payment
 
 COLUMNS = ("date", "upstream", "amount", "currency", "channel")
@@ -31,8 +32,14 @@ class LedgerProblem:
         return f"{self.where}: column {self.column}: {self.message}"
 
 
-def parse_ledger(text: str, *, source: str, upstreams: Collection[str]) -> tuple[list[Payment], list[LedgerProblem]]:
-    """Payments from the ledger text, and one problem per line that could not be read."""
+def parse_ledger(
+    text: str, *, source: str, upstreams: Collection[str], renames: Mapping[str, str] | None = None
+) -> tuple[list[Payment], list[LedgerProblem]]:
+    """Payments from the ledger text, and one problem per line that could not be read.
+
+    A line naming a repository by an old name (``renames``: old key → new) counts for the upstream
+    as it is called now: ledgers are written once and renames come later.
+    """
     reader = csv.DictReader(io.StringIO(text), restkey="_extra")
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in header]
@@ -78,8 +85,9 @@ def parse_ledger(text: str, *, source: str, upstreams: Collection[str]) -> tuple
         if not channel:
             problems.append(LedgerProblem(where, "channel", "empty (tidelift, thanks.dev, invoice, grant, ...)"))
             continue
-        key = payee.lower()
+        key = current_key(payee.lower(), renames or {})
         attributed = key in known
+        why = "ledger names the upstream" if key == payee.lower() else f"ledger names {payee}, now {key}"
         payments.append(
             Payment(
                 channel="ledger",
@@ -88,7 +96,7 @@ def parse_ledger(text: str, *, source: str, upstreams: Collection[str]) -> tuple
                 amount=amount,
                 currency=currency,
                 upstreams=(key,) if attributed else (),
-                attribution="ledger names the upstream" if attributed else f"{payee}: not an upstream of the inventory",
+                attribution=why if attributed else f"{payee}: not an upstream of the inventory",
                 subchannel=channel,
                 source=where,
             )
@@ -96,10 +104,12 @@ def parse_ledger(text: str, *, source: str, upstreams: Collection[str]) -> tuple
     return payments, problems
 
 
-def read_ledger(path: Path, *, upstreams: Collection[str]) -> tuple[list[Payment], list[LedgerProblem]]:
+def read_ledger(
+    path: Path, *, upstreams: Collection[str], renames: Mapping[str, str] | None = None
+) -> tuple[list[Payment], list[LedgerProblem]]:
     """:func:`parse_ledger` on a file; an unreadable file is one problem, not an exception."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         return [], [LedgerProblem(str(path), "-", f"cannot read: {exc.strerror or exc}")]
-    return parse_ledger(text, source=str(path), upstreams=upstreams)
+    return parse_ledger(text, source=str(path), upstreams=upstreams, renames=renames)

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bot.records import current_key
 from bot.sources.money import Payment
 
 PAGE = 1000
@@ -100,10 +101,15 @@ def attribute_collective(
     owners: Mapping[str, Sequence[str]],
     funding_slugs: Mapping[str, Sequence[str]],
     web_host: str = "github.com",
+    renames: Mapping[str, str] | None = None,
 ) -> tuple[tuple[str, ...], str]:
-    """The upstreams a collective stands for, and how that was decided (see the module docstring)."""
+    """The upstreams a collective stands for, and how that was decided (see the module docstring).
+
+    A linked repository known by an old name (``renames``: old key → new) stands for its new name.
+    """
     slug = str(account.get("slug") or "")
     repo = _github_repo(account, web_host)
+    repo = current_key(repo, renames or {}) if repo is not None else None
     if repo is not None and repo in upstreams:
         return (repo,), f"{slug}: linked repository {repo}"
     named = sorted(funding_slugs.get(slug.lower(), ()))
@@ -125,13 +131,19 @@ def collective_payments(
     owners: Mapping[str, Sequence[str]],
     funding_slugs: Mapping[str, Sequence[str]],
     web_host: str = "github.com",
+    renames: Mapping[str, str] | None = None,
 ) -> list[Payment]:
     """Transactions as payments (positive amounts, original currency) with their attribution."""
     out = []
     for t in transactions:
         account = t.get("oppositeAccount") or {}
         keys, why = attribute_collective(
-            account, upstreams=upstreams, owners=owners, funding_slugs=funding_slugs, web_host=web_host
+            account,
+            upstreams=upstreams,
+            owners=owners,
+            funding_slugs=funding_slugs,
+            web_host=web_host,
+            renames=renames,
         )
         amount = t.get("amount") or {}
         value = abs(Decimal(str(amount.get("valueInCents") or 0))) / 100

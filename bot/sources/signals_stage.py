@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,10 @@ from bot.signals.licences import detect_drift, normalise_spdx
 from bot.signals.records import Cached, RegistryObservation, RepoObservation, UpstreamSignals
 from bot.signals.registry import PackageSignals, npm_signals, pypi_signals
 from bot.sources.github_client import github_service_of, watch_budgets
-from bot.sources.github_signals import CallCounter, ConditionalCache, DepsDevProjects, GitHubSignalSource
+from bot.sources.github_signals import SOURCE, CallCounter, ConditionalCache, DepsDevProjects, GitHubSignalSource
 from bot.store import signals as store
 from bot.store.engine import session_scope
+from bot.store.renames import save_renames
 from bot.store.tables import PackageResolutionRow, SignalScanRow
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class SignalsSummary:
     missing: int
     drifts: int
     sovereignty_risks: int
+    renamed: int = 0  # upstreams GitHub answered under a new name (renamed or transferred)
     calls: dict[str, int] = field(default_factory=dict)
 
 
@@ -222,9 +224,17 @@ def gather_signals(
     pending = [UpstreamKey.parse(k) for k in todo]
     pending = [u for u in pending if u.host in github_hosts] + [u for u in pending if u.host not in github_hosts]
     batches = [pending[i : i + config.batch_size] for i in range(0, len(pending), config.batch_size)]
+    renamed = 0
     for batch in batches:
         on_github = [(str(u), u.owner, u.name) for u in batch if u.host in github_hosts]
-        repos: dict[str, RepoObservation] = {o.upstream_key: o for o in github.observe(on_github, since=since, now=now)}
+        found = github.observe(on_github, since=since, now=now)
+        renames = {o.upstream_key: o.renamed_to for o in found if o.renamed_to}
+        if renames:
+            renamed += _record_renames(engine, renames, now)
+        repos: dict[str, RepoObservation] = {
+            o.renamed_to or o.upstream_key: replace(o, upstream_key=o.renamed_to or o.upstream_key) for o in found
+        }
+        batch = list(dict.fromkeys(UpstreamKey.parse(renames.get(str(u), str(u))) for u in batch))
         with Session(engine) as session:
             registry = _registry_observations(session, settings, [str(u) for u in batch], depsdev)
         with session_scope(engine) as session:
@@ -252,6 +262,7 @@ def gather_signals(
                     risks += drift
         log.info("signals: batch stored", extra={"scan": scan_id, "upstreams": len(batch), "observed": observed})
     with session_scope(engine) as session:
+        keys = store.load_upstream_keys(session)  # renames found in this run replaced some
         scan = session.get(SignalScanRow, scan_id)
         if scan is not None:
             remaining = set(keys) - store.load_keys_in_scan(session, scan_id=scan_id)
@@ -264,12 +275,24 @@ def gather_signals(
         new_scan=new_scan,
         upstreams=len(keys),
         observed=observed,
+        renamed=renamed,
         partial=partial,
         missing=missing,
         drifts=drifts,
         sovereignty_risks=risks,
         calls=counter.as_dict(),
     )
+
+
+def _record_renames(engine: Engine, renames: dict[str, str], now: datetime) -> int:
+    """Store what GitHub's answers revealed: the old keys' resolutions move to the new ones at once."""
+    with session_scope(engine) as session:
+        changed = save_renames(session, renames, source=SOURCE, now=now)
+    for old, new in sorted(renames.items()):
+        log.info(
+            "upstream %s: GitHub answers it as %s (renamed or transferred); counted as %s from now on", old, new, new
+        )
+    return changed
 
 
 def _add_calls(before: dict[str, int], now: dict[str, int]) -> dict[str, int]:

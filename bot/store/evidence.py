@@ -19,8 +19,10 @@ from typing import Literal
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from bot.records import current_key
 from bot.sources.money import Payment
 from bot.sources.people import Identity
+from bot.store.renames import load_renames
 from bot.store.tables import (
     ContributionCheckpointRow,
     ContributionRow,
@@ -180,6 +182,7 @@ def load_contribution_counts(
     rows = session.exec(
         select(ContributionRow).where(ContributionRow.occurred_at >= start, ContributionRow.occurred_at <= end)
     ).all()
+    renames = load_renames(session)  # rows keep the name GitHub reported then; count them under today's
     tree: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for row in rows:
         moment = aware(row.occurred_at)
@@ -187,7 +190,7 @@ def load_contribution_counts(
             continue
         person = _counts_on(by_account.get(row.account, []), moment)
         if person is not None:
-            tree[person][row.repository][row.kind] += row.count
+            tree[person][current_key(row.repository, renames)][row.kind] += row.count
     return {p: {r: dict(k) for r, k in repos.items()} for p, repos in tree.items()}
 
 
@@ -229,8 +232,9 @@ def replace_payments(session: Session, channel: str, payments: Iterable[Payment]
 def load_payments(
     session: Session, *, start: datetime | None = None, end: datetime | None = None, bounds: Bounds = "(start, end]"
 ) -> list[Payment]:
-    """Payments in the window (all when no window), oldest first."""
+    """Payments in the window (all when no window), oldest first; upstreams renamed since under their new names."""
     rows = session.exec(select(PaymentRow).order_by(col(PaymentRow.paid_on), col(PaymentRow.key))).all()
+    renames = load_renames(session)
     out = []
     for r in rows:
         moment = aware(r.paid_on)
@@ -243,7 +247,7 @@ def load_payments(
                 paid_on=moment,
                 amount=Decimal(r.amount),
                 currency=r.currency,
-                upstreams=tuple(r.upstreams),
+                upstreams=tuple(dict.fromkeys(current_key(u, renames) for u in r.upstreams)),
                 attribution=r.attribution,
                 subchannel=r.subchannel,
                 source=r.source,

@@ -20,7 +20,9 @@ from bot.gaps.interface import GapError, GapScore, GapSnapshot, Op, Operand, Ter
 from bot.gaps.trends import ScorePoint, diff_scores
 from bot.gaps.weights import GapWeights
 from bot.gc_pause import cyclic_gc_paused
+from bot.records import current_key
 from bot.store.engine import session_scope
+from bot.store.renames import load_renames
 from bot.store.tables import GapScoreRow, GapSnapshotRow
 
 
@@ -219,12 +221,17 @@ def load_score(engine: Engine, *, upstream: str, snapshot_id: int | None = None)
 
 
 def load_points(engine: Engine, *, snapshot_id: int) -> list[ScorePoint]:
-    """A snapshot's upstream, gap and recommended amount only: what trends need, without the terms."""
+    """A snapshot's upstream, gap and recommended amount only: what trends need, without the terms.
+
+    Upstreams renamed since the snapshot are named as they are now, so a rename is no closed gap
+    beside a new one.
+    """
     query = select(GapScoreRow.upstream_key, GapScoreRow.gap, GapScoreRow.recommended).where(
         GapScoreRow.snapshot_id == snapshot_id
     )
     with Session(engine) as session:
-        return [_Point(key, gap, recommended) for key, gap, recommended in session.exec(query)]
+        renames = load_renames(session)
+        return [_Point(current_key(key, renames), gap, recommended) for key, gap, recommended in session.exec(query)]
 
 
 def latest_trends(engine: Engine, *, threshold: float, movers: int = 10) -> TrendDiff | None:

@@ -7,7 +7,7 @@ by select-then-update in batches, so a rerun or a resumed run never duplicates a
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +16,11 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
+from bot.records import UpstreamKey
 from bot.resolve.fetch import CachedResponse
 from bot.resolve.interface import Outcome, PackageRef, Resolution
 from bot.store.engine import session_scope
+from bot.store.renames import load_renames
 from bot.store.tables import ComponentRow, HttpCacheRow, PackageResolutionRow, UpstreamRow
 
 BATCH = 500
@@ -100,11 +102,27 @@ def _row_values(ref: PackageRef, outcome: Outcome, now: datetime, ttl: timedelta
     return values
 
 
+def _renamed(outcome: Outcome, renames: dict[str, str]) -> Outcome:
+    """A resolution to a repository known to be renamed names the repository as it is called now."""
+    if not isinstance(outcome, Resolution) or str(outcome.upstream) not in renames:
+        return outcome
+    old = str(outcome.upstream)
+    provenance = f"{outcome.provenance}; renamed from {old}"
+    return replace(outcome, upstream=UpstreamKey.parse(renames[old]), provenance=provenance)
+
+
 def save_outcomes(
     engine: Engine, outcomes: Sequence[tuple[PackageRef, Outcome]], *, now: datetime, ttl: timedelta
 ) -> None:
-    """Upsert the package rows (by package key) and add the upstreams they name (by upstream key)."""
+    """Upsert the package rows (by package key) and add the upstreams they name (by upstream key).
+
+    Registries keep naming renamed repositories by their old names; a rename the store knows of
+    (:mod:`bot.store.renames`) is applied here, so a re-resolved package keeps its current upstream.
+    """
     table, upstreams_table = PackageResolutionRow.__table__, UpstreamRow.__table__  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        renames = load_renames(session)
+    outcomes = [(ref, _renamed(outcome, renames)) for ref, outcome in outcomes]
     for start in range(0, len(outcomes), BATCH):
         batch = outcomes[start : start + BATCH]
         values = {ref.package_key: _row_values(ref, outcome, now, ttl) for ref, outcome in batch}

@@ -21,6 +21,7 @@ from bot.store.tables import (
     PackageResolutionRow,
     RepositoryRow,
     SignalScanRow,
+    UpstreamRenameRow,
     UpstreamRow,
     UpstreamSignalRow,
     UsageRow,
@@ -35,7 +36,10 @@ def aware(value: datetime | None) -> datetime | None:
 
 
 def load_upstream_keys(session: Session) -> list[str]:
-    return list(session.exec(select(UpstreamRow.key).order_by(col(UpstreamRow.key))).all())
+    """Every upstream to observe: all known ones but the old names of renamed repositories."""
+    old_names = select(UpstreamRenameRow.old_key)
+    query = select(UpstreamRow.key).where(col(UpstreamRow.key).not_in(old_names)).order_by(col(UpstreamRow.key))
+    return list(session.exec(query).all())
 
 
 def load_latest_scan(session: Session) -> SignalScanRow | None:

@@ -145,6 +145,22 @@ class PackageResolutionRow(SQLModel, table=True):
     expires_at: datetime | None = None
 
 
+class UpstreamRenameRow(SQLModel, table=True):
+    """A repository known under an old name: GitHub redirects ``old_key`` to ``new_key`` (a rename or transfer).
+
+    Registries, ledgers and stored contributions keep naming the old repository; every reader maps
+    them through these rows, so the work and money count for the upstream as it is called now.
+    """
+
+    __tablename__ = "upstream_renames"
+
+    id: int | None = Field(default=None, primary_key=True)
+    old_key: str = Field(index=True, unique=True)
+    new_key: str = Field(index=True)
+    source: str = Field(description="how it was learnt, e.g. github-graphql (nameWithOwner of the old name)")
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
 class HttpCacheRow(SQLModel, table=True):
     """Validators and bodies of GET responses, for ``If-None-Match`` revalidation across runs."""
 

@@ -3,11 +3,13 @@
     .venv/bin/python bench/gather_signals.py [--scale large] [--seed 7]
 
 Cold: an empty store, every upstream observed (≈ ⌈GitHub upstreams ÷ 50⌉ GraphQL queries plus
-history pages, REST only for repositories with a funding.json, one deps.dev project each).
-Fresh rerun: the scan is younger than the TTL, nothing is missing, so no calls at all.
-Warm: a forced rescan of an unchanged world; GraphQL is asked again (POST cannot be revalidated),
-REST and deps.dev answers come back as 304s. Last, how many GitHub upstreams got the truth's
-governance with no company owners configured (company control read from commit domains alone).
+history pages, REST only for repositories with a funding.json, deps.dev projects in
+``GetProjectBatch`` POSTs of up to 5,000, each paginated by 1,000 in the sandbox, and one GET for
+each upstream renamed during the run). Fresh rerun: the scan is younger than the TTL, nothing is
+missing, so no calls at all. Warm: a forced rescan of an unchanged world; GraphQL and the deps.dev
+batches are asked again (POST cannot be revalidated), REST answers come back as 304s. Last, how
+many GitHub upstreams got the truth's governance with no company owners configured (company
+control read from commit domains alone).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def line(label: str, summary: SignalsSummary, seconds: float) -> str:
     return (
         f"{label:<13} graphql {c['graphql']:>5} (history pages {c['graphql_history_pages']:>3})  "
         f"rest {c['rest']:>4} (304: {c['rest_not_modified']:>4})  "
-        f"deps.dev {c['depsdev']:>5} (304: {c['depsdev_not_modified']:>5})  "
+        f"deps.dev {c['depsdev']:>5} (batches {c['depsdev_batches']:>3}, 304: {c['depsdev_not_modified']:>5})  "
         f"observed {summary.observed:>5}  {seconds:6.1f} s"
     )
 

@@ -159,6 +159,12 @@ class SignalsSettings(_Section):
     ttl_days: float = Field(default=7.0, ge=0, description="A scan older than this is redone.")
     window_days: int = Field(default=365, ge=1, description="Window for activity and people signals.")
     scorecard: bool = Field(default=True, description="Read OpenSSF Scorecard scores from deps.dev.")
+    depsdev_batch_size: int = Field(
+        default=5000,
+        ge=0,
+        le=5000,
+        description="deps.dev projects per GetProjectBatch request (v3alpha); 0 turns batching off (one GET each).",
+    )
     funding_json: bool = Field(default=True, description="Read funding.json manifests (conditional REST).")
 
 

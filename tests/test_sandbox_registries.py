@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import defusedxml.ElementTree as ET
 import httpx
@@ -209,3 +210,80 @@ def test_documents_are_hashed_for_their_etag_once_when_rendered(client: httpx.Cl
     )
     assert answer.headers["etag"] == etag_of(answer.content)  # set by the service's cache, not by the router
     assert "etag" not in client.get("/registry/pypi/pypi/no-such-project/json").headers
+
+
+BATCH = "/registry/depsdev/v3alpha/projectbatch"
+
+
+def _batch(ids: list[str], token: str | None = None) -> dict[str, object]:
+    body: dict[str, object] = {"requests": [{"projectKey": {"id": i}} for i in ids]}
+    if token is not None:
+        body["pageToken"] = token
+    return body
+
+
+def test_depsdev_project_batch_answers_what_get_project_answers(client: httpx.Client, sandbox_world: World) -> None:
+    renamed = [former for u in sandbox_world.upstreams for former in u.former_keys]
+    ids = [u.key for u in sandbox_world.upstreams] + renamed + ["github.com/no/such", "GitHub.com/Odd/Case"]
+    ids.append(sandbox_world.upstreams[0].key.upper())
+    answer = client.post(BATCH, json=_batch(ids))
+    assert answer.status_code == 200
+    page = answer.json()
+    assert set(page) == {"responses"}  # one page: no nextPageToken
+    assert [r["request"] for r in page["responses"]] == [{"projectKey": {"id": i}} for i in ids]  # in order
+    found = 0
+    for project_id, response in zip(ids, page["responses"], strict=True):
+        got = client.get(f"/registry/depsdev/v3/projects/{quote(project_id, safe='')}")
+        if got.status_code == 200:
+            assert response["project"] == got.json(), project_id
+            found += 1
+        else:
+            assert got.status_code == 404 and "project" not in response, project_id
+    assert renamed and 0 < found < len(ids)
+
+
+def test_depsdev_project_batch_pages_by_1000(client: httpx.Client, sandbox_world: World) -> None:
+    ids = [u.key for u in sandbox_world.upstreams]
+    ids += [f"github.com/made-up/repo{n}" for n in range(2345 - len(ids))]
+    pages, token = [], None
+    while True:
+        answer = client.post(BATCH, json=_batch(ids, token))
+        assert answer.status_code == 200
+        pages.append(answer.json()["responses"])
+        token = answer.json().get("nextPageToken")
+        if not token:
+            break
+    assert [len(p) for p in pages] == [1000, 1000, 345]
+    assert [r["request"]["projectKey"]["id"] for p in pages for r in p] == ids
+    # a page token belongs to its requests: other requests, or one request fewer, are refused
+    first_token = client.post(BATCH, json=_batch(ids)).json()["nextPageToken"]
+    for body in (_batch(ids[1:], first_token), _batch(list(reversed(ids)), first_token)):
+        refused = client.post(BATCH, json=body)
+        assert (refused.status_code, refused.json()["code"]) == (400, 3)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"[]",
+        b'{"requests": {}}',
+        b'{"requests": [{"projectKey": {}}]}',
+        b'{"requests": [{"projectKey": {"id": 7}}]}',
+        b'{"requests": [], "pageSize": 10}',
+        json.dumps(_batch(["github.com/a/b"], "not a token!")).encode(),
+        json.dumps(_batch(["github.com/a/b"], "MTAwMDp4")).encode(),  # base64 of "1000:x": another digest
+        json.dumps(_batch([f"github.com/a/b{n}" for n in range(5001)])).encode(),
+    ],
+)
+def test_depsdev_project_batch_refuses_bad_requests_with_400(client: httpx.Client, body: bytes) -> None:
+    answer = client.post(BATCH, content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    error = answer.json()
+    assert set(error) == {"code", "message", "details"} and error["code"] == 3 and error["message"]
+
+
+def test_depsdev_project_batch_is_post_only_and_post_is_for_it_only(client: httpx.Client) -> None:
+    assert client.post(BATCH, json=_batch([f"github.com/a/b{n}" for n in range(5000)])).status_code == 200
+    assert client.get(BATCH).status_code == 405
+    assert client.post("/registry/depsdev/v3/projects/github.com%2Fa%2Fb", json={}).status_code == 405

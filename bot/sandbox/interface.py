@@ -23,7 +23,7 @@ Mount points, relative to the sandbox base URL (``http://127.0.0.1:PORT``):
 ``/registry/rubygems``      RubyGems API
 ``/registry/nuget``         NuGet v3 (flat container + registration)
 ``/registry/packagist``     Packagist p2
-``/registry/depsdev``       deps.dev API v3
+``/registry/depsdev``       deps.dev API v3 (and v3alpha ``projectbatch``)
 ==========================  =================================================
 """
 

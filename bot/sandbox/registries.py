@@ -2,9 +2,10 @@
 
 One service per registry (PyPI JSON API, npm packuments, crates.io, the Go module proxy and
 ``go-get=1`` vanity pages, Maven Central POMs with parent inheritance, RubyGems, NuGet v3,
-Packagist p2, deps.dev v3), each mounted under its prefix from ``interface.py``. Documents are
-rendered on first request from ``Package.metadata`` and cached per URL, so building a router
-costs nothing per package. Unknown names get the real service's 404 body.
+Packagist p2, deps.dev v3 and v3alpha's project batch), each mounted under its prefix from
+``interface.py``. Documents are rendered on first request from ``Package.metadata`` and cached
+per URL, so building a router costs nothing per package. Unknown names get the real service's
+404 body.
 
 ``path`` arrives percent-encoded (``/@scope%2Fname``), as on the wire; each service decodes the
 segments it needs.
@@ -12,13 +13,14 @@ segments it needs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 import httpx
@@ -719,8 +721,57 @@ DEPSDEV_SYSTEMS = {
 }
 
 
+DEPSDEV_PROJECT_BATCH = "/v3alpha/projectbatch"
+DEPSDEV_BATCH_MAX = 5000  # "Up to 5000 requests are allowed in a single batch."
+DEPSDEV_BATCH_PAGE = 1000  # responses per page, so the large world paginates
+
+
+def _batch_request(content: bytes) -> tuple[list[str], str]:
+    """The project ids and page token of a ``GetProjectBatchRequest`` (proto3 JSON); ValueError says what is wrong."""
+    try:
+        body = json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("invalid JSON in the request body") from None
+    if not isinstance(body, dict):
+        raise ValueError("the request body is not a GetProjectBatchRequest")
+    unknown = set(body) - {"requests", "pageToken", "page_token"}
+    if unknown:
+        raise ValueError(f'unknown field "{sorted(unknown)[0]}" in GetProjectBatchRequest')
+    requests = body.get("requests")
+    requests = [] if requests is None else requests  # proto3 JSON: null is the default
+    token = body.get("pageToken", body.get("page_token"))
+    token = "" if token is None else token
+    if not isinstance(requests, list) or not isinstance(token, str):
+        raise ValueError("requests must be a list and pageToken a string")
+    if len(requests) > DEPSDEV_BATCH_MAX:
+        raise ValueError(f"too many requests in batch: {len(requests)} (at most {DEPSDEV_BATCH_MAX})")
+    ids = []
+    for n, request in enumerate(requests):
+        key = request.get("projectKey", request.get("project_key")) if isinstance(request, dict) else None
+        project_id = key.get("id") if isinstance(key, dict) else None
+        if not isinstance(project_id, str) or not project_id:
+            raise ValueError(f"requests[{n}]: projectKey.id is required")
+        ids.append(project_id)
+    return ids, token
+
+
+def _page_token(offset: int, digest: str) -> str:
+    return base64.urlsafe_b64encode(f"{offset}:{digest}".encode()).decode()
+
+
+def _page_offset(token: str, digest: str, count: int) -> int | None:
+    """The offset a page token names; None when it does not decode or was issued for other requests."""
+    try:
+        offset, _, issued_for = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        start = int(offset)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return start if issued_for == digest and 0 < start < count else None
+
+
 class DepsDevService:
-    """deps.dev API v3: packages, versions (``links`` and ``relatedProjects``) and projects with scorecards."""
+    """deps.dev API v3: packages, versions (``links`` and ``relatedProjects``) and projects with scorecards;
+    v3alpha's ``GetProjectBatch`` (``POST /v3alpha/projectbatch``), paginated."""
 
     prefix = "/registry/depsdev"
 
@@ -744,13 +795,57 @@ class DepsDevService:
         return f"{pkg.namespace}/{pkg.name}" if pkg.namespace else pkg.name
 
     def handle(self, request: httpx.Request, path: str, context: ServiceContext) -> httpx.Response:
+        if path.rstrip("/") == DEPSDEV_PROJECT_BATCH:
+            if request.method != "POST":
+                return httpx.Response(405, json={"code": 12, "message": "Method Not Allowed", "details": []})
+            status, headers, body = self.project_batch(request.content)
+            route = {"x-sandbox-route": DEPSDEV_PROJECT_BATCH}  # the router's log names it; the router drops it
+            return httpx.Response(status, headers={**headers, **route}, content=body)
         if request.method != "GET":
             return httpx.Response(405, json={"code": 12, "message": "Method Not Allowed", "details": []})
+        status, headers, body = self.rendered(path)
+        return httpx.Response(status, headers=headers, content=body)
+
+    def rendered(self, path: str) -> Rendered:
+        """The answer to ``GET path``, rendered once per world scan."""
         key = (path, self.world.scan)
         if key not in self._cache:
             self._cache[key] = with_etag(self.render(path))
-        status, headers, body = self._cache[key]
-        return httpx.Response(status, headers=headers, content=body)
+        return self._cache[key]
+
+    def project_batch(self, content: bytes) -> Rendered:
+        """v3alpha ``GetProjectBatch``: a response per request in request order, ``project`` omitted when not found.
+
+        Pages hold at most :data:`DEPSDEV_BATCH_PAGE` responses; the opaque ``nextPageToken`` carries the
+        offset and a digest of the requests, so a page asked with other requests is refused, as deps.dev
+        requires "all other request fields" to be the same as in the first request.
+        """
+        try:
+            ids, token = _batch_request(content)
+        except ValueError as exc:
+            return _json(400, {"code": 3, "message": str(exc), "details": []})
+        digest = _digest(*ids)[:16]
+        offset = _page_offset(token, digest, len(ids)) if token else 0
+        if offset is None:
+            return _json(400, {"code": 3, "message": "invalid page token", "details": []})
+        responses = []
+        for project_id in ids[offset : offset + DEPSDEV_BATCH_PAGE]:
+            item: dict[str, Any] = {"request": {"projectKey": {"id": project_id}}}
+            project = self.project_document(project_id)
+            if project is not None:
+                item["project"] = project
+            responses.append(item)
+        page: dict[str, Any] = {"responses": responses}
+        if offset + DEPSDEV_BATCH_PAGE < len(ids):
+            page["nextPageToken"] = _page_token(offset + DEPSDEV_BATCH_PAGE, digest)
+        return _json(200, page)
+
+    def project_document(self, project_id: str) -> dict[str, Any] | None:
+        """What ``GET /v3/projects/{id}`` answers (the same cached rendering), or None when it answers 404."""
+        if ":" in project_id:  # not a project id; in a GET path it would name a method
+            return None
+        status, _, body = self.rendered(f"/v3/projects/{quote(project_id, safe='')}")
+        return json.loads(body) if status == 200 else None
 
     def render(self, path: str) -> Rendered:
         parts = path.strip("/").split("/")

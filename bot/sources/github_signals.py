@@ -9,6 +9,9 @@ exists, with ``If-None-Match`` so a rescan costs a free ``304``.
 GraphQL answers HTTP 200 with ``errors`` for missing repositories (type ``NOT_FOUND``) and for
 rate limits (type ``RATE_LIMITED``); the first is data (the repository is gone), the second
 raises :class:`bot.http.RateLimited` so the stage stops at its last checkpoint.
+
+deps.dev projects (Scorecard, licence) are asked in batches of up to 5,000 with v3alpha's
+``GetProjectBatch``, with the per-project conditional GET of v3 as the fallback.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,8 +105,9 @@ class CallCounter:
     graphql_history_pages: int = 0  # of ``graphql``: follow-up pages of long histories
     rest: int = 0
     rest_not_modified: int = 0
-    depsdev: int = 0
+    depsdev: int = 0  # every deps.dev request: GetProject GETs and GetProjectBatch POSTs
     depsdev_not_modified: int = 0
+    depsdev_batches: int = 0  # of ``depsdev``: GetProjectBatch POSTs (one per page)
 
     def as_dict(self) -> dict[str, int]:
         return dict(vars(self))
@@ -380,16 +384,82 @@ def conditional_get(
     return response.content
 
 
+#: deps.dev v3alpha ``GetProjectBatch``; "Up to 5000 requests are allowed in a single batch."
+PROJECT_BATCH_PATH = "/v3alpha/projectbatch"
+MAX_PROJECT_BATCH = 5000
+
+
+class DepsDevBatchError(Exception):
+    """A ``GetProjectBatch`` answer upkeep cannot use; the message names the request and the status."""
+
+
 @dataclass
 class DepsDevProjects:
-    """OpenSSF Scorecard and licence from deps.dev ``GetProject`` (``/v3/projects/{id}``)."""
+    """OpenSSF Scorecard and licence from deps.dev ``GetProject`` (``/v3/projects/{id}``).
+
+    :meth:`prefetch` asks for many projects at once with v3alpha's ``GetProjectBatch``
+    (``batch_size`` per request, 0: never), and :meth:`project` answers from what it learnt,
+    found or not. v3alpha "may change in incompatible ways", so the first answer that is not a
+    ``ProjectBatch`` turns batching off for the rest of the run (one warning) and every project
+    not yet answered is asked with the conditional GET, as without batching.
+    """
 
     client: httpx.Client
     base_url: str
     counter: CallCounter = field(default_factory=CallCounter)
     cache: ConditionalCache | None = None
+    batch_size: int = MAX_PROJECT_BATCH
+    _prefetched: dict[str, dict[str, Any] | None] = field(default_factory=dict, init=False, repr=False)
+    _batching_off: bool = field(default=False, init=False, repr=False)
+
+    def prefetch(self, upstream_keys: Iterable[str]) -> None:
+        """Ask for ``upstream_keys`` in batches; keys a batch does not answer are left to :meth:`project`.
+
+        Transient errors are retried by the client; a long rate limit raises
+        :class:`bot.http.RateLimited`, as it does for every other request of the stage.
+        """
+        size = min(self.batch_size, MAX_PROJECT_BATCH)
+        if size <= 0 or self._batching_off:
+            return
+        keys = [k for k in dict.fromkeys(upstream_keys) if k not in self._prefetched]
+        for start in range(0, len(keys), size):
+            try:
+                self._fetch_batch(keys[start : start + size])
+            except DepsDevBatchError as exc:
+                self._batching_off = True
+                log.warning("%s; batch lookups are off for this run, projects are asked one by one", exc)
+                return
+
+    def _fetch_batch(self, keys: list[str]) -> None:
+        """One ``GetProjectBatch`` request, following ``nextPageToken``; each valid page is kept at once."""
+        url = f"{self.base_url.rstrip('/')}{PROJECT_BATCH_PATH}"
+        what = f"deps.dev POST {PROJECT_BATCH_PATH} ({len(keys)} projects)"
+        first: dict[str, Any] = {"requests": [{"projectKey": {"id": key}} for key in keys]}
+        asked = {key.lower(): key for key in keys}
+        body, tokens = first, set[str]()
+        for _page in range(len(keys) + 1):  # a page answers at least one request, or the server loops
+            self.counter.depsdev += 1
+            self.counter.depsdev_batches += 1
+            try:
+                response = self.client.post(url, json=body)
+            except httpx.TransportError as exc:  # already retried by the client
+                raise DepsDevBatchError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            if response.status_code != 200:
+                raise DepsDevBatchError(f"{what}: HTTP {response.status_code}")
+            answers, token = _project_batch(response, asked, what)
+            self._prefetched.update(answers)
+            if not token:
+                return
+            if token in tokens:
+                raise DepsDevBatchError(f"{what}: HTTP 200 repeating its nextPageToken")
+            tokens.add(token)
+            body = {**first, "pageToken": token}  # "All other request fields must be the same"
+        raise DepsDevBatchError(f"{what}: HTTP 200 with more pages than requests")
 
     def project(self, upstream_key: str) -> dict[str, Any] | None:
+        """The project document, from a batch when one answered for it, else from a conditional GET."""
+        if upstream_key in self._prefetched:
+            return self._prefetched[upstream_key]
         url = f"{self.base_url.rstrip('/')}/v3/projects/{quote(upstream_key, safe='')}"
         body = conditional_get(self.client, url, {}, self.cache, self.counter, "depsdev")
         if body is None:
@@ -399,3 +469,42 @@ class DepsDevProjects:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return None
         return data if isinstance(data, dict) else None
+
+
+def _project_batch(
+    response: httpx.Response, asked: dict[str, str], what: str
+) -> tuple[dict[str, dict[str, Any] | None], str]:
+    """A ``ProjectBatch`` page (proto3 JSON) as {asked key: project or None} and its next page token.
+
+    A project not found has no ``project`` (or ``null``, when unpopulated fields are emitted);
+    anything else that is not the documented shape raises :class:`DepsDevBatchError`.
+    """
+
+    def wrong(detail: str) -> DepsDevBatchError:
+        return DepsDevBatchError(f"{what}: HTTP 200 with an answer that is not a ProjectBatch ({detail})")
+
+    try:
+        payload = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise wrong("not JSON") from exc
+    if not isinstance(payload, dict):
+        raise wrong("not an object")
+    token = payload.get("nextPageToken")
+    token = "" if token is None else token  # proto3 JSON: absent, null and "" are all the default
+    responses = payload.get("responses")
+    responses = [] if responses is None else responses
+    if not isinstance(token, str) or not isinstance(responses, list):
+        raise wrong("nextPageToken or responses of the wrong type")
+    answers: dict[str, dict[str, Any] | None] = {}
+    for n, item in enumerate(responses):
+        request = item.get("request") if isinstance(item, dict) else None
+        project_key = request.get("projectKey") if isinstance(request, dict) else None
+        project_id = project_key.get("id") if isinstance(project_key, dict) else None
+        key = asked.get(project_id.lower()) if isinstance(project_id, str) else None
+        if key is None:
+            raise wrong(f"responses[{n}] answers no project that was asked: {str(project_id)[:100]!r}")
+        project = item.get("project")
+        if project is not None and not isinstance(project, dict):
+            raise wrong(f"responses[{n}].project is not an object")
+        answers[key] = project or None  # "If the project was not found, this field is empty."
+    return answers, token

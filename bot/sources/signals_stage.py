@@ -213,7 +213,7 @@ def gather_signals(
         fetch_funding_json=config.funding_json,
     )
     depsdev = (
-        DepsDevProjects(client, settings.registries.depsdev, counter, cache)
+        DepsDevProjects(client, settings.registries.depsdev, counter, cache, batch_size=config.depsdev_batch_size)
         if config.scorecard and settings.resolve.use_depsdev
         else None
     )
@@ -224,6 +224,8 @@ def gather_signals(
     pending = [UpstreamKey.parse(k) for k in todo]
     pending = [u for u in pending if u.host in github_hosts] + [u for u in pending if u.host not in github_hosts]
     batches = [pending[i : i + config.batch_size] for i in range(0, len(pending), config.batch_size)]
+    if depsdev is not None:  # GetProjectBatch for all of them; a rename found below is asked with a GET
+        depsdev.prefetch(str(u) for u in pending if u.host in DEPSDEV_PROJECT_HOSTS)
     renamed = 0
     for batch in batches:
         on_github = [(str(u), u.owner, u.name) for u in batch if u.host in github_hosts]

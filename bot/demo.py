@@ -38,6 +38,7 @@ class DemoOptions:
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     fresh: bool = False
+    as_app: bool = False  # authenticate as the world's GitHub App (JWT, installation tokens) instead of a token
 
 
 @dataclass
@@ -56,7 +57,7 @@ def demo_settings(options: DemoOptions, base_url: str, world: World) -> Settings
     (out / "config").mkdir(parents=True, exist_ok=True)
     (out / "config" / "roster.csv").write_text(roster_csv(world), encoding="utf-8")
     (out / "config" / "ledger.csv").write_text(ledger_csv(world), encoding="utf-8")
-    overrides = sandbox_settings(base_url, world)
+    overrides = sandbox_settings(base_url, world, app=options.as_app)
     overrides.update(
         {
             "database.url": f"sqlite:///{out / DATABASE_FILE}",
@@ -99,7 +100,7 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
     with SandboxServer(world, knobs=knobs) as server:
         echo(f"sandbox world (scale {options.scale}, seed {options.seed}) served at {server.base_url}")
         settings = demo_settings(options, server.base_url, world)
-        secrets = Secrets.from_environment(sandbox_environment(world))
+        secrets = Secrets.from_environment(sandbox_environment(world, app=options.as_app))
         engine = make_engine(settings.database_url())
         upgrade(engine)
         # The world's only snapshot is taken "now", so the review covers the quarter to date.

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.demo import DemoOptions, DemoResult, run_demo
-from bot.sandbox import generate_world
+from bot.sandbox import World, generate_world
+from bot.sandbox.github_app import app_private_key_pem
 
 ROOT = Path(__file__).parent.parent
 
@@ -130,21 +131,42 @@ def test_tokens_reach_no_log_store_or_output(tmp_path: Path, every_log_line: io.
         world.tokens[service].insert(0, token)  # the demo authenticates with the first token of each
     result = run_demo(DemoOptions(out=tmp_path, fresh=True), echo=lambda _: None, world=world)
     assert result.run.status == "ok" and result.deliveries > 0
-    logs = every_log_line.getvalue()
+    places = everywhere_a_secret_could_go(tmp_path, world, every_log_line.getvalue())
+    for service, token in CANARIES.items():
+        leaks = [name for name, content in places.items() if token.encode() in content]
+        assert not leaks, f"the {service} token leaked into: {leaks}"
+
+
+def test_the_app_key_and_its_installation_tokens_reach_no_log_store_or_output(
+    tmp_path: Path, every_log_line: io.StringIO
+) -> None:
+    world = generate_world(7, "small")
+    result = run_demo(DemoOptions(out=tmp_path, fresh=True, as_app=True), echo=lambda _: None, world=world)
+    assert result.run.status == "ok" and result.deliveries > 0
+    minted = [t for t in world.tokens["github"] if t.startswith("sandbox-installation-token-")]
+    assert minted, "the demo authenticated as the App"
+    key_lines = [line for line in app_private_key_pem().splitlines() if "PRIVATE KEY" not in line]
+    secrets = {"private key": key_lines[len(key_lines) // 2], **{f"token {t}": t for t in minted}}
+    places = everywhere_a_secret_could_go(tmp_path, world, every_log_line.getvalue())
+    for what, secret in secrets.items():
+        leaks = [name for name, content in places.items() if secret.encode() in content]
+        assert not leaks, f"the App's {what} leaked into: {leaks}"
+
+
+def everywhere_a_secret_could_go(out: Path, world: World, logs: str) -> dict[str, bytes]:
+    """The run's logs, every file it wrote (the store included), and everything it sent to Slack and GitHub."""
     assert "HTTP Request" in logs or "stage done" in logs, "the capture saw the run's logs"
     places: dict[str, bytes] = {"logs": logs.encode()}
-    for path in tmp_path.rglob("*"):
+    for path in out.rglob("*"):
         if path.is_file():
-            places[str(path.relative_to(tmp_path))] = path.read_bytes()
+            places[str(path.relative_to(out))] = path.read_bytes()
     for message in world.slack_messages:
         places[f"slack {message.ts}"] = json.dumps([message.text, message.blocks, message.metadata]).encode()
     for issues in world.issues.values():
         for issue in issues:
             places[f"issue {issue.number}"] = (issue.title + issue.body).encode()
     assert any(name.startswith("upkeep.db") for name in places)
-    for service, token in CANARIES.items():
-        leaks = [name for name, content in places.items() if token.encode() in content]
-        assert not leaks, f"the {service} token leaked into: {leaks}"
+    return places
 
 
 def test_demo_command_line(tmp_path: Path) -> None:

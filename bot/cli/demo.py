@@ -18,12 +18,17 @@ def demo_command(
     latency_ms: Annotated[float, typer.Option(help="Latency the sandbox adds to every request.")] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests the sandbox answers with a fault.")] = 0.0,
     fresh: Annotated[bool, typer.Option(help="Start a new world even if OUT holds one.")] = False,
+    as_app: Annotated[
+        bool, typer.Option("--as-app", help="Authenticate as the world's GitHub App instead of with a token.")
+    ] = False,
 ) -> None:
     """Run every stage against a generated world served on loopback; no configuration or tokens needed."""
     from bot.demo import DemoOptions, run_demo
 
     result = run_demo(
-        DemoOptions(out=out, scale=scale, seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, fresh=fresh),
+        DemoOptions(
+            out=out, scale=scale, seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, fresh=fresh, as_app=as_app
+        ),
         echo=typer.echo,
     )
     typer.echo("")

@@ -31,6 +31,7 @@ from urllib3.util.retry import Retry
 from bot.config import Secrets, Settings
 from bot.deliver.interface import Channel, Delivery, DeliveryError
 from bot.deliver.issue_bodies import find_marker
+from bot.sources.github_client import installation_auth
 from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 
 log = logging.getLogger(__name__)
@@ -218,11 +219,22 @@ class GitHubIssueSink:
 
 
 def make_github_issue_sink(settings: Settings, secrets: Secrets) -> GitHubIssueSink | None:
-    """The sink for the configured OSPO repository, or None when the repository or token is missing."""
-    if not settings.issues.repository or secrets.github_token is None:
+    """The sink for the configured OSPO repository, or None when the repository or credentials are missing.
+
+    With a GitHub App, the sink writes as the App's installation on the repository's owner (the
+    App needs Issues read/write there); otherwise with ``GITHUB_TOKEN``.
+    """
+    if not settings.issues.repository:
+        return None
+    auth: Auth.Auth
+    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
+        auth = installation_auth(settings, secrets, settings.issues.repository.split("/", 1)[0])
+    elif secrets.github_token is not None:
+        auth = Auth.Token(secrets.github_token.get_secret_value())
+    else:
         return None
     client = Github(
-        auth=Auth.Token(secrets.github_token.get_secret_value()),
+        auth=auth,
         base_url=settings.github.api_url.rstrip("/"),
         per_page=100,
         seconds_between_requests=settings.issues.seconds_between_requests,

@@ -14,6 +14,7 @@ import io
 from typing import Any
 
 from bot.sandbox.generate import generate_world
+from bot.sandbox.github_app import APP_ID, app_private_key_pem
 from bot.sandbox.model import World
 from bot.sandbox.server import Knobs, Router, SandboxServer
 from bot.sandbox.truth import truth, world_truth_json
@@ -43,11 +44,14 @@ def _slack_channel(world: World) -> str:
     return channel_id(name)
 
 
-def sandbox_settings(base_url: str, world: World | None = None, *, enterprise_server: bool = False) -> dict[str, Any]:
+def sandbox_settings(
+    base_url: str, world: World | None = None, *, enterprise_server: bool = False, app: bool = False
+) -> dict[str, Any]:
     """Settings overrides (``"section.key": value``, as ``load_settings(overrides=...)`` takes them)
     that point every remote endpoint at the sandbox served at ``base_url``, and, given the world,
     name its organisations, people rules, Open Collective account, Slack channel and OSPO repository.
-    ``enterprise_server`` matches a sandbox served as GitHub Enterprise Server (synchronous SBOM route)."""
+    ``enterprise_server`` matches a sandbox served as GitHub Enterprise Server (synchronous SBOM route);
+    ``app`` authenticates as the world's GitHub App instead of with a token (see :func:`sandbox_environment`)."""
     base = base_url.rstrip("/")
     registry = f"{base}/registry"
     urls: dict[str, Any] = {
@@ -69,6 +73,8 @@ def sandbox_settings(base_url: str, world: World | None = None, *, enterprise_se
     }
     if enterprise_server:
         urls["github.enterprise_server"] = True
+    if app:
+        urls["github.app_id"] = APP_ID
     if world is None:
         return urls
     extra_logins: dict[str, list[str]] = {}
@@ -88,10 +94,12 @@ def sandbox_settings(base_url: str, world: World | None = None, *, enterprise_se
     }
 
 
-def sandbox_environment(world: World) -> dict[str, str]:
-    """The world's fake tokens under the environment variable names upkeep reads secrets from."""
+def sandbox_environment(world: World, *, app: bool = False) -> dict[str, str]:
+    """The world's fake tokens under the environment variable names upkeep reads secrets from;
+    with ``app``, the world's GitHub App key instead of a GitHub token."""
+    github = {"GITHUB_APP_PRIVATE_KEY": app_private_key_pem()} if app else {"GITHUB_TOKEN": world.tokens["github"][0]}
     return {
-        "GITHUB_TOKEN": world.tokens["github"][0],
+        **github,
         "SLACK_BOT_TOKEN": world.tokens["slack"][0],
         "OPENCOLLECTIVE_TOKEN": world.tokens["opencollective"][0],
     }

@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.sandbox.github_app import PERMISSIONS, SandboxApp
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Commit, InternalRepo, Issue, IssueComment, Person, Release, UpstreamRepo, World
 from bot.sandbox.sbom_export import build_sbom, report_uuid
@@ -154,6 +155,7 @@ class GitHubRestService:
         self._people = {p.login.lower(): p for p in world.people}
         self._internal = {r.full_name.lower(): r for r in world.internal_repos}
         self._upstreams = {u.full_name.lower(): u for u in world.upstreams if u.host == "github.com"}
+        self.app = SandboxApp(world)
         self._renamed = {former.lower(): u for u in self._upstreams.values() for former in u.former_names}
         self._by_database_id = {u.database_id: u for u in self._upstreams.values()}
         self._owner_types: dict[str, str] = {o.lower(): "Organization" for o in world.orgs}
@@ -216,6 +218,9 @@ class GitHubRestService:
     # -- plumbing ---------------------------------------------------------------------------------
 
     def handle(self, request: httpx.Request, path: str, context: ServiceContext) -> httpx.Response:
+        as_app = self._as_app(request, path.rstrip("/") or "/", context)
+        if as_app is not None:
+            return as_app
         token = bearer_token(request)
         auth: AuthState = (
             "none" if token is None else ("valid" if token in self.world.tokens.get("github", []) else "invalid")
@@ -245,6 +250,34 @@ class GitHubRestService:
             return response
         if methods_here:
             return error(404, "Not Found")  # GitHub answers unknown verbs on known paths with 404
+        return not_found()
+
+    def _as_app(self, request: httpx.Request, path: str, context: ServiceContext) -> httpx.Response | None:
+        """The routes a GitHub App calls as itself, with its JWT (None: not one of them)."""
+        api, html = f"{context.base_url}{self.prefix}", context.base_url
+        org = re.fullmatch(r"/orgs/([^/]+)/installation", path)
+        tokens = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+        if not (path in ("/app", "/app/installations") or org or tokens):
+            return None
+        problem = self.app.check_jwt(bearer_token(request))
+        if problem is not None:
+            return error(401, problem)
+        if request.method == "GET" and path == "/app":
+            return httpx.Response(200, json=self.app.app_json(api, html))
+        if request.method == "GET" and path == "/app/installations":
+            return httpx.Response(200, json=[self.app.installation_json(i, api, html) for i in self.app.installations])
+        if request.method == "GET" and org:
+            found = [i for i, name in self.app.installations.items() if name.lower() == org.group(1).lower()]
+            return httpx.Response(200, json=self.app.installation_json(found[0], api, html)) if found else not_found()
+        if request.method == "POST" and tokens and int(tokens.group(1)) in self.app.installations:
+            token, expires = self.app.issue_token(int(tokens.group(1)))
+            body = {
+                "token": token,
+                "expires_at": iso(expires),
+                "permissions": dict(PERMISSIONS),
+                "repository_selection": "all",
+            }
+            return httpx.Response(201, json=body)
         return not_found()
 
     def _moved(self, request: httpx.Request, path: str, context: ServiceContext) -> httpx.Response | None:

@@ -62,13 +62,17 @@ def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
 
 
 def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.AppInstallationAuth:
-    """The App's installation on ``org`` (PyGithub refreshes its token shortly before it expires)."""
+    """The App's installation on ``org`` (PyGithub refreshes its token shortly before it expires).
+
+    It is handed the integration's requester, so its ``token`` can be read on its own (the httpx
+    clients do); without one, PyGithub can mint the token only once a ``Github`` client adopts it.
+    """
     from github import GithubIntegration
 
     app_auth = _app_auth(settings, secrets)
-    integration = GithubIntegration(auth=app_auth, base_url=settings.github.api_url)
+    integration = GithubIntegration(auth=app_auth, base_url=settings.github.api_url.rstrip("/"))
     installation = integration.get_org_installation(org)
-    return app_auth.get_installation_auth(installation.id)
+    return app_auth.get_installation_auth(installation.id, requester=integration.requester)
 
 
 def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> str:
@@ -79,6 +83,18 @@ def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> s
     if secrets.github_token is not None:
         return secrets.github_token.get_secret_value()
     raise GitHubAuthError("no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY")
+
+
+def token_source(settings: Settings, secrets: Secrets) -> str | Callable[[], str] | None:
+    """What to authenticate reads of public repositories with: ``GITHUB_TOKEN``, else the App's installation
+    on the first organisation (as a callable: PyGithub renews the token before its hour is up), else None."""
+    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
+        target = settings.github.orgs[0] if settings.github.orgs else settings.organisation
+        auth = installation_auth(settings, secrets, target)
+        return lambda: str(auth.token)
+    if secrets.github_token is not None:
+        return secrets.github_token.get_secret_value()
+    return None
 
 
 def make_github(settings: Settings, secrets: Secrets, org: str | None = None) -> Github:

@@ -168,7 +168,7 @@ class GitHubSignalSource:
         *,
         graphql_url: str,
         api_url: str,
-        token: str | None,
+        token: str | Callable[[], str] | None,
         batch_size: int = 50,
         counter: CallCounter | None = None,
         cache: ConditionalCache | None = None,
@@ -177,11 +177,17 @@ class GitHubSignalSource:
         self.client = client
         self.graphql_url = graphql_url
         self.api_url = api_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._token = token
         self.batch_size = batch_size
         self.counter = counter or CallCounter()
         self.cache = cache
         self.fetch_funding_json = fetch_funding_json
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The ``Authorization`` header, read per request: an App's installation token is renewed as it ages."""
+        token = self._token() if callable(self._token) else self._token
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     # ------------------------------------------------------------------ GraphQL
 

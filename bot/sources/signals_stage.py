@@ -32,7 +32,7 @@ from bot.signals.governance import FoundationListError, GovernanceList, load_gov
 from bot.signals.licences import detect_drift, normalise_spdx
 from bot.signals.records import Cached, RegistryObservation, RepoObservation, UpstreamSignals
 from bot.signals.registry import PackageSignals, npm_signals, pypi_signals
-from bot.sources.github_client import github_service_of, watch_budgets
+from bot.sources.github_client import github_service_of, token_source, watch_budgets
 from bot.sources.github_signals import SOURCE, CallCounter, ConditionalCache, DepsDevProjects, GitHubSignalSource
 from bot.store import signals as store
 from bot.store.engine import session_scope
@@ -201,7 +201,7 @@ def gather_signals(
     todo = [k for k in keys if k not in done]
     counter = CallCounter()
     cache = _store_cache(engine, now)
-    token = secrets.github_token.get_secret_value() if secrets.github_token else None
+    token = token_source(settings, secrets)
     github = GitHubSignalSource(
         client,
         graphql_url=settings.github.graphql_url,

@@ -118,6 +118,22 @@ class GapSettings(_Section):
     yearly_budget: float | None = Field(default=None, ge=0, description="Overrides the pledge figure.")
     pledge_per_developer: float = 2000.0
     window_days: int = Field(default=365, ge=1)
+    exclude_own: bool = Field(
+        default=True, description="Leave the organisation's own repositories (github.orgs) out of the gap model."
+    )
+    exclude: dict[str, str] = Field(
+        default_factory=dict, description="HOST/OWNER/NAME patterns (fnmatch) not scored, each with the reason why."
+    )
+
+    @field_validator("exclude")
+    @classmethod
+    def _patterns_name_repositories(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern, reason in value.items():
+            if pattern.strip().strip("/").count("/") != 2:
+                raise ValueError(f"{pattern!r}: a pattern is HOST/OWNER/NAME, e.g. github.com/acme-labs/*")
+            if not reason.strip():
+                raise ValueError(f"{pattern!r}: say why it is not scored (the review shows the reason)")
+        return value
 
 
 class SlackSettings(_Section):

@@ -72,10 +72,12 @@ def test_small_world_is_fast_and_has_the_promised_size(sandbox_world: World) -> 
     facts = truth(sandbox_world)
     assert len(sandbox_world.internal_repos) == 20
     assert 1 <= len(sandbox_world.orgs) <= 2
-    assert len(sandbox_world.packages) == 300
-    assert len({p.package_key for p in sandbox_world.packages}) == 300
+    # 300 packages of 120 upstreams, and the organisation's own library beside them
+    (own,) = facts["own_upstreams"]
+    assert len(sandbox_world.packages) == 301
+    assert len({p.package_key for p in sandbox_world.packages if p.true_upstream != own}) == 300
     assert len({p.ecosystem for p in sandbox_world.packages}) >= 6
-    assert len(facts["upstreams"]) == 120
+    assert len(facts["upstreams"]) == 121 and own in facts["upstreams"]
     assert len(sandbox_world.people) == 30
     used = {d.package for r in sandbox_world.internal_repos for d in r.dependencies}
     assert used == {p.package_key for p in sandbox_world.packages}

@@ -25,12 +25,13 @@ from bot.cli import app
 from bot.config import Secrets, Settings, load_settings
 from bot.gaps.interface import Investment, RiskSignals, UpstreamUsage
 from bot.gaps.model import compute_gaps
+from bot.gaps.scope import ScoringScope
 from bot.gaps.score_stage import load_gap_weights, make_budget, score_stage
 from bot.pipeline import StageContext
 from bot.report.quarters import Quarter
 from bot.report.report_stage import report_stage
 from bot.resolve.stage import resolve_stage
-from bot.sandbox import ledger_csv, roster_csv
+from bot.sandbox import ledger_csv, roster_csv, truth
 from bot.sandbox.gap_inputs import DEFAULT_RATES, model_inputs
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
@@ -87,12 +88,15 @@ def wired(sandbox_server: RunningSandbox, tmp_path_factory: pytest.TempPathFacto
     engine.dispose()
 
 
-def truth_inputs(wired: Wired) -> tuple[list[UpstreamUsage], list[Investment], list[RiskSignals]]:
+def truth_inputs(
+    wired: Wired, *, scored_only: bool = True
+) -> tuple[list[UpstreamUsage], list[Investment], list[RiskSignals]]:
     """The truth's inputs as upkeep is configured to see them: forks and archived repositories are not synced
-    (``github.include_forks``/``include_archived`` are off), and investment counts only in used upstreams."""
+    (``github.include_forks``/``include_archived`` are off), and investment counts only in used upstreams;
+    ``scored_only``: without the organisation's own repositories, which the gap model leaves out."""
     world = wired.world
     counted = [r for r in world.internal_repos if not r.fork and not r.archived]
-    usages, investments, signals = model_inputs(replace(world, internal_repos=counted))
+    usages, investments, signals = model_inputs(replace(world, internal_repos=counted), scored_only=scored_only)
     used = {u.upstream for u in usages}
     return usages, [i for i in investments if i.upstream in used], signals
 
@@ -105,14 +109,14 @@ def store_usages(wired: Wired) -> list[UpstreamUsage]:
 
 
 def test_store_usages_equal_the_truth(wired: Wired) -> None:
-    truth_usages, _, _ = truth_inputs(wired)
+    truth_usages, _, _ = truth_inputs(wired, scored_only=False)  # the inventory holds every use
     got = {u.upstream: {(r.repo, r.depth, r.scope) for r in u.repos} for u in store_usages(wired)}
     want = {u.upstream: {(r.repo, r.depth, r.scope) for r in u.repos} for u in truth_usages}
     assert got == want
 
 
 def test_store_investments_equal_the_truth(wired: Wired) -> None:
-    _, truth_investments, _ = truth_inputs(wired)
+    _, truth_investments, _ = truth_inputs(wired, scored_only=False)
     now = wired.world.now
     got = {
         i.upstream: i
@@ -153,9 +157,16 @@ def test_store_inputs_give_the_truths_scores(wired: Wired) -> None:
     budget, _ = make_budget(wired.engine, wired.settings, wired.world.now)
     usages, investments, _ = truth_inputs(wired)
     now = wired.world.now
+    scope = ScoringScope.from_settings(wired.settings)  # as the score stage leaves the organisation's own out
     store_inputs = (
-        store_usages(wired),
-        load_investments(wired.engine, wired.settings, window_start=now - timedelta(days=365), window_end=now),
+        [u for u in store_usages(wired) if scope.scores(u.upstream)],
+        [
+            i
+            for i in load_investments(
+                wired.engine, wired.settings, window_start=now - timedelta(days=365), window_end=now
+            )
+            if scope.scores(i.upstream)
+        ],
         load_risk_signals(wired.engine),
     )
     got = compute_gaps(*store_inputs, NO_RISK, budget=budget)
@@ -175,7 +186,12 @@ def test_score_stage_summary_names_the_planted_gaps_and_its_budget(wired: Wired)
     assert scored["budget"] == pytest.approx(2000.0 * scored["developers"])
     assert scored["developers"] > 0 and scored["budget_source"].startswith("Open Source Pledge")
     scores = load_scores(wired.engine, snapshot_id=scored["snapshot"], with_terms=False)
-    assert scored["upstreams"] == len(scores) == len(load_upstream_usages(wired.engine))
+    own = truth(wired.world)["own_upstreams"]
+    assert scored["not_scored"] == [
+        {"upstream": key, "reason": f"the organisation's own repository ({key.split('/')[1]})"} for key in own
+    ]
+    assert scored["upstreams"] == len(scores) == len(load_upstream_usages(wired.engine)) - len(own)
+    assert not set(own) & {s.upstream for s in scores}
 
 
 def test_review_names_the_planted_gaps_in_order_with_their_amounts(wired: Wired) -> None:
@@ -197,6 +213,23 @@ def test_review_names_the_planted_gaps_in_order_with_their_amounts(wired: Wired)
     for key in planted:  # each named gap is followed by its explanation, usage term included
         assert f"**{key}**" in why
         assert any(line.strip().startswith("- usage ") for line in why.split(f"**{key}**", 1)[1].splitlines()[:8])
+
+
+def test_review_lists_the_organisations_own_library_as_not_scored_and_counts_none_of_it(wired: Wired) -> None:
+    quarter = Quarter.of(wired.world.now.date())
+    out = wired.out.parent / "review-own"
+    report_stage(replace(wired.context, options={"quarter": str(quarter), "out": str(out)}))
+    review = json.loads((out / "review.json").read_text(encoding="utf-8"))
+    (own,) = truth(wired.world)["own_upstreams"]
+    users = {r.full_name for r in wired.world.internal_repos if not r.fork and not r.archived}
+    using = {r.full_name for r in wired.world.internal_repos for d in r.dependencies if d.package.endswith("/commons")}
+    assert review["not_scored"] == [
+        {"upstream": own, "reason": "the organisation's own repository (acme)", "repos": len(using & users)}
+    ]
+    assert own not in {row["upstream"] for row in review["gaps"]}
+    assert own not in {row["upstream"] for row in review["contributions"]}  # its builders' work is no giving back
+    markdown = (out / "review.md").read_text(encoding="utf-8")
+    assert f"| {own} | {len(using & users)} | the organisation's own repository (acme) |" in markdown
 
 
 def test_review_of_a_quarter_without_a_snapshot_says_so(wired: Wired, tmp_path: Path) -> None:
@@ -248,6 +281,16 @@ def test_an_old_name_is_explained_and_shown_under_the_new_one(wired: Wired) -> N
     assert f"renamed from {old}" in shown.output  # the packages' provenance says how they got here
 
 
+def test_explain_of_the_own_library_says_why_it_is_not_scored(wired: Wired) -> None:
+    (own,) = truth(wired.world)["own_upstreams"]
+    result = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", own])
+    assert result.exit_code == 0, result.output
+    (entry,) = wired.scored["not_scored"]
+    assert result.output.startswith(f"{own}: used by ") and result.output.rstrip().endswith(
+        f"not scored: {entry['reason']}"
+    )
+
+
 def test_explain_of_an_unknown_upstream_is_one_line_and_exit_1(wired: Wired) -> None:
     result = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", "github.com/nobody/nothing"])
     assert result.exit_code == 1
@@ -281,7 +324,9 @@ def test_score_command_prints_the_top_gaps_and_stores_another_snapshot(wired: Wi
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["snapshot"] > wired.scored["snapshot"]
-    assert summary["upstreams"] == wired.scored["upstreams"]
+    # this run has no configuration, so it knows no organisation of its own: it scores the own library too
+    assert summary["not_scored"] == []
+    assert summary["upstreams"] == wired.scored["upstreams"] + len(wired.scored["not_scored"])
     assert wired.scored["since_last_snapshot"] is None  # the first run has nothing to compare with
     assert set(summary["since_last_snapshot"]) == {"new_gaps", "closed_gaps", "movers"}
     table = CliRunner().invoke(app, ["--database-url", db_url, "score", "--top", "3"])

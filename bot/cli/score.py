@@ -73,6 +73,7 @@ def score_command(
             + (f" (new: {', '.join(since['new_gaps'][:5])})" if since["new_gaps"] else "")
         )
     for note, items in (
+        ("used but not scored", [f"{n['upstream']} ({n['reason']})" for n in summary["not_scored"]]),
         ("no rate in funding.rates, payments left out", summary["no_rate_currencies"]),
         ("contribution kinds without a weight", summary["unknown_contribution_kinds"]),
     ):
@@ -99,6 +100,10 @@ def explain_command(
     if not snapshots:
         typer.echo("upkeep: no gap snapshot yet; run `upkeep score` first", err=True)
         raise typer.Exit(1)
+    left_out = next((n for n in snapshots[0].not_scored if n.upstream == key), None)
+    if left_out is not None:
+        typer.echo(f"{key}: used by {left_out.repos} repositories, not scored: {left_out.reason}")
+        return
     score = load_score(engine, upstream=key, snapshot_id=snapshots[0].id)
     if score is None:
         typer.echo(f"upkeep: {key}: not scored in snapshot {snapshots[0].id} (not used, or not resolved)", err=True)

@@ -229,6 +229,15 @@ class GapScore:
 
 
 @dataclass(frozen=True, slots=True)
+class NotScored:
+    """An upstream the organisation uses but leaves out of the gap model, and why (its own repository, say)."""
+
+    upstream: str
+    reason: str
+    repos: int = 0  # internal repositories using it
+
+
+@dataclass(frozen=True, slots=True)
 class GapSnapshot:
     """One stored score run."""
 
@@ -242,6 +251,7 @@ class GapSnapshot:
     developers: int | None
     weights_digest: str
     upstreams: int
+    not_scored: tuple[NotScored, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.gaps.interface import Budget, GapError, GapScore
 from bot.gaps.model import compute_budget
+from bot.gaps.scope import ScoringScope
 from bot.gaps.stage import score_from_inputs
 from bot.gaps.weights import GapWeights, load_weights
 from bot.paths import resolve_config_file
@@ -86,12 +87,14 @@ def score_stage(context: StageContext) -> dict[str, Any]:
     settings, engine, now = context.settings, context.engine, context.now
     weights = load_gap_weights(settings)
     budget, developers = make_budget(engine, settings, now)
-    usages = load_upstream_usages(engine)
+    scope = ScoringScope.from_settings(settings)
+    usages, not_scored = scope.split(load_upstream_usages(engine))
     inputs = load_investment_inputs(
         engine, settings, window_start=now - timedelta(days=settings.gaps.window_days), window_end=now
     )
-    signals = load_risk_signals(engine)
-    snapshot_id = score_from_inputs(engine, usages, inputs.investments, signals, weights, budget, now)
+    investments = [i for i in inputs.investments if scope.scores(i.upstream)]
+    signals = [s for s in load_risk_signals(engine) if scope.scores(s.upstream)]
+    snapshot_id = score_from_inputs(engine, usages, investments, signals, weights, budget, now, not_scored=not_scored)
     scores = ranked(load_scores(engine, snapshot_id=snapshot_id, with_terms=False))
     trends = latest_trends(engine, threshold=weights.thresholds.gap, movers=TOP)
     return {
@@ -124,6 +127,7 @@ def score_stage(context: StageContext) -> dict[str, Any]:
             "closed_gaps": [m.upstream for m in trends.closed_gaps],
             "movers": [{"upstream": m.upstream, "change": round(m.change, 6)} for m in trends.movers],
         },
+        "not_scored": [{"upstream": n.upstream, "reason": n.reason} for n in not_scored],
         "no_rate_currencies": list(inputs.no_rate),
         "unknown_contribution_kinds": list(inputs.unknown_kinds),
         "unattributed_payments": inputs.unattributed_payments,

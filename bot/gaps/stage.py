@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.gaps.interface import Budget, Investment, RiskSignals, UpstreamUsage
+from bot.gaps.interface import Budget, Investment, NotScored, RiskSignals, UpstreamUsage
 from bot.gaps.model import compute_gaps
 from bot.gaps.weights import GapWeights
 from bot.store.gaps import save_snapshot
@@ -28,8 +28,12 @@ def score_from_inputs(
     weights: GapWeights,
     budget: Budget,
     now: datetime,
+    not_scored: Sequence[NotScored] = (),
 ) -> int:
-    """Compute every upstream's gap and store them as one snapshot taken at ``now``; return its id."""
+    """Compute every upstream's gap and store them as one snapshot taken at ``now``; return its id.
+
+    ``not_scored`` (upstreams left out of the model, with their reasons) is kept with the snapshot.
+    """
     scores = compute_gaps(usages, investments, signals, weights, budget=budget)
     snapshot_id = save_snapshot(
         engine,
@@ -41,6 +45,7 @@ def score_from_inputs(
         developers=budget.developers,
         window_days=budget.window_days,
         now=now,
+        not_scored=not_scored,
     )
     open_gaps = sum(1 for s in scores if s.gap > weights.thresholds.gap)
     log.info("gaps: snapshot %d scored %d upstreams, %d open gaps", snapshot_id, len(scores), open_gaps)

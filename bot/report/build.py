@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.gaps.interface import ContributionKind, GapScore, GapSnapshot
+from bot.gaps.scope import ScoringScope
 from bot.gaps.score_stage import load_gap_weights, resolve_developers
 from bot.report.adapt import gap_row, risk_rows
 from bot.report.interface import (
@@ -23,6 +24,7 @@ from bot.report.interface import (
     ContributionRow,
     GapRow,
     Headline,
+    NotScoredRow,
     PaymentRow,
     PledgeMember,
     PledgeStatus,
@@ -82,7 +84,11 @@ class _Money:
     no_rate: tuple[str, ...]
 
 
-def _money(engine: Engine, settings: Settings, start: datetime, end: datetime, teams: dict[str, str]) -> _Money:
+def _money(
+    engine: Engine, settings: Settings, start: datetime, end: datetime, teams: dict[str, str], scope: ScoringScope
+) -> _Money:
+    """The period's payments by upstream and channel; shares paid to upstreams left out of the model
+    (the organisation's own repositories, say) are not money given to upstreams and count nowhere."""
     amounts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     converted: dict[tuple[str, str, str], float] = defaultdict(float)
     total = 0.0
@@ -93,11 +99,14 @@ def _money(engine: Engine, settings: Settings, start: datetime, end: datetime, t
         if rate is None:
             no_rate.add(payment.currency)
             continue
-        total += float(payment.amount * rate)
+        left_out = sum(1 for upstream in payment.upstreams if not scope.scores(upstream))
+        total += float((payment.amount - payment.share() * left_out) * rate)
         if not payment.upstreams:
             unattributed += 1
             continue
         for upstream in payment.upstreams:
+            if not scope.scores(upstream):
+                continue
             key = (upstream, _channel(payment), payment.currency)
             amounts[key] += payment.share()
             converted[key] += float(payment.share() * rate)
@@ -115,9 +124,12 @@ def _money(engine: Engine, settings: Settings, start: datetime, end: datetime, t
     return _Money(rows, total, unattributed, tuple(sorted(no_rate)))
 
 
-def _code(engine: Engine, start: datetime, end: datetime, bounds: Bounds = "[start, end)") -> dict[str, dict[str, int]]:
+def _code(
+    engine: Engine, start: datetime, end: datetime, scope: ScoringScope, bounds: Bounds = "[start, end)"
+) -> dict[str, dict[str, int]]:
     """upstream → kind → count in the window, for the kinds the model weighs (as the scores count them)."""
-    code = code_by_upstream_in(engine, start=start, end=end, bounds=bounds, upstreams=upstream_keys(engine))
+    scored = {key for key in upstream_keys(engine) if scope.scores(key)}
+    code = code_by_upstream_in(engine, start=start, end=end, bounds=bounds, upstreams=scored)
     return {key: {k: n for k, n in kinds.items() if k in _KINDS} for key, kinds in code.items()}
 
 
@@ -149,6 +161,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         before = None  # nothing was scored during the quarter: there is no change to show
     teams = load_upstream_teams(engine)
     weights = load_gap_weights(settings)
+    scope = ScoringScope.from_settings(settings)
     method: list[str] = []
     headline: list[Headline] = []
 
@@ -209,9 +222,9 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         "newest signals scan."
     )
 
-    money = _money(engine, settings, start, end, teams)
-    previous_money = _money(engine, settings, previous_start, previous_end, teams)
-    code = _code(engine, start, end)
+    money = _money(engine, settings, start, end, teams, scope)
+    previous_money = _money(engine, settings, previous_start, previous_end, teams, scope)
+    code = _code(engine, start, end, scope)
     contributions = tuple(
         ContributionRow(upstream, kind, count, teams.get(upstream))
         for upstream, kinds in sorted(code.items())
@@ -221,7 +234,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
     by_quarter: list[QuarterCount] = []
     for each in q.last(4):
         totals: dict[str, int] = defaultdict(int)
-        for kinds in _code(engine, *_bounds(each)).values():
+        for kinds in _code(engine, *_bounds(each), scope).values():
             for kind, count in kinds.items():
                 totals[kind] += count
         by_quarter += [QuarterCount(str(each), kind, totals[kind]) for kind in sorted(totals)]
@@ -241,10 +254,15 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         method.append(f"Payments in {', '.join(missing_rates)} have no rate in funding.rates and are left out.")
 
     year_start, year_end = q.trailing_year()
-    year = _money(engine, settings, _midnight(year_start), _midnight(year_end + timedelta(days=1)), teams)
+    year = _money(engine, settings, _midnight(year_start), _midnight(year_end + timedelta(days=1)), teams, scope)
     previous_year_start, previous_year_end = q.previous().trailing_year()
     previous_year = _money(
-        engine, settings, _midnight(previous_year_start), _midnight(previous_year_end + timedelta(days=1)), teams
+        engine,
+        settings,
+        _midnight(previous_year_start),
+        _midnight(previous_year_end + timedelta(days=1)),
+        teams,
+        scope,
     )
     if snapshot is not None and snapshot.developers is not None:
         headcount = snapshot.developers
@@ -285,6 +303,12 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
             )
         )
     unresolved = tuple(UnresolvedRow(u.package_key, u.reason, u.repos) for u in load_unresolved(engine))
+    not_scored = tuple(NotScoredRow(n.upstream, n.reason, n.repos) for n in snapshot.not_scored) if snapshot else ()
+    if not_scored:
+        method.append(
+            f"{len(not_scored)} upstreams the organisation uses are left out of the model, with the reason in "
+            '"Not scored": their usage, contributions and money count in no share or total above.'
+        )
     return ReviewData(
         organisation=settings.organisation,
         quarter=str(q),
@@ -301,6 +325,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         contributions_by_quarter=tuple(by_quarter),
         pledge=pledge,
         unresolved=unresolved,
+        not_scored=not_scored,
         method=tuple(method),
         caveats=DEFAULT_CAVEATS,
         previous_quarter=str(q.previous()),

@@ -170,6 +170,10 @@ def review_json(data: ReviewData) -> str:
             {"package_key": u.package_key, "reason": u.reason, "repos": u.repos}
             for u in sorted(data.unresolved, key=lambda u: (-u.repos, u.package_key))
         ],
+        "not_scored": [
+            {"upstream": n.upstream, "reason": n.reason, "repos": n.repos}
+            for n in sorted(data.not_scored, key=lambda n: (-n.repos, n.upstream))
+        ],
         "method": list(data.method),
         "caveats": list(data.caveats),
     }

@@ -130,6 +130,15 @@ class UnresolvedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class NotScoredRow:
+    """An upstream the organisation uses but leaves out of the gap model (its own repository, say), and why."""
+
+    upstream: str
+    reason: str
+    repos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PledgeMember:
     """How the organisation appears as an Open Source Pledge member (from configuration)."""
 
@@ -196,6 +205,7 @@ class ReviewData:
     pledge: PledgeStatus
     unresolved: tuple[UnresolvedRow, ...]
     method: tuple[str, ...]
+    not_scored: tuple[NotScoredRow, ...] = ()  # used, but left out of the model with a reason
     caveats: tuple[str, ...] = DEFAULT_CAVEATS
     previous_quarter: str | None = None  # the snapshot the changes are measured against
     top_gaps_limit: int = 10

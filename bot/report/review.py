@@ -119,6 +119,7 @@ def review_context(data: ReviewData) -> dict[str, Any]:
         "money_given": sum(p.converted for p in data.payments),
         "contributions_total": sum(c.count for c in data.contributions),
         "unresolved": sorted(data.unresolved, key=lambda u: (-u.repos, u.package_key)),
+        "not_scored": sorted(data.not_scored, key=lambda n: (-n.repos, n.upstream)),
         "upstream_count": len(data.gaps),
     }
 

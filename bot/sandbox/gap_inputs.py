@@ -23,11 +23,18 @@ DEFAULT_RATES: Mapping[str, float] = MappingProxyType({"USD": 1.0, "EUR": 1.1})
 
 
 def model_inputs(
-    world: World, rates: Mapping[str, float] = DEFAULT_RATES
+    world: World, rates: Mapping[str, float] = DEFAULT_RATES, *, scored_only: bool = True
 ) -> tuple[list[UpstreamUsage], list[Investment], list[RiskSignals]]:
-    """Usages and investments (sorted by upstream) and risk signals of every upstream the world's truth knows."""
+    """Usages and investments (sorted by upstream) and risk signals of every upstream the world's truth knows;
+    ``scored_only`` leaves out the organisation's own repositories, as the gap model does by default."""
     facts: dict[str, Any] = truth(world)
-    return _usages(world), _investments(facts, rates), _signals(facts)
+    own = set(facts["own_upstreams"]) if scored_only else set()
+    usages, investments, signals = _usages(world), _investments(facts, rates), _signals(facts)
+    return (
+        [u for u in usages if u.upstream not in own],
+        [i for i in investments if i.upstream not in own],
+        [s for s in signals if s.upstream not in own],
+    )
 
 
 def _usages(world: World) -> list[UpstreamUsage]:

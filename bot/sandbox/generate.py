@@ -1151,6 +1151,76 @@ def _rename_some(
                 entry.upstream = f"{up.host}/{former}".lower()
 
 
+_OWN_KINDS: tuple[ContributionKind, ...] = ("pr_merged", "pr_opened", "review", "issue")  # no commits: see below
+
+
+@dataclass
+class _OwnLibrary:
+    upstream: UpstreamRepo
+    package: Package
+    contributions: list[Contribution]
+
+
+def _add_own_library(
+    rng: random.Random, org: str, ids: _Ids, people: list[Person], internal: list[InternalRepo]
+) -> _OwnLibrary:
+    """The organisation's own open-source library, used by half its live repositories and built by its people.
+
+    An SBOM cannot tell it from an upstream: it resolves like one and collects most of the people's
+    contributions. Scored, it would look like the best-funded "upstream" and shrink every real
+    upstream's share; upkeep leaves the organisation's own repositories out (``[gaps].exclude_own``).
+    Runs on its own random stream, after everything else, so the rest of the world is unchanged.
+    """
+    node_id, database_id = ids.take("repo")
+    name = f"{org}-commons"
+    up = UpstreamRepo(
+        host="github.com",
+        owner=org,
+        name=name,
+        owner_type="Organization",
+        node_id=node_id,
+        database_id=database_id,
+        description=f"Shared building blocks of {org}'s services",
+        created_at=_day(1500),
+        licenses=["Apache-2.0"],
+        governance="community",
+        stars=120,
+    )
+    names = _Names(rng)
+    names.used.update(p.login for p in people)
+    up.commits = _design_history(rng, up, [], names)
+    up.pushed_at = up.commits[0].committed_at if up.commits else up.created_at
+    versions = ["1.4.0", "1.5.2", "2.0.0"]
+    up.releases = _releases(rng, up, versions)
+    url = f"https://github.com/{org}/{name}"
+    package = Package(
+        ecosystem="npm",
+        namespace=f"@{org}",
+        name="commons",
+        versions=versions,
+        true_upstream=up.key,
+        metadata={
+            "summary": f"Shared building blocks of {org}'s services",
+            "repository": {"type": "git", "url": f"git+{url}.git"},
+            "homepage": f"{url}#readme",
+            "bugs": {"url": f"{url}/issues"},
+        },
+        repository_form="git+https",
+        license="Apache-2.0",
+    )
+    live = [r for r in internal if r.dependencies and not r.fork and not r.archived]
+    for repo in rng.sample(live, max(1, len(live) // 2)):
+        dependency = Dependency(package.package_key, rng.choice(versions), True, "runtime")
+        repo.dependencies = sorted([*repo.dependencies, dependency], key=lambda d: (not d.direct, d.package))
+    builders = [p for p in people if p.identity == "member" and not p.is_bot]
+    contributions = [
+        Contribution(p.login, up.key, kind, _day(rng.randint(2, 360)), rng.randint(2, 6))
+        for p in rng.sample(builders, max(1, len(builders) * 3 // 5))
+        for kind in rng.sample(_OWN_KINDS, 3)
+    ]
+    return _OwnLibrary(up, package, contributions)
+
+
 # --------------------------------------------------------------------------------------------- world
 
 
@@ -1275,6 +1345,11 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
     ledger.sort(key=lambda x: (x.paid_on, x.upstream))
     under.sort(key=lambda u: (-usage[u.key], u.key))
     _rename_some(random.Random(f"renames-{seed}"), upstreams, targets, packages, contributions, ledger, sponsorships)
+    own = _add_own_library(random.Random(f"own-{seed}"), spec.orgs[0], ids, people, internal)
+    upstreams.append(own.upstream)
+    packages.append(own.package)
+    contributions += own.contributions
+    contributions.sort(key=lambda c: (c.occurred_at, c.login, c.upstream, c.kind))
     ospo = f"{spec.orgs[0]}/ospo"
     return World(
         seed=seed,

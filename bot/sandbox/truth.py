@@ -21,6 +21,9 @@ Computed from the world's own facts with deliberately plain code, independently 
   upstream whose FUNDING.yml ``open_collective:`` names the collective, or to the one upstream of
   a handle ``owner`` that owns exactly one; ledger entries whose ``upstream`` is an upstream key
   or a former name of one (others are listed as ``unattributed``).
+* **Own upstreams**: repositories of the organisation's own accounts (``world.orgs``) that its
+  repositories use; counted in usage and contributions like any other, but ``own_upstreams`` lists
+  them, because the gap model leaves them out (``[gaps].exclude_own``).
 * **Renamed upstreams**: a repository renamed or transferred is known by its current name
   (``true_upstream``); registries may still name the old one (``declared_upstream``), which a
   resolver finds until GitHub's redirect is followed. ``renamed_upstreams`` maps old keys to new.
@@ -316,6 +319,12 @@ def _contributions(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     return counts, spans
 
 
+def own_upstreams(world: World) -> list[str]:
+    """The organisation's own repositories among the upstreams: used, but no upstream it could under-invest in."""
+    orgs = {org.lower() for org in world.orgs}
+    return sorted(up.key for up in world.upstreams if up.host == "github.com" and up.owner.lower() in orgs)
+
+
 def renamed_upstreams(world: World) -> dict[str, str]:
     """Old key → current key of every renamed or transferred upstream."""
     return {former: up.key for up in world.upstreams for former in up.former_keys}
@@ -413,6 +422,7 @@ def truth(world: World) -> dict[str, Any]:
         "signals": signals,
         "under_invested": list(world.under_invested),
         "renamed_upstreams": dict(sorted(renamed_upstreams(world).items())),
+        "own_upstreams": own_upstreams(world),
     }
 
 

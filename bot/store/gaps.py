@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from bot.gaps.interface import GapError, GapScore, GapSnapshot, Op, Operand, Term, TrendDiff
+from bot.gaps.interface import GapError, GapScore, GapSnapshot, NotScored, Op, Operand, Term, TrendDiff
 from bot.gaps.trends import ScorePoint, diff_scores
 from bot.gaps.weights import GapWeights
 from bot.gc_pause import cyclic_gc_paused
@@ -89,6 +89,7 @@ def save_snapshot(
     developers: int | None,
     window_days: int,
     now: datetime,
+    not_scored: Sequence[NotScored] = (),
 ) -> int:
     """Store one score run and all its scores in one transaction; return the snapshot id."""
     end = _utc(now)
@@ -103,6 +104,7 @@ def save_snapshot(
         weights_digest=weights.digest(),
         weights=weights.model_dump(mode="json"),
         upstreams=len(scores),
+        not_scored=[{"upstream": n.upstream, "reason": n.reason, "repos": n.repos} for n in not_scored],
     )
     with session_scope(engine) as session, cyclic_gc_paused():
         session.add(snapshot)
@@ -149,6 +151,7 @@ def _snapshot(row: GapSnapshotRow) -> GapSnapshot:
         developers=row.developers,
         weights_digest=row.weights_digest,
         upstreams=row.upstreams,
+        not_scored=tuple(NotScored(n["upstream"], n["reason"], int(n.get("repos", 0))) for n in row.not_scored or ()),
     )
 
 

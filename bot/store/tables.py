@@ -241,6 +241,10 @@ class GapSnapshotRow(SQLModel, table=True):
     weights_digest: str = Field(description="sha256 of the canonical weights JSON")
     weights: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     upstreams: int = 0
+    # Used but left out of the model ([gaps].exclude_own, [gaps.exclude]): [{"upstream", "reason", "repos"}]
+    not_scored: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
 
 
 class GapScoreRow(SQLModel, table=True):

@@ -103,6 +103,7 @@ def test_every_github_upstream_matches_the_truth(engine: Engine, world: World, h
             row.owner_type,
             row.scorecard,
             declared_channels(row),
+            row.contributor_agreement,
         )
         want[key] = (
             fact["bus_factor"],
@@ -114,8 +115,10 @@ def test_every_github_upstream_matches_the_truth(engine: Engine, world: World, h
             fact["owner_type"],
             fact["scorecard"],
             sorted(fact["funding_channels"]),
+            fact["contributor_agreement"] or "none",  # read from CONTRIBUTING.md and CLA.md
         )
     assert got == want
+    assert {g[-1] for g in got.values()} == {"cla", "dco", "none"}
     for key in expected.keys() - on_github:  # other forges: registry-side signals only, and marked so
         assert rows[key].partial and rows[key].bus_factor is None
         # without the forge only the owner's name can tell (a listed foundation or company)

@@ -281,6 +281,19 @@ def test_an_old_name_is_explained_and_shown_under_the_new_one(wired: Wired) -> N
     assert f"renamed from {old}" in shown.output  # the packages' provenance says how they got here
 
 
+def test_upstream_command_says_what_contributors_sign_and_where_it_was_read(wired: Wired) -> None:
+    signed = sorted(
+        key
+        for key, fact in truth(wired.world)["signals"].items()
+        if fact["contributor_agreement"] == "cla" and key in {u.upstream for u in store_usages(wired)}
+    )
+    result = CliRunner().invoke(app, ["--database-url", wired.db_url, "upstream", signed[0]])
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.strip().startswith("contributor agreement:")]
+    assert line.strip().startswith("contributor agreement: cla  (github-graphql: ")
+    assert "CLA" in line or "Contributor Licen" in line  # the words it was read from
+
+
 def test_explain_of_the_own_library_says_why_it_is_not_scored(wired: Wired) -> None:
     (own,) = truth(wired.world)["own_upstreams"]
     result = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", own])

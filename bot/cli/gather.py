@@ -162,6 +162,7 @@ def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/O
         "owner_type",
         "has_sponsors_listing",
         "scorecard",
+        "contributor_agreement",
     ):
         echo(f"  {field_name.replace('_', ' ')}: {_value(latest, field_name)}")
     echo(f"  funding channels ({len(latest.funding)}):")

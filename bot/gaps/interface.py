@@ -95,11 +95,17 @@ class RiskSignals:
     licence_drift: LicenceDrift | None = None
     elephant_factor: int | None = None  # fewest organisations making half of recent commits
     governance: str | None = None  # foundation | company | community | individual
+    contributor_agreement: str | None = None  # cla | dco | none; None: not observed
 
     @property
     def single_vendor(self) -> bool:
         """One company controls the project: elephant factor 1 or company governance."""
         return self.elephant_factor == 1 or self.governance == "company"
+
+    @property
+    def relicensable(self) -> bool:
+        """One vendor holding a CLA over every contribution can relicense the project on its own."""
+        return self.single_vendor and self.contributor_agreement == "cla"
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,6 +167,8 @@ def _risk(signals: RiskSignals | None, given: float, weights: GapWeights) -> tup
         if signals.single_vendor:
             why = "elephant factor 1" if signals.elephant_factor == 1 else f"{signals.governance} governance"
             active.append(("single_vendor", risk.single_vendor.factor, why))
+        if signals.relicensable:
+            active.append(("relicensable", risk.relicensable.factor, "a CLA gives that vendor the right to relicense"))
     active = [a for a in active if a[1] > 0]
     parts = (Operand("base", 1.0), *(Operand(name, factor) for name, factor, _ in active))
     note = "; ".join(why for _, _, why in active) or "no risk signal"

@@ -112,6 +112,10 @@ class SingleVendorRisk(SignalFactor):
     factor: float = Field(default=0.25, ge=0, le=5)
 
 
+class RelicensableRisk(SignalFactor):
+    factor: float = Field(default=0.25, ge=0, le=5)
+
+
 class RiskWeights(_Table):
     max_multiplier: float = Field(default=3.0, ge=1, le=20)
     bus_factor: BusFactorRisk = BusFactorRisk()
@@ -121,6 +125,7 @@ class RiskWeights(_Table):
     unfunded: UnfundedRisk = UnfundedRisk()
     licence_drift: LicenceDriftRisk = LicenceDriftRisk()
     single_vendor: SingleVendorRisk = SingleVendorRisk()
+    relicensable: RelicensableRisk = RelicensableRisk()
 
 
 class Thresholds(_Table):

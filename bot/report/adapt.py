@@ -60,4 +60,7 @@ def risk_rows(signals: Iterable[RiskSignals], usage_share: Mapping[str, float]) 
                 else "governed by a company"
             )
             rows.append(RiskRow(RiskKind.SINGLE_VENDOR, signal.upstream, detail, share))
+        if signal.relicensable:
+            detail = "that vendor's CLA lets it relicense the project on its own"
+            rows.append(RiskRow(RiskKind.RELICENSABLE, signal.upstream, detail, share))
     return tuple(sorted(rows, key=lambda row: (-row.usage_share, row.upstream, str(row.kind))))

@@ -47,7 +47,7 @@ METHOD: tuple[str, ...] = (
     "weight × a depth factor (direct or transitive) × a scope factor (runtime or development).",
     "Expected share: usage share × risk multiplier, normalised over all upstreams; the risk multiplier adds "
     "a configured factor per signal (bus factor, no active maintainers, archived, unfunded, licence drift, "
-    "single vendor), capped.",
+    "single vendor, and a single vendor whose CLA lets it relicense), capped.",
     "Investment share: contributions (weighted by kind) and money, each as the upstream's share of the "
     "organisation's totals, blended by the configured weights. Gap: expected share − investment share.",
     "Recommended amount: the yearly budget × expected share, minus the money given over the last year.",

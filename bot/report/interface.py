@@ -40,6 +40,7 @@ class RiskKind(StrEnum):
     BUS_FACTOR_1 = "bus-factor-1"
     ARCHIVED = "archived"
     SINGLE_VENDOR = "single-vendor"
+    RELICENSABLE = "relicensable"
 
 
 Unit = Literal["count", "money", "share", "ratio"]

@@ -76,6 +76,8 @@ def _signals(facts: dict[str, Any]) -> list[RiskSignals]:
                 licence_drift=LicenceDrift(drift["from"], drift["to"]) if drift else None,
                 elephant_factor=s["elephant_factor"],
                 governance=s["governance"],
+                # read from the forge: known ("none" too) on GitHub, unobserved elsewhere
+                contributor_agreement=(s["contributor_agreement"] or "none") if key.startswith("github.com/") else None,
             )
         )
     return signals

@@ -1151,6 +1151,47 @@ def _rename_some(
                 entry.upstream = f"{up.host}/{former}".lower()
 
 
+_CLA_TEXTS = (
+    "Before we can merge your pull request, you need to sign our Contributor License Agreement (CLA). "
+    "The CLA assistant will ask you to do so on your first pull request.",
+    "All contributions require a signed Contributor Licence Agreement, which assigns the copyright of your "
+    "contribution to {owner}.",
+    "Contributors must accept the {owner} Individual Contributor License Agreement before their changes are merged.",
+)
+_DCO_TEXTS = (
+    "Every commit must be signed off (`git commit -s`) to certify the Developer Certificate of Origin (DCO).",
+    "We use the DCO: add a `Signed-off-by:` line to each commit message.",
+)
+_PLAIN_TEXTS = (
+    "Open an issue first for anything larger than a typo, then send a pull request with tests.",
+    "Run `make test` before sending a pull request; keep changes small and focused.",
+)
+
+
+def _write_contribution_terms(rng: random.Random, upstreams: list[UpstreamRepo]) -> None:
+    """What contributors must agree to: a CLA (often a company's, which then holds the rights to relicense, as
+    happened with Elasticsearch, Terraform and Redis), a DCO sign-off, or nothing, said in CONTRIBUTING.md or a
+    CLA.md of their own. Runs on its own random stream, after everything else."""
+    for up in upstreams:
+        if up.host != "github.com" or up.archived:
+            continue
+        cla = {"company": 0.6, "foundation": 0.4}.get(up.governance, 0.05)
+        draw = rng.random()
+        kind: Literal["cla", "dco"] | None = "cla" if draw < cla else "dco" if draw < cla + 0.2 else None
+        guide = ".github/CONTRIBUTING.md" if rng.random() < 0.3 else "CONTRIBUTING.md"
+        intro = f"# Contributing to {up.name}\n\nThank you for helping!\n\n{rng.choice(_PLAIN_TEXTS)}\n"
+        if kind == "cla" and rng.random() < 0.3:  # the agreement in a file of its own; the guide only points at it
+            up.files["CLA.md"] = f"# {up.owner} Contributor License Agreement\n\nYou grant {up.owner} ...\n"
+            up.files[guide] = intro + "\nSee CLA.md before you send a pull request.\n"
+        elif kind == "cla":
+            up.files[guide] = intro + "\n" + rng.choice(_CLA_TEXTS).format(owner=up.owner) + "\n"
+        elif kind == "dco":
+            up.files[guide] = intro + "\n" + rng.choice(_DCO_TEXTS) + "\n"
+        elif rng.random() < 0.6:
+            up.files[guide] = intro
+        up.contributor_agreement = kind
+
+
 _OWN_KINDS: tuple[ContributionKind, ...] = ("pr_merged", "pr_opened", "review", "issue")  # no commits: see below
 
 
@@ -1350,6 +1391,7 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
     packages.append(own.package)
     contributions += own.contributions
     contributions.sort(key=lambda c: (c.occurred_at, c.login, c.upstream, c.kind))
+    _write_contribution_terms(random.Random(f"terms-{seed}"), upstreams)
     ospo = f"{spec.orgs[0]}/ospo"
     return World(
         seed=seed,

@@ -782,7 +782,8 @@ class RepositoryNode:
         return {"__typename": "Ref", "name": branch, "prefix": "refs/heads/", "id": f"REF_{self.id}", "target": target}
 
     def object(self, info: Info, expression: str | None = None, oid: str | None = None) -> dict[str, Any] | None:
-        """``object(expression: "HEAD:path")``: the Blob of FUNDING.yml or funding.json, the head Commit, or null."""
+        """``object(expression: "HEAD:path")``: the Blob of a file the world gives (FUNDING.yml, funding.json,
+        CONTRIBUTING.md, ...), the head Commit, or null."""
         commits = self._commits()
         if expression is None:
             index = next((i for i, c in enumerate(commits) if c.sha == oid), None)
@@ -790,9 +791,10 @@ class RepositoryNode:
         ref, _, path = expression.partition(":")
         if not path:
             return _commit_node(self, commits, 0) if commits and ref in {"HEAD", self._branch()} else None
-        files = {}
+        files: dict[str, str | None] = {}
         if isinstance(self.repo, UpstreamRepo):
             files = {".github/FUNDING.yml": self.repo.funding_yml, "funding.json": self.repo.funding_json}
+            files.update(self.repo.files)
         text = files.get(path)
         if text is None or ref not in {"HEAD", self._branch()}:
             return None

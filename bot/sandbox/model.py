@@ -85,6 +85,11 @@ class UpstreamRepo:
     designed_elephant_factor: int | None = None
     # Earlier "owner/name"s, oldest first: GitHub redirects them here (a rename, or a transfer to another owner).
     former_names: list[str] = field(default_factory=list)
+    # More files at HEAD, path → text (CONTRIBUTING.md, CLA.md, ...), served by ``object(expression:)``.
+    files: dict[str, str] = field(default_factory=dict)
+    # What contributors must agree to, as the generator designed it: a CLA (rights granted to the owner,
+    # who may then relicense), a DCO (a sign-off, no rights granted), or nothing asked.
+    contributor_agreement: Literal["cla", "dco"] | None = None
 
     @property
     def key(self) -> str:

@@ -308,7 +308,8 @@ class Router:
         prefix = "/" + service.prefix.strip("/") if service else "-"
         token = token_of(request)
         with self._lock:
-            url_key = f"{request.method} {request.url}"
+            # path and query only, not the origin: the same faults whatever port the server got
+            url_key = f"{request.method} {request.url.raw_path.decode('ascii')}"
             nth = self._stats.seen[url_key]
             self._stats.seen[url_key] += 1
         fault = self._fault(knobs, prefix, url_key, nth)

@@ -386,6 +386,7 @@ def truth(world: World) -> dict[str, Any]:
             "last_commit_at": _iso(up.commits[0].committed_at) if up.commits else None,
             "last_release_at": _iso(max((r.published_at for r in up.releases), default=None)),
             "scorecard": up.scorecard,
+            "contributor_agreement": up.contributor_agreement,
         }
     people = []
     for p in sorted(world.people, key=lambda x: x.login):

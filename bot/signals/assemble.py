@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.records import UpstreamKey
+from bot.signals.agreements import detect_agreement
 from bot.signals.funding import dedupe_channels, parse_funding_json, parse_funding_yml
 from bot.signals.governance import GovernanceList, compute_governance
 from bot.signals.licences import classify_licence, normalise_spdx
@@ -119,6 +120,11 @@ def assemble_signals(
     governance = compute_governance(
         upstream.owner, repo.owner_type, top_domain_share=people.top_domain_share, governance_list=governance_list
     )
+    agreement: str | None = None
+    if repo.contribution_files:
+        found = detect_agreement(dict(repo.contribution_files))
+        agreement = found.kind.value if found else "none"
+        sources["contributor_agreement"] = f"{repo.source}: {found.evidence}" if found else repo.source
     return UpstreamSignals(
         upstream_key=key,
         observed_at=now,
@@ -142,6 +148,7 @@ def assemble_signals(
         funding=dedupe_channels(funding),
         funding_problems=tuple(problems),
         scorecard=registry.scorecard,
+        contributor_agreement=agreement,
         sources=sources,
         notes=tuple(notes),
     )

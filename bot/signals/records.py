@@ -114,6 +114,7 @@ class UpstreamSignals:
     funding: tuple[FundingChannel, ...] = ()
     funding_problems: tuple[FundingProblem, ...] = ()
     scorecard: float | None = None
+    contributor_agreement: str | None = None  # cla | dco | none (asked, and nothing required); None: not observed
     sources: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -142,6 +143,8 @@ class RepoObservation:
     funding_json_text: str | None = None
     funding_json_source: str | None = None
     renamed_to: str | None = None  # the upstream key GitHub answered this (old) name with: renamed or transferred
+    # Contribution guides and CLA.md at HEAD, path → text (None: absent); () when they were not asked for.
+    contribution_files: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,9 @@ fragment RepoSignals on Repository {
   latestRelease { publishedAt tagName }
   fundingJson: object(expression: "HEAD:funding.json") { __typename }
   fundingYml: object(expression: "HEAD:.github/FUNDING.yml") { ... on Blob { text } }
+  contributing: object(expression: "HEAD:CONTRIBUTING.md") { ... on Blob { text } }
+  githubContributing: object(expression: "HEAD:.github/CONTRIBUTING.md") { ... on Blob { text } }
+  claFile: object(expression: "HEAD:CLA.md") { __typename }
   defaultBranchRef {
     name
     target {
@@ -323,6 +326,7 @@ class GitHubSignalSource:
             commits_complete=complete,
             funding_json_present=present,
             funding_yml_text=(node.get("fundingYml") or {}).get("text"),
+            contribution_files=_contribution_files(node),
         )
         if self.fetch_funding_json and present is not False:
             owner_name = str(node.get("nameWithOwner") or "")
@@ -348,6 +352,17 @@ class GitHubSignalSource:
                 return base64.b64decode(body["content"]).decode("utf-8", "replace")
             return str(body["content"])
         return response.decode("utf-8", "replace")
+
+
+def _contribution_files(node: dict[str, Any]) -> tuple[tuple[str, str | None], ...]:
+    """The contribution guides' texts and whether a CLA.md exists ("" for it), or () when not asked."""
+    if "contributing" not in node:
+        return ()
+    return (
+        ("CONTRIBUTING.md", (node.get("contributing") or {}).get("text")),
+        (".github/CONTRIBUTING.md", (node.get("githubContributing") or {}).get("text")),
+        ("CLA.md", "" if node.get("claFile") else None),
+    )
 
 
 def _with_funding_json(observation: RepoObservation, text: str | None, source: str) -> RepoObservation:

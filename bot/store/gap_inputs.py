@@ -126,6 +126,7 @@ def risk_signals_of(row: UpstreamSignalRow, drift: LicenceDriftRow | None) -> Ri
         licence_drift=LicenceDrift(drift.from_spdx, drift.to_spdx) if drift is not None else None,
         elephant_factor=row.elephant_factor,
         governance=governance,
+        contributor_agreement=row.contributor_agreement,
     )
 
 

@@ -106,6 +106,7 @@ def save_signals(session: Session, *, scan_id: int, signals: UpstreamSignals) ->
             owner_type=signals.owner_type,
             has_sponsors_listing=signals.has_sponsors_listing,
             scorecard=signals.scorecard,
+            contributor_agreement=signals.contributor_agreement,
             funding=[asdict(c) for c in signals.funding],
             funding_problems=[asdict(p) for p in signals.funding_problems],
             sources=dict(signals.sources),

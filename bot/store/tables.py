@@ -322,6 +322,7 @@ class UpstreamSignalRow(SQLModel, table=True):
     owner_type: str | None = None
     has_sponsors_listing: bool | None = None
     scorecard: float | None = None
+    contributor_agreement: str | None = Field(default=None, description="cla | dco | none; null: not observed")
     funding: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     funding_problems: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     sources: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

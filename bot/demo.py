@@ -49,6 +49,7 @@ class DemoResult:
     top_gaps: list[dict[str, Any]] = field(default_factory=list)
     deliveries: int = 0
     world: World | None = None
+    findings: list[str] = field(default_factory=list)  # traps the world holds, and what upkeep made of them
 
 
 def demo_settings(options: DemoOptions, base_url: str, world: World) -> Settings:
@@ -112,6 +113,7 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
         result = DemoResult(run=run, resumed=resumed, world=world)
         result.deliveries = int(run.stages.get("deliver", {}).get("delivered", 0))
         result.top_gaps = _top_gaps(engine, limit=5)
+        result.findings = _findings(engine)
         engine.dispose()
     save_state(world, options.out / STATE_FILE)
     result.files.update(_write_deliveries(options.out, world))
@@ -141,6 +143,35 @@ def _top_gaps(engine: Any, limit: int) -> list[dict[str, Any]]:
         }
         for s in ranked
     ]
+
+
+def _findings(engine: Any) -> list[str]:
+    """Lines for the index: what the store says about the world's traps (renames, its own library, CLAs)."""
+    from sqlmodel import Session
+
+    from bot.store import gaps as gaps_store
+    from bot.store.gap_inputs import load_risk_signals
+    from bot.store.renames import load_renames
+
+    lines = []
+    with Session(engine) as session:
+        renames = load_renames(session)
+    for old, new in sorted(renames.items()):
+        lines.append(
+            f"`{old}` is now `{new}`: registries still name the old repository; GitHub redirects it, and "
+            "upkeep counts its packages, contributions and ledger lines for the new one."
+        )
+    snapshots = gaps_store.latest_snapshots(engine, limit=1)
+    for left in snapshots[0].not_scored if snapshots else ():
+        lines.append(f"`{left.upstream}` is used by {left.repos} repositories but not scored: {left.reason}.")
+    scored = {s.upstream for s in gaps_store.load_scores(engine, snapshot_id=snapshots[0].id)} if snapshots else set()
+    relicensable = sorted(s.upstream for s in load_risk_signals(engine) if s.relicensable and s.upstream in scored)
+    if relicensable:
+        lines.append(
+            f"{len(relicensable)} upstreams in use are controlled by one company that makes contributors "
+            f"sign a CLA, so it could relicense them alone (e.g. `{relicensable[0]}`): see the risk register."
+        )
+    return lines
 
 
 def _slug(text: str) -> str:
@@ -232,6 +263,7 @@ def _write_index(options: DemoOptions, result: DemoResult) -> Path:
         f"| {n} | `{g['upstream']}` | {g['gap']:+.3f} | × {g['risk']:.2f} | {g['currency']} {g['recommended']:,.0f} |"
         for n, g in enumerate(result.top_gaps, 1)
     )
+    findings = "\n".join(f"- {line}" for line in result.findings) or "- none this time"
     stages = "\n".join(
         f"| {name} | {info.get('status')} | {info.get('seconds', 0)} s |" for name, info in result.run.stages.items()
     )
@@ -258,6 +290,10 @@ fakes, speaking the real APIs. Nothing here touched the internet. Seed {world.se
 The world planted these as under-invested on purpose: `{", ".join(world.under_invested)}`.
 `upkeep explain HOST/OWNER/NAME --database-url sqlite:///{(options.out / DATABASE_FILE).resolve()}`
 prints the arithmetic behind any row.
+
+## Traps the world holds, and what upkeep made of them
+
+{findings}
 
 ## The files
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo import DemoOptions, DemoResult, run_demo
-from bot.sandbox import World, generate_world
+from bot.sandbox import World, generate_world, truth
 from bot.sandbox.github_app import app_private_key_pem
 
 ROOT = Path(__file__).parent.parent
@@ -57,6 +57,21 @@ def test_demo_writes_every_file(demo_runs: tuple[Path, DemoResult, DemoResult]) 
             f"{service}/{resource}" for service, resource in db.execute("SELECT service, resource FROM rate_limits")
         }
     assert {"github/core", "github/graphql"} <= budgets
+
+
+def test_the_index_says_what_upkeep_made_of_the_worlds_traps(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out, first, _ = demo_runs
+    facts = truth(generate_world(7, "small"))
+    index = (out / "index.md").read_text(encoding="utf-8")
+    traps = index.split("## Traps the world holds", 1)[1].split("\n## ", 1)[0]
+    for old, new in facts["renamed_upstreams"].items():
+        assert f"`{old}` is now `{new}`" in traps
+    for own in facts["own_upstreams"]:
+        assert f"`{own}` is used by " in traps and "not scored: the organisation's own repository" in traps
+    assert "sign a CLA" in traps
+    assert (
+        traps.count("\n- ") == len(first.findings) == len(facts["renamed_upstreams"]) + len(facts["own_upstreams"]) + 1
+    )
 
 
 def test_demo_names_the_planted_gaps_with_their_amounts(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:

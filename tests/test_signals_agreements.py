@@ -68,6 +68,8 @@ def test_a_vendors_cla_adds_to_single_vendor_control_and_nothing_else_does() -> 
     assert _risk(elephant_factor=1, contributor_agreement="cla") == (("single_vendor", "relicensable"), 1.5)
     assert _risk(governance="company", contributor_agreement="dco") == (("single_vendor",), 1.25)  # no rights granted
     assert _risk(governance="foundation", contributor_agreement="cla") == ((), 1.0)  # e.g. the Apache ICLA
+    # one vendor's people make most commits, but the foundation holds the CLA: no vendor can relicense alone
+    assert _risk(governance="foundation", elephant_factor=1, contributor_agreement="cla") == (("single_vendor",), 1.25)
     assert _risk(governance="company", contributor_agreement=None) == (("single_vendor",), 1.25)  # not observed
 
 

@@ -104,8 +104,12 @@ class RiskSignals:
 
     @property
     def relicensable(self) -> bool:
-        """One vendor holding a CLA over every contribution can relicense the project on its own."""
-        return self.single_vendor and self.contributor_agreement == "cla"
+        """One vendor holding a CLA over every contribution can relicense the project on its own.
+
+        Under a foundation the CLA is the foundation's (the Apache ICLA, the CNCF's), not the dominant
+        vendor's: relicensing is then the foundation's governed decision, not a vendor's lever.
+        """
+        return self.single_vendor and self.contributor_agreement == "cla" and self.governance != "foundation"
 
 
 @dataclass(frozen=True, slots=True)

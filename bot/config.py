@@ -168,6 +168,9 @@ class SignalsSettings(_Section):
     foundations_file: str = Field(
         default="config/foundations.toml", description="Forge owners hosted by foundations; see the file."
     )
+    exits_file: str = Field(
+        default="config/exits.toml", description="Open forks that are a credible exit from an upstream; see the file."
+    )
     foundation_owners: tuple[str, ...] = Field(default=(), description="More foundation owners (fnmatch).")
     company_owners: tuple[str, ...] = Field(default=(), description="Owners known to be company-controlled.")
     github_hosts: tuple[str, ...] = Field(default=("github.com",), description="Upstream hosts read via GitHub.")

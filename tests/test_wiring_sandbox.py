@@ -215,6 +215,26 @@ def test_review_names_the_planted_gaps_in_order_with_their_amounts(wired: Wired)
         assert any(line.strip().startswith("- usage ") for line in why.split(f"**{key}**", 1)[1].splitlines()[:8])
 
 
+def test_review_register_shows_a_credible_exit_and_that_we_already_use_it(wired: Wired) -> None:
+    stuck, fork = wired.world.under_invested[:2]  # say the second planted upstream is an open fork of the first
+    exits = wired.out.parent / "exits.toml"
+    exits.write_text(f'[exits."{stuck}"]\nfork = "{fork}"\nwhy = "an open fork"\nsource = "https://x.example"\n')
+    settings = wired.settings.model_copy(
+        update={"signals": wired.settings.signals.model_copy(update={"exits_file": str(exits)})}
+    )
+    out = wired.out.parent / "review-exits"
+    quarter = str(Quarter.of(wired.world.now.date()))
+    report_stage(replace(wired.context, settings=settings, options={"quarter": quarter, "out": str(out)}))
+    review = json.loads((out / "review.json").read_text(encoding="utf-8"))
+    repos = {row["upstream"]: row["repos"] for row in review["gaps"]}[fork]
+    rows = [row for row in review["risks"] if row["upstream"] == stuck]
+    assert rows and {row["exit"] for row in rows} == {
+        f"{fork}: an open fork (already used by {repos} of our repositories)"
+    }
+    assert all(row["exit"] is None for row in review["risks"] if row["upstream"] != stuck)
+    assert f"| {fork}: an open fork (already used by {repos} of our repositories) |" in (out / "review.md").read_text()
+
+
 def test_review_lists_the_organisations_own_library_as_not_scored_and_counts_none_of_it(wired: Wired) -> None:
     quarter = Quarter.of(wired.world.now.date())
     out = wired.out.parent / "review-own"

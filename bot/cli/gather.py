@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from bot.cli.app import AppContext, CliError, app, context
 from bot.http import RateLimited, make_client
 from bot.records import UpstreamKey, current_key
+from bot.signals.exits import Exit, ExitListError, describe_exit, load_configured_exits
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
 from bot.sources.github_client import GitHubAuthError, GitHubQueryError, github_service_of, watch_budgets
@@ -98,6 +99,13 @@ def _value(row: UpstreamSignalRow, name: str) -> str:
     return f"{shown}  ({source}, {_when(row.observed_at)})" if source and value is not None else shown
 
 
+def _exits(ctx: typer.Context) -> dict[str, Exit]:
+    try:
+        return load_configured_exits(context(ctx).settings)
+    except ExitListError as exc:
+        raise CliError(str(exc)) from exc
+
+
 @app.command("upstream")
 def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/OWNER/NAME")]) -> None:
     """Show everything known about one upstream: packages, users, signals with dates, drift events."""
@@ -165,6 +173,8 @@ def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/O
         "contributor_agreement",
     ):
         echo(f"  {field_name.replace('_', ' ')}: {_value(latest, field_name)}")
+    exit_ = _exits(ctx).get(name)
+    echo(f"  credible exit: {describe_exit(exit_) if exit_ else '-'}")
     echo(f"  funding channels ({len(latest.funding)}):")
     for channel in latest.funding:
         echo(f"    {channel['platform']}: {channel['url'] or channel['target']}  ({channel['source']})")

@@ -7,9 +7,11 @@ The review stays independent of how scores are computed; the CLI calls these whe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from bot.gaps.interface import GapScore, RiskSignals
 from bot.report.interface import GapRow, RiskKind, RiskRow
+from bot.signals.exits import Exit, describe_exit
 
 
 def gap_row(score: GapScore) -> GapRow:
@@ -30,10 +32,18 @@ def gap_row(score: GapScore) -> GapRow:
     )
 
 
-def risk_rows(signals: Iterable[RiskSignals], usage_share: Mapping[str, float]) -> tuple[RiskRow, ...]:
+def risk_rows(
+    signals: Iterable[RiskSignals],
+    usage_share: Mapping[str, float],
+    *,
+    exits: Mapping[str, Exit] | None = None,
+    repos: Mapping[str, int] | None = None,
+) -> tuple[RiskRow, ...]:
     """The sovereignty register: one row per risk of each upstream we use, most used first.
 
     Upstreams missing from ``usage_share`` (or with a zero share) are not ours to worry about here.
+    A row carries the upstream's credible exit from ``exits``, saying so when ``repos`` shows the
+    organisation already uses the fork.
     """
     rows: list[RiskRow] = []
     for signal in signals:
@@ -63,4 +73,11 @@ def risk_rows(signals: Iterable[RiskSignals], usage_share: Mapping[str, float]) 
         if signal.relicensable:
             detail = "that vendor's CLA lets it relicense the project on its own"
             rows.append(RiskRow(RiskKind.RELICENSABLE, signal.upstream, detail, share))
+    known = exits or {}
+    rows = [
+        replace(row, exit=describe_exit(known[row.upstream], used_by=(repos or {}).get(known[row.upstream].fork, 0)))
+        if row.upstream in known
+        else row
+        for row in rows
+    ]
     return tuple(sorted(rows, key=lambda row: (-row.usage_share, row.upstream, str(row.kind))))

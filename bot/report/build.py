@@ -34,6 +34,7 @@ from bot.report.interface import (
     UnresolvedRow,
 )
 from bot.report.quarters import Quarter
+from bot.signals.exits import load_configured_exits
 from bot.sources.money import Payment
 from bot.store.evidence import Bounds
 from bot.store.gap_inputs import code_by_upstream_in, load_risk_signals, payments_in, unit_rate, upstream_keys
@@ -177,7 +178,12 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         gaps, scores = _ranked_rows(engine, snapshot, limit)
         budget = snapshot.budget
         currency = snapshot.currency
-        risks = risk_rows(load_risk_signals(engine), {s.upstream: s.usage_share for s in scores})
+        risks = risk_rows(
+            load_risk_signals(engine),
+            {s.upstream: s.usage_share for s in scores},
+            exits=load_configured_exits(settings),
+            repos={s.upstream: s.repos for s in scores},
+        )
         previous_scores = load_scores(engine, snapshot_id=before.id, with_terms=False) if before else None
         threshold = weights.thresholds.gap
 

@@ -133,7 +133,13 @@ def review_json(data: ReviewData) -> str:
             for row in ranked_gaps(data)
         ],
         "risks": [
-            {"kind": str(r.kind), "upstream": r.upstream, "detail": r.detail, "usage_share": r.usage_share}
+            {
+                "kind": str(r.kind),
+                "upstream": r.upstream,
+                "detail": r.detail,
+                "usage_share": r.usage_share,
+                "exit": r.exit,
+            }
             for r in sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream, str(r.kind)))
         ],
         "contributions": [

@@ -88,6 +88,7 @@ class RiskRow:
     upstream: str
     detail: str  # e.g. "MIT → BUSL-1.1 on 2026-08-01"
     usage_share: float
+    exit: str | None = None  # a credible exit (an open fork), when one is known: config/exits.toml
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, select
 from bot.cli import main
 from bot.config import Settings
 from bot.deliver.inputs import load_delivery_inputs
+from bot.deliver.issue_bodies import render_gap_issue
 from bot.gaps.interface import Budget, ContributionKind, Investment, RepoUse, UpstreamUsage
 from bot.gaps.stage import score_from_inputs
 from bot.gaps.weights import load_weights
@@ -136,4 +137,32 @@ def test_the_digest_tells_no_new_gap_for_an_upstream_that_was_renamed(tmp_path: 
     later = load_delivery_inputs(engine, settings, world.now + timedelta(days=7))
     assert later.digest is not None
     assert later.digest.new_gaps == () and later.digest.closed_gaps == ()
+    engine.dispose()
+
+
+def test_a_gap_issue_names_its_credible_exit_and_a_broken_exits_file_only_drops_them(tmp_path: Path) -> None:
+    world = generate_world(7, "small")
+    url = f"sqlite:///{tmp_path / 'upkeep.db'}"
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    score_world(url, world)
+    top, fork = world.under_invested[:2]
+    exits = tmp_path / "exits.toml"
+    exits.write_text(
+        f'[exits."{top}"]\nfork = "{fork}"\nwhy = "an open fork, @everyone <b>"\nsource = "https://x.example"\n'
+    )
+    inputs = load_delivery_inputs(engine, Settings(signals={"exits_file": str(exits)}), world.now)
+    assert inputs.gap_issues is not None and inputs.missing == []
+    issue = next(i for i in inputs.gap_issues if i.upstream == top)
+    assert issue.credible_exit is not None and issue.credible_exit.startswith(f"{fork}: an open fork")
+    assert "already used by" in issue.credible_exit
+    body = render_gap_issue(issue, organisation="acme", labels=())["body"]
+    section = body.split("### Credible exit", 1)[1].split("###", 1)[0]
+    assert fork in section and "@everyone" not in section and "<b>" not in section  # escaped, pings no one
+    assert all(i.credible_exit is None for i in inputs.gap_issues if i.upstream != top)
+
+    exits.write_text("[exits\n")
+    broken = load_delivery_inputs(engine, Settings(signals={"exits_file": str(exits)}), world.now)
+    assert broken.gap_issues is not None and all(i.credible_exit is None for i in broken.gap_issues)
+    assert len(broken.missing) == 1 and "exits.toml: not TOML" in broken.missing[0]
     engine.dispose()

@@ -18,6 +18,7 @@ from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDr
 from bot.deliver.outbox import aware
 from bot.gaps.interface import GapScore
 from bot.records import current_key
+from bot.signals.exits import ExitListError, describe_exit, load_configured_exits
 from bot.store import outbox as outbox_store
 from bot.store.renames import load_renames
 
@@ -38,7 +39,12 @@ def iso_week(now: datetime) -> str:
 
 
 def gap_issue_from_score(
-    score: GapScore, *, currency: str, packages: Sequence[str] = (), internal_repos: Sequence[str] = ()
+    score: GapScore,
+    *,
+    currency: str,
+    packages: Sequence[str] = (),
+    internal_repos: Sequence[str] = (),
+    credible_exit: str | None = None,
 ) -> GapIssueData:
     """The issue record for one gap score (terms rendered with their arithmetic)."""
     return GapIssueData(
@@ -57,6 +63,7 @@ def gap_issue_from_score(
         risk_flags=score.risk_signals,
         packages=tuple(packages),
         internal_repos=tuple(internal_repos),
+        credible_exit=credible_exit,
     )
 
 
@@ -71,6 +78,13 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
     snapshot = snapshots[0]
     scores = gaps_store.load_scores(engine, snapshot_id=snapshot.id)
     threshold = settings.issues.gap_threshold
+    missing: list[str] = []
+    try:
+        exits = load_configured_exits(settings)
+    except ExitListError as exc:  # the issues still go out, without their exits
+        exits = {}
+        missing.append(f"deliver: no credible exits in the issues: {exc}")
+    repos_of = {score.upstream: score.repos for score in scores}
     with Session(engine) as session:
         keys = [score.upstream for score in scores]
         packages = signals_store.load_packages_by_upstream(session, upstream_keys=keys)
@@ -80,7 +94,16 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
             # Only issues show repositories, and only upstreams over a threshold get one: query just those.
             over = score.gap >= threshold or score.risk >= settings.issues.risk_threshold
             repos = signals_store.load_repositories_using(session, package_keys=names) if names and over else []
-            issues.append(gap_issue_from_score(score, currency=snapshot.currency, packages=names, internal_repos=repos))
+            exit_ = exits.get(score.upstream)
+            issues.append(
+                gap_issue_from_score(
+                    score,
+                    currency=snapshot.currency,
+                    packages=names,
+                    internal_repos=repos,
+                    credible_exit=describe_exit(exit_, used_by=repos_of.get(exit_.fork, 0)) if exit_ else None,
+                )
+            )
         channel = settings.slack.channel or ""
         last = outbox_store.load_last_delivered(session, channel="slack", target=channel, subject="digest")
         drifts = signals_store.load_drifts(session)
@@ -124,4 +147,4 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         money_given_since_last=max(0.0, given_total - float(state.get("given_total", given_total))),
         review_url=settings.slack.review_url,
     )
-    return DeliveryInputs(digest, issues)
+    return DeliveryInputs(digest, issues, missing)

@@ -100,6 +100,7 @@ class GapIssueData:
     packages: tuple[str, ...] = ()
     internal_repos: tuple[str, ...] = ()
     funding_links: tuple[str, ...] = field(default=())  # shown as code, never as links
+    credible_exit: str | None = None  # an open fork that continues it (config/exits.toml), in one line
 
 
 @dataclass(frozen=True, slots=True)

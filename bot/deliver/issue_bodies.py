@@ -87,6 +87,7 @@ def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[
             repos_count=len(data.internal_repos),
             funding_links=links,
             funding_links_more=links_more,
+            credible_exit=data.credible_exit,
         )
 
     return {

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 from bot.cli import main
@@ -104,12 +105,18 @@ def test_dry_run_then_run_then_rerun(
     assert {row.state for row in outbox(url)} == {"delivered"}
 
 
-def test_the_digest_tells_no_new_gap_for_an_upstream_that_was_renamed(tmp_path: Path) -> None:
-    world = generate_world(7, "small")
+def scored_store(tmp_path: Path, world: World) -> Engine:
+    """A fresh SQLite store holding one gap snapshot of ``world``."""
     url = f"sqlite:///{tmp_path / 'upkeep.db'}"
     engine = make_engine(url)
     SQLModel.metadata.create_all(engine)
     score_world(url, world)
+    return engine
+
+
+def test_the_digest_tells_no_new_gap_for_an_upstream_that_was_renamed(tmp_path: Path) -> None:
+    world = generate_world(7, "small")
+    engine = scored_store(tmp_path, world)
     settings = Settings(slack={"channel": "C0UPKEEP"})
     first = load_delivery_inputs(engine, settings, world.now)
     assert first.digest is not None and first.digest.new_gaps
@@ -142,10 +149,7 @@ def test_the_digest_tells_no_new_gap_for_an_upstream_that_was_renamed(tmp_path: 
 
 def test_a_gap_issue_names_its_credible_exit_and_a_broken_exits_file_only_drops_them(tmp_path: Path) -> None:
     world = generate_world(7, "small")
-    url = f"sqlite:///{tmp_path / 'upkeep.db'}"
-    engine = make_engine(url)
-    SQLModel.metadata.create_all(engine)
-    score_world(url, world)
+    engine = scored_store(tmp_path, world)
     top, fork = world.under_invested[:2]
     exits = tmp_path / "exits.toml"
     exits.write_text(

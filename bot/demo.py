@@ -164,7 +164,8 @@ def _findings(engine: Any) -> list[str]:
     snapshots = gaps_store.latest_snapshots(engine, limit=1)
     for left in snapshots[0].not_scored if snapshots else ():
         lines.append(f"`{left.upstream}` is used by {left.repos} repositories but not scored: {left.reason}.")
-    scored = {s.upstream for s in gaps_store.load_scores(engine, snapshot_id=snapshots[0].id)} if snapshots else set()
+    scores = gaps_store.load_scores(engine, snapshot_id=snapshots[0].id, with_terms=False) if snapshots else []
+    scored = {s.upstream for s in scores}
     relicensable = sorted(s.upstream for s in load_risk_signals(engine) if s.relicensable and s.upstream in scored)
     if relicensable:
         lines.append(

@@ -7,6 +7,7 @@ database created on that server and dropped afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,16 @@ from bot.store.engine import make_engine
 TESTS = Path(__file__).parent
 DATA = TESTS / "data"
 PG_ENV = "UPKEEP_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def _bot_logger_as_it_was() -> Iterator[None]:
+    """Undo what a CLI run in a test does to the ``bot`` logger (its own handler, no propagation), so
+    ``caplog`` in a later test sees upkeep's records whatever ran before it."""
+    logger = logging.getLogger("bot")
+    saved = (logger.level, logger.propagate, list(logger.handlers))
+    yield
+    logger.level, logger.propagate, logger.handlers = saved[0], saved[1], saved[2]
 
 
 def _postgres_database() -> Iterator[str]:

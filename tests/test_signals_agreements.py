@@ -8,7 +8,7 @@ from bot.gaps.interface import RiskSignals, UpstreamUsage
 from bot.gaps.model import compute_gaps
 from bot.report.adapt import risk_rows
 from bot.report.interface import RiskKind
-from bot.signals.agreements import Agreement, AgreementFound, detect_agreement
+from bot.signals.agreements import Agreement, detect_agreement
 from tests.test_gaps_model import BUDGET, RUN, WEIGHTS, A, D, _uses
 
 
@@ -77,7 +77,3 @@ def test_the_register_names_a_relicensable_upstream() -> None:
     signals = [RiskSignals(A, governance="company", contributor_agreement="cla")]
     kinds = {row.kind for row in risk_rows(signals, {A: 0.2})}
     assert kinds == {RiskKind.SINGLE_VENDOR, RiskKind.RELICENSABLE}
-
-
-def test_found_agreements_say_where_they_were_read() -> None:
-    assert detect_agreement({"CONTRIBUTING.md": "x", "CLA.md": "y"}) == AgreementFound(Agreement.CLA, "CLA.md exists")

@@ -32,13 +32,6 @@ LOGGER = "bot.sources.github_signals"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-@pytest.fixture
-def caplog(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
-    """pytest's ``caplog``, also when an earlier test ran the CLI, whose logging stops ``bot`` propagating."""
-    monkeypatch.setattr(logging.getLogger("bot"), "propagate", True)
-    return caplog
-
-
 # --------------------------------------------------------------------------------------------- a tiny fake
 
 

@@ -91,6 +91,20 @@ def context(ctx: typer.Context) -> AppContext:
     return obj
 
 
+def current_upstream(engine: Engine, key: str) -> str:
+    """``key`` as the upstream is called now, saying so when GitHub redirects it (renamed or transferred)."""
+    from sqlmodel import Session
+
+    from bot.records import current_key
+    from bot.store.renames import load_renames
+
+    with Session(engine) as session:
+        current = current_key(key, load_renames(session))
+    if current != key:
+        typer.echo(f"{key} is now {current} (renamed or transferred; GitHub redirects the old name)")
+    return current
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line per error, the traceback only with ``--verbose``."""
     args = sys.argv[1:] if argv is None else argv

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session, select
 
-from bot.cli.app import AppContext, CliError, app, context
+from bot.cli.app import AppContext, CliError, app, context, current_upstream
 from bot.http import RateLimited, make_client
-from bot.records import UpstreamKey, current_key
-from bot.signals.exits import Exit, ExitListError, describe_exit, load_configured_exits
+from bot.records import UpstreamKey
+from bot.signals.exits import Exit, ExitListError, exit_line, load_configured_exits
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
 from bot.sources.github_client import GitHubAuthError, GitHubQueryError, github_service_of, watch_budgets
@@ -113,16 +113,10 @@ def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/O
         parsed = UpstreamKey.parse(key)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    name = str(parsed)
     engine = context(ctx).engine
+    name = current_upstream(engine, str(parsed))
     with Session(engine) as session:
-        renames = load_renames(session)
-    current = current_key(name, renames)
-    if current != name:
-        typer.echo(f"{name} is now {current} (renamed or transferred; GitHub redirects the old name)")
-        name = current
-    formerly = sorted(old for old, new in renames.items() if new == name)
-    with Session(engine) as session:
+        formerly = sorted(old for old, new in load_renames(session).items() if new == name)
         row = session.exec(select(UpstreamRow).where(UpstreamRow.key == name)).first()
         packages = store.load_packages_by_upstream(session, upstream_keys=[name]).get(name, [])
         history = store.load_signal_history(session, upstream_key=name)
@@ -173,8 +167,7 @@ def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/O
         "contributor_agreement",
     ):
         echo(f"  {field_name.replace('_', ' ')}: {_value(latest, field_name)}")
-    exit_ = _exits(ctx).get(name)
-    echo(f"  credible exit: {describe_exit(exit_) if exit_ else '-'}")
+    echo(f"  credible exit: {exit_line(name, _exits(ctx), {}) or '-'}")
     echo(f"  funding channels ({len(latest.funding)}):")
     for channel in latest.funding:
         echo(f"    {channel['platform']}: {channel['url'] or channel['target']}  ({channel['source']})")

@@ -11,15 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from bot.cli.app import app, context
+from bot.cli.app import app, context, current_upstream
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
-from bot.records import current_key
 from bot.store.gaps import latest_snapshots, load_score, load_scores
-from bot.store.renames import load_renames
 
 
 def _table(engine: Engine, snapshot_id: int, currency: str, top: int) -> Table:
@@ -91,11 +88,7 @@ def explain_command(
     """Print one upstream's score from the latest snapshot, term by term."""
     engine = context(ctx).engine
     key = upstream.strip().strip("/").lower()
-    with Session(engine) as session:
-        renamed = current_key(key, load_renames(session))
-    if renamed != key:
-        typer.echo(f"{key} is now {renamed} (renamed or transferred; GitHub redirects the old name)")
-        key = renamed
+    key = current_upstream(engine, key)
     snapshots = latest_snapshots(engine, limit=1)
     if not snapshots:
         typer.echo("upkeep: no gap snapshot yet; run `upkeep score` first", err=True)

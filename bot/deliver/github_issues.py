@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from github import Auth, Github, GithubException, GithubRetry
+from github import Github, GithubException, GithubRetry
 from github.GithubObject import NotSet
 from github.Issue import Issue
 from github.Repository import Repository
@@ -31,7 +31,7 @@ from urllib3.util.retry import Retry
 from bot.config import Secrets, Settings
 from bot.deliver.interface import Channel, Delivery, DeliveryError
 from bot.deliver.issue_bodies import find_marker
-from bot.sources.github_client import installation_auth
+from bot.sources.github_client import github_auth
 from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 
 log = logging.getLogger(__name__)
@@ -226,12 +226,8 @@ def make_github_issue_sink(settings: Settings, secrets: Secrets) -> GitHubIssueS
     """
     if not settings.issues.repository:
         return None
-    auth: Auth.Auth
-    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
-        auth = installation_auth(settings, secrets, settings.issues.repository.split("/", 1)[0])
-    elif secrets.github_token is not None:
-        auth = Auth.Token(secrets.github_token.get_secret_value())
-    else:
+    auth = github_auth(settings, secrets, settings.issues.repository.split("/", 1)[0])
+    if auth is None:
         return None
     client = Github(
         auth=auth,

@@ -18,7 +18,7 @@ from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDr
 from bot.deliver.outbox import aware
 from bot.gaps.interface import GapScore
 from bot.records import current_key
-from bot.signals.exits import ExitListError, describe_exit, load_configured_exits
+from bot.signals.exits import ExitListError, exit_line, load_configured_exits
 from bot.store import outbox as outbox_store
 from bot.store.renames import load_renames
 
@@ -94,14 +94,13 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
             # Only issues show repositories, and only upstreams over a threshold get one: query just those.
             over = score.gap >= threshold or score.risk >= settings.issues.risk_threshold
             repos = signals_store.load_repositories_using(session, package_keys=names) if names and over else []
-            exit_ = exits.get(score.upstream)
             issues.append(
                 gap_issue_from_score(
                     score,
                     currency=snapshot.currency,
                     packages=names,
                     internal_repos=repos,
-                    credible_exit=describe_exit(exit_, used_by=repos_of.get(exit_.fork, 0)) if exit_ else None,
+                    credible_exit=exit_line(score.upstream, exits, repos_of),
                 )
             )
         channel = settings.slack.channel or ""

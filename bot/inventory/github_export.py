@@ -20,7 +20,7 @@ def is_github_export(document: JsonSbom) -> bool:
     if document.sbom is not None:
         return True
     creators = document.creation_info.creators if document.creation_info else None
-    return bool(creators) and any(isinstance(c, str) and GITHUB_CREATOR in c for c in creators or ())
+    return any(isinstance(c, str) and GITHUB_CREATOR in c for c in creators or ())
 
 
 class GitHubExportParser:

@@ -133,10 +133,9 @@ def _fast(raw: str) -> PurlInfo | None:
             namespace = namespace.lower()
     if ptype == "pypi":
         name = name.replace("_", "-")
-        normal = pep503(name) if "." in name or "--" in name else name
         canonical = f"pkg:pypi/{name}@{version}" if version else f"pkg:pypi/{name}"
-        key = canonical if normal == name else (f"pkg:pypi/{normal}@{version}" if version else f"pkg:pypi/{normal}")
-        return PurlInfo(canonical, key, "pypi/" + normal, ptype, None, name, version, True, None, exact)
+        key = _key(canonical, ptype, name)
+        return PurlInfo(canonical, key, _package_key(ptype, None, name), ptype, None, name, version, True, None, exact)
     if not namespace:
         canonical = f"pkg:{ptype}/{name}@{version}" if version else f"pkg:{ptype}/{name}"
         return PurlInfo(canonical, canonical, f"{ptype}/{name}", ptype, None, name, version, True, None, exact)

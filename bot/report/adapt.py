@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.gaps.interface import GapScore, RiskSignals
 from bot.report.interface import GapRow, RiskKind, RiskRow
-from bot.signals.exits import Exit, describe_exit
+from bot.signals.exits import Exit, exit_line
 
 
 def gap_row(score: GapScore) -> GapRow:
@@ -73,11 +73,6 @@ def risk_rows(
         if signal.relicensable:
             detail = "that vendor's CLA lets it relicense the project on its own"
             rows.append(RiskRow(RiskKind.RELICENSABLE, signal.upstream, detail, share))
-    known = exits or {}
-    rows = [
-        replace(row, exit=describe_exit(known[row.upstream], used_by=(repos or {}).get(known[row.upstream].fork, 0)))
-        if row.upstream in known
-        else row
-        for row in rows
-    ]
+    if exits:
+        rows = [replace(row, exit=exit_line(row.upstream, exits, repos or {})) for row in rows]
     return tuple(sorted(rows, key=lambda row: (-row.usage_share, row.upstream, str(row.kind))))

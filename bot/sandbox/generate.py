@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -1094,7 +1094,7 @@ def _rename_some(
     rng: random.Random,
     upstreams: list[UpstreamRepo],
     targets: list[UpstreamRepo],
-    packages: list[Package],
+    by_upstream: Mapping[str, list[Package]],
     contributions: list[Contribution],
     ledger: list[LedgerEntry],
     sponsorships: list[Sponsorship],
@@ -1109,10 +1109,6 @@ def _rename_some(
     """
     contributed = {c.upstream for c in contributions}
     sponsored = {s.sponsorable.lower() for s in sponsorships}
-    by_upstream: dict[str, list[Package]] = defaultdict(list)
-    for pkg in packages:
-        if pkg.true_upstream:
-            by_upstream[pkg.true_upstream].append(pkg)
     taken = {u.key for u in upstreams}
     candidates = [
         u
@@ -1120,7 +1116,7 @@ def _rename_some(
         if u.key in contributed
         and u.owner.lower() not in sponsored  # a transfer would move whose sponsorship it is: another story
         and u.owner != "golang"
-        and by_upstream[u.key]
+        and by_upstream.get(u.key)
         and all(
             p.ecosystem not in RENAME_FIXED_ECOSYSTEMS and p.repository_form != "split-mirror"
             for p in by_upstream[u.key]
@@ -1385,7 +1381,7 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
     ledger += _fund_critical(rng, used, under_keys, usage)
     ledger.sort(key=lambda x: (x.paid_on, x.upstream))
     under.sort(key=lambda u: (-usage[u.key], u.key))
-    _rename_some(random.Random(f"renames-{seed}"), upstreams, targets, packages, contributions, ledger, sponsorships)
+    _rename_some(random.Random(f"renames-{seed}"), upstreams, targets, by_upstream, contributions, ledger, sponsorships)
     own = _add_own_library(random.Random(f"own-{seed}"), spec.orgs[0], ids, people, internal)
     upstreams.append(own.upstream)
     packages.append(own.package)

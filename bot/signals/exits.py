@@ -86,3 +86,9 @@ def describe_exit(exit_: Exit, *, used_by: int = 0) -> str:
     """One line: the fork, why it is a way out, and whether the organisation already uses it."""
     already = f" (already used by {used_by} of our repositories)" if used_by else ""
     return f"{exit_.fork}: {exit_.why}{already}"
+
+
+def exit_line(upstream: str, exits: Mapping[str, Exit], repos: Mapping[str, int]) -> str | None:
+    """:func:`describe_exit` of ``upstream``'s exit, with how many repositories use the fork; None without one."""
+    found = exits.get(upstream)
+    return describe_exit(found, used_by=repos.get(found.fork, 0)) if found else None

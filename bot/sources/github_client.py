@@ -75,40 +75,51 @@ def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.Ap
     return app_auth.get_installation_auth(installation.id, requester=integration.requester)
 
 
-def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> str:
-    """A bearer token: ``GITHUB_TOKEN``, else the App installation token for ``org`` (or the first org)."""
-    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
-        target = org or (settings.github.orgs[0] if settings.github.orgs else settings.organisation)
-        return str(installation_auth(settings, secrets, target).token)
-    if secrets.github_token is not None:
-        return secrets.github_token.get_secret_value()
-    raise GitHubAuthError("no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY")
+NO_CREDENTIALS = "no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY"
 
 
-def token_source(settings: Settings, secrets: Secrets) -> str | Callable[[], str] | None:
-    """What to authenticate reads of public repositories with: ``GITHUB_TOKEN``, else the App's installation
-    on the first organisation (as a callable: PyGithub renews the token before its hour is up), else None."""
-    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
-        target = settings.github.orgs[0] if settings.github.orgs else settings.organisation
-        auth = installation_auth(settings, secrets, target)
+def uses_app(settings: Settings, secrets: Secrets) -> bool:
+    """Whether upkeep authenticates as a GitHub App (it then does, even when GITHUB_TOKEN is set too)."""
+    return settings.github.app_id is not None and secrets.github_app_private_key is not None
+
+
+def _org_of(settings: Settings, org: str | None) -> str:
+    return org or (settings.github.orgs[0] if settings.github.orgs else settings.organisation)
+
+
+def token_source(settings: Settings, secrets: Secrets, org: str | None = None) -> str | Callable[[], str] | None:
+    """What to authenticate with: the App's installation on ``org`` (or the first organisation), as a
+    callable because PyGithub renews its token before the hour is up; else ``GITHUB_TOKEN``; else None."""
+    if uses_app(settings, secrets):
+        auth = installation_auth(settings, secrets, _org_of(settings, org))
         return lambda: str(auth.token)
-    if secrets.github_token is not None:
-        return secrets.github_token.get_secret_value()
-    return None
+    return secrets.github_token.get_secret_value() if secrets.github_token is not None else None
+
+
+def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> str:
+    """A bearer token now, from :func:`token_source`; :class:`GitHubAuthError` without credentials."""
+    source = token_source(settings, secrets, org)
+    if source is None:
+        raise GitHubAuthError(NO_CREDENTIALS)
+    return source() if callable(source) else source
+
+
+def github_auth(settings: Settings, secrets: Secrets, org: str | None = None) -> Auth.Auth | None:
+    """PyGithub's auth: the App's installation on ``org`` (or the first organisation), else the token, else None."""
+    from github import Auth
+
+    if uses_app(settings, secrets):
+        return installation_auth(settings, secrets, _org_of(settings, org))
+    return Auth.Token(secrets.github_token.get_secret_value()) if secrets.github_token is not None else None
 
 
 def make_github(settings: Settings, secrets: Secrets, org: str | None = None) -> Github:
     """A PyGithub client on ``github.api_url`` with token or App-installation auth."""
-    from github import Auth, Github
+    from github import Github
 
-    auth: Auth.Auth
-    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
-        target = org or (settings.github.orgs[0] if settings.github.orgs else settings.organisation)
-        auth = installation_auth(settings, secrets, target)
-    elif secrets.github_token is not None:
-        auth = Auth.Token(secrets.github_token.get_secret_value())
-    else:
-        raise GitHubAuthError("no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY")
+    auth = github_auth(settings, secrets, org)
+    if auth is None:
+        raise GitHubAuthError(NO_CREDENTIALS)
     return Github(auth=auth, base_url=settings.github.api_url, per_page=100)
 
 
@@ -145,7 +156,7 @@ def api_client_for(
     settings: Settings, secrets: Secrets, org: str, *, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
     """A REST/GraphQL client for ``org``: the App's installation on it when an App is configured, else the token."""
-    if settings.github.app_id is not None and secrets.github_app_private_key is not None:
+    if uses_app(settings, secrets):
         client = make_api_client(settings, "", transport=transport)
         client.auth = InstallationTokenAuth(installation_auth(settings, secrets, org))
         return client

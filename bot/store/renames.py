@@ -22,7 +22,13 @@ from bot.store.tables import PackageResolutionRow, UpstreamRenameRow, UpstreamRo
 def load_renames(session: Session) -> dict[str, str]:
     """Old key → the key it is called by now (chains followed to their end)."""
     direct = {row.old_key: row.new_key for row in session.exec(select(UpstreamRenameRow)).all()}
-    return {old: current_key(old, direct) for old in direct if current_key(old, direct) != old}
+    followed = {old: current_key(old, direct) for old in direct}
+    return {old: new for old, new in followed.items() if new != old}
+
+
+def renamed_provenance(provenance: str, old: str) -> str:
+    """A resolution's provenance, saying it now names the new repository instead of ``old``."""
+    return f"{provenance}; renamed from {old}"
 
 
 def save_renames(session: Session, renames: Mapping[str, str], *, source: str, now: datetime) -> int:
@@ -62,7 +68,7 @@ def _move_resolutions(session: Session, renames: Mapping[str, str], *, now: date
         moved = connection.execute(
             update(table)
             .where(table.c.upstream_key == old)
-            .values(upstream_key=new, provenance=func.coalesce(table.c.provenance, "") + f"; renamed from {old}")
+            .values(upstream_key=new, provenance=func.coalesce(table.c.provenance, "") + renamed_provenance("", old))
         ).rowcount
         exists = connection.execute(sa_select(upstreams.c.key).where(upstreams.c.key == new)).first()
         if moved and exists is None:

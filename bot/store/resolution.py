@@ -20,7 +20,7 @@ from bot.records import UpstreamKey
 from bot.resolve.fetch import CachedResponse
 from bot.resolve.interface import Outcome, PackageRef, Resolution
 from bot.store.engine import session_scope
-from bot.store.renames import load_renames
+from bot.store.renames import load_renames, renamed_provenance
 from bot.store.tables import ComponentRow, HttpCacheRow, PackageResolutionRow, UpstreamRow
 
 BATCH = 500
@@ -107,7 +107,7 @@ def _renamed(outcome: Outcome, renames: dict[str, str]) -> Outcome:
     if not isinstance(outcome, Resolution) or str(outcome.upstream) not in renames:
         return outcome
     old = str(outcome.upstream)
-    provenance = f"{outcome.provenance}; renamed from {old}"
+    provenance = renamed_provenance(outcome.provenance, old)
     return replace(outcome, upstream=UpstreamKey.parse(renames[old]), provenance=provenance)
 
 

@@ -111,6 +111,7 @@ def run_pipeline(
     status = "ok"
     for name in names:
         started = datetime.now(UTC)
+        log.info("stage started", extra={"stage": name, "run": run_id})
         try:
             with BUDGETS.recording(context.engine):  # the rate-limit budgets `upkeep status` shows
                 summary = dict(registry[name](context))
@@ -130,7 +131,7 @@ def run_pipeline(
             "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
             **summary,
         }
-        log.info("stage done", extra={"stage": name})
+        log.info("stage done", extra={"stage": name, "run": run_id, "seconds": summaries[name]["seconds"]})
         _save(context.engine, run_id, summaries, "running")
     if status == "ok":
         _save(context.engine, run_id, summaries, "ok", finished=True)

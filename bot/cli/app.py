@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bot import __version__
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.logs import configure_logging
+from bot.progress import configure as configure_progress
 
 app = typer.Typer(
     name="upkeep",
@@ -82,6 +83,7 @@ def root(
 ) -> None:
     secrets = Secrets.from_environment()
     configure_logging(verbose=verbose, json_lines=log_json, secrets=secrets.values())
+    configure_progress(terminal=None if not log_json else False)  # JSON logs are for machines: no bars
     ctx.obj = AppContext(config_path=config, database_url=database_url, verbose=verbose, secrets=secrets)
 
 

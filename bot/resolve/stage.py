@@ -326,8 +326,19 @@ def make_resolve_client(settings: Settings, transport: httpx.AsyncBaseTransport 
 def resolve_stage(context: StageContext) -> dict[str, Any]:
     """The pipeline's ``resolve`` stage (``bot.pipeline``): resolve everything due, return the summary."""
 
+    from bot.progress import start_progress
+
+    shown = start_progress("resolve", total=0, unit="packages")
+
+    def progress(done: int, total: int) -> None:
+        shown.total = total
+        shown.advance(done - shown.done)
+
     async def run() -> ResolveSummary:
         async with make_resolve_client(context.settings) as client:
-            return await resolve_all(context.engine, context.settings, client, now=context.now)
+            return await resolve_all(context.engine, context.settings, client, progress=progress, now=context.now)
 
-    return asyncio.run(run()).to_dict()
+    try:
+        return asyncio.run(run()).to_dict()
+    finally:
+        shown.close()

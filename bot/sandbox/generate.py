@@ -87,6 +87,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "small": Scale(("acme", "acme-labs"), 20, 300, 120, 30, 8, 5, (12, 30)),
+    "medium": Scale(("acme", "acme-labs"), 500, 5000, 1500, 250, 40, 12, (15, 35)),
     "large": Scale(("acme", "acme-labs", "acme-cloud"), 2000, 20_000, 6000, 1000, 150, 25, (15, 40)),
 }
 
@@ -1262,7 +1263,7 @@ def _add_own_library(
 
 
 def generate_world(seed: int = 7, scale: str = "small") -> World:
-    """Build the world for ``seed`` and ``scale`` ("small" or "large"); same arguments, same world."""
+    """Build the world for ``seed`` and ``scale`` ("small", "medium" or "large"); same arguments, same world."""
     if scale not in SCALES:
         raise ValueError(f"scale {scale!r}: unknown, expected one of {sorted(SCALES)}")
     spec = SCALES[scale]

@@ -28,6 +28,7 @@ from sqlmodel import Session
 from bot.config import Secrets, Settings
 from bot.http import RateLimited, make_client
 from bot.pipeline import StageContext
+from bot.progress import start_progress
 from bot.sources.contributions import GitHubContributionSource, Span, SpanResult, segments
 from bot.sources.github_client import GraphQLClient, api_client_for
 from bot.sources.ledger import read_ledger
@@ -162,9 +163,12 @@ def gather_contributions(
     merged: dict[tuple[str, datetime], SpanResult] = {}
     done: list[SpanResult] = []
 
+    progress = start_progress("gather contributions", total=len(outstanding), unit="person-segments")
+
     def flush() -> None:
         if not done:
             return
+        progress.advance(len(done))
         with session_scope(engine) as session:
             for result in done:
                 span = result.span
@@ -204,6 +208,7 @@ def gather_contributions(
                     flush()
     finally:
         flush()
+        progress.close()
 
 
 # --------------------------------------------------------------------------- money

@@ -22,6 +22,8 @@ they finish, so the next run continues with the rest.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import logging
 import time
@@ -40,11 +42,16 @@ from bot.http import RateLimited
 from bot.inventory.ingest import ingest_bytes
 from bot.inventory.interface import InventoryError
 from bot.pipeline import StageContext
+from bot.progress import start_progress
 from bot.store.engine import session_scope
 from bot.store.tables import HttpCacheRow, RepositoryRow, utcnow
 
 log = logging.getLogger(__name__)
 PER_PAGE = 100
+#: The longest wait between two polls of one report.
+MAX_POLL_SECONDS = 60.0
+#: Reports asked for ahead of the workers: while they are being generated, the workers poll others.
+REPORTS_AHEAD_PER_WORKER = 8
 
 
 class SbomExportError(Exception):
@@ -150,7 +157,9 @@ def list_repositories(engine: Engine, api: httpx.Client, api_url: str, org: str,
 
 @dataclass
 class Exporter:
-    """Asks GitHub for one repository's SBOM; ``sleep`` is injectable so tests need not wait."""
+    """Asks GitHub for one repository's SBOM, one request at a time: :meth:`start` asks for the report,
+    :meth:`poll` asks whether it is ready; :func:`_export_all` schedules both for many repositories.
+    ``sleep`` is injectable so tests need not wait."""
 
     api: httpx.Client
     download: httpx.Client
@@ -162,24 +171,39 @@ class Exporter:
 
     def export(self, full_name: str) -> tuple[bytes, str]:
         """The document's bytes and how it was had ("report" or "sync"); raise :class:`SbomExportError`."""
+        started = self.start(full_name)
+        if isinstance(started, bytes):
+            return started, "sync"
+        delay = self.poll_seconds
+        for _ in range(self.poll_attempts):
+            polled = self.poll(full_name, started)
+            if isinstance(polled, bytes):
+                return polled, "report"
+            self.sleep(polled if polled is not None else delay)
+            delay = min(delay * 2, MAX_POLL_SECONDS)
+        raise SbomExportError(f"{full_name}: report not ready after {self.poll_attempts} polls; next run asks again")
+
+    def start(self, full_name: str) -> bytes | str:
+        """Ask for the report: its ``sbom_url`` to poll, or (GitHub Enterprise Server's synchronous
+        route) the document itself."""
         base = f"{self.api_url.rstrip('/')}/repos/{full_name}/dependency-graph/sbom"
         response = self.api.get(f"{base}/generate-report")
         if response.status_code == 404 and self.enterprise_server:
-            return self._synchronous(full_name, base), "sync"
+            return self._synchronous(full_name, base)
         self._raise_for(full_name, response, "generate-report")
         sbom_url = str(response.json().get("sbom_url") or "")
         if not sbom_url:
             raise SbomExportError(f"{full_name}: generate-report gave no sbom_url")
-        delay = self.poll_seconds
-        for _ in range(self.poll_attempts):
-            poll = self.api.get(sbom_url)
-            if poll.status_code == 302 and poll.headers.get("location"):
-                return self._download(full_name, poll.headers["location"]), "report"
-            if poll.status_code not in (201, 202):
-                self._raise_for(full_name, poll, "fetch-report")
-            self.sleep(delay)
-            delay = min(delay * 2, 60.0)
-        raise SbomExportError(f"{full_name}: report not ready after {self.poll_attempts} polls; next run asks again")
+        return sbom_url
+
+    def poll(self, full_name: str, sbom_url: str) -> bytes | float | None:
+        """The document once the report is ready; until then the ``Retry-After`` GitHub sent, or None."""
+        poll = self.api.get(sbom_url)
+        if poll.status_code == 302 and poll.headers.get("location"):
+            return self._download(full_name, poll.headers["location"])
+        if poll.status_code not in (201, 202):
+            self._raise_for(full_name, poll, "fetch-report")
+        return _retry_after(poll)
 
     def _download(self, full_name: str, location: str) -> bytes:
         response = self.download.get(location)  # no Authorization: another host, a signed URL
@@ -201,6 +225,14 @@ class Exporter:
         except ValueError:
             message = response.text[:200]
         raise SbomExportError(f"{full_name}: {what} answered HTTP {response.status_code}: {message}".rstrip(": "))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 def content_digest(data: bytes) -> str:
@@ -301,6 +333,16 @@ def sync_organisations(
     return summary
 
 
+@dataclass
+class _Report:
+    """A report asked for and not yet downloaded: when to poll it next, and how long to wait after."""
+
+    repo: Repo
+    sbom_url: str
+    polls: int = 0
+    delay: float = 0.0
+
+
 def _export_all(
     engine: Engine,
     settings: Settings,
@@ -308,43 +350,94 @@ def _export_all(
     due: list[Repo],
     rows: dict[str, RepositoryRow],
     summary: SyncSummary,
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    with ThreadPoolExecutor(max_workers=settings.github.max_concurrent_reports, thread_name_prefix="sbom") as pool:
-        queue = iter(due)
-        running: dict[Future[tuple[bytes, str]], Repo] = {}
+    """Export ``due``: reports are asked for ahead and polled together, each on its own backoff.
 
-        def submit() -> None:
-            repo = next(queue, None)
-            if repo is not None:
-                running[pool.submit(exporter.export, repo.full_name)] = repo
+    ``github.max_concurrent_reports`` workers send one request each at a time (ask, poll or
+    download); up to ``REPORTS_AHEAD_PER_WORKER`` times as many reports are being generated at once,
+    so no worker sleeps while a report is being made. A poll waits as long as GitHub's
+    ``Retry-After`` says, else ``report_poll_seconds`` doubling to a minute; a report still not
+    ready after ``report_poll_attempts`` polls is given up for this run."""
+    workers = settings.github.max_concurrent_reports
+    ahead = workers * REPORTS_AHEAD_PER_WORKER
+    queue = iter(due)
+    waiting: list[tuple[float, int, _Report]] = []  # (when to poll, tie-breaker, report)
+    running: dict[Future[Any], tuple[Repo, _Report | None]] = {}
+    order = itertools.count()
+    outstanding = 0
+    progress = start_progress("sync", total=len(due), unit="repositories")
 
-        for _ in range(settings.github.max_concurrent_reports):
-            submit()
+    def settle(repo: Repo, outcome: bytes | SbomExportError, how: str) -> None:
+        nonlocal outstanding
+        outstanding -= 1
+        _finish(engine, settings, repo, outcome, how, rows, summary)
+        progress.advance()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sbom") as pool:
         try:
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            while True:
+                now = clock()
+                while waiting and waiting[0][0] <= now and len(running) < workers:
+                    next_poll = heapq.heappop(waiting)[2]
+                    poll = pool.submit(exporter.poll, next_poll.repo.full_name, next_poll.sbom_url)
+                    running[poll] = (next_poll.repo, next_poll)
+                while len(running) < workers and outstanding < ahead:
+                    repo = next(queue, None)
+                    if repo is None:
+                        break
+                    outstanding += 1
+                    running[pool.submit(exporter.start, repo.full_name)] = (repo, None)
+                if not running and not waiting:
+                    return
+                until_next = max(0.0, waiting[0][0] - clock()) if waiting else None
+                if not running:
+                    exporter.sleep(until_next or 0.0)
+                    continue
+                finished, _ = wait(running, timeout=until_next, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    repo = running.pop(future)
-                    _finish(engine, settings, repo, future, rows, summary)
-                    submit()
+                    repo, report = running.pop(future)
+                    try:
+                        result = future.result()
+                    except SbomExportError as exc:
+                        settle(repo, exc, "report")
+                        continue
+                    if isinstance(result, bytes):
+                        settle(repo, result, "sync" if report is None else "report")
+                        continue
+                    if report is None:  # asked for: poll it at once, GitHub may be quick
+                        heapq.heappush(
+                            waiting, (clock(), next(order), _Report(repo, str(result), 0, exporter.poll_seconds))
+                        )
+                        continue
+                    report.polls += 1
+                    if report.polls >= exporter.poll_attempts:
+                        message = f"{repo.full_name}: report not ready after {report.polls} polls; next run asks again"
+                        settle(repo, SbomExportError(message), "report")
+                        continue
+                    pause = float(result) if isinstance(result, float) else report.delay
+                    report.delay = min(max(report.delay, exporter.poll_seconds) * 2, MAX_POLL_SECONDS)
+                    heapq.heappush(waiting, (clock() + pause, next(order), report))
         except RateLimited:
             for future in running:
                 future.cancel()
             raise
+        finally:
+            progress.close()
 
 
 def _finish(
     engine: Engine,
     settings: Settings,
     repo: Repo,
-    future: Future[tuple[bytes, str]],
+    outcome: bytes | SbomExportError,
+    how: str,
     rows: dict[str, RepositoryRow],
     summary: SyncSummary,
 ) -> None:
-    try:
-        data, how = future.result()
-    except SbomExportError as exc:
-        message = str(exc)
+    if isinstance(outcome, SbomExportError):
+        message = str(outcome)
         if "dependency graph is disabled" in message.lower():
             summary.disabled.append(repo.full_name)
             # not asked again until the repository is pushed to (someone may enable the graph then)
@@ -353,6 +446,7 @@ def _finish(
             summary.failed.append(message)
             _mark(engine, repo.full_name, pushed_at=None, digest=None, note=message)
         return
+    data = outcome
     summary.exported += 1
     summary.reports_requested += how == "report"
     summary.sync_exports += how == "sync"

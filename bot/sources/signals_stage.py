@@ -26,6 +26,7 @@ from bot.config import Secrets, Settings
 from bot.http import make_client
 from bot.paths import DataFileNotFound, find_data_file
 from bot.pipeline import StageContext
+from bot.progress import start_progress
 from bot.records import UpstreamKey
 from bot.signals.assemble import assemble_signals
 from bot.signals.governance import FoundationListError, GovernanceList, load_governance_list
@@ -227,7 +228,9 @@ def gather_signals(
     if depsdev is not None:  # GetProjectBatch for all of them; a rename found below is asked with a GET
         depsdev.prefetch(str(u) for u in pending if u.host in DEPSDEV_PROJECT_HOSTS)
     renamed = 0
+    progress = start_progress("gather signals", total=len(pending), unit="upstreams")
     for batch in batches:
+        progress.advance(len(batch))
         on_github = [(str(u), u.owner, u.name) for u in batch if u.host in github_hosts]
         found = github.observe(on_github, since=since, now=now)
         renames = {o.upstream_key: o.renamed_to for o in found if o.renamed_to}
@@ -263,6 +266,7 @@ def gather_signals(
                     drifts += 1
                     risks += drift
         log.info("signals: batch stored", extra={"scan": scan_id, "upstreams": len(batch), "observed": observed})
+    progress.close()
     with session_scope(engine) as session:
         keys = store.load_upstream_keys(session)  # renames found in this run replaced some
         scan = session.get(SignalScanRow, scan_id)

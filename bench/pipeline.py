@@ -1,0 +1,278 @@
+"""Benchmark of the whole pipeline, cold then warm, against the sandbox served in another process.
+
+    .venv/bin/python bench/pipeline.py [--scale small|medium|large] [--latency-ms 50] [--seed 7] [--json]
+
+Three processes: the sandbox server (so its threads do not share upkeep's interpreter lock), and
+one process per pipeline run (cold on an empty store, then warm on the same store), so each run's
+peak RSS is upkeep's own. Per stage and in total it prints wall time, CPU time, requests per
+service and the floor.
+
+The floor is the larger of two:
+
+* the latency floor: for each service, requests × latency ÷ the concurrency upkeep is configured
+  to use against it (GitHub: ``github.max_concurrent_reports`` for the SBOM export, 1 for every
+  other GitHub call; registries: ``resolve.global_limit``; Open Collective and Slack: 1);
+* the budget floor: what GitHub's documented primary limits allow for one token (5,000 REST
+  requests an hour; GraphQL 5,000 points an hour, each query counted at the cost the API reported
+  when the store has it, else 1 point). It is printed in real hours: a large cold run is bound by
+  it, not by latency. The sandbox here runs without limits (it measures upkeep, not the wait).
+
+With ``--json`` the last line is one object with at least ``wall_s``, ``floor_s``, ``ratio``,
+``peak_rss_mb``, ``requests`` and ``warm_requests``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import tempfile
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+GITHUB_REST_PER_HOUR = 5000
+GITHUB_GRAPHQL_POINTS_PER_HOUR = 5000
+
+
+def serve(seed: int, scale: str, latency_ms: float, pipe: Connection) -> None:
+    """Child process: serve the world; answer ``stats`` with the per-service request counts."""
+    from bot.sandbox import Knobs, SandboxServer, generate_world
+
+    world = generate_world(seed, scale)
+    with SandboxServer(world, knobs=Knobs(latency_ms=latency_ms)) as server:
+        pipe.send(server.base_url)
+        while True:
+            message = pipe.recv()
+            if message == "stats":
+                stats = server.router.stats()
+                pipe.send({"by_service": stats["by_service"], "by_route": stats["by_route"]})
+            elif message == "stop":
+                return
+
+
+def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe: Connection) -> None:
+    """Child process: one whole pipeline run; after each stage, ask the parent to snapshot the server."""
+    from bot.config import Secrets, load_settings
+    from bot.pipeline import StageContext, run_pipeline
+    from bot.report.quarters import Quarter
+    from bot.sandbox import generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
+    from bot.stages import REGISTRY
+    from bot.store.engine import make_engine, upgrade
+
+    world = generate_world(seed, scale)
+    folder = Path(out)
+    (folder / "roster.csv").write_text(roster_csv(world), encoding="utf-8")
+    (folder / "ledger.csv").write_text(ledger_csv(world), encoding="utf-8")
+    overrides = sandbox_settings(base_url, world)
+    overrides.update(
+        {
+            "database.url": f"sqlite:///{database}",
+            "people.roster_csv": str(folder / "roster.csv"),
+            "funding.ledger_csv": str(folder / "ledger.csv"),
+            "report.out_dir": str(folder / "review"),
+            "issues.seconds_between_writes": 0.0,
+            "issues.seconds_between_requests": 0.0,
+        }
+    )
+    settings = load_settings(None, overrides=overrides, search=False)
+    secrets = Secrets.from_environment(sandbox_environment(world))
+    engine = make_engine(settings.database_url())
+    upgrade(engine)
+    stages: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(context: StageContext) -> Any:
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return function(context)
+            finally:
+                stages[name] = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+                pipe.send(("stage", name))
+                pipe.recv()
+
+        return wrapper
+
+    registry = {name: timed(name, function) for name, function in REGISTRY.items()}
+    quarter = str(Quarter.of(world.now.date()))
+    context = StageContext(
+        settings=settings, secrets=secrets, engine=engine, now=world.now, options={"quarter": quarter}
+    )
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run_pipeline(context, registry, start_over=True)
+    total = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    graphql_points = _graphql_points(engine)
+    engine.dispose()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    pipe.send(
+        (
+            "done",
+            {
+                "status": result.status,
+                "stages": stages,
+                "total": total,
+                "peak_rss_mb": peak_kib / 1024,
+                "graphql_points": graphql_points,
+                "concurrency": {
+                    "github_reports": settings.github.max_concurrent_reports,
+                    "registries": settings.resolve.global_limit,
+                },
+            },
+        )
+    )
+
+
+def _graphql_points(engine: Any) -> int | None:
+    """GraphQL points GitHub reported as used, where the store recorded them (``rate_limits``)."""
+    from sqlmodel import Session, select
+
+    from bot.store.tables import RateLimitRow
+
+    with Session(engine) as session:
+        rows = session.exec(select(RateLimitRow).where(RateLimitRow.resource == "graphql")).all()
+    used = [row.used for row in rows if getattr(row, "used", None) is not None]
+    return int(max(used)) if used else None
+
+
+def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {key: value - before.get(key, 0) for key, value in after.items() if value - before.get(key, 0)}
+
+
+def measure(seed: int, scale: str, base_url: str, server: Connection, database: str, out: str) -> dict[str, Any]:
+    """Run one pipeline in a child process and attribute the server's requests to its stages."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=run_once, args=(seed, scale, base_url, database, out, child))
+    server.send("stats")
+    before = server.recv()["by_service"]
+    first_before = dict(before)
+    process.start()
+    per_stage: dict[str, dict[str, int]] = {}
+    while True:
+        kind, payload = parent.recv()
+        if kind == "done":
+            break
+        server.send("stats")
+        now = server.recv()["by_service"]
+        per_stage[payload] = _diff(now, before)
+        before = now
+        parent.send("ok")
+    process.join()
+    for name, counts in per_stage.items():
+        payload["stages"].setdefault(name, {})["requests"] = counts
+    payload["requests_by_service"] = _diff(before, first_before)
+    payload["requests"] = sum(payload["requests_by_service"].values())
+    return payload
+
+
+def latency_floor(requests: dict[str, int], latency_ms: float, concurrency: dict[str, int], reports: int) -> float:
+    """requests × latency ÷ the concurrency upkeep uses per service (see the module docstring).
+
+    Services are the sandbox's mount points: ``/api/v3`` (GitHub REST), ``/api/graphql``,
+    ``/sbom-downloads`` (the report download host), ``/registry/...``, ``/opencollective/...``,
+    ``/slack/...``."""
+    seconds = latency_ms / 1000
+    floor = 0.0
+    for service, count in requests.items():
+        if service == "/api/v3":
+            # generate-report and fetch-report calls run ``github_reports`` at a time; the rest one by one
+            parallel = min(reports, count)
+            floor += parallel * seconds / concurrency["github_reports"] + (count - parallel) * seconds
+        elif service == "/sbom-downloads":
+            floor += count * seconds / concurrency["github_reports"]
+        elif service.startswith("/registry"):
+            floor += count * seconds / concurrency["registries"]
+        else:
+            floor += count * seconds
+    return floor
+
+
+def budget_floor_hours(requests: dict[str, int], graphql_points: int | None) -> float:
+    """Hours GitHub's primary limits for one token need for these requests."""
+    rest = requests.get("/api/v3", 0)
+    points = graphql_points if graphql_points is not None else requests.get("/api/graphql", 0)
+    return max(rest / GITHUB_REST_PER_HOUR, points / GITHUB_GRAPHQL_POINTS_PER_HOUR)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="small", choices=("small", "medium", "large"))
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    args = parser.parse_args()
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    server = context.Process(target=serve, args=(args.seed, args.scale, args.latency_ms, child), daemon=True)
+    server.start()
+    base_url = parent.recv()
+    with tempfile.TemporaryDirectory(prefix="upkeep-bench-") as folder:
+        database = str(Path(folder) / "bench.db")
+        cold = measure(args.seed, args.scale, base_url, parent, database, folder)
+        parent.send("stats")
+        routes_cold = Counter(parent.recv()["by_route"])
+        warm = measure(args.seed, args.scale, base_url, parent, database, folder)
+        parent.send("stats")
+        routes_all = Counter(parent.recv()["by_route"])
+    parent.send("stop")
+    server.join(timeout=10)
+
+    graphql_queries = cold["requests_by_service"].get("/api/graphql", 0)
+    reports = sum(count for route, count in routes_cold.items() if "/dependency-graph/sbom/" in route)
+    floor = latency_floor(cold["requests_by_service"], args.latency_ms, cold["concurrency"], reports)
+    hours = budget_floor_hours(cold["requests_by_service"], cold["graphql_points"])
+    warm_routes = routes_all - routes_cold
+
+    print(f"pipeline bench: scale {args.scale}, seed {args.seed}, latency {args.latency_ms:g} ms")
+    for label, run in (("cold", cold), ("warm", warm)):
+        print(
+            f"\n{label} run ({run['status']}): {run['total']['wall_s']:.1f} s wall, {run['total']['cpu_s']:.1f} s CPU, "
+            f"{run['requests']} requests, peak RSS {run['peak_rss_mb']:.0f} MB"
+        )
+        print(f"  {'stage':<9} {'wall s':>8} {'cpu s':>8}  requests")
+        for name, stage in run["stages"].items():
+            counts = ", ".join(f"{service} {count}" for service, count in sorted(stage.get("requests", {}).items()))
+            print(f"  {name:<9} {stage['wall_s']:>8.1f} {stage['cpu_s']:>8.1f}  {counts or '-'}")
+    print(
+        f"\nlatency floor (cold): {floor:.1f} s; cold wall / floor = {cold['total']['wall_s'] / floor:.2f}x"
+        if floor
+        else "\nlatency floor (cold): 0 s (no latency)"
+    )
+    print(
+        f"budget floor (cold, one token, real limits): {hours:.2f} h "
+        f"({graphql_queries} GraphQL queries, {cold['graphql_points'] or 'unrecorded'} points)"
+    )
+    share = warm["requests"] / cold["requests"] if cold["requests"] else 0.0
+    print(f"warm requests: {warm['requests']} = {share:.2%} of cold (target <= 1 %)")
+    for route, count in warm_routes.most_common(8):
+        print(f"  {count:>6}  {route}")
+    if args.json:
+        ratio = cold["total"]["wall_s"] / floor if floor else None
+        print(
+            json.dumps(
+                {
+                    "scale": args.scale,
+                    "latency_ms": args.latency_ms,
+                    "wall_s": round(cold["total"]["wall_s"], 2),
+                    "cpu_s": round(cold["total"]["cpu_s"], 2),
+                    "floor_s": round(floor, 2),
+                    "budget_floor_h": round(hours, 3),
+                    "ratio": round(ratio, 3) if ratio else None,
+                    "peak_rss_mb": round(cold["peak_rss_mb"], 1),
+                    "requests": cold["requests"],
+                    "requests_by_service": cold["requests_by_service"],
+                    "warm_requests": warm["requests"],
+                    "warm_wall_s": round(warm["total"]["wall_s"], 2),
+                    "warm_peak_rss_mb": round(warm["peak_rss_mb"], 1),
+                    "stages": {name: {k: v for k, v in stage.items()} for name, stage in cold["stages"].items()},
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -57,6 +57,9 @@ class GitHubSettings(_Section):
     app_id: int | None = Field(default=None, description="GitHub App id; its key is GITHUB_APP_PRIVATE_KEY.")
     enterprise_server: bool = Field(default=False, description="Use the synchronous SBOM route (GHES).")
     max_concurrent_reports: int = Field(default=4, ge=1, le=20)
+    max_concurrent_queries: int = Field(
+        default=4, ge=1, le=20, description="GraphQL queries in flight at once (contributions, signals)."
+    )
     rate_limit_wait_max_seconds: int = Field(default=300, ge=0)
     web_host: str = Field(default="github.com", description="Host of upstream keys for repositories seen here.")
     people_per_query: int = Field(default=10, ge=1, le=50, description="Accounts per contributions GraphQL query.")

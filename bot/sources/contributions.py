@@ -20,12 +20,14 @@ What GitHub does not show is listed in ``docs/evidence.md``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.ahead import map_ahead
 from bot.sources.github_client import GraphQLClient
 
 log = logging.getLogger(__name__)
@@ -164,8 +166,10 @@ def parse_collection(span: Span, collection: dict[str, Any], web_host: str) -> S
 class GitHubContributionSource:
     """Asks GitHub for spans, several accounts per query; splits spans whose lists were cut short."""
 
-    def __init__(self, gql: GraphQLClient, *, web_host: str = "github.com", per_query: int = 10) -> None:
-        self.gql, self.web_host, self.per_query = gql, web_host, per_query
+    def __init__(
+        self, gql: GraphQLClient, *, web_host: str = "github.com", per_query: int = 10, workers: int = 1
+    ) -> None:
+        self.gql, self.web_host, self.per_query, self.workers = gql, web_host, per_query, workers
 
     def _ask(self, spans: Sequence[Span]) -> list[SpanResult]:
         start, end = spans[0].start, spans[0].end
@@ -187,14 +191,17 @@ class GitHubContributionSource:
         for span in spans:
             pending.setdefault((span.start, span.end), []).append(span)
         while pending:
-            key = next(iter(pending))
-            group = pending[key]
-            batch, rest = group[: self.per_query], group[self.per_query :]
-            if rest:
-                pending[key] = rest
-            else:
-                del pending[key]
-            for result in self._ask(batch):
+            # up to ``workers`` queries asked at once; the halves of spans split here come in the next round
+            batches: list[list[Span]] = []
+            while pending and len(batches) < self.workers:
+                key = next(iter(pending))
+                group = pending[key]
+                batches.append(group[: self.per_query])
+                if group[self.per_query :]:
+                    pending[key] = group[self.per_query :]
+                else:
+                    del pending[key]
+            for result in itertools.chain.from_iterable(map_ahead(self._ask, batches, workers=self.workers)):
                 span = result.span
                 if result.cut_short and span.end - span.start > MIN_SPAN:
                     middle = span.start + (span.end - span.start) / 2

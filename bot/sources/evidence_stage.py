@@ -156,7 +156,10 @@ def gather_contributions(
 ) -> None:
     spans, summary.segments_skipped = pending_spans(engine, settings, now)
     source = GitHubContributionSource(
-        clients.github, web_host=settings.github.web_host, per_query=settings.github.people_per_query
+        clients.github,
+        web_host=settings.github.web_host,
+        per_query=settings.github.people_per_query,
+        workers=settings.github.max_concurrent_queries,
     )
     outstanding: dict[tuple[str, datetime], int] = {(s.account, s.segment): 1 for s in spans}
     ends = {(s.account, s.segment): s.end for s in spans}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -111,9 +112,15 @@ class CallCounter:
     depsdev: int = 0  # every deps.dev request: GetProject GETs and GetProjectBatch POSTs
     depsdev_not_modified: int = 0
     depsdev_batches: int = 0  # of ``depsdev``: GetProjectBatch POSTs (one per page)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, kind: str, count: int = 1) -> None:
+        """Count a call; safe from the threads that observe several batches at once."""
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + count)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(vars(self))
+        return {name: value for name, value in vars(self).items() if not name.startswith("_")}
 
 
 @dataclass
@@ -195,7 +202,7 @@ class GitHubSignalSource:
     # ------------------------------------------------------------------ GraphQL
 
     def _post(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
-        self.counter.graphql += 1
+        self.counter.add("graphql")
         response = self.client.post(
             self.graphql_url, json={"query": query, "variables": variables}, headers=self.headers
         )
@@ -270,7 +277,7 @@ class GitHubSignalSource:
             for j, (i, cursor) in enumerate(batch):
                 variables[f"o{j}"], variables[f"n{j}"], variables[f"a{j}"] = repos[i][1], repos[i][2], cursor
             payload = self._post(history_query(len(batch)), variables, f"history of {len(batch)} repositories")
-            self.counter.graphql_history_pages += 1
+            self.counter.add("graphql_history_pages")
             data = payload.get("data") or {}
             for j, (i, _cursor) in enumerate(batch):
                 history = _history_of(data.get(f"r{j}"))
@@ -390,9 +397,9 @@ def conditional_get(
     if cached and cached.last_modified:
         request_headers["If-Modified-Since"] = cached.last_modified
     response = client.get(url, headers=request_headers)
-    setattr(counter, kind, getattr(counter, kind) + 1)
+    counter.add(kind)
     if response.status_code == 304 and cached is not None:
-        setattr(counter, f"{kind}_not_modified", getattr(counter, f"{kind}_not_modified") + 1)
+        counter.add(f"{kind}_not_modified")
         return cached.body if cached.status_code == 200 else None
     if response.status_code in (200, 404, 410) and cache is not None:
         etag = response.headers.get("etag")
@@ -459,8 +466,8 @@ class DepsDevProjects:
         asked = {key.lower(): key for key in keys}
         body, tokens = first, set[str]()
         for _page in range(len(keys) + 1):  # a page answers at least one request, or the server loops
-            self.counter.depsdev += 1
-            self.counter.depsdev_batches += 1
+            self.counter.add("depsdev")
+            self.counter.add("depsdev_batches")
             try:
                 response = self.client.post(url, json=body)
             except httpx.TransportError as exc:  # already retried by the client

@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.ahead import map_ahead
 from bot.config import Secrets, Settings
 from bot.http import make_client
 from bot.paths import DataFileNotFound, find_data_file
@@ -229,10 +230,16 @@ def gather_signals(
         depsdev.prefetch(str(u) for u in pending if u.host in DEPSDEV_PROJECT_HOSTS)
     renamed = 0
     progress = start_progress("gather signals", total=len(pending), unit="upstreams")
-    for batch in batches:
+
+    def observe(batch: list[UpstreamKey]) -> list[RepoObservation]:
+        return github.observe(
+            [(str(u), u.owner, u.name) for u in batch if u.host in github_hosts], since=since, now=now
+        )
+
+    # The next batches are asked for while this one is stored (``github.max_concurrent_queries`` in flight).
+    observed_batches = map_ahead(observe, batches, workers=settings.github.max_concurrent_queries, name="signals")
+    for batch, found in zip(batches, observed_batches, strict=True):
         progress.advance(len(batch))
-        on_github = [(str(u), u.owner, u.name) for u in batch if u.host in github_hosts]
-        found = github.observe(on_github, since=since, now=now)
         renames = {o.upstream_key: o.renamed_to for o in found if o.renamed_to}
         if renames:
             renamed += _record_renames(engine, renames, now)

@@ -231,3 +231,12 @@ def make_async_client(
         transport=AsyncRetryingTransport(inner, policy),
         follow_redirects=follow_redirects,
     )
+
+
+def cache_key(url: str) -> str:
+    """The store's key for a cached answer: the URL without its port.
+
+    A server's port carries no identity here, and the sandbox (the demo) is served on a new random
+    port every time: a key with the port would miss every cached listing on the next run."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(port=None)) if parsed.port is not None else url

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings, load_settings
+from bot.http import cache_key
 from bot.sandbox import generate_world
 from bot.sandbox.github_rest import GitHubRestService
 from bot.sandbox.server import Router, SandboxServer, default_services
@@ -77,3 +78,25 @@ def test_a_poll_waits_as_long_as_retry_after_says() -> None:
         with pytest.raises(Exception, match="not ready after 3 polls"):
             exporter.export("o/r")
     assert slept == [7.0, 7.0, 7.0]
+
+
+def test_cache_keys_do_not_carry_the_port() -> None:
+    assert (
+        cache_key("http://127.0.0.1:41234/api/v3/orgs/acme/repos?page=1")
+        == "http://127.0.0.1/api/v3/orgs/acme/repos?page=1"
+    )
+    assert cache_key("https://api.github.com/orgs/acme/repos") == "https://api.github.com/orgs/acme/repos"
+
+
+def test_a_listing_served_on_another_port_is_still_revalidated(engine: Engine) -> None:
+    """The demo serves its world on a new port each time; the warm listing must still be free 304s."""
+    summaries = []
+    for _ in range(2):
+        world = generate_world(7, "small")
+        with SandboxServer(world) as server:
+            sandbox = RunningSandbox(server.base_url, server.alt_base_url, world, server.router, server)
+            summaries.append(run_sync(sandbox, engine, settings_for(sandbox, **{"github.report_poll_seconds": 0.0})))
+    cold, warm = summaries
+    assert cold.listing_not_modified == 0 and cold.ingested > 0
+    assert warm.listing_pages == warm.listing_not_modified > 0
+    assert warm.reports_requested == 0

@@ -416,6 +416,13 @@ class Router:
             "x-ratelimit-resource": "graphql" if prefix == "/api/graphql" else "core",
         }
 
+    def _without_origins(self, body: bytes) -> bytes:
+        """The body with the server's own origins taken out: an ETag names the content, and the
+        sandbox's origin (a random port) is no part of it, as github.com's host is none of GitHub's."""
+        for origin in (self.context.base_url, self.context.alt_base_url):
+            body = body.replace(origin.split("://", 1)[-1].encode(), b"")  # also in git@host:port URLs
+        return body
+
     def _conditional(
         self, request: httpx.Request, response: httpx.Response, prefix: str, token: str | None
     ) -> httpx.Response:
@@ -433,7 +440,7 @@ class Router:
             return response
         etag = response.headers.get("etag")
         if etag is None:
-            etag = response.headers["etag"] = etag_of(response.content)
+            etag = response.headers["etag"] = etag_of(self._without_origins(response.content))
         wanted = request.headers.get("if-none-match")
         if wanted and _etag_matches(wanted, etag):
             with self._lock:

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.http import RateLimited
+from bot.http import RateLimited, cache_key
 from bot.inventory.ingest import ingest_bytes
 from bot.inventory.interface import InventoryError
 from bot.pipeline import StageContext
@@ -105,11 +105,13 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _cached(engine: Engine, url: str) -> HttpCacheRow | None:
+    url = cache_key(url)
     with Session(engine) as session:
         return session.exec(select(HttpCacheRow).where(HttpCacheRow.url == url)).first()
 
 
 def _cache(engine: Engine, url: str, etag: str | None, body: bytes) -> None:
+    url = cache_key(url)
     with session_scope(engine) as session:
         row = session.exec(select(HttpCacheRow).where(HttpCacheRow.url == url)).first() or HttpCacheRow(
             url=url, body=b""

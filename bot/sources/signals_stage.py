@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from bot.ahead import map_ahead
 from bot.config import Secrets, Settings
-from bot.http import make_client
+from bot.http import cache_key, make_client
 from bot.paths import DataFileNotFound, find_data_file
 from bot.pipeline import StageContext
 from bot.progress import start_progress
@@ -82,11 +82,12 @@ def load_settings_governance(settings: Settings) -> GovernanceList:
 def _store_cache(engine: Engine, now: datetime) -> ConditionalCache:
     def get(url: str) -> Cached | None:
         with Session(engine) as session:
-            return store.load_cached(session, url)
+            cached = store.load_cached(session, cache_key(url))
+        return replace(cached, url=url) if cached is not None else None
 
     def put(entry: Cached) -> None:
         with session_scope(engine) as session:
-            store.save_cached(session, entry, now=now)
+            store.save_cached(session, replace(entry, url=cache_key(entry.url)), now=now)
 
     return ConditionalCache(get=get, put=put)
 

@@ -243,26 +243,35 @@ def ingest_paths(
     summary = IngestSummary()
     for path in iter_files([Path(p) for p in paths], summary.failures):
         try:
-            data = read_limited(path, max_file_bytes)
-            parsed = parse_bytes(data, source=str(path))
+            _ingest_one(engine, path, summary, repo=repo, max_file_bytes=max_file_bytes)
         except InventoryError as exc:
             summary.failures.append(FileFailure(exc.source, exc.message))
             log.debug("refused %s: %s", path, exc.message)
-            continue
-        repository, repository_from = choose_repository(parsed, repo=repo, source=str(path))
-        saved = ingest_document(
-            engine,
-            parsed,
-            repo_full_name=repository,
-            source=str(path),
-            digest=hashlib.sha256(data).hexdigest(),
-            repo_hint_source=repository_from,
-        )
-        document = summarise(parsed, source=str(path), repository=repository, repository_from=repository_from)
-        document.changed = saved.changed
-        summary.documents.append(document)
-        for component in parsed.components:
-            if component.purl:
-                summary.purls.add(component.key)
-        summary.ecosystem_keys.update((c.ecosystem or "(none)", c.key) for c in parsed.components)
+        except (RecursionError, MemoryError) as exc:  # nothing of this file was stored (its transaction rolled back)
+            summary.failures.append(FileFailure(str(path), f"too deep or too large to ingest: {type(exc).__name__}"))
+        except Exception as exc:  # one file never sinks the batch; the failure names it and its cause
+            log.exception("failed to ingest %s", path)
+            summary.failures.append(FileFailure(str(path), f"could not be ingested: {type(exc).__name__}: {exc}"))
     return summary
+
+
+def _ingest_one(engine: Engine, path: Path, summary: IngestSummary, *, repo: str | None, max_file_bytes: int) -> None:
+    """Read, parse and store one file, adding it to ``summary``; raise whatever went wrong for the caller to record."""
+    data = read_limited(path, max_file_bytes)
+    parsed = parse_bytes(data, source=str(path))
+    repository, repository_from = choose_repository(parsed, repo=repo, source=str(path))
+    saved = ingest_document(
+        engine,
+        parsed,
+        repo_full_name=repository,
+        source=str(path),
+        digest=hashlib.sha256(data).hexdigest(),
+        repo_hint_source=repository_from,
+    )
+    document = summarise(parsed, source=str(path), repository=repository, repository_from=repository_from)
+    document.changed = saved.changed
+    summary.documents.append(document)
+    for component in parsed.components:
+        if component.purl:
+            summary.purls.add(component.key)
+    summary.ecosystem_keys.update((c.ecosystem or "(none)", c.key) for c in parsed.components)

@@ -144,19 +144,19 @@ def test_nested_components_are_flattened_not_treated_as_dependencies() -> None:
     assert "pkg:npm/%40babel/parser@7.21.2#packages/babel-parser" in by_key
 
 
-def test_repository_hints_say_where_they_came_from() -> None:
-    assert (
-        parse("cdx-1.4-npm-nested_juice-shop.json").repo_hint,
-        parse("cdx-1.4-npm-nested_juice-shop.json").repo_hint_source,
-    ) == (
-        "juice-shop/juice-shop",
-        "metadata.component vcs",
-    )
+def test_subjects_are_what_the_documents_describe() -> None:
+    juice = parse("cdx-1.4-npm-nested_juice-shop.json").subject
+    assert juice is not None and juice.where == "metadata.component"
+    assert (juice.name, juice.version) == ("juice-shop", "14.1.1")
+    assert juice.vcs_urls and "github.com/juice-shop/juice-shop" in juice.vcs_urls[0]
     github = parse("github-dependency-graph-sbom_docs-example.json")
     assert (github.repo_hint, github.repo_hint_source) == ("github/example", "github export name")
-    laravel = parse("cdx-1.4-composer_laravel.xml")
-    assert laravel.repo_hint == "cyclonedx/cyclonedx-php-composer-demo"
-    assert parse("spdx-2.3-tag-value_syft.spdx").repo_hint is None  # no DocumentName: the file name decides
+    laravel = parse("cdx-1.4-composer_laravel.xml").subject
+    assert laravel is not None and laravel.purl is not None
+    assert laravel.purl.startswith("pkg:composer/cyclonedx/cyclonedx-php-composer-demo")
+    canonical = parse("spdx-2.3-canonical-example.spdx.json").subject
+    assert canonical is not None and (canonical.name, canonical.where) == ("glibc", "described package")
+    assert parse("spdx-2.3-tag-value_syft.spdx").subject is None  # it describes no package of its own
 
 
 def test_github_export_keeps_the_spec_breaking_purl_and_warns() -> None:

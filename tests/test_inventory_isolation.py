@@ -45,7 +45,7 @@ def test_a_deep_file_does_not_sink_the_documents_beside_it(tmp_path: Path, engin
     (tmp_path / "a-good.json").write_bytes(GOOD.read_bytes())
     (tmp_path / "b-deep.json").write_bytes(deep_object())
     (tmp_path / "c-deeper.json").write_bytes(deep_components())
-    summary = ingest_paths(engine, [tmp_path], repo="acme/app")
+    summary = ingest_paths(engine, [tmp_path], repo="acme/app", replace=True)
     assert [Path(d.source).name for d in summary.documents] == ["a-good.json"]
     assert [(Path(f.source).name, f.message.split(" (")[0]) for f in summary.failures] == [
         ("b-deep.json", "nested too deeply to read"),
@@ -69,7 +69,7 @@ def test_any_failure_of_one_file_is_that_file_s_line(
         return real(data, source=source)
 
     monkeypatch.setattr(ingest_module, "parse_bytes", flaky)
-    summary = ingest_paths(engine, [tmp_path], repo="acme/app")
+    summary = ingest_paths(engine, [tmp_path], repo="acme/app", replace=True)
     assert [Path(d.source).name for d in summary.documents] == ["a-good.json"]
     assert len(summary.failures) == 1
     assert summary.failures[0].source.endswith("b-bad.json")

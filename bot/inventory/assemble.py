@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
 from bot.inventory.purls import nopurl_key, nopurl_package_key, normalise_purl, version_warning
-from bot.records import Component, Depth, ParsedDocument, SbomFormat, Scope, Usage
+from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomFormat, Scope, Usage
 
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
@@ -178,10 +178,21 @@ def assemble(
     repo_hint: str | None = None,
     repo_hint_source: str | None = None,
     warnings: Warnings | None = None,
+    subject: Entry | None = None,
+    subject_vcs: Mapping[str, str] | None = None,
+    subject_where: str = "described package",
 ) -> ParsedDocument:
-    """Build the document record. Entries that are the document's subject (graph roots) are not usages."""
+    """Build the document record. Entries that are the document's subject (graph roots) are not usages.
+
+    ``subject`` is the document's root when it is not among ``entries`` (CycloneDX ``metadata.component``);
+    otherwise the one entry the graph's roots name is the subject (none when they name several).
+    ``subject_vcs`` maps a ref to a VCS URL the document gives for it (SPDX ``downloadLocation``).
+    """
     warnings = warnings or Warnings()
     root_refs = set(graph.roots) if graph else set()
+    if subject is None:
+        described = [entry for entry in entries if entry.ref is not None and entry.ref in root_refs]
+        subject = described[0] if len(described) == 1 else None
     used = [entry for entry in entries if entry.ref is None or entry.ref not in root_refs]
     if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
         # Every package is described (some tools DESCRIBE each one): they are the inventory, not one
@@ -234,4 +245,19 @@ def assemble(
         repo_hint=repo_hint,
         repo_hint_source=repo_hint_source if repo_hint else None,
         warnings=warnings.lines(),
+        subject=_subject(subject, subject_vcs or {}, subject_where),
+    )
+
+
+def _subject(entry: Entry | None, vcs: Mapping[str, str], where: str) -> DocumentSubject | None:
+    if entry is None:
+        return None
+    url = vcs.get(entry.ref or "")
+    return DocumentSubject(
+        purl=entry.purl,
+        name=entry.name or None,
+        group=entry.group,
+        version=entry.version,
+        vcs_urls=(url,) if url else (),
+        where=where,
     )

@@ -73,6 +73,7 @@ class Spdx2Content:
     graph: Graph = field(default_factory=lambda: Graph(edge_scopes=True))
     describes: list[str] = field(default_factory=list)  # documentDescribes
     described: list[str] = field(default_factory=list)  # DESCRIBES / DESCRIBED_BY relationships, in order
+    locations: dict[str, str] = field(default_factory=dict)  # SPDXID -> downloadLocation naming a forge
 
     def relate(self, left: str, kind: str, right: str) -> None:
         """Take in one ``left kind right`` relationship: a subject of the document, an edge, or nothing."""
@@ -140,18 +141,18 @@ def assemble_spdx2(
     graph.flat_means_unknown = github
     graph.roots = list(dict.fromkeys([*content.describes, *content.described]))
     graph.packages = {entry.ref for entry in content.packages if entry.ref is not None}
-    hint_source = "github export name" if github else "document name"
     name = (content.name or "").strip()
-    if github and name.count("/") != 1:
-        hint_source = "document name"
+    # only a GitHub export's name is its repository; other document names ("istio release 1.13.1") are not keys
+    hint = name.lower() if github and name.count("/") == 1 else None
     return assemble(
         sbom_format=sbom_format,
         spec_version=content.version,
         entries=content.packages,
         graph=graph,
-        repo_hint=name.lower() or None,
-        repo_hint_source=hint_source,
+        repo_hint=hint,
+        repo_hint_source="github export name",
         warnings=warnings,
+        subject_vcs=content.locations,
     )
 
 
@@ -181,6 +182,9 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
         declared, concluded = package.license_declared, package.license_concluded
         licenses = _declared_and_concluded(declared, concluded) if declared or concluded else ()
         append(Entry(package.spdx_id, shown or "", None, package.version_info, purl, licenses, ecosystem))
+        location = package.download_location
+        if location and package.spdx_id and location not in _NOT_ELEMENTS:
+            content.locations[package.spdx_id] = location
     content.relate_all(document.relationships or ())
     content.describes.extend(document.document_describes or ())
     return content
@@ -235,6 +239,8 @@ def read_spdx2_tag_value(text: str, *, source: str) -> Spdx2Content:
                 package.ref = value
             elif tag == "PackageVersion":
                 package.version = value
+            elif tag == "PackageDownloadLocation" and value not in _NOT_ELEMENTS:
+                content.locations[package.ref or ""] = value
             elif tag in ("PackageLicenseDeclared", "PackageLicenseConcluded"):
                 package.licenses = _licenses(*package.licenses, value)
             elif tag == "ExternalRef":

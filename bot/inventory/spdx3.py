@@ -82,7 +82,6 @@ class Spdx3Parser:
         packages: dict[str, Entry] = {}
         graph = Graph(edge_scopes=True)
         doc_ids: set[str] = set()
-        name: str | None = None
         for element in elements:
             kind = element.get("type") or element.get("@type")
             if kind == "CreationInfo" and isinstance(element.get("specVersion"), str):
@@ -93,8 +92,6 @@ class Spdx3Parser:
                     doc_ids.add(element_id)
                 roots = element.get("rootElement") or []
                 graph.roots.extend(r for r in roots if isinstance(r, str))
-                if kind == "SpdxDocument" and isinstance(element.get("name"), str):
-                    name = element["name"]
             elif kind in _PACKAGE_TYPES:
                 element_id = _id(element)
                 package_name, purl = element.get("name"), _purl(element)
@@ -131,7 +128,5 @@ class Spdx3Parser:
             spec_version=spec_version,
             entries=list(packages.values()),
             graph=graph,
-            repo_hint=name.strip().lower() if name and name.strip() else None,
-            repo_hint_source="document name",
             warnings=Warnings(),
         )

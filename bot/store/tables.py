@@ -59,6 +59,7 @@ class SbomDocumentRow(SQLModel, table=True):
     repo_hint_source: str
     is_current: bool = True
     ingested_at: datetime = Field(default_factory=utcnow)
+    product: str | None = Field(default=None, description="the product the document describes, when it names one")
 
 
 class ComponentRow(SQLModel, table=True):

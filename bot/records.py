@@ -95,6 +95,7 @@ class ParsedDocument:
     repo_hint_source: str | None = None  # e.g. "metadata.component", "document name"
     warnings: tuple[str, ...] = field(default=())
     subject: DocumentSubject | None = None
+    depth_inferred: bool = False  # the graph never named the root: direct = what nothing depends on
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,8 @@ def identity(purl: str | None, group: str | None, name: str | None, version: str
 
 def cyclonedx_json_expected(document: dict[str, Any]) -> Expected:
     flat: list[dict[str, Any]] = []
-    todo = list(document.get("components", []))
+    # the product's own parts (metadata.component.components) are components too
+    todo = list(document.get("components", [])) + list(document["metadata"]["component"].get("components", []))
     while todo:
         component = todo.pop()
         flat.append(component)
@@ -56,7 +57,12 @@ def cyclonedx_json_expected(document: dict[str, Any]) -> Expected:
     graph = {d["ref"]: d.get("dependsOn", []) for d in document.get("dependencies", [])}
     root = document["metadata"]["component"]["bom-ref"]
     direct: set[object] = set()
-    for ref in graph.get(root, []):
+    if graph.get(root):
+        tops = graph[root]
+    else:  # the graph never names the root: whatever nothing depends on is direct (issue 15)
+        targets = {child for kids in graph.values() for child in kids}
+        tops = [ref for ref in by_ref if ref not in targets]
+    for ref in tops:
         component = by_ref[ref]
         direct.add(identity(component.get("purl"), component.get("group"), component["name"], component.get("version")))
         if not component.get("purl") and component.get("type") in GROUPER_TYPES:  # trivy's pass-through nodes

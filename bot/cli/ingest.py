@@ -42,6 +42,11 @@ def _print_summary(summary: IngestSummary, console: Console) -> None:
     for document in summary.documents:
         if document.replaced:
             console.print(f"{document.repository}: {document.source} replaced the document from {document.replaced}")
+    if totals["depth_inferred"]:
+        console.print(
+            "direct dependencies inferred (the graph never names the document's root; what nothing depends on "
+            f"counts as direct) in: {', '.join(totals['depth_inferred'])}"
+        )
     if totals["documents_without_graph"]:
         console.print(f"no dependency graph in: {', '.join(totals['documents_without_graph'])}")
     if totals["by_ecosystem"]:

@@ -109,25 +109,37 @@ class CycloneDxJsonParser:
         if spec_version is None:
             raise MalformedDocument(source, "specVersion is missing")
         _check_version(spec_version, warnings)
+        root = document.metadata.component if document.metadata else None
+        root_ref = root.bom_ref if root is not None else None
         entries: list[Entry] = []
-        stack = [document.components or []]
+        containers: dict[str, str] = {}
+        # (components, their container's ref): the top level, and the root's own parts (metadata.component.components)
+        stack: list[tuple[list[CdxComponent], str | None]] = [(document.components or [], None)]
+        if root is not None and root.components:
+            root_ref = root_ref or ""
+            stack.append((root.components, root_ref))
         while stack:
-            for component in stack.pop():
+            items, container = stack.pop()
+            for component in items:
                 if not component.name and not component.purl:
                     raise MalformedDocument(
                         source, f"{_component_path(document, component)} has neither a name nor a purl"
                     )
-                entries.append(_json_entry(component))
+                entry = _json_entry(component)
+                if container is not None and container == root_ref:
+                    entry.grouper = True  # the product's own module: its dependencies are the product's
+                entries.append(entry)
+                if container is not None and component.bom_ref:
+                    containers[component.bom_ref] = container
                 if component.components:
-                    stack.append(component.components)
-        graph = Graph()
+                    stack.append((component.components, component.bom_ref))
+        graph = Graph(containers=containers)
         edges = graph.edges
         for dependency in document.dependencies or ():
             depends_on = dependency.depends_on
             if depends_on:
                 existing = edges.get(dependency.ref)
                 edges[dependency.ref] = depends_on if existing is None else existing + depends_on
-        root = document.metadata.component if document.metadata else None
         subject: Entry | None = None
         vcs: dict[str, str] = {}
         if root is not None:
@@ -170,15 +182,28 @@ class CycloneDxXmlParser:
         warnings = Warnings()
         _check_version(spec_version, warnings)
         entries: list[Entry] = []
-        containers = [c for c in [document.find(f"{ns}components")] if c is not None]
-        while containers:
-            container = containers.pop()
+        root = document.find(f"{ns}metadata/{ns}component")
+        contained: dict[str, str] = {}
+        pending: list[tuple[Element, str | None]] = [
+            (c, None) for c in [document.find(f"{ns}components")] if c is not None
+        ]
+        root_ref = (root.get("bom-ref") or "") if root is not None else None
+        if root is not None and (parts := root.find(f"{ns}components")) is not None:
+            pending.append((parts, root_ref))
+        while pending:
+            container, container_ref = pending.pop()
             for component in container.findall(f"{ns}component"):
-                entries.append(self._entry(component, ns, source))
+                entry = self._entry(component, ns, source)
+                if container_ref is not None and container_ref == root_ref:
+                    entry.grouper = True  # the product's own module: its dependencies are the product's
+                entries.append(entry)
+                ref = component.get("bom-ref")
+                if container_ref is not None and ref:
+                    contained[ref] = container_ref
                 nested = component.find(f"{ns}components")
                 if nested is not None:
-                    containers.append(nested)
-        graph = Graph()
+                    pending.append((nested, ref))
+        graph = Graph(containers=contained)
         dependencies = document.find(f"{ns}dependencies")
         for dependency in dependencies.findall(f"{ns}dependency") if dependencies is not None else ():
             ref = dependency.get("ref")
@@ -188,7 +213,6 @@ class CycloneDxXmlParser:
                 child_ref = child.get("ref")
                 if child_ref:
                     graph.add(ref, child_ref)
-        root = document.find(f"{ns}metadata/{ns}component")
         subject: Entry | None = None
         vcs: dict[str, str] = {}
         if root is not None:

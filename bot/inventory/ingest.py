@@ -64,6 +64,7 @@ class DocumentSummary:
     warnings: list[str] = field(default_factory=list)
     product: str | None = None
     replaced: str | None = None  # the source of the document this one took the place of
+    depth_inferred: bool = False  # direct dependencies read as "what nothing depends on" (no root in the graph)
 
 
 @dataclass(slots=True)
@@ -97,6 +98,7 @@ class IngestSummary:
             "runtime": self.total("runtime"),
             "development": self.total("development"),
             "documents_without_graph": [d.source for d in self.documents if not d.has_graph],
+            "depth_inferred": [d.source for d in self.documents if d.depth_inferred],
             "replaced": [{"source": d.source, "replaced": d.replaced} for d in self.documents if d.replaced],
             "by_ecosystem": dict(sorted(Counter(ecosystem for ecosystem, _ in self.ecosystem_keys).items())),
             "per_document": [asdict(d) for d in self.documents],
@@ -132,6 +134,7 @@ def summarise(parsed: ParsedDocument, *, source: str, repository: str, repositor
         runtime=scopes[Scope.RUNTIME],
         development=scopes[Scope.DEVELOPMENT],
         warnings=list(parsed.warnings),
+        depth_inferred=parsed.depth_inferred,
     )
 
 

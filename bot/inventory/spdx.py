@@ -16,6 +16,7 @@ from functools import lru_cache
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
 from bot.inventory.json_model import JsonSbom, SpdxPackage, SpdxRelationship
+from bot.inventory.purls import best_purl
 from bot.records import ParsedDocument, SbomFormat
 
 KNOWN_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
@@ -157,10 +158,12 @@ def assemble_spdx2(
 
 
 def _purl_of(package: SpdxPackage) -> str | None:
-    for ref in package.external_refs or ():
-        if ref.reference_type == "purl" and ref.reference_locator:
-            return ref.reference_locator
-    return None
+    """The package's purl; of several, the valid one (:func:`best_purl`)."""
+    refs = package.external_refs
+    if not refs:
+        return None
+    purls = [ref.reference_locator for ref in refs if ref.reference_type == "purl" and ref.reference_locator]
+    return best_purl(purls) if len(purls) > 1 else (purls[0] if purls else None)
 
 
 def _package_path(document: JsonSbom, wanted: SpdxPackage) -> str:
@@ -245,8 +248,8 @@ def read_spdx2_tag_value(text: str, *, source: str) -> Spdx2Content:
                 package.licenses = _licenses(*package.licenses, value)
             elif tag == "ExternalRef":
                 parts = value.split()
-                if len(parts) >= 3 and parts[1] == "purl" and package.purl is None:
-                    package.purl = parts[2]
+                if len(parts) >= 3 and parts[1] == "purl":
+                    package.purl = best_purl([package.purl, parts[2]]) if package.purl else parts[2]
     if not content.version:
         raise MalformedDocument(source, "no SPDXVersion line")
     for entry in content.packages:

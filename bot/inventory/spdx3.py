@@ -13,6 +13,7 @@ from typing import Any
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
 from bot.inventory.json_model import JsonSbom, decode_raw
+from bot.inventory.purls import best_purl
 from bot.records import ParsedDocument, SbomFormat
 
 _PACKAGE_TYPES = frozenset({"software_Package", "Package", "software:Package"})
@@ -42,15 +43,15 @@ def _id(element: dict[str, Any]) -> str | None:
 
 
 def _purl(element: dict[str, Any]) -> str | None:
+    """The package's purl; of several (``software_packageUrl`` and identifiers), the valid one."""
     purl = element.get("software_packageUrl")
-    if isinstance(purl, str):
-        return purl
+    found = [purl] if isinstance(purl, str) else []
     for identifier in element.get("externalIdentifier") or ():
         if isinstance(identifier, dict) and identifier.get("externalIdentifierType") == "packageUrl":
             value = identifier.get("identifier")
             if isinstance(value, str):
-                return value
-    return None
+                found.append(value)
+    return best_purl(found)
 
 
 def _license_text(element: dict[str, Any] | None) -> str | None:

@@ -171,6 +171,7 @@ def save_document(
             repo_hint_source=repo_hint_source,
         )
     existing.product = product
+    existing.depth_inferred = parsed.depth_inferred
     existing.is_current = True
     existing.source = source
     existing.repo_hint_source = repo_hint_source

@@ -60,6 +60,7 @@ class SbomDocumentRow(SQLModel, table=True):
     is_current: bool = True
     ingested_at: datetime = Field(default_factory=utcnow)
     product: str | None = Field(default=None, description="the product the document describes, when it names one")
+    depth_inferred: bool = Field(default=False, description="the graph never named the root: direct was inferred")
 
 
 class ComponentRow(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""the product an SBOM document describes (a key's document is replaced only by one of the same product)
+"""the product an SBOM document describes (a key's document is replaced only by one of the same product),
+and whether its direct dependencies were inferred from a graph that never names its root
 
 Revision ID: 0009
 Revises: 0006
@@ -20,8 +21,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("sbom_documents") as batch:
         batch.add_column(sa.Column("product", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch.add_column(sa.Column("depth_inferred", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("sbom_documents") as batch:
+        batch.drop_column("depth_inferred")
         batch.drop_column("product")

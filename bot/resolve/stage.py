@@ -237,8 +237,13 @@ def interleave(refs: list[PackageRef]) -> list[PackageRef]:
     return [ref for _, ref in keyed]
 
 
-def _select(states: list[PackageState], overrides: Overrides, now: datetime) -> tuple[list[PackageRef], int]:
-    """Packages to resolve now, and how many are fresh. A fresh row is redone when overrides changed for it."""
+def _select(
+    states: list[PackageState], overrides: Overrides, now: datetime, *, refresh: bool = False
+) -> tuple[list[PackageRef], int]:
+    """Packages to resolve now, and how many are fresh. A fresh row is redone when overrides changed for it;
+    with ``refresh`` every package is redone, whatever its age."""
+    if refresh:
+        return [state.ref for state in states], 0
     due: list[PackageRef] = []
     fresh = 0
     for state in states:
@@ -260,14 +265,18 @@ async def resolve_all(
     *,
     progress: Progress | None = None,
     now: datetime | None = None,
+    refresh: bool = False,
 ) -> ResolveSummary:
-    """Resolve every package that needs it and store the outcomes; never fails for a registry outage."""
+    """Resolve every package that needs it and store the outcomes; never fails for a registry outage.
+
+    ``refresh`` (``--refresh``), or ``ttl_days = 0``, resolves every package again whatever its age.
+    """
     started = time.perf_counter()
     moment = now or datetime.now(UTC)
     ttl = timedelta(days=settings.resolve.ttl_days)
     overrides = Overrides(settings.resolve.overrides)
     states = load_package_states(engine)
-    due, fresh = _select(states, overrides, moment)
+    due, fresh = _select(states, overrides, moment, refresh=refresh or settings.resolve.ttl_days == 0)
     summary = ResolveSummary(packages=len(states), fresh=fresh)
 
     cache = StoreHttpCache(engine)

@@ -95,7 +95,7 @@ async def resolve_purls(
         )
         forges = forge_hosts(settings.resolve.extra_forges)
         depsdev = DepsDevResolver(settings.registries.depsdev, forges) if settings.resolve.use_depsdev else None
-        resolver = PackageResolver(build_resolvers(settings), overrides, depsdev, fetcher)
+        resolver = PackageResolver(build_resolvers(settings), overrides, depsdev, fetcher, forges)
 
         with session_scope(engine) as session:
             renames = load_renames(session)

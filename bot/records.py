@@ -70,6 +70,19 @@ class Usage(Struct, frozen=True, gc=False):
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentSubject:
+    """What a document says it describes (CycloneDX ``metadata.component``, SPDX's described package):
+    the product whose SBOM it is, from which its repository key and its product identity are derived."""
+
+    purl: str | None = None
+    name: str | None = None
+    group: str | None = None
+    version: str | None = None
+    vcs_urls: tuple[str, ...] = ()
+    where: str = "subject"  # e.g. "metadata.component", "described package"
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedDocument:
     """Everything the inventory stage takes from one SBOM document."""
 
@@ -81,6 +94,8 @@ class ParsedDocument:
     repo_hint: str | None = None
     repo_hint_source: str | None = None  # e.g. "metadata.component", "document name"
     warnings: tuple[str, ...] = field(default=())
+    subject: DocumentSubject | None = None
+    depth_inferred: bool = False  # the graph never named the root: direct = what nothing depends on
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,8 @@ def cyclonedx(**changes: object) -> bytes:
         (b"{not json", NotParseable, "not JSON"),
         (b"", NotParseable, "empty file"),
         (b"<bom><unclosed></bom>", NotParseable, "not well-formed XML"),
-        (b"\xff\xfe\x00garbage", NotParseable, "not JSON, XML or UTF-8 text"),
+        (b"\xff\xfe\x00garbag", NotParseable, "UTF-16-LE but does not decode"),
+        (b"\x80\x81garbage", NotParseable, "not JSON, XML or UTF-8 text"),
         (b'{"hello": "world"}', UnknownFormat, "no SBOM format"),
         (b'{"bomFormat": "SWID"}', UnknownFormat, "'SWID' is not 'CycloneDX'"),
         (

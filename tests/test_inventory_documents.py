@@ -47,7 +47,8 @@ def identity(purl: str | None, group: str | None, name: str | None, version: str
 
 def cyclonedx_json_expected(document: dict[str, Any]) -> Expected:
     flat: list[dict[str, Any]] = []
-    todo = list(document.get("components", []))
+    # the product's own parts (metadata.component.components) are components too
+    todo = list(document.get("components", [])) + list(document["metadata"]["component"].get("components", []))
     while todo:
         component = todo.pop()
         flat.append(component)
@@ -56,7 +57,12 @@ def cyclonedx_json_expected(document: dict[str, Any]) -> Expected:
     graph = {d["ref"]: d.get("dependsOn", []) for d in document.get("dependencies", [])}
     root = document["metadata"]["component"]["bom-ref"]
     direct: set[object] = set()
-    for ref in graph.get(root, []):
+    if graph.get(root):
+        tops = graph[root]
+    else:  # the graph never names the root: whatever nothing depends on is direct (issue 15)
+        targets = {child for kids in graph.values() for child in kids}
+        tops = [ref for ref in by_ref if ref not in targets]
+    for ref in tops:
         component = by_ref[ref]
         direct.add(identity(component.get("purl"), component.get("group"), component["name"], component.get("version")))
         if not component.get("purl") and component.get("type") in GROUPER_TYPES:  # trivy's pass-through nodes
@@ -144,19 +150,19 @@ def test_nested_components_are_flattened_not_treated_as_dependencies() -> None:
     assert "pkg:npm/%40babel/parser@7.21.2#packages/babel-parser" in by_key
 
 
-def test_repository_hints_say_where_they_came_from() -> None:
-    assert (
-        parse("cdx-1.4-npm-nested_juice-shop.json").repo_hint,
-        parse("cdx-1.4-npm-nested_juice-shop.json").repo_hint_source,
-    ) == (
-        "juice-shop/juice-shop",
-        "metadata.component vcs",
-    )
+def test_subjects_are_what_the_documents_describe() -> None:
+    juice = parse("cdx-1.4-npm-nested_juice-shop.json").subject
+    assert juice is not None and juice.where == "metadata.component"
+    assert (juice.name, juice.version) == ("juice-shop", "14.1.1")
+    assert juice.vcs_urls and "github.com/juice-shop/juice-shop" in juice.vcs_urls[0]
     github = parse("github-dependency-graph-sbom_docs-example.json")
     assert (github.repo_hint, github.repo_hint_source) == ("github/example", "github export name")
-    laravel = parse("cdx-1.4-composer_laravel.xml")
-    assert laravel.repo_hint == "cyclonedx/cyclonedx-php-composer-demo"
-    assert parse("spdx-2.3-tag-value_syft.spdx").repo_hint is None  # no DocumentName: the file name decides
+    laravel = parse("cdx-1.4-composer_laravel.xml").subject
+    assert laravel is not None and laravel.purl is not None
+    assert laravel.purl.startswith("pkg:composer/cyclonedx/cyclonedx-php-composer-demo")
+    canonical = parse("spdx-2.3-canonical-example.spdx.json").subject
+    assert canonical is not None and (canonical.name, canonical.where) == ("glibc", "described package")
+    assert parse("spdx-2.3-tag-value_syft.spdx").subject is None  # it describes no package of its own
 
 
 def test_github_export_keeps_the_spec_breaking_purl_and_warns() -> None:

@@ -43,9 +43,19 @@ def counts(engine: Engine) -> dict[str, int]:
         }
 
 
+NAMELESS = {  # documents whose subject identifies nothing: a path, an archive, no described package
+    "cdx-1.6-golang_trivy.json": "acme/go",
+    "cdx-1.7-deb-gem_trivy-fluentd.json": "acme/fluentd",
+    "spdx-2.3-tag-value_syft.spdx": "acme/syft",
+}
+
+
 def test_all_documents_ingest_and_a_second_run_changes_nothing(store: Engine) -> None:
     first = ingest_paths(store, ALL)
-    assert first.failures == [] and len(first.documents) == 15
+    assert sorted(Path(f.source).name for f in first.failures) == sorted(NAMELESS)
+    assert all("no repository identity" in f.message and "--repo" in f.message for f in first.failures)
+    for name, repo in NAMELESS.items():
+        assert ingest_paths(store, [SBOMS / name], repo=repo).ok
     before = counts(store)
     distinct_keys = {c.key for p in ALL for c in parse_bytes(p.read_bytes(), source=p.name).components}
     assert before["components"] == len(distinct_keys)
@@ -60,7 +70,14 @@ def test_a_newer_document_replaces_the_repository_usages(store: Engine) -> None:
     ingest_paths(store, [JUICE], repo="Acme/Shop")
     juice_usages = load_usages(Session(store), "acme/shop")
     assert len(juice_usages) == 978
-    ingest_paths(store, [PYPI], repo="acme/shop")
+    refused = ingest_paths(store, [PYPI], repo="acme/shop")  # another product: kept unless --replace
+    assert [f.source for f in refused.failures] == [str(PYPI)]
+    assert "describes 'juice-shop/juice-shop'" in refused.failures[0].message
+    assert "--replace" in refused.failures[0].message
+    assert len(load_usages(Session(store), "acme/shop")) == 978
+    replaced = ingest_paths(store, [PYPI], repo="acme/shop", replace=True)
+    assert [d.replaced for d in replaced.documents] == [str(JUICE)]
+    assert replaced.to_dict()["replaced"] == [{"source": str(PYPI), "replaced": str(JUICE)}]
     with Session(store) as session:
         usages = load_usages(session, "acme/shop")
         documents = load_documents(session, "acme/shop")
@@ -78,7 +95,9 @@ def test_replacement_is_one_transaction(store: Engine) -> None:
     stray = Usage("pkg:npm/not-in-components@1", first.depth, first.scope)
     broken = replace(parsed, usages=(*parsed.usages, stray))  # a usage whose component was never written
     with pytest.raises(KeyError), session_scope(store) as session:
-        save_document(session, broken, repo_full_name="acme/api", source="juice", digest="x", repo_hint_source="test")
+        save_document(
+            session, broken, repo_full_name="acme/api", source="juice", digest="x", repo_hint_source="t", replace=True
+        )
     with Session(store) as session:
         usages = load_usages(session, "acme/api")
         assert len(usages) == 31  # the old usages survived the failed replacement
@@ -86,7 +105,7 @@ def test_replacement_is_one_transaction(store: Engine) -> None:
 
 
 def test_depth_and_scope_reach_the_store(store: Engine) -> None:
-    ingest_paths(store, [SBOMS / "spdx-2.3-maven-no-purls_examplemaven-enriched.spdx.json"])
+    assert ingest_paths(store, [SBOMS / "spdx-2.3-maven-no-purls_examplemaven-enriched.spdx.json"]).ok
     with Session(store) as session:
         usages = {u.component_key: (u.depth, u.scope) for u in load_usages(session, "examplemaven")}
         junit = session.exec(select(ComponentRow).where(col(ComponentRow.name) == "JUnit")).one()

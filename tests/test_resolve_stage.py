@@ -133,8 +133,8 @@ def test_first_run_resolves_and_keeps_every_package(engine: Engine) -> None:
     assert summary.unresolved == {"registry 404": 1, "no resolver for ecosystem": 1, "no purl and no ecosystem": 1}
     assert summary.by_ecosystem["pypi"] == {"resolved": 3, "unresolved": 1}
     assert summary.requests == len(fake.requests)
-    # the nope 404 falls back to nothing; deps.dev is asked only when the registry said nothing
-    assert f"{DEPSDEV}/v3/systems/pypi/packages/nope/versions/1.0" not in [str(r.url) for r in fake.requests]
+    # the registry's 404 sends nope to deps.dev too (issue 15); deps.dev knows nothing, so the 404 stands
+    assert f"{DEPSDEV}/v3/systems/pypi/packages/nope/versions/1.0" in [str(r.url) for r in fake.requests]
     with session_scope(engine) as session:
         upstreams = set(session.exec(select(UpstreamRow.key)).all())
     assert "github.com/babel/babel" in upstreams and "github.com/spotify/luigi" in upstreams
@@ -175,11 +175,16 @@ def test_registry_down_marks_retry_and_the_run_goes_on(engine: Engine) -> None:
         "registry unavailable: https://pypi.test/pypi/luigi/json: HTTP 503"
     )
     assert found["npm/is-stream"].status == "resolved"
-    assert summary.retry == 4  # luigi, nometa, nope and the etag hint
+    # PyPI down: deps.dev is asked instead and knows nometa; luigi, nope and the etag hint wait for PyPI
+    assert (found["pypi/nometa"].status, found["pypi/nometa"].provenance) == (
+        "resolved",
+        "depsdev:relatedProjects.PYPI_PUBLISH_ATTESTATION",
+    )
+    assert summary.retry == 3
     # next run, inside the TTL: only the retry rows are asked again
     again = registries()
     second = resolve(engine, again, settings(), now=NOW + timedelta(hours=1))
-    assert second.attempted == 4
+    assert second.attempted == 3
     assert rows(engine)["pypi/luigi"].status == "resolved"
 
 

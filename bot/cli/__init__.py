@@ -11,6 +11,7 @@ from bot.cli.app import app, main
 from bot.cli import db as _db  # noqa: F401  isort: skip
 from bot.cli import ingest as _ingest  # noqa: F401  isort: skip
 from bot.cli import resolve as _resolve  # noqa: F401  isort: skip
+from bot.cli import packages as _packages  # noqa: F401  isort: skip
 from bot.cli import sync as _sync  # noqa: F401  isort: skip
 from bot.cli import people as _people  # noqa: F401  isort: skip
 from bot.cli import run as _run  # noqa: F401  isort: skip

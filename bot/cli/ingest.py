@@ -1,4 +1,4 @@
-"""``upkeep ingest PATH... [--repo OWNER/NAME] [--json]``: read SBOMs into the store."""
+"""``upkeep ingest PATH... [--repo OWNER/NAME] [--replace] [--json]``: read SBOMs into the store."""
 
 from __future__ import annotations
 
@@ -39,6 +39,14 @@ def _print_summary(summary: IngestSummary, console: Console) -> None:
         f"{totals['unique_purls']} unique purls, {totals['without_purl']} without purl; "
         f"{totals['direct']} direct, {totals['transitive']} transitive, {totals['unknown_depth']} of unknown depth"
     )
+    for document in summary.documents:
+        if document.replaced:
+            console.print(f"{document.repository}: {document.source} replaced the document from {document.replaced}")
+    if totals["depth_inferred"]:
+        console.print(
+            "direct dependencies inferred (the graph never names the document's root; what nothing depends on "
+            f"counts as direct) in: {', '.join(totals['depth_inferred'])}"
+        )
     if totals["documents_without_graph"]:
         console.print(f"no dependency graph in: {', '.join(totals['documents_without_graph'])}")
     if totals["by_ecosystem"]:
@@ -52,6 +60,10 @@ def ingest_command(
     repo: Annotated[
         str | None, typer.Option("--repo", help="OWNER/NAME the documents belong to (default: from each document).")
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Let a document replace a repository's current one of another product."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Read SBOMs (CycloneDX JSON/XML, SPDX 2 JSON/tag-value, SPDX 3, GitHub exports) into the store."""
@@ -63,7 +75,7 @@ def ingest_command(
             raise CliError(f"--repo {exc}") from exc
     settings, engine = app_context.settings, app_context.engine
     started = utcnow()
-    summary = ingest_paths(engine, paths, repo=repo, max_file_bytes=settings.inventory.max_file_bytes)
+    summary = ingest_paths(engine, paths, repo=repo, max_file_bytes=settings.inventory.max_file_bytes, replace=replace)
     totals = summary.to_dict()
     status = "ok" if summary.ok else ("partial" if summary.documents else "failed")
     save_run(engine, kind="ingest", status=status, summary=totals, started_at=started)

@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
 from bot.inventory.purls import nopurl_key, nopurl_package_key, normalise_purl, version_warning
-from bot.records import Component, Depth, ParsedDocument, SbomFormat, Scope, Usage
+from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomFormat, Scope, Usage
 
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
@@ -60,6 +60,7 @@ class Graph:
     flat_means_unknown: bool = False  # GitHub exports list every package under the repository
     edge_scopes: bool = False
     development: set[tuple[str, str]] = field(default_factory=set)
+    containers: dict[str, str] = field(default_factory=dict)  # a nested component's ref -> its container's ref
 
     def add(self, parent: str, child: str, *, development: bool = False) -> None:
         self.edges.setdefault(parent, []).append(child)
@@ -111,23 +112,57 @@ def _component(entry: Entry, warnings: Warnings) -> Component:
     )
 
 
-def _depths(entries: Sequence[Entry], graph: Graph | None, warnings: Warnings) -> dict[str, Depth]:
+INFERRED_ROOT = "\x00inferred-root"  # never a document ref: it holds no NUL
+
+
+def _depths(entries: Sequence[Entry], graph: Graph | None, warnings: Warnings) -> tuple[dict[str, Depth], bool]:
+    """Depth by ref, and whether the root's direct dependencies were inferred (the graph never names the root)."""
     if graph is None or not graph.has_edges:
         warnings.note("no dependency graph: usage depth is unknown")
-        return {}
+        return _contained({}, graph), False
     roots = [root for root in graph.roots if graph.edges.get(root)]
+    edges: Mapping[str, Sequence[str]] = graph.edges
+    inferred = False
     if not roots:
-        warnings.note("the dependency graph does not start at the document's root: usage depth is unknown")
-        return {}
+        # Read the graph as it stands: what nothing depends on is what the (unnamed) root uses directly.
+        targets: set[str] = set().union(*graph.edges.values())
+        subjects = set(graph.roots)
+        tops = [e.ref for e in entries if e.ref is not None and e.ref not in targets and e.ref not in subjects]
+        warnings.note(
+            "the dependency graph never references the document's root: the "
+            f"{len(tops)} components nothing depends on are taken as its direct dependencies (inferred)"
+        )
+        edges = {**graph.edges, INFERRED_ROOT: tops}
+        roots, inferred = [INFERRED_ROOT], True
     if graph.flat_means_unknown and all(parent in roots for parent, kids in graph.edges.items() if kids):
         warnings.note(
             "every package is listed as a dependency of the repository itself: "
             "direct and transitive cannot be told apart, usage depth is unknown"
         )
-        return {}
+        return {}, False
     groupers = {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
     transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
-    return compute_depths(roots, graph.edges, transparent)
+    return _contained(compute_depths(roots, edges, transparent), graph), inferred
+
+
+def _contained(depths: dict[str, Depth], graph: Graph | None) -> dict[str, Depth]:
+    """A nested component the graph does not place sits at its container's depth (the root's parts are direct)."""
+    if graph is None or not graph.containers:
+        return depths
+    roots = set(graph.roots)
+    for child in graph.containers:
+        if child in depths:
+            continue
+        seen: set[str] = set()
+        container: str | None = graph.containers[child]
+        while container is not None and container not in seen and container not in depths and container not in roots:
+            seen.add(container)
+            container = graph.containers.get(container)
+        if container is not None and container in roots:
+            depths[child] = Depth.DIRECT
+        elif container is not None and container in depths:
+            depths[child] = depths[container]
+    return depths
 
 
 def _graph_scopes(graph: Graph | None) -> Mapping[str, Scope]:
@@ -178,10 +213,21 @@ def assemble(
     repo_hint: str | None = None,
     repo_hint_source: str | None = None,
     warnings: Warnings | None = None,
+    subject: Entry | None = None,
+    subject_vcs: Mapping[str, str] | None = None,
+    subject_where: str = "described package",
 ) -> ParsedDocument:
-    """Build the document record. Entries that are the document's subject (graph roots) are not usages."""
+    """Build the document record. Entries that are the document's subject (graph roots) are not usages.
+
+    ``subject`` is the document's root when it is not among ``entries`` (CycloneDX ``metadata.component``);
+    otherwise the one entry the graph's roots name is the subject (none when they name several).
+    ``subject_vcs`` maps a ref to a VCS URL the document gives for it (SPDX ``downloadLocation``).
+    """
     warnings = warnings or Warnings()
     root_refs = set(graph.roots) if graph else set()
+    if subject is None:
+        described = [entry for entry in entries if entry.ref is not None and entry.ref in root_refs]
+        subject = described[0] if len(described) == 1 else None
     used = [entry for entry in entries if entry.ref is None or entry.ref not in root_refs]
     if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
         # Every package is described (some tools DESCRIBE each one): they are the inventory, not one
@@ -194,7 +240,7 @@ def assemble(
                 problem = normalise_purl(entry.purl).problem
                 if problem:
                     warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
-    depths = _depths(entries, graph, warnings)
+    depths, inferred = _depths(entries, graph, warnings)
     graph_scopes = _graph_scopes(graph)
     components: list[Component] = []
     append = components.append
@@ -234,4 +280,20 @@ def assemble(
         repo_hint=repo_hint,
         repo_hint_source=repo_hint_source if repo_hint else None,
         warnings=warnings.lines(),
+        subject=_subject(subject, subject_vcs or {}, subject_where),
+        depth_inferred=inferred,
+    )
+
+
+def _subject(entry: Entry | None, vcs: Mapping[str, str], where: str) -> DocumentSubject | None:
+    if entry is None:
+        return None
+    url = vcs.get(entry.ref or "")
+    return DocumentSubject(
+        purl=entry.purl,
+        name=entry.name or None,
+        group=entry.group,
+        version=entry.version,
+        vcs_urls=(url,) if url else (),
+        where=where,
     )

@@ -23,9 +23,6 @@ KNOWN_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 _GROUPER_TYPES = frozenset({"application", "operating-system", "container", "platform"})
 _DEV_PROPERTIES = frozenset({"cdx:npm:package:development"})
 _ECOSYSTEM_PROPERTY = "aquasecurity:trivy:PkgType"
-_FORGE_URL = re.compile(
-    r"(?:github\.com|gitlab\.com|bitbucket\.org)[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?(?:[/#?]|$)", re.I
-)
 _NS = re.compile(r"\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom")
 
 
@@ -39,27 +36,6 @@ def _scope(scope: object, development: bool) -> Scope:
 def _check_version(spec_version: str, warnings: Warnings) -> None:
     if spec_version not in KNOWN_VERSIONS:
         warnings.note(f"CycloneDX specVersion {spec_version!r} is outside 1.2–1.7; read as the newest known")
-
-
-def _forge_repo(url: str) -> str | None:
-    match = _FORGE_URL.search(url)
-    return f"{match.group(1)}/{match.group(2)}".lower() if match else None
-
-
-def _repo_hint(purl: str | None, vcs_urls: list[str], group: str | None, name: str | None) -> tuple[str | None, str]:
-    """The repository a BOM belongs to, from its root component: a GitHub purl, a VCS link, else its name."""
-    if purl and purl.lower().startswith("pkg:github/"):
-        parts = purl.split("@", 1)[0].split("?", 1)[0].split("/")
-        if len(parts) >= 3 and parts[1] and parts[2]:
-            return f"{parts[1]}/{parts[2]}".lower(), "metadata.component purl"
-    for url in vcs_urls:
-        repo = _forge_repo(url)
-        if repo:
-            return repo, "metadata.component vcs"
-    if name and name.strip():
-        full = f"{group.strip()}/{name.strip()}" if group and group.strip() else name.strip()
-        return full.lower(), "metadata.component name"
-    return None, "metadata.component"
 
 
 def _license_names(choices: list[CdxLicenseChoice]) -> tuple[str, ...]:
@@ -133,41 +109,57 @@ class CycloneDxJsonParser:
         if spec_version is None:
             raise MalformedDocument(source, "specVersion is missing")
         _check_version(spec_version, warnings)
+        root = document.metadata.component if document.metadata else None
+        root_ref = root.bom_ref if root is not None else None
         entries: list[Entry] = []
-        stack = [document.components or []]
+        containers: dict[str, str] = {}
+        # (components, their container's ref): the top level, and the root's own parts (metadata.component.components)
+        stack: list[tuple[list[CdxComponent], str | None]] = [(document.components or [], None)]
+        if root is not None and root.components:
+            root_ref = root_ref or ""
+            stack.append((root.components, root_ref))
         while stack:
-            for component in stack.pop():
+            items, container = stack.pop()
+            for component in items:
                 if not component.name and not component.purl:
                     raise MalformedDocument(
                         source, f"{_component_path(document, component)} has neither a name nor a purl"
                     )
-                entries.append(_json_entry(component))
+                entry = _json_entry(component)
+                if container is not None and container == root_ref:
+                    entry.grouper = True  # the product's own module: its dependencies are the product's
+                entries.append(entry)
+                if container is not None and component.bom_ref:
+                    containers[component.bom_ref] = container
                 if component.components:
-                    stack.append(component.components)
-        graph = Graph()
+                    stack.append((component.components, component.bom_ref))
+        graph = Graph(containers=containers)
         edges = graph.edges
         for dependency in document.dependencies or ():
             depends_on = dependency.depends_on
             if depends_on:
                 existing = edges.get(dependency.ref)
                 edges[dependency.ref] = depends_on if existing is None else existing + depends_on
-        root = document.metadata.component if document.metadata else None
-        hint: tuple[str | None, str] = (None, "")
+        subject: Entry | None = None
+        vcs: dict[str, str] = {}
         if root is not None:
             if root.bom_ref:
                 graph.roots.append(root.bom_ref)
-            vcs = [r.url for r in root.external_references or () if r.type == "vcs" and r.url]
+            subject = _json_entry(root)
+            urls = [r.url for r in root.external_references or () if r.type == "vcs" and r.url]
             if root.purl and "vcs_url=" in root.purl:
-                vcs.insert(0, unquote(root.purl.split("vcs_url=", 1)[1].split("&", 1)[0].split("#", 1)[0]))
-            hint = _repo_hint(root.purl, vcs, root.group, root.name)
+                urls.insert(0, unquote(root.purl.split("vcs_url=", 1)[1].split("&", 1)[0].split("#", 1)[0]))
+            if urls:
+                vcs[subject.ref or ""] = urls[0]
         return assemble(
             sbom_format=self.format,
             spec_version=spec_version,
             entries=entries,
             graph=graph,
-            repo_hint=hint[0],
-            repo_hint_source=hint[1],
             warnings=warnings,
+            subject=subject,
+            subject_vcs=vcs,
+            subject_where="metadata.component",
         )
 
 
@@ -190,15 +182,28 @@ class CycloneDxXmlParser:
         warnings = Warnings()
         _check_version(spec_version, warnings)
         entries: list[Entry] = []
-        containers = [c for c in [document.find(f"{ns}components")] if c is not None]
-        while containers:
-            container = containers.pop()
+        root = document.find(f"{ns}metadata/{ns}component")
+        contained: dict[str, str] = {}
+        pending: list[tuple[Element, str | None]] = [
+            (c, None) for c in [document.find(f"{ns}components")] if c is not None
+        ]
+        root_ref = (root.get("bom-ref") or "") if root is not None else None
+        if root is not None and (parts := root.find(f"{ns}components")) is not None:
+            pending.append((parts, root_ref))
+        while pending:
+            container, container_ref = pending.pop()
             for component in container.findall(f"{ns}component"):
-                entries.append(self._entry(component, ns, source))
+                entry = self._entry(component, ns, source)
+                if container_ref is not None and container_ref == root_ref:
+                    entry.grouper = True  # the product's own module: its dependencies are the product's
+                entries.append(entry)
+                ref = component.get("bom-ref")
+                if container_ref is not None and ref:
+                    contained[ref] = container_ref
                 nested = component.find(f"{ns}components")
                 if nested is not None:
-                    containers.append(nested)
-        graph = Graph()
+                    pending.append((nested, ref))
+        graph = Graph(containers=contained)
         dependencies = document.find(f"{ns}dependencies")
         for dependency in dependencies.findall(f"{ns}dependency") if dependencies is not None else ():
             ref = dependency.get("ref")
@@ -208,27 +213,36 @@ class CycloneDxXmlParser:
                 child_ref = child.get("ref")
                 if child_ref:
                     graph.add(ref, child_ref)
-        root = document.find(f"{ns}metadata/{ns}component")
-        hint: tuple[str | None, str] = (None, "")
+        subject: Entry | None = None
+        vcs: dict[str, str] = {}
         if root is not None:
             if root.get("bom-ref"):
                 graph.roots.append(root.get("bom-ref", ""))
-            vcs = [
+            urls = [
                 url.text.strip()
                 for reference in root.findall(f"{ns}externalReferences/{ns}reference")
                 if reference.get("type") == "vcs"
                 for url in [reference.find(f"{ns}url")]
                 if url is not None and url.text
             ]
-            hint = _repo_hint(_text(root, f"{ns}purl"), vcs, _text(root, f"{ns}group"), _text(root, f"{ns}name"))
+            subject = Entry(
+                ref=root.get("bom-ref") or "",
+                name=_text(root, f"{ns}name") or "",
+                group=_text(root, f"{ns}group"),
+                version=_text(root, f"{ns}version"),
+                purl=_text(root, f"{ns}purl"),
+            )
+            if urls:
+                vcs[subject.ref or ""] = urls[0]
         return assemble(
             sbom_format=self.format,
             spec_version=spec_version,
             entries=entries,
             graph=graph,
-            repo_hint=hint[0],
-            repo_hint_source=hint[1],
             warnings=warnings,
+            subject=subject,
+            subject_vcs=vcs,
+            subject_where="metadata.component",
         )
 
     @staticmethod

@@ -14,13 +14,50 @@ from defusedxml.ElementTree import ParseError, fromstring
 from bot.gc_pause import cyclic_gc_paused
 from bot.inventory.cyclonedx import CycloneDxJsonParser, CycloneDxXmlParser
 from bot.inventory.github_export import GitHubExportParser, is_github_export
-from bot.inventory.interface import NotParseable, UnknownFormat, UnsafeXml
+from bot.inventory.interface import DocumentTooLarge, NotParseable, UnknownFormat, UnsafeXml
 from bot.inventory.json_model import decode_json_sbom, is_spdx3_context, no_format
 from bot.inventory.spdx import Spdx2JsonParser, Spdx2TagValueParser
 from bot.inventory.spdx3 import Spdx3Parser
 from bot.records import ParsedDocument
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Byte-order marks, longest first (UTF-32 LE's mark starts with UTF-16 LE's).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _unmarked_encoding(head: bytes) -> str | None:
+    """UTF-16/32 without a mark, told by where the zero bytes of the first (ASCII) characters fall."""
+    if len(head) < 4:
+        return None
+    zeros = (head[0] == 0, head[1] == 0, head[2] == 0, head[3] == 0)
+    return {
+        (True, True, True, False): "utf-32-be",
+        (False, True, True, True): "utf-32-le",
+        (True, False, True, False): "utf-16-be",
+        (False, True, False, True): "utf-16-le",
+    }.get(zeros)
+
+
+def to_utf8(data: bytes, *, source: str) -> bytes:
+    """UTF-8 bytes without a mark: UTF-16 and UTF-32 (Windows tools write them), marked or not, are transcoded."""
+    if data.startswith(_UTF8_BOM):
+        return data[len(_UTF8_BOM) :]
+    encoding, body = _unmarked_encoding(data), data
+    for mark, name in _BOMS:
+        if data.startswith(mark):
+            encoding, body = name, data[len(mark) :]
+            break
+    if encoding is None:
+        return data
+    try:
+        return body.decode(encoding).encode("utf-8")
+    except UnicodeError as exc:
+        raise NotParseable(source, f"looks like {encoding.upper()} but does not decode: {exc}") from exc
 
 
 def _parse_json(data: bytes, *, source: str) -> ParsedDocument:
@@ -55,12 +92,16 @@ def _parse_xml(data: bytes, *, source: str) -> ParsedDocument:
 
 def parse_bytes(data: bytes, *, source: str) -> ParsedDocument:
     """Parse one SBOM document of any supported format; raise :class:`InventoryError` naming ``source``."""
-    with cyclic_gc_paused():
-        return _parse_bytes(data, source=source)
+    try:
+        with cyclic_gc_paused():
+            return _parse_bytes(to_utf8(data, source=source), source=source)
+    except RecursionError as exc:
+        raise NotParseable(source, f"nested too deeply to read ({exc})") from exc
+    except MemoryError as exc:
+        raise DocumentTooLarge(source, "ran out of memory while reading it") from exc
 
 
 def _parse_bytes(data: bytes, *, source: str) -> ParsedDocument:
-    data = data.removeprefix(_UTF8_BOM)
     head = data[:64].lstrip()
     if not head:
         raise NotParseable(source, "empty file")

@@ -19,14 +19,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.inventory.detect import parse_bytes
+from bot.inventory.identity import document_identity
 from bot.inventory.interface import DocumentTooLarge, InventoryError, NotParseable
 from bot.records import Depth, ParsedDocument, Scope
 from bot.store.engine import session_scope
-from bot.store.inventory import SavedDocument, save_document
+from bot.store.inventory import NotSameProduct, SavedDocument, save_document
 
 DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
-_SBOM_SUFFIXES = (".json", ".xml", ".spdx", ".spdx3", ".cdx", ".bom", ".jsonld", ".tv", ".sbom")
 log = logging.getLogger(__name__)
+
+
+class DocumentConflict(InventoryError):
+    """The repository's current document describes another product; it is kept unless ``--replace``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,9 @@ class DocumentSummary:
     runtime: int
     development: int
     warnings: list[str] = field(default_factory=list)
+    product: str | None = None
+    replaced: str | None = None  # the source of the document this one took the place of
+    depth_inferred: bool = False  # direct dependencies read as "what nothing depends on" (no root in the graph)
 
 
 @dataclass(slots=True)
@@ -91,6 +98,8 @@ class IngestSummary:
             "runtime": self.total("runtime"),
             "development": self.total("development"),
             "documents_without_graph": [d.source for d in self.documents if not d.has_graph],
+            "depth_inferred": [d.source for d in self.documents if d.depth_inferred],
+            "replaced": [{"source": d.source, "replaced": d.replaced} for d in self.documents if d.replaced],
             "by_ecosystem": dict(sorted(Counter(ecosystem for ecosystem, _ in self.ecosystem_keys).items())),
             "per_document": [asdict(d) for d in self.documents],
             "failures": [{"source": f.source, "message": f.message} for f in self.failures],
@@ -103,18 +112,6 @@ def normalise_repo_name(text: str) -> str:
     if len(parts) != 2 or not all(part.strip() for part in parts):
         raise ValueError(f"{text!r}: a repository is written OWNER/NAME")
     return "/".join(part.strip() for part in parts)
-
-
-def choose_repository(parsed: ParsedDocument, *, repo: str | None, source: str) -> tuple[str, str]:
-    """The repository a document belongs to and where that came from: ``--repo``, the document, or the file name."""
-    if repo:
-        return normalise_repo_name(repo), "--repo"
-    if parsed.repo_hint:
-        return parsed.repo_hint, parsed.repo_hint_source or "document"
-    name = Path(source).name.lower()
-    while name.endswith(_SBOM_SUFFIXES):
-        name = name.rsplit(".", 1)[0]
-    return name or Path(source).name.lower(), "file name"
 
 
 def summarise(parsed: ParsedDocument, *, source: str, repository: str, repository_from: str) -> DocumentSummary:
@@ -137,6 +134,7 @@ def summarise(parsed: ParsedDocument, *, source: str, repository: str, repositor
         runtime=scopes[Scope.RUNTIME],
         development=scopes[Scope.DEVELOPMENT],
         warnings=list(parsed.warnings),
+        depth_inferred=parsed.depth_inferred,
     )
 
 
@@ -149,28 +147,29 @@ def ingest_document(
     digest: str,
     repo_hint_source: str,
     repository_source: str = "file",
+    product: str | None = None,
+    replace: bool = False,
 ) -> SavedDocument:
-    """Store one parsed document as its repository's current one; in a new transaction when given an engine."""
-    if isinstance(store, Session):
-        return save_document(
-            store,
-            parsed,
-            repo_full_name=repo_full_name,
-            source=source,
-            digest=digest,
-            repo_hint_source=repo_hint_source,
-            repository_source=repository_source,
-        )
-    with session_scope(store) as session:
-        return save_document(
-            session,
-            parsed,
-            repo_full_name=repo_full_name,
-            source=source,
-            digest=digest,
-            repo_hint_source=repo_hint_source,
-            repository_source=repository_source,
-        )
+    """Store one parsed document as its repository's current one; in a new transaction when given an engine.
+
+    Raise :class:`DocumentConflict` naming ``source`` when the current document describes another product.
+    """
+    options: dict[str, Any] = {
+        "repo_full_name": repo_full_name,
+        "source": source,
+        "digest": digest,
+        "repo_hint_source": repo_hint_source,
+        "repository_source": repository_source,
+        "product": product,
+        "replace": replace,
+    }
+    try:
+        if isinstance(store, Session):
+            return save_document(store, parsed, **options)
+        with session_scope(store) as session:
+            return save_document(session, parsed, **options)
+    except NotSameProduct as exc:
+        raise DocumentConflict(source, str(exc)) from exc
 
 
 def ingest_bytes(
@@ -181,23 +180,41 @@ def ingest_bytes(
     repo: str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     repository_source: str = "file",
+    replace: bool = False,
 ) -> DocumentSummary:
     """Parse and store one document held in memory (a file, or an export GitHub sent); raise :class:`InventoryError`."""
     if len(data) > max_file_bytes:
         raise DocumentTooLarge(source, f"{len(data):,} bytes is over the size limit of {max_file_bytes:,} bytes")
     parsed = parse_bytes(data, source=source)
-    repository, repository_from = choose_repository(parsed, repo=repo, source=source)
+    return _store(store, parsed, data, source=source, repo=repo, replace=replace, repository_source=repository_source)
+
+
+def _store(
+    store: Engine | Session,
+    parsed: ParsedDocument,
+    data: bytes,
+    *,
+    source: str,
+    repo: str | None,
+    replace: bool,
+    repository_source: str = "file",
+) -> DocumentSummary:
+    identity = document_identity(parsed, repo=repo, source=source)
     saved = ingest_document(
         store,
         parsed,
-        repo_full_name=repository,
+        repo_full_name=identity.key,
         source=source,
         digest=hashlib.sha256(data).hexdigest(),
-        repo_hint_source=repository_from,
+        repo_hint_source=identity.key_from,
         repository_source=repository_source,
+        product=identity.product,
+        replace=replace,
     )
-    summary = summarise(parsed, source=source, repository=repository, repository_from=repository_from)
+    summary = summarise(parsed, source=source, repository=identity.key, repository_from=identity.key_from)
     summary.changed = saved.changed
+    summary.product = identity.product
+    summary.replaced = saved.replaced
     return summary
 
 
@@ -236,33 +253,38 @@ def ingest_paths(
     *,
     repo: str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    replace: bool = False,
 ) -> IngestSummary:
-    """Ingest every SBOM under ``paths``; bad files are reported in the summary, never raised."""
+    """Ingest every SBOM under ``paths``; bad files are reported in the summary, never raised.
+
+    ``replace`` lets a document take the place of a current one describing another product.
+    """
     if repo is not None:
         repo = normalise_repo_name(repo)
     summary = IngestSummary()
     for path in iter_files([Path(p) for p in paths], summary.failures):
         try:
-            data = read_limited(path, max_file_bytes)
-            parsed = parse_bytes(data, source=str(path))
+            _ingest_one(engine, path, summary, repo=repo, max_file_bytes=max_file_bytes, replace=replace)
         except InventoryError as exc:
             summary.failures.append(FileFailure(exc.source, exc.message))
             log.debug("refused %s: %s", path, exc.message)
-            continue
-        repository, repository_from = choose_repository(parsed, repo=repo, source=str(path))
-        saved = ingest_document(
-            engine,
-            parsed,
-            repo_full_name=repository,
-            source=str(path),
-            digest=hashlib.sha256(data).hexdigest(),
-            repo_hint_source=repository_from,
-        )
-        document = summarise(parsed, source=str(path), repository=repository, repository_from=repository_from)
-        document.changed = saved.changed
-        summary.documents.append(document)
-        for component in parsed.components:
-            if component.purl:
-                summary.purls.add(component.key)
-        summary.ecosystem_keys.update((c.ecosystem or "(none)", c.key) for c in parsed.components)
+        except (RecursionError, MemoryError) as exc:  # nothing of this file was stored (its transaction rolled back)
+            summary.failures.append(FileFailure(str(path), f"too deep or too large to ingest: {type(exc).__name__}"))
+        except Exception as exc:  # one file never sinks the batch; the failure names it and its cause
+            log.exception("failed to ingest %s", path)
+            summary.failures.append(FileFailure(str(path), f"could not be ingested: {type(exc).__name__}: {exc}"))
     return summary
+
+
+def _ingest_one(
+    engine: Engine, path: Path, summary: IngestSummary, *, repo: str | None, max_file_bytes: int, replace: bool
+) -> None:
+    """Read, parse and store one file, adding it to ``summary``; raise whatever went wrong for the caller to record."""
+    data = read_limited(path, max_file_bytes)
+    parsed = parse_bytes(data, source=str(path))
+    document = _store(engine, parsed, data, source=str(path), repo=repo, replace=replace)
+    summary.documents.append(document)
+    for component in parsed.components:
+        if component.purl:
+            summary.purls.add(component.key)
+    summary.ecosystem_keys.update((c.ecosystem or "(none)", c.key) for c in parsed.components)

@@ -87,6 +87,7 @@ class SpdxPackage(Struct, gc=False):
     external_refs: list[SpdxExternalRef] | None = field(default=None, name="externalRefs")
     license_declared: str | None = field(default=None, name="licenseDeclared")
     license_concluded: str | None = field(default=None, name="licenseConcluded")
+    download_location: str | None = field(default=None, name="downloadLocation")
 
 
 class SpdxRelationship(Struct, gc=False):

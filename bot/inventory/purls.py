@@ -21,6 +21,7 @@ documents have tens of thousands of distinct purls, and the library parse costs 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import unquote
 
@@ -174,6 +175,8 @@ def _slow(raw: str) -> PurlInfo:
             problem=str(exc).rstrip("."),
         )
     problems = [m.message for m in parsed.validate() if not m.message.startswith(_VALIDATION_NOISE)]
+    if "@" in parsed.name and parsed.type != "npm":  # "spinner%40v1.19.0": a version encoded into the name
+        problems.append(f"the name {parsed.name!r} holds an '@' (a version encoded into the name?)")
     name = parsed.name
     canonical = parsed.to_string()
     if parsed.type == "npm":
@@ -215,3 +218,20 @@ def nopurl_key(ecosystem: str | None, group: str | None, name: str, version: str
 
 def nopurl_package_key(ecosystem: str | None, group: str | None, name: str) -> str:
     return nopurl_key(ecosystem, group, name, None)
+
+
+def best_purl(candidates: Iterable[str]) -> str | None:
+    """The purl to keep of several a package carries: the first that breaks nothing and names an exact
+    version, else the first that breaks nothing, else the first that parses, else the first given.
+
+    Real documents list a malformed purl (``pkg:golang/github.com/o/spinner%40v1.19.0``) before a correct one.
+    """
+    given = [c for c in candidates if c and c.strip()]
+    if len(given) <= 1:
+        return given[0] if given else None
+
+    def rank(raw: str) -> int:
+        info = normalise_purl(raw)
+        return 0 if info.exact else 1 if info.valid and info.problem is None else 2 if info.valid else 3
+
+    return min(given, key=rank)  # min keeps the earliest of equal rank

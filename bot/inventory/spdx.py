@@ -16,6 +16,7 @@ from functools import lru_cache
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
 from bot.inventory.json_model import JsonSbom, SpdxPackage, SpdxRelationship
+from bot.inventory.purls import best_purl
 from bot.records import ParsedDocument, SbomFormat
 
 KNOWN_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
@@ -73,6 +74,7 @@ class Spdx2Content:
     graph: Graph = field(default_factory=lambda: Graph(edge_scopes=True))
     describes: list[str] = field(default_factory=list)  # documentDescribes
     described: list[str] = field(default_factory=list)  # DESCRIBES / DESCRIBED_BY relationships, in order
+    locations: dict[str, str] = field(default_factory=dict)  # SPDXID -> downloadLocation naming a forge
 
     def relate(self, left: str, kind: str, right: str) -> None:
         """Take in one ``left kind right`` relationship: a subject of the document, an edge, or nothing."""
@@ -140,26 +142,28 @@ def assemble_spdx2(
     graph.flat_means_unknown = github
     graph.roots = list(dict.fromkeys([*content.describes, *content.described]))
     graph.packages = {entry.ref for entry in content.packages if entry.ref is not None}
-    hint_source = "github export name" if github else "document name"
     name = (content.name or "").strip()
-    if github and name.count("/") != 1:
-        hint_source = "document name"
+    # only a GitHub export's name is its repository; other document names ("istio release 1.13.1") are not keys
+    hint = name.lower() if github and name.count("/") == 1 else None
     return assemble(
         sbom_format=sbom_format,
         spec_version=content.version,
         entries=content.packages,
         graph=graph,
-        repo_hint=name.lower() or None,
-        repo_hint_source=hint_source,
+        repo_hint=hint,
+        repo_hint_source="github export name",
         warnings=warnings,
+        subject_vcs=content.locations,
     )
 
 
 def _purl_of(package: SpdxPackage) -> str | None:
-    for ref in package.external_refs or ():
-        if ref.reference_type == "purl" and ref.reference_locator:
-            return ref.reference_locator
-    return None
+    """The package's purl; of several, the valid one (:func:`best_purl`)."""
+    refs = package.external_refs
+    if not refs:
+        return None
+    purls = [ref.reference_locator for ref in refs if ref.reference_type == "purl" and ref.reference_locator]
+    return best_purl(purls) if len(purls) > 1 else (purls[0] if purls else None)
 
 
 def _package_path(document: JsonSbom, wanted: SpdxPackage) -> str:
@@ -181,6 +185,9 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
         declared, concluded = package.license_declared, package.license_concluded
         licenses = _declared_and_concluded(declared, concluded) if declared or concluded else ()
         append(Entry(package.spdx_id, shown or "", None, package.version_info, purl, licenses, ecosystem))
+        location = package.download_location
+        if location and package.spdx_id and location not in _NOT_ELEMENTS:
+            content.locations[package.spdx_id] = location
     content.relate_all(document.relationships or ())
     content.describes.extend(document.document_describes or ())
     return content
@@ -235,12 +242,14 @@ def read_spdx2_tag_value(text: str, *, source: str) -> Spdx2Content:
                 package.ref = value
             elif tag == "PackageVersion":
                 package.version = value
+            elif tag == "PackageDownloadLocation" and value not in _NOT_ELEMENTS:
+                content.locations[package.ref or ""] = value
             elif tag in ("PackageLicenseDeclared", "PackageLicenseConcluded"):
                 package.licenses = _licenses(*package.licenses, value)
             elif tag == "ExternalRef":
                 parts = value.split()
-                if len(parts) >= 3 and parts[1] == "purl" and package.purl is None:
-                    package.purl = parts[2]
+                if len(parts) >= 3 and parts[1] == "purl":
+                    package.purl = best_purl([package.purl, parts[2]]) if package.purl else parts[2]
     if not content.version:
         raise MalformedDocument(source, "no SPDXVersion line")
     for entry in content.packages:

@@ -13,6 +13,7 @@ from typing import Any
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
 from bot.inventory.json_model import JsonSbom, decode_raw
+from bot.inventory.purls import best_purl
 from bot.records import ParsedDocument, SbomFormat
 
 _PACKAGE_TYPES = frozenset({"software_Package", "Package", "software:Package"})
@@ -42,15 +43,15 @@ def _id(element: dict[str, Any]) -> str | None:
 
 
 def _purl(element: dict[str, Any]) -> str | None:
+    """The package's purl; of several (``software_packageUrl`` and identifiers), the valid one."""
     purl = element.get("software_packageUrl")
-    if isinstance(purl, str):
-        return purl
+    found = [purl] if isinstance(purl, str) else []
     for identifier in element.get("externalIdentifier") or ():
         if isinstance(identifier, dict) and identifier.get("externalIdentifierType") == "packageUrl":
             value = identifier.get("identifier")
             if isinstance(value, str):
-                return value
-    return None
+                found.append(value)
+    return best_purl(found)
 
 
 def _license_text(element: dict[str, Any] | None) -> str | None:
@@ -82,7 +83,6 @@ class Spdx3Parser:
         packages: dict[str, Entry] = {}
         graph = Graph(edge_scopes=True)
         doc_ids: set[str] = set()
-        name: str | None = None
         for element in elements:
             kind = element.get("type") or element.get("@type")
             if kind == "CreationInfo" and isinstance(element.get("specVersion"), str):
@@ -93,8 +93,6 @@ class Spdx3Parser:
                     doc_ids.add(element_id)
                 roots = element.get("rootElement") or []
                 graph.roots.extend(r for r in roots if isinstance(r, str))
-                if kind == "SpdxDocument" and isinstance(element.get("name"), str):
-                    name = element["name"]
             elif kind in _PACKAGE_TYPES:
                 element_id = _id(element)
                 package_name, purl = element.get("name"), _purl(element)
@@ -131,7 +129,5 @@ class Spdx3Parser:
             spec_version=spec_version,
             entries=list(packages.values()),
             graph=graph,
-            repo_hint=name.strip().lower() if name and name.strip() else None,
-            repo_hint_source="document name",
             warnings=Warnings(),
         )

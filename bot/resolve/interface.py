@@ -66,8 +66,10 @@ class Unresolved:
 
     @property
     def fallback_allowed(self) -> bool:
-        """Whether the registry said nothing usable, so deps.dev may be asked instead."""
-        return self.category in {NO_REPOSITORY, NOT_A_FORGE, NOT_A_REPOSITORY}
+        """Whether deps.dev may be asked instead: the registry gave nothing usable, a 404 and an
+        unreadable document included. Only a rule that needs no registry (an unparseable purl, no
+        ecosystem, no resolver) has nothing deps.dev could add."""
+        return self.category not in {NO_PURL_NO_ECOSYSTEM, NO_RESOLVER}
 
 
 Outcome = Resolution | Unresolved

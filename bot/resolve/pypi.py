@@ -1,4 +1,15 @@
-"""PyPI: ``GET {pypi}/pypi/{name}/json`` → ``project_urls`` (PEP 753 labels), then ``home_page``."""
+"""PyPI: ``GET {pypi}/pypi/{name}/json`` → the repository, read from every field that can name it.
+
+Order of evidence (the first that is a forge repository wins; :func:`candidates_from_info`):
+
+1. ``project_urls`` under a source label (``Source``, ``Repository``, ``Code``, ``GitHub``...; PEP 753
+   normalised): the maintainers say "this is the repository". A refusal here is the reason shown.
+2. ``project_urls`` ``Homepage``, then ``home_page``: often the repository itself.
+3. ``download_url``: a forge archive (``github.com/o/n/archive/v1.tar.gz``) names its repository.
+4. ``project_urls`` tracker and changelog labels (issues live in the repository).
+5. Any other ``project_urls`` entry, in the document's order (``Documentation`` pointing at a README).
+   Funding, Sponsors and site pages are refused by the URL rules, never taken for a repository.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +26,8 @@ SOURCE_LABELS = ("source", "repository", "sourcecode", "github", "code", "source
 HOMEPAGE_LABELS = ("homepage",)
 # Last resort: a tracker or changelog link on a forge names the repository too.
 OTHER_LABELS = ("issues", "bugs", "issue", "tracker", "issuetracker", "bugtracker", "changelog", "releasenotes")
+# Never a repository, even on a forge (github.com/sponsors/x is refused anyway; these are skipped outright).
+FUNDING_LABELS = ("funding", "sponsor", "sponsors", "donate", "donation", "tidelift", "opencollective")
 _STRIP = str.maketrans("", "", string.punctuation + string.whitespace)
 
 
@@ -41,9 +54,14 @@ def candidates_from_info(info: dict[str, Any]) -> list[Candidate]:
                 label, url = labelled[key]
                 found.append(Candidate(f"pypi:project_urls.{label}", url, declared))
     found.append(Candidate("pypi:home_page", info.get("home_page"), False))
+    found.append(Candidate("pypi:download_url", info.get("download_url"), False))
     for key in OTHER_LABELS:
         if key in labelled:
             label, url = labelled[key]
+            found.append(Candidate(f"pypi:project_urls.{label}", url, False))
+    named = set(SOURCE_LABELS) | set(HOMEPAGE_LABELS) | set(OTHER_LABELS)
+    for key, (label, url) in labelled.items():
+        if key not in named and key not in FUNDING_LABELS:
             found.append(Candidate(f"pypi:project_urls.{label}", url, False))
     return found
 

@@ -28,6 +28,7 @@ from bot.resolve.actions import GitHubActionsResolver
 from bot.resolve.cargo import CratesResolver
 from bot.resolve.depsdev import DepsDevResolver
 from bot.resolve.fetch import Fetcher, RegistryPoolTransport
+from bot.resolve.forge_purls import forge_purl_resolvers, vcs_url_of
 from bot.resolve.golang import GoResolver
 from bot.resolve.interface import (
     BAD_DOCUMENT,
@@ -150,6 +151,7 @@ def build_resolvers(settings: Settings) -> dict[str, Resolver]:
         PackagistResolver(reg.packagist, forges),
         GitHubActionsResolver("githubactions"),
         GitHubActionsResolver("github"),
+        *forge_purl_resolvers(forges),
     ]
     return {r.ecosystem: r for r in resolvers}
 
@@ -162,20 +164,30 @@ def registry_bases(settings: Settings) -> list[str]:
 
 
 class PackageResolver:
-    """Resolves one package: override, then its ecosystem's resolver, then deps.dev when that found nothing."""
+    """Resolves one package: override; a ``vcs_url`` qualifier of its purl; its ecosystem's resolver;
+    then deps.dev whenever that gave nothing usable (404, unreadable document, registry down included)."""
 
     def __init__(
-        self, resolvers: dict[str, Resolver], overrides: Overrides, depsdev: DepsDevResolver | None, fetcher: Fetcher
+        self,
+        resolvers: dict[str, Resolver],
+        overrides: Overrides,
+        depsdev: DepsDevResolver | None,
+        fetcher: Fetcher,
+        forges: frozenset[str] | None = None,
     ) -> None:
         self.resolvers = resolvers
         self.overrides = overrides
         self.depsdev = depsdev
         self.fetcher = fetcher
+        self.forges = forges if forges is not None else forge_hosts(())
 
     async def resolve(self, ref: PackageRef) -> Outcome:
         override = self.overrides.match(ref)
         if override is not None:
             return override
+        from_purl = vcs_url_of(ref, self.forges)
+        if from_purl is not None:
+            return from_purl
         ecosystem = canonical_ecosystem(ref.ecosystem)
         if ecosystem is None:
             return Unresolved(NO_PURL_NO_ECOSYSTEM)
@@ -186,17 +198,20 @@ class PackageResolver:
             ref = PackageRef(ref.package_key, ecosystem, ref.namespace, ref.name, ref.version, ref.purl)
         try:
             outcome = await resolver.resolve(ref, self.fetcher)
-            if isinstance(outcome, Unresolved) and outcome.fallback_allowed and self.depsdev is not None:
-                found = await self.depsdev.resolve(ref, self.fetcher)
-                if found is not None:
-                    return found
-            return outcome
-        except RegistryUnavailable as exc:
-            return Unresolved(f"{REGISTRY_UNAVAILABLE}: {exc}", retry=True)
+        except RegistryUnavailable as exc:  # a registry (or a Go vanity host) that stays down
+            outcome = Unresolved(f"{REGISTRY_UNAVAILABLE}: {exc}", retry=True)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             # A document shaped unlike the registry's usual one: this package stays unresolved, the run goes on.
             log.warning("%s: registry document unreadable: %s", ref.package_key, exc)
-            return Unresolved(f"{BAD_DOCUMENT}: {type(exc).__name__}: {exc}")
+            outcome = Unresolved(f"{BAD_DOCUMENT}: {type(exc).__name__}: {exc}")
+        if isinstance(outcome, Unresolved) and outcome.fallback_allowed and self.depsdev is not None:
+            try:
+                found = await self.depsdev.resolve(ref, self.fetcher)
+            except RegistryUnavailable:
+                found = None  # deps.dev down too: the registry's own reason stands
+            if found is not None:
+                return found
+        return outcome
 
 
 async def resolve_many(
@@ -237,8 +252,13 @@ def interleave(refs: list[PackageRef]) -> list[PackageRef]:
     return [ref for _, ref in keyed]
 
 
-def _select(states: list[PackageState], overrides: Overrides, now: datetime) -> tuple[list[PackageRef], int]:
-    """Packages to resolve now, and how many are fresh. A fresh row is redone when overrides changed for it."""
+def _select(
+    states: list[PackageState], overrides: Overrides, now: datetime, *, refresh: bool = False
+) -> tuple[list[PackageRef], int]:
+    """Packages to resolve now, and how many are fresh. A fresh row is redone when overrides changed for it;
+    with ``refresh`` every package is redone, whatever its age."""
+    if refresh:
+        return [state.ref for state in states], 0
     due: list[PackageRef] = []
     fresh = 0
     for state in states:
@@ -260,14 +280,18 @@ async def resolve_all(
     *,
     progress: Progress | None = None,
     now: datetime | None = None,
+    refresh: bool = False,
 ) -> ResolveSummary:
-    """Resolve every package that needs it and store the outcomes; never fails for a registry outage."""
+    """Resolve every package that needs it and store the outcomes; never fails for a registry outage.
+
+    ``refresh`` (``--refresh``), or ``ttl_days = 0``, resolves every package again whatever its age.
+    """
     started = time.perf_counter()
     moment = now or datetime.now(UTC)
     ttl = timedelta(days=settings.resolve.ttl_days)
     overrides = Overrides(settings.resolve.overrides)
     states = load_package_states(engine)
-    due, fresh = _select(states, overrides, moment)
+    due, fresh = _select(states, overrides, moment, refresh=refresh or settings.resolve.ttl_days == 0)
     summary = ResolveSummary(packages=len(states), fresh=fresh)
 
     cache = StoreHttpCache(engine)
@@ -280,7 +304,7 @@ async def resolve_all(
     )
     forges = forge_hosts(settings.resolve.extra_forges)
     depsdev = DepsDevResolver(settings.registries.depsdev, forges) if settings.resolve.use_depsdev else None
-    resolver = PackageResolver(build_resolvers(settings), overrides, depsdev, fetcher)
+    resolver = PackageResolver(build_resolvers(settings), overrides, depsdev, fetcher, forges)
 
     pending: list[tuple[PackageRef, Outcome]] = []
 

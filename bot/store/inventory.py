@@ -28,11 +28,29 @@ BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class SavedDocument:
-    """What :func:`save_document` did: ``changed`` is false when the document was already current."""
+    """What :func:`save_document` did: ``changed`` is false when the document was already current;
+    ``replaced`` is the source of the document it took the place of, if any."""
 
     repository_id: int
     document_id: int
     changed: bool
+    replaced: str | None = None
+
+
+class NotSameProduct(Exception):
+    """A repository's current document describes another product (or none can be told): not replaced."""
+
+    def __init__(self, repo_full_name: str, current_source: str, current: str | None, new: str | None) -> None:
+        self.repo_full_name = repo_full_name
+        self.current_source = current_source
+        self.current = current
+        self.new = new
+        said = f"describes {current!r}" if current else "names no product"
+        this = f"this one describes {new!r}" if new else "this one names no product"
+        super().__init__(
+            f"{repo_full_name} already holds a document that {said} (from {current_source}) and {this}: "
+            "not replaced; pass --replace to replace it, or --repo to store this one under another repository"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +131,14 @@ def save_document(
     digest: str,
     repo_hint_source: str,
     repository_source: str = "file",
+    product: str | None = None,
+    replace: bool = False,
 ) -> SavedDocument:
-    """Make ``parsed`` the current document of the repository and replace its usages (in ``session``'s transaction)."""
+    """Make ``parsed`` the current document of the repository and replace its usages (in ``session``'s transaction).
+
+    A current document of another product is replaced only with ``replace``, else :class:`NotSameProduct`
+    is raised before anything is written. A GitHub export always describes its own repository.
+    """
     repository_id = _repository(session, repo_full_name, repository_source)
     existing = session.exec(
         select(SbomDocumentRow).where(SbomDocumentRow.repository_id == repository_id, SbomDocumentRow.digest == digest)
@@ -122,6 +146,13 @@ def save_document(
     if existing is not None and existing.is_current:
         assert existing.id is not None
         return SavedDocument(repository_id, existing.id, changed=False)
+    current = session.exec(
+        select(SbomDocumentRow).where(SbomDocumentRow.repository_id == repository_id, SbomDocumentRow.is_current)
+    ).first()
+    same = current is not None and current.product is not None and current.product == product
+    if current is not None and not (same or replace or repository_source == "github"):
+        raise NotSameProduct(repo_full_name, current.source, current.product, product)
+    replaced = current.source if current is not None else None
     connection = session.connection()
     connection.execute(
         update(_table(SbomDocumentRow))
@@ -139,6 +170,8 @@ def save_document(
             component_count=len(parsed.components),
             repo_hint_source=repo_hint_source,
         )
+    existing.product = product
+    existing.depth_inferred = parsed.depth_inferred
     existing.is_current = True
     existing.source = source
     existing.repo_hint_source = repo_hint_source
@@ -160,7 +193,7 @@ def save_document(
     ]
     for start in range(0, len(usage_rows), BATCH * 10):
         connection.execute(insert(_table(UsageRow)), usage_rows[start : start + BATCH * 10])
-    return SavedDocument(repository_id, existing.id, changed=True)
+    return SavedDocument(repository_id, existing.id, changed=True, replaced=replaced)
 
 
 def load_usages(session: Session, repo_full_name: str) -> list[StoredUsage]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
@@ -21,7 +21,7 @@ from bot.resolve.fetch import CachedResponse
 from bot.resolve.interface import Outcome, PackageRef, Resolution
 from bot.store.engine import session_scope
 from bot.store.renames import load_renames, renamed_provenance
-from bot.store.tables import ComponentRow, HttpCacheRow, PackageResolutionRow, UpstreamRow
+from bot.store.tables import ComponentRow, HttpCacheRow, PackageResolutionRow, UpstreamRow, UsageRow
 
 BATCH = 500
 
@@ -206,3 +206,47 @@ class StoreHttpCache:
             with self.engine.begin() as conn:
                 _upsert(conn, table, "url", batch)
         self.known.update(e.url for e in entries)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageListing:
+    """One inventoried package and what resolution made of it (``status`` ``None``: not resolved yet)."""
+
+    package_key: str
+    ecosystem: str | None
+    repositories: int
+    status: str | None
+    upstream_key: str | None
+    reason: str | None
+    provenance: str | None
+
+
+def load_package_listing(engine: Engine) -> list[PackageListing]:
+    """Every package the inventory holds (current usages), with its resolution row if any, by key."""
+    components, usages = ComponentRow.__table__, UsageRow.__table__  # type: ignore[attr-defined]
+    c, u = components.c, usages.c
+    r = PackageResolutionRow.__table__.c  # type: ignore[attr-defined]
+    query = (
+        sa_select(c.package_key, func.min(c.ecosystem), func.count(func.distinct(u.repository_id)))
+        .select_from(components.join(usages, u.component_id == c.id))
+        .group_by(c.package_key)
+        .order_by(c.package_key)
+    )
+    with engine.connect() as conn:
+        packages = conn.execute(query).all()
+        rows = {row.package_key: row for row in conn.execute(sa_select(r)).all()}
+    listing = []
+    for key, ecosystem, repositories in packages:
+        row = rows.get(key)
+        listing.append(
+            PackageListing(
+                key,
+                ecosystem,
+                int(repositories),
+                row.status if row is not None else None,
+                row.upstream_key if row is not None else None,
+                row.reason if row is not None else None,
+                row.provenance if row is not None else None,
+            )
+        )
+    return listing

@@ -59,6 +59,8 @@ class SbomDocumentRow(SQLModel, table=True):
     repo_hint_source: str
     is_current: bool = True
     ingested_at: datetime = Field(default_factory=utcnow)
+    product: str | None = Field(default=None, description="the product the document describes, when it names one")
+    depth_inferred: bool = Field(default=False, description="the graph never named the root: direct was inferred")
 
 
 class ComponentRow(SQLModel, table=True):

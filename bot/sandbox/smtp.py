@@ -60,6 +60,13 @@ def throwaway_certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (aiosmtpd's controller checks readiness by connecting, so it cannot take 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def parse_mail(envelope_from: str, recipients: list[str], data: bytes) -> dict[str, Any]:
     """One received mail as the sandbox records it."""
     message = BytesParser(policy=policy.default).parsebytes(data)
@@ -96,9 +103,7 @@ class SandboxSmtp:
     def __init__(self, world: World, directory: Path) -> None:
         self.world = world
         self.cert_file, self.key_file = throwaway_certificate(directory)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(self.cert_file, self.key_file)
         passwords = set(world.tokens.get("smtp", []))
@@ -107,7 +112,7 @@ class SandboxSmtp:
             server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
         ) -> AuthResult:
             ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() in passwords
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         self._controller = Controller(
             _Handler(world, threading.Lock()),

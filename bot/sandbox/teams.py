@@ -38,15 +38,37 @@ AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 
 
 @cache
-def card_validator() -> jsonschema.Draft6Validator:
+def card_schema() -> dict[str, Any]:
     schema = json.loads((DATA / "adaptive-card-1.5.0.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft6Validator(schema)
+    assert isinstance(schema, dict)
+    return schema
+
+
+@cache
+def _validator(definition: str | None = None) -> jsonschema.Draft6Validator:
+    schema = card_schema()
+    if definition is None:
+        return jsonschema.Draft6Validator(schema)
+    return jsonschema.Draft6Validator({"$ref": f"#/definitions/{definition}", "definitions": schema["definitions"]})
+
+
+def _explain(error: jsonschema.ValidationError, prefix: list[Any]) -> list[str]:
+    """An error, with "not valid under any of the given schemas" for an element of a known ``type``
+    replaced by what that type's own definition says (the schema lists element types with ``anyOf``)."""
+    path = prefix + list(error.absolute_path)
+    instance = error.instance
+    kind = instance.get("type") if isinstance(instance, dict) else None
+    if error.validator == "anyOf" and isinstance(kind, str) and kind in card_schema()["definitions"]:
+        inner = sorted(_validator(kind).iter_errors(instance), key=lambda e: list(e.absolute_path))
+        if inner:
+            return [line for e in inner for line in _explain(e, path)]
+    return [f"{'/'.join(str(p) for p in path) or '(card)'}: {error.message}"]
 
 
 def card_errors(card: Any) -> list[str]:
     """Where ``card`` breaks the Adaptive Card schema (empty when it is valid)."""
-    errors = sorted(card_validator().iter_errors(card), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(card)'}: {e.message}" for e in errors]
+    errors = sorted(_validator().iter_errors(card), key=lambda e: list(e.absolute_path))
+    return [line for error in errors for line in _explain(error, [])]
 
 
 def card_texts(node: Any) -> list[str]:

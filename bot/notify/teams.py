@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -26,6 +27,20 @@ from bot.notify.escape import teams_text
 from bot.notify.interface import PREVIEW, short_id
 
 log = logging.getLogger(__name__)
+_SIGNATURE = re.compile(r"(?i)([?&](?:sig|code)=)[^&\s\"']+")
+
+
+class _HideSignature(logging.Filter):
+    """httpx logs every request URL; a Workflows URL carries its secret in ``sig``, which must never be logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "sig=" in message.lower() or "code=" in message.lower():
+            record.msg, record.args = _SIGNATURE.sub(r"\1[redacted]", message), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideSignature())
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"

@@ -10,7 +10,9 @@ variables into :class:`Secrets` and are never logged, stored or rendered.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -152,6 +154,45 @@ class SlackSettings(_Section):
     timeout_seconds: int = Field(default=30, ge=1)
 
 
+NotifyKind = Literal["slack", "mattermost", "matrix", "teams", "email"]
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class NotifySettings(_Section):
+    """One ``[[notify]]`` entry: where a digest goes. Its secret is read from the variable it names."""
+
+    kind: NotifyKind
+    target: str | tuple[str, ...] = Field(
+        description="Slack/Mattermost channel id, Matrix room id, a Teams label, or the email recipients."
+    )
+    secret_env: str | None = Field(default=None, description="Name of the environment variable holding its secret.")
+    url: str | None = Field(default=None, description="Server URL (Mattermost, Matrix, Slack API) or smtp://host:port.")
+    sender: str | None = Field(default=None, description="Email: the From address.")
+    username: str | None = Field(default=None, description="Email: the SMTP login (the password is the secret).")
+    ca_file: str | None = Field(default=None, description="Email: a CA bundle to trust for STARTTLS (private CAs).")
+    top_gaps: int = Field(default=10, ge=1, le=40)
+    always_send: bool = False
+    max_attempts: int = Field(default=5, ge=1)
+    retry_backoff_seconds: float = Field(default=300.0, ge=0)
+    timeout_seconds: int = Field(default=30, ge=1)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError(f"{value!r}: the name of an environment variable (A-Z, 0-9, _), not the secret itself")
+        return value
+
+    def target_key(self) -> str:
+        """The target as the outbox names it: email recipients sorted and comma-joined."""
+        if isinstance(self.target, str):
+            parts = [self.target] if self.kind != "email" else self.target.split(",")
+        else:
+            parts = list(self.target)
+        parts = [p.strip() for p in parts if p.strip()]
+        return ",".join(sorted(set(parts))) if self.kind == "email" else ",".join(parts)
+
+
 class IssueSettings(_Section):
     repository: str | None = Field(default=None, description="OWNER/NAME of the OSPO repository.")
     labels: tuple[str, ...] = ("upkeep",)
@@ -234,6 +275,7 @@ class Settings(BaseSettings):
     funding: FundingSettings = FundingSettings()
     gaps: GapSettings = GapSettings()
     slack: SlackSettings = SlackSettings()
+    notify: tuple[NotifySettings, ...] = ()
     issues: IssueSettings = IssueSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     signals: SignalsSettings = SignalsSettings()
@@ -258,6 +300,10 @@ class Settings(BaseSettings):
         # The TOML content arrives through init kwargs (see load_settings), below the environment.
         return env_settings, init_settings
 
+    def notify_secret_names(self) -> list[str]:
+        """The environment variables the ``[[notify]]`` entries read their secrets from."""
+        return sorted({entry.secret_env for entry in self.notify if entry.secret_env})
+
     def database_url(self) -> str:
         """The database URL, defaulting to ``upkeep.db`` beside the config file."""
         if self.database.url:
@@ -276,9 +322,12 @@ class Secrets(BaseModel):
     slack_bot_token: SecretStr | None = None
     slack_webhook_url: SecretStr | None = None
     opencollective_token: SecretStr | None = None
+    #: secrets that ``[[notify]]`` entries name by their variable (``secret_env``)
+    named: dict[str, SecretStr] = Field(default_factory=dict)
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> Secrets:
+    def from_environment(cls, environ: dict[str, str] | None = None, *, names: Iterable[str] = ()) -> Secrets:
+        """The fixed secrets, and each variable in ``names`` (see :meth:`Settings.notify_secret_names`) that is set."""
         env = dict(os.environ if environ is None else environ)
 
         def get(name: str) -> SecretStr | None:
@@ -291,7 +340,12 @@ class Secrets(BaseModel):
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_webhook_url=get("SLACK_WEBHOOK_URL"),
             opencollective_token=get("OPENCOLLECTIVE_TOKEN"),
+            named={name: value for name in names if (value := get(name)) is not None},
         )
+
+    def named_secret(self, name: str | None) -> SecretStr | None:
+        """The secret in variable ``name`` (read when the secrets were), or None."""
+        return self.named.get(name) if name else None
 
     def values(self) -> list[str]:
         """Every secret value that is set, for redaction filters."""
@@ -302,7 +356,7 @@ class Secrets(BaseModel):
             self.slack_webhook_url,
             self.opencollective_token,
         )
-        return [f.get_secret_value() for f in fields if f is not None]
+        return [f.get_secret_value() for f in (*fields, *self.named.values()) if f is not None]
 
 
 def find_config_path(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:
@@ -325,6 +379,10 @@ def _refuse_secrets(data: dict[str, Any], path: Path, prefix: str = "") -> None:
             )
         if isinstance(value, dict) and key != "overrides":
             _refuse_secrets(value, path, f"{dotted}.")
+        elif isinstance(value, list):  # arrays of tables, e.g. [[notify]]
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    _refuse_secrets(item, path, f"{dotted}[{i}].")
 
 
 def describe_validation_error(error: ValidationError, origin: str) -> str:

@@ -22,7 +22,9 @@ from bot.pipeline import RunResult, StageContext, run_pipeline
 from bot.report.quarters import Quarter
 from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
 from bot.sandbox.model import Issue, SlackMessage, World
+from bot.sandbox.notify_targets import notify_entries, notify_environment
 from bot.sandbox.server import Knobs
+from bot.sandbox.smtp import SandboxSmtp
 from bot.sandbox.state import load_state, save_state
 from bot.store.engine import make_engine, upgrade
 
@@ -52,8 +54,9 @@ class DemoResult:
     findings: list[str] = field(default_factory=list)  # traps the world holds, and what upkeep made of them
 
 
-def demo_settings(options: DemoOptions, base_url: str, world: World) -> Settings:
-    """The sandbox's endpoints and organisation, the demo folder's database, roster and ledger."""
+def demo_settings(options: DemoOptions, base_url: str, world: World, smtp: SandboxSmtp | None = None) -> Settings:
+    """The sandbox's endpoints and organisation, the demo folder's database, roster and ledger, and
+    ``[[notify]]`` entries for the sandbox's Mattermost, Matrix, Teams and (given ``smtp``) mail server."""
     out = options.out.resolve()
     (out / "config").mkdir(parents=True, exist_ok=True)
     (out / "config" / "roster.csv").write_text(roster_csv(world), encoding="utf-8")
@@ -70,6 +73,9 @@ def demo_settings(options: DemoOptions, base_url: str, world: World) -> Settings
             # The sandbox has no secondary rate limits: no need for GitHub's one write per second.
             "issues.seconds_between_writes": 0.0,
             "issues.seconds_between_requests": 0.0,
+            "notify": notify_entries(
+                base_url, smtp_url=smtp.url if smtp else None, ca_file=smtp.ca_file if smtp else None
+            ),
         }
     )
     return load_settings(None, overrides=overrides, search=False)
@@ -83,7 +89,7 @@ def _prepare(options: DemoOptions, world: World) -> bool:
         return True
     for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", STATE_FILE):
         (out / name).unlink(missing_ok=True)
-    for folder in ("review", "slack", "issues"):
+    for folder in ("review", "slack", "issues", "notify", "tls"):
         shutil.rmtree(out / folder, ignore_errors=True)
     return False
 
@@ -98,10 +104,11 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
     world = world or generate_world(options.seed, options.scale)
     resumed = _prepare(options, world)
     knobs = Knobs(latency_ms=options.latency_ms, fault_rate=options.fault_rate, fault_seed=options.seed)
-    with SandboxServer(world, knobs=knobs) as server:
+    with SandboxServer(world, knobs=knobs) as server, SandboxSmtp(world, options.out / "tls") as smtp:
         echo(f"sandbox world (scale {options.scale}, seed {options.seed}) served at {server.base_url}")
-        settings = demo_settings(options, server.base_url, world)
-        secrets = Secrets.from_environment(sandbox_environment(world, app=options.as_app))
+        settings = demo_settings(options, server.base_url, world, smtp)
+        environment = {**sandbox_environment(world, app=options.as_app), **notify_environment(server.base_url, world)}
+        secrets = Secrets.from_environment(environment, names=settings.notify_secret_names())
         engine = make_engine(settings.database_url())
         upgrade(engine)
         # The world's only snapshot is taken "now", so the review covers the quarter to date.
@@ -252,6 +259,37 @@ def _write_deliveries(out: Path, world: World) -> dict[str, Path]:
         path = issues_dir / f"{issue.number:03d}-{_slug(issue.title)}.md"
         path.write_text(_issue_markdown(issue), encoding="utf-8")
     files["issues/"] = issues_dir
+    files.update(_write_notifications(out, world))
+    return files
+
+
+def _write_notifications(out: Path, world: World) -> dict[str, Path]:
+    """What the Mattermost, Matrix, Teams and SMTP fakes received: raw JSON and a readable digest per kind."""
+    folder = out / "notify"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    files: dict[str, Path] = {}
+    readable: dict[str, list[str]] = {
+        "mattermost": [
+            p["message"] + "".join(f"\n\n[{a['title']}]\n{a['text']}" for a in p["props"].get("attachments", []))
+            for p in world.notify_posts.get("mattermost", [])
+        ],
+        "matrix": [e["content"].get("body", "") for e in world.notify_posts.get("matrix", [])],
+        "teams": [
+            "\n".join(b.get("text", "") for a in p["message"]["attachments"] for b in a["content"].get("body", []))
+            for p in world.notify_posts.get("teams", [])
+        ],
+        "email": [
+            "\n".join(f"{k}: {v}" for k, v in m["headers"].items()) + "\n\n" + (m["text"] or "")
+            for m in world.notify_posts.get("email", [])
+        ],
+    }
+    for kind, texts in readable.items():
+        raw = folder / f"{kind}.json"
+        raw.write_text(json.dumps(world.notify_posts.get(kind, []), indent=2, sort_keys=True), encoding="utf-8")
+        text = folder / f"{kind}.txt"
+        text.write_text("\n\n----\n\n".join(texts) or "(nothing received)\n", encoding="utf-8")
+        files[f"notify/{kind}.json"], files[f"notify/{kind}.txt"] = raw, text
     return files
 
 
@@ -272,7 +310,8 @@ def _write_index(options: DemoOptions, result: DemoResult) -> Path:
 
 upkeep ran its whole pipeline against a **sandbox world** — a generated organisation
 (`{", ".join(world.orgs)}`, {len(world.internal_repos)} repositories, {len(world.people)} people) whose
-GitHub, package registries, Open Collective and Slack are served on 127.0.0.1 by upkeep's own
+GitHub, package registries, Open Collective, Slack, Mattermost, Matrix, Teams and a mail server are
+served on 127.0.0.1 by upkeep's own
 fakes, speaking the real APIs. Nothing here touched the internet. Seed {world.seed}, scale
 `{world.scale}`; the same seed gives the same world.
 
@@ -303,6 +342,9 @@ prints the arithmetic behind any row.
   `contributions.csv`, `review.json` and the Open Source Pledge report beside it.
 - [`slack/digest.txt`](slack/digest.txt) — the Slack digest as the sandbox's Slack recorded it
   ([`messages.json`](slack/messages.json) has the raw Block Kit).
+- [`notify/`](notify/) — the same digest as the sandbox's Mattermost (Markdown and an attachment),
+  Matrix (an `m.notice` with HTML and plain bodies), Teams (an Adaptive Card through a Workflows
+  webhook) and mail server (text and HTML over STARTTLS) received it: `KIND.txt` to read, `KIND.json` raw.
 - [`issues/`](issues/) — the GitHub issues in `{world.ospo_repo}` as the sandbox holds them:
   {len(issues)} issues, {len(open_issues)} open (one per gap over the threshold, plus the dashboard).
 - `upkeep.db` — the SQLite store; `sandbox-state.json` — what upkeep changed in the world.

@@ -70,3 +70,11 @@ def configure_logging(*, verbose: bool = False, json_lines: bool = False, secret
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
+
+
+def redact_also(secrets: Iterable[str]) -> None:
+    """Add secrets read after logging was configured (e.g. ``[[notify]]`` secrets) to every redacting filter."""
+    for handler in logging.getLogger("bot").handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactingFilter):
+                found.secrets.extend(s for s in secrets if len(s) >= 4 and s not in found.secrets)

@@ -30,6 +30,10 @@ EXPECTED_FILES = (
     "review/review.json",
     "slack/messages.json",
     "slack/digest.txt",
+    "notify/mattermost.txt",
+    "notify/matrix.txt",
+    "notify/teams.txt",
+    "notify/email.txt",
     "upkeep.db",
     "sandbox-state.json",
 )
@@ -101,7 +105,20 @@ def test_demo_delivers_one_digest_and_one_issue_per_gap(demo_runs: tuple[Path, D
     markers = [line for path in issues for line in path.read_text().splitlines() if "<!-- upkeep:gap:" in line]
     assert len(markers) == len(set(markers)) == len(issues) - 1  # one per upstream, plus the dashboard
     assert sum(1 for path in issues if "<!-- upkeep:dashboard -->" in path.read_text()) == 1
-    assert first.deliveries == len(messages) + len(issues)
+    # and one digest each to Mattermost, Matrix, Teams and email
+    assert first.deliveries == len(messages) + len(issues) + 4
+
+
+def test_demo_delivers_the_digest_to_all_five_kinds_once(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out, first, second = demo_runs  # the files show what the fakes hold after both runs
+    assert second.deliveries == 0
+    top = first.top_gaps[0]["upstream"]
+    for kind in ("mattermost", "matrix", "teams", "email"):
+        received = json.loads((out / "notify" / f"{kind}.json").read_text())
+        assert len(received) == 1, kind
+        assert top in (out / "notify" / f"{kind}.txt").read_text(), kind
+    mail = json.loads((out / "notify" / "email.json").read_text())[0]
+    assert mail["tls"] is True and mail["html"] and mail["text"]
 
 
 def test_second_demo_run_delivers_nothing(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
@@ -118,6 +135,10 @@ CANARIES = {
     "github": "ghp_CANARYgithubTOKEN0000000000000000xyzzy",
     "slack": "xoxb-CANARY-slack-TOKEN-000000000000xyzzy",
     "opencollective": "oc_CANARY_opencollective_TOKEN_xyzzy",
+    "mattermost": "mm-CANARY-mattermost-TOKEN-xyzzy",
+    "matrix": "syt_CANARY_matrix_TOKEN_xyzzy",
+    "teams": "CANARY-teams-workflow-SIG-xyzzy",
+    "smtp": "CANARY-smtp-PASSWORD-xyzzy",
 }
 
 
@@ -177,6 +198,8 @@ def everywhere_a_secret_could_go(out: Path, world: World, logs: str) -> dict[str
             places[str(path.relative_to(out))] = path.read_bytes()
     for message in world.slack_messages:
         places[f"slack {message.ts}"] = json.dumps([message.text, message.blocks, message.metadata]).encode()
+    for kind, received in world.notify_posts.items():
+        places[f"notify {kind}"] = json.dumps(received).encode()
     for issues in world.issues.values():
         for issue in issues:
             places[f"issue {issue.number}"] = (issue.title + issue.body).encode()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-Channel = Literal["slack", "github"]
+Channel = Literal["slack", "github", "mattermost", "matrix", "teams", "email"]
 Action = Literal["post", "open", "close"]
 
 

@@ -19,6 +19,11 @@ def build_sinks(settings: Settings, secrets: Secrets) -> tuple[dict[str, Sink], 
         sinks["slack"] = slack
     elif settings.slack.channel:
         notes.append("slack: neither SLACK_BOT_TOKEN nor SLACK_WEBHOOK_URL is set; the digest waits in the outbox")
+    from bot.notify.sinks import build_notify_sinks
+
+    routed, routed_notes = build_notify_sinks(settings, secrets, slack=sinks.get("slack"))
+    sinks.update(routed)  # a [[notify]] Slack entry with its own token routes by channel; the rest go to [slack]
+    notes += routed_notes
     issues = make_github_issue_sink(settings, secrets)
     if issues is not None:
         sinks["github"] = issues

@@ -171,18 +171,31 @@ def plan_deliveries(
             plan.items.append(
                 PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
             )
-    elif digest is not None:
-        plan.notes.append("digest: no [slack] channel configured; no digest planned")
+    elif digest is not None and not settings.notify:
+        plan.notes.append("digest: no [slack] channel or [[notify]] entry configured; no digest planned")
+    if digest is not None and settings.notify:
+        from bot.notify.plan import plan_notify_digests
+
+        items, notes = plan_notify_digests(session, settings, digest, planned=[item.key for item in plan.items])
+        plan.items += items
+        plan.notes += notes
     return plan
 
 
-def _policy(settings: Settings, channel: str) -> RetryPolicy:
-    if channel == "slack":
+def _policy(settings: Settings, channel: str, target: str) -> RetryPolicy:
+    from bot.notify.plan import notify_policy
+
+    configured = notify_policy(settings, channel, target)
+    if configured is not None:
+        return configured
+    if channel != "github":
         return RetryPolicy(settings.slack.max_attempts, settings.slack.retry_backoff_seconds)
     return RetryPolicy(settings.issues.max_attempts, settings.issues.retry_backoff_seconds)
 
 
 def _describe(item: PlannedItem) -> str:
+    if item.channel not in ("slack", "github"):
+        return f"would send the digest to {item.channel} {item.target} ({item.key}):\n{item.payload['text']}"
     if item.channel == "slack":
         return (
             f"would post to Slack {item.target} ({item.key}):\n"
@@ -247,7 +260,8 @@ def _drain(
         try:
             remote_id = sink.deliver(item, maybe_sent=row.attempts > 0)
         except DeliveryError as exc:
-            state, next_at = _policy(settings, row.channel).after_failure(attempts, now, permanent=exc.permanent)
+            policy = _policy(settings, row.channel, row.target)
+            state, next_at = policy.after_failure(attempts, now, permanent=exc.permanent)
             store.save_failure(engine, row_id=row.id, state=state, error=str(exc), next_attempt_at=next_at, now=now)
             summary.failed += 1
             log.warning("delivery failed", extra={"key": row.key, "attempt": attempts, "state": state})

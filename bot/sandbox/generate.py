@@ -68,6 +68,10 @@ TOKENS: dict[str, list[str]] = {
     "github": ["sandbox-github-token-a1", "sandbox-github-token-b2"],
     "slack": ["sandbox-slack-bot-token"],
     "opencollective": ["sandbox-opencollective-token"],
+    "mattermost": ["sandbox-mattermost-token"],
+    "matrix": ["sandbox-matrix-token"],
+    "teams": ["sandbox-teams-signature"],
+    "smtp": ["sandbox-smtp-password"],
 }
 
 

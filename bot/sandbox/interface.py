@@ -13,6 +13,9 @@ Mount points, relative to the sandbox base URL (``http://127.0.0.1:PORT``):
 ``/api/graphql``            GitHub GraphQL
 ``/sbom-downloads``         temporary SBOM download host (served on ``alt_base_url``)
 ``/slack/api``              Slack Web API
+``/mattermost``             Mattermost API v4 (``/api/v4/posts``, ``/api/v4/channels/{id}/posts``)
+``/matrix``                 Matrix client-server API (``/_matrix/client/v3/...``)
+``/teams``                  a Teams Workflows webhook (``/workflows/{flow}?sig=...``)
 ``/opencollective/graphql/v2``  Open Collective GraphQL v2
 ``/registry/pypi``          PyPI JSON API (``/pypi/{name}/json``)
 ``/registry/npm``           npm registry

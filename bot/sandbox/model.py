@@ -283,3 +283,5 @@ class World:
     slack_messages: list[SlackMessage] = field(default_factory=list)
     opencollective_slug: str = ""  # the organisation's own Open Collective account (whose DEBITs are its payments)
     slack_channel: str = ""  # the channel upkeep posts to (a name without "#", e.g. "upkeep")
+    # What the Mattermost, Matrix, Teams and SMTP fakes accepted, by kind (plain JSON-able dicts).
+    notify_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

@@ -51,6 +51,9 @@ OPTIONAL_SERVICES = (
     "bot.sandbox.sbom_export:SbomDownloadService",
     "bot.sandbox.opencollective:OpenCollectiveService",
     "bot.sandbox.slack:SlackService",
+    "bot.sandbox.mattermost:MattermostService",
+    "bot.sandbox.matrix:MatrixService",
+    "bot.sandbox.teams:TeamsWorkflowService",
 )
 _ROUTE_WORDS = frozenset(
     (

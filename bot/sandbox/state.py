@@ -31,6 +31,7 @@ def dump_state(world: World) -> dict[str, Any]:
         "scan": world.scan,
         "issues": {repo: [asdict(issue) for issue in issues] for repo, issues in world.issues.items()},
         "slack_messages": [asdict(message) for message in world.slack_messages],
+        "notify_posts": world.notify_posts,
     }
 
 
@@ -70,4 +71,5 @@ def load_state(world: World, path: Path) -> bool:
     world.scan = int(data.get("scan", 0))
     world.issues = {repo: [_issue(i) for i in issues] for repo, issues in data.get("issues", {}).items()}
     world.slack_messages = [SlackMessage(**m) for m in data.get("slack_messages", [])]
+    world.notify_posts = dict(data.get("notify_posts", {}))
     return True

@@ -273,6 +273,7 @@ class Secrets(BaseModel):
     slack_bot_token: SecretStr | None = None
     slack_webhook_url: SecretStr | None = None
     opencollective_token: SecretStr | None = None
+    api_tokens: tuple[SecretStr, ...] = ()  # UPKEEP_API_TOKENS, comma-separated: bearer tokens of `upkeep serve`
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Secrets:
@@ -288,6 +289,7 @@ class Secrets(BaseModel):
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_webhook_url=get("SLACK_WEBHOOK_URL"),
             opencollective_token=get("OPENCOLLECTIVE_TOKEN"),
+            api_tokens=tuple(SecretStr(t.strip()) for t in env.get("UPKEEP_API_TOKENS", "").split(",") if t.strip()),
         )
 
     def values(self) -> list[str]:
@@ -299,7 +301,7 @@ class Secrets(BaseModel):
             self.slack_webhook_url,
             self.opencollective_token,
         )
-        return [f.get_secret_value() for f in fields if f is not None]
+        return [f.get_secret_value() for f in (*fields, *self.api_tokens) if f is not None]
 
 
 def find_config_path(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:

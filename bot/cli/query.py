@@ -6,13 +6,14 @@ records documented in docs/api.md.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from bot.cli.app import AppContext, CliError, app, context
 from bot.query import Ledger, to_json
+from bot.query.history import parse_since
 from bot.query.models import GapChange
 from bot.records import UpstreamKey
 
@@ -63,17 +64,10 @@ def history_command(
 
 
 def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
     try:
-        parsed = (
-            datetime.fromisoformat(value)
-            if "T" in value
-            else datetime.combine(date.fromisoformat(value), datetime.min.time())
-        )
+        return parse_since(value)
     except ValueError as exc:
-        raise CliError(f"--since {value!r}: not a date (YYYY-MM-DD) or ISO instant") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise CliError(f"--since: {exc}") from exc
 
 
 def _lines(title: str, changes: list[GapChange]) -> list[str]:

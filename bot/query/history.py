@@ -6,7 +6,7 @@ the threshold of ``config/gaps.toml``; this module only adds the reasons and the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,6 +23,18 @@ from bot.store.gaps import latest_snapshots, load_score, load_scores
 from bot.store.renames import load_renames
 
 ALL_SNAPSHOTS = 10_000
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """``YYYY-MM-DD`` (midnight UTC) or an ISO instant (UTC when it names no offset); ``ValueError`` otherwise."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text) if "T" in text else datetime.combine(date.fromisoformat(text), time())
+    except ValueError as exc:
+        raise ValueError(f"since {value!r}: not a date (YYYY-MM-DD) or ISO 8601 instant") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def upstream_history(engine: Engine, key: str) -> UpstreamHistory:

@@ -324,6 +324,7 @@ class Secrets(BaseModel):
     opencollective_token: SecretStr | None = None
     #: secrets that ``[[notify]]`` entries name by their variable (``secret_env``)
     named: dict[str, SecretStr] = Field(default_factory=dict)
+    api_tokens: tuple[SecretStr, ...] = ()  # UPKEEP_API_TOKENS, comma-separated: bearer tokens of `upkeep serve`
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None, *, names: Iterable[str] = ()) -> Secrets:
@@ -341,6 +342,7 @@ class Secrets(BaseModel):
             slack_webhook_url=get("SLACK_WEBHOOK_URL"),
             opencollective_token=get("OPENCOLLECTIVE_TOKEN"),
             named={name: value for name in names if (value := get(name)) is not None},
+            api_tokens=tuple(SecretStr(t.strip()) for t in env.get("UPKEEP_API_TOKENS", "").split(",") if t.strip()),
         )
 
     def named_secret(self, name: str | None) -> SecretStr | None:
@@ -356,7 +358,7 @@ class Secrets(BaseModel):
             self.slack_webhook_url,
             self.opencollective_token,
         )
-        return [f.get_secret_value() for f in (*fields, *self.named.values()) if f is not None]
+        return [f.get_secret_value() for f in (*fields, *self.named.values(), *self.api_tokens) if f is not None]
 
 
 def find_config_path(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path | None:

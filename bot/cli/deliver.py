@@ -36,11 +36,18 @@ def deliver(
     only: Annotated[
         Part | None, typer.Option("--only", help="Plan only the digest or only the issues (their schedules differ).")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --dry-run: print the plan as one JSON object (docs/api.md).")
+    ] = False,
 ) -> None:
     """Post the Slack digest and create, update or close the gap issues, each exactly once."""
     app_ctx = context(ctx)
+    if as_json and not dry_run:
+        raise CliError("--json goes with --dry-run (a real delivery reports in lines)")
     settings = app_ctx.settings
     now = datetime.now(UTC)
+    lines: list[str] = []
+    echo = lines.append if as_json else typer.echo
     if dry_run:
         from bot.store.engine import make_engine
 
@@ -55,14 +62,28 @@ def deliver(
         inputs.gap_issues = None
     elif only is Part.ISSUES:
         inputs.digest = None
-    for line in inputs.missing:
-        typer.echo(line)
+    if not as_json:
+        for line in inputs.missing:
+            typer.echo(line)
     sinks, notes = ({}, []) if dry_run else build_sinks(settings, app_ctx.secrets)
     for line in notes:
         typer.echo(line)
     with contextlib.nullcontext() if dry_run else BUDGETS.recording(engine):
         summary = deliver_stage(
-            engine, settings, inputs.digest, inputs.gap_issues, sinks=sinks, now=now, dry_run=dry_run, echo=typer.echo
+            engine, settings, inputs.digest, inputs.gap_issues, sinks=sinks, now=now, dry_run=dry_run, echo=echo
         )
+    if as_json:
+        from bot.query.models import DeliveryPlan
+
+        plan = DeliveryPlan(
+            missing=list(inputs.missing),
+            planned=lines,
+            enqueued=summary.enqueued,
+            skipped=summary.skipped,
+            waiting=summary.waiting,
+            dead=summary.dead,
+            notes=list(summary.notes),
+        )
+        typer.echo(plan.model_dump_json(indent=2))
     if summary.failed or summary.dead:
         raise typer.Exit(1)

@@ -6,7 +6,9 @@ part is a resumable stage, so rerunning after a crash or a rate limit finishes t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -57,32 +59,42 @@ def gather(
     ] = False,
     money: Annotated[bool, typer.Option("--money", help="GitHub Sponsors, Open Collective and the ledger.")] = False,
     rescan: Annotated[bool, typer.Option("--rescan", help="Start a new scan even if the last one is fresh.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each part's summary as one JSON object.")] = False,
 ) -> None:
     """Gather evidence about the upstreams: signals, people and contributions, money."""
     app_ctx = context(ctx)
-    parts: list[tuple[str, Callable[[], str]]] = []
+    parts: list[tuple[str, Callable[[], Any]]] = []
     run_all = not (signals or contributions or money)  # no part named: every part that exists
     if signals or run_all:
-        parts.append(("signals", lambda: _describe_signals(_run_signals(app_ctx, rescan))))
+        if as_json:
+            parts.append(("signals", lambda: asdict(_run_signals(app_ctx, rescan))))
+        else:
+            parts.append(("signals", lambda: _describe_signals(_run_signals(app_ctx, rescan))))
     evidence_parts = [
         *(("people", "contributions") if contributions or run_all else ()),
         *(("money",) if money or run_all else ()),
     ]
     if evidence_parts:
-        parts.append(("evidence", lambda: _run_evidence(app_ctx, evidence_parts)))
+        parts.append(("evidence", lambda: _run_evidence(app_ctx, evidence_parts, as_json=as_json)))
+    done: dict[str, Any] = {}
     for name, run in parts:
         try:
-            typer.echo(run())
+            if as_json:
+                done[name] = run()
+            else:
+                typer.echo(run())
         except RateLimited as exc:
             raise CliError(f"{name}: {exc}; rerun after that time to resume") from exc
         except (FoundationListError, GitHubSignalsError, GitHubAuthError, GitHubQueryError, OpenCollectiveError) as exc:
             raise CliError(f"{name}: {exc}") from exc
+    if as_json:
+        typer.echo(json.dumps(done, indent=2, default=str))
 
 
-def _run_evidence(app_ctx: AppContext, parts: list[str]) -> str:
+def _run_evidence(app_ctx: AppContext, parts: list[str], *, as_json: bool = False) -> Any:
     with BUDGETS.recording(app_ctx.engine):
         summary = gather_evidence(app_ctx.engine, app_ctx.settings, app_ctx.secrets, now=datetime.now(UTC), parts=parts)
-    return describe_evidence(summary)
+    return summary.to_dict() if as_json else describe_evidence(summary)
 
 
 def _when(value: datetime | None) -> str:
@@ -107,13 +119,25 @@ def _exits(ctx: typer.Context) -> dict[str, Exit]:
 
 
 @app.command("upstream")
-def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/OWNER/NAME")]) -> None:
+def upstream(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="HOST/OWNER/NAME")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON (docs/api.md).")] = False,
+) -> None:
     """Show everything known about one upstream: packages, users, signals with dates, drift events."""
     try:
         parsed = UpstreamKey.parse(key)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     engine = context(ctx).engine
+    if as_json:
+        from bot.query import Ledger, to_json
+
+        record = Ledger(engine, context(ctx).settings).upstream(str(parsed))
+        if not record.known:
+            raise CliError(f"{record.upstream}: unknown upstream (run `upkeep resolve` first?)")
+        typer.echo(to_json(record))
+        return
     name = current_upstream(engine, str(parsed))
     with Session(engine) as session:
         formerly = sorted(old for old, new in load_renames(session).items() if new == name)

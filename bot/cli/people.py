@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Annotated
@@ -45,18 +44,9 @@ def people_command(
     with Session(engine) as session:
         identities = store.load_identities(session)
     if as_json:
-        rows = [
-            {
-                "person": i.person,
-                "account": i.account,
-                "source": i.source,
-                "detail": i.detail,
-                "from": i.valid_from.isoformat() if i.valid_from else None,
-                "until": i.valid_until.isoformat() if i.valid_until else None,
-            }
-            for i in identities
-        ]
-        typer.echo(json.dumps(rows, indent=2))
+        from bot.query import Ledger, to_json
+
+        typer.echo(to_json(Ledger(engine, app_ctx.settings).people()))
         return
     if not identities:
         typer.echo("no people yet (run `upkeep people --refresh` or `upkeep gather`)")

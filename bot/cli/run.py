@@ -62,12 +62,21 @@ def worker_command(
 
 
 @app.command("status")
-def status_command(ctx: typer.Context, limit: int = 5) -> None:
+def status_command(
+    ctx: typer.Context,
+    limit: int = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON (docs/api.md).")] = False,
+) -> None:
     """Last runs and their stages, the next scheduled times, the scheduler's leader, the outbox backlog,
     and the rate-limit budget left per service and resource as last seen."""
     from bot.store import status as store_status
 
     app_ctx = context(ctx)
+    if as_json:
+        from bot.query import Ledger, to_json
+
+        typer.echo(to_json(Ledger(app_ctx.engine, app_ctx.settings).status(runs=limit)))
+        return
     console = Console()
     table = Table(title="last runs")
     for column in ("id", "kind", "status", "started", "stages"):

@@ -84,9 +84,20 @@ def explain_command(
     upstream: Annotated[
         str, typer.Argument(metavar="HOST/OWNER/NAME", help="The upstream, e.g. github.com/psf/requests.")
     ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the score and its terms as JSON (docs/api.md).")
+    ] = False,
 ) -> None:
     """Print one upstream's score from the latest snapshot, term by term."""
     engine = context(ctx).engine
+    if as_json:
+        from bot.query import Ledger, to_json
+
+        found = Ledger(engine, context(ctx).settings).explain(upstream)
+        typer.echo(to_json(found))
+        if not found.scored and found.summary is None:
+            raise typer.Exit(1)
+        return
     key = upstream.strip().strip("/").lower()
     key = current_upstream(engine, key)
     snapshots = latest_snapshots(engine, limit=1)

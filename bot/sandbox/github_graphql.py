@@ -260,7 +260,11 @@ class GitHubGraphQLService:
         document, errors = GITHUB_SCHEMA.check(payload["query"])
         if document is None or errors:
             return httpx.Response(200, json={"errors": [format_error(e) for e in errors]})
+        charge = request.extensions.get("sandbox.charge")  # what the router's limits charged (bot.sandbox.limits)
         root = Root(self, context, used=used, reset=reset)
+        if charge is not None:
+            root.used, root.reset, root.limit = charge.used, charge.reset, charge.limit
+            root.cost, root.node_count = charge.cost, charge.nodes
         result = execute_sync(
             GITHUB_SCHEMA.schema(),
             document,
@@ -324,6 +328,7 @@ class Root:
 
     def __init__(self, service: GitHubGraphQLService, ctx: ServiceContext, *, used: int, reset: int) -> None:
         self.s, self.ctx, self.used, self.reset = service, ctx, used, reset
+        self.limit, self.cost, self.node_count = GRAPHQL_LIMIT, 1, 0
 
     def user(self, info: Info, login: str) -> UserNode:
         person = self.s.people.get(login.lower())
@@ -376,10 +381,10 @@ class Root:
     def rateLimit(self, info: Info, dryRun: bool = False) -> dict[str, Any]:
         reset = datetime.fromtimestamp(self.reset, tz=UTC)
         return {
-            "cost": 1,
-            "limit": GRAPHQL_LIMIT,
-            "nodeCount": 0,
-            "remaining": GRAPHQL_LIMIT - self.used,
+            "cost": self.cost,
+            "limit": self.limit,
+            "nodeCount": self.node_count,
+            "remaining": max(0, self.limit - self.used),
             "resetAt": iso(reset),
             "used": self.used,
         }

@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.config import Secrets, Settings
-from bot.http import RateLimited, RetryPolicy, is_rate_limited, make_client
+from bot.http import (
+    RateLimited,
+    RetryPolicy,
+    TokenBucket,
+    bucket_for,
+    compressed_policy,
+    is_rate_limited,
+    make_client,
+)
 from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 
 log = logging.getLogger(__name__)
@@ -48,8 +56,23 @@ class GitHubQueryError(Exception):
 
 
 def github_policy(settings: Settings) -> RetryPolicy:
-    """Waits up to ``github.rate_limit_wait_max_seconds`` are slept through; longer ones raise RateLimited."""
-    return RetryPolicy(max_wait_seconds=float(settings.github.rate_limit_wait_max_seconds))
+    """Waits up to ``github.rate_limit_wait_max_seconds`` are slept through; longer ones raise RateLimited.
+
+    A limit answer without a time waits a minute and then doubles (GitHub's rule); all of it is
+    compressed by ``github.time_compression`` when the service's clock runs faster (the sandbox).
+    """
+    policy = RetryPolicy(max_wait_seconds=float(settings.github.rate_limit_wait_max_seconds))
+    return compressed_policy(policy, settings.github.time_compression)
+
+
+def github_bucket(settings: Settings, credential: str) -> TokenBucket:
+    """The process's token bucket for one GitHub credential (a token, or ``app:ORG`` for an installation)."""
+    return bucket_for(
+        settings.github.api_url,
+        credential,
+        settings.github.requests_per_hour,
+        time_compression=settings.github.time_compression,
+    )
 
 
 def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
@@ -130,14 +153,19 @@ def make_api_client(
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
     budgets: BudgetLog = BUDGETS,
+    credential: str | None = None,
 ) -> httpx.Client:
-    """An httpx client for GitHub REST and GraphQL, carrying the token (never for download hosts)."""
+    """An httpx client for GitHub REST and GraphQL, carrying the token (never for download hosts).
+
+    Its requests are paced by the credential's shared bucket (``credential``: whose budget they
+    spend, the token by default)."""
     return make_client(
         token=token,
         timeout=timeout,
         policy=github_policy(settings),
         transport=BudgetWatch(transport, service_of=lambda _url: GITHUB_SERVICE, budgets=budgets),
         headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
+        bucket=github_bucket(settings, credential or token or "anonymous"),
     )
 
 
@@ -157,7 +185,7 @@ def api_client_for(
 ) -> httpx.Client:
     """A REST/GraphQL client for ``org``: the App's installation on it when an App is configured, else the token."""
     if uses_app(settings, secrets):
-        client = make_api_client(settings, "", transport=transport)
+        client = make_api_client(settings, "", transport=transport, credential=f"app:{org}")
         client.auth = InstallationTokenAuth(installation_auth(settings, secrets, org))
         return client
     return make_api_client(settings, token_for(settings, secrets), transport=transport)

@@ -116,6 +116,7 @@ _ROUTE_WORDS = frozenset(
         "chat.postmessage",
         "chat.update",
         "conversations.history",
+        "conversations.list",
         "auth.test",
         "files.getuploadurlexternal",
         "files.completeuploadexternal",

@@ -53,6 +53,8 @@ from bot.sandbox.model import Commit, Contribution, InternalRepo, Person, Releas
 from bot.sandbox.truth import sponsorship_payments
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "github-schema.graphql"
+#: What the sandbox App's installation tokens start with (:mod:`bot.sandbox.github_app`).
+INSTALLATION_TOKEN_PREFIX = "sandbox-installation-token-"
 AUTH_DOCS = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
 GRAPHQL_LIMIT = 5000
 FUNDING_URLS: dict[str, tuple[str, str]] = {
@@ -272,6 +274,7 @@ class GitHubGraphQLService:
             variable_values=payload.get("variables") or None,
             operation_name=payload.get("operationName"),
             type_resolver=_type_name,
+            context_value={"installation": token.startswith(INSTALLATION_TOKEN_PREFIX)},
         )
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -413,9 +416,12 @@ class _Account:
         """Cents this account paid in ``[since, until]`` (payments as ``truth.sponsorship_payments`` has them).
 
         GitHub answers only to someone who manages the sponsor's sponsorships: here, for the world's
-        organisations (the token's user manages them); anyone else gets null.
+        organisations (the token's user manages them); anyone else gets null, and so does an App
+        installation, which is no user and manages nothing.
         """
         if self.login.lower() not in {o.lower() for o in self.s.world.orgs}:
+            return None
+        if (info.context or {}).get("installation"):
             return None
         start, end = _time_arg(since), _time_arg(until)
         wanted = {login.lower() for login in sponsorableLogins or []}

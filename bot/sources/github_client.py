@@ -19,7 +19,7 @@ into :class:`~bot.http.RateLimited` (a client ``response`` event hook never sees
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -84,8 +84,23 @@ def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
     return Auth.AppAuth(settings.github.app_id, secrets.github_app_private_key.get_secret_value())
 
 
-def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.AppInstallationAuth:
-    """The App's installation on ``org`` (PyGithub refreshes its token shortly before it expires).
+#: What every reading stage's installation token may do: read, nothing else.
+READ_ONLY = {"contents": "read", "metadata": "read", "members": "read"}
+#: What the issue sink's token may do, and only on the OSPO repository.
+ISSUES_WRITE = {"issues": "write", "metadata": "read"}
+
+
+def installation_auth(
+    settings: Settings,
+    secrets: Secrets,
+    org: str,
+    *,
+    permissions: Mapping[str, str] = READ_ONLY,
+    repositories: Sequence[str] | None = None,
+) -> Auth.AppInstallationAuth:
+    """The App's installation on ``org``, its tokens narrowed to ``permissions`` (read-only unless told)
+    and, given ``repositories`` (names in ``org``), to those repositories. PyGithub refreshes the token
+    shortly before it expires, asking for the same narrow grant each time.
 
     It is handed the integration's requester, so its ``token`` can be read on its own (the httpx
     clients do); without one, PyGithub can mint the token only once a ``Github`` client adopts it.
@@ -95,7 +110,40 @@ def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.Ap
     app_auth = _app_auth(settings, secrets)
     integration = GithubIntegration(auth=app_auth, base_url=settings.github.api_url.rstrip("/"))
     installation = integration.get_org_installation(org)
-    return app_auth.get_installation_auth(installation.id, requester=integration.requester)
+    auth: Auth.AppInstallationAuth = _narrow_auth_class()(
+        app_auth, installation.id, dict(permissions), repositories, requester=integration.requester
+    )
+    return auth
+
+
+def _narrow_auth_class() -> Any:
+    """PyGithub's installation auth, asking for ``repositories`` too (PyGithub sends permissions only)."""
+    from github.Auth import AppAuth, AppInstallationAuth
+    from github.InstallationAuthorization import InstallationAuthorization
+    from github.Requester import Requester
+
+    class NarrowInstallationAuth(AppInstallationAuth):
+        def __init__(
+            self,
+            app_auth: AppAuth,
+            installation_id: int,
+            permissions: dict[str, str],
+            repositories: Sequence[str] | None,
+            requester: Requester | None = None,
+        ) -> None:
+            self._repositories = list(repositories) if repositories is not None else None
+            super().__init__(app_auth, installation_id, permissions, requester)
+
+        def _get_installation_authorization(self) -> InstallationAuthorization:
+            body: dict[str, Any] = {"permissions": self.token_permissions or {}}
+            if self._repositories is not None:
+                body["repositories"] = self._repositories
+            headers, answer = self.requester.requestJsonAndCheck(
+                "POST", f"/app/installations/{self.installation_id}/access_tokens", input=body
+            )
+            return InstallationAuthorization(requester=self.requester, headers=headers, attributes=answer)
+
+    return NarrowInstallationAuth
 
 
 NO_CREDENTIALS = "no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY"
@@ -127,11 +175,19 @@ def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> s
     return source() if callable(source) else source
 
 
-def github_auth(settings: Settings, secrets: Secrets, org: str | None = None) -> Auth.Auth | None:
-    """PyGithub's auth: the App's installation on ``org`` (or the first organisation), else the token, else None."""
+def github_auth(
+    settings: Settings, secrets: Secrets, org: str | None = None, *, write_issues_in: str | None = None
+) -> Auth.Auth | None:
+    """PyGithub's auth: the App's installation on ``org`` (or the first organisation), else the token, else None.
+
+    An installation token is read-only, unless ``write_issues_in`` names the one repository
+    (``OWNER/NAME``) whose issues it may write: then it may do only that."""
     from github import Auth
 
     if uses_app(settings, secrets):
+        if write_issues_in is not None:
+            owner, name = write_issues_in.split("/", 1)
+            return installation_auth(settings, secrets, owner, permissions=ISSUES_WRITE, repositories=[name])
         return installation_auth(settings, secrets, _org_of(settings, org))
     return Auth.Token(secrets.github_token.get_secret_value()) if secrets.github_token is not None else None
 

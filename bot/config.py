@@ -63,8 +63,16 @@ class GitHubSettings(_Section):
         default=4, ge=1, le=20, description="GraphQL queries in flight at once (contributions, signals)."
     )
     rate_limit_wait_max_seconds: int = Field(default=300, ge=0)
+    requests_per_hour: int = Field(
+        default=5000, ge=1, description="Pace of each credential's shared token bucket (15000: App on GHEC)."
+    )
+    time_compression: float = Field(
+        default=1.0, ge=1.0, description="How much faster the service clock runs (GitHub: 1)."
+    )
     web_host: str = Field(default="github.com", description="Host of upstream keys for repositories seen here.")
-    people_per_query: int = Field(default=10, ge=1, le=50, description="Accounts per contributions GraphQL query.")
+    people_per_query: int = Field(
+        default=10, ge=1, le=12, description="Accounts per contributions query (13 pass GraphQL's 500,000 nodes)."
+    )
     report_poll_seconds: float = Field(default=1.0, ge=0, description="First wait between SBOM report polls.")
     report_poll_attempts: int = Field(default=10, ge=1, description="Polls before a report is given up for this run.")
 

@@ -6,18 +6,30 @@ every request of every adapter gets the same policy:
 
 * connection errors, timeouts, truncated bodies and 500/502/503/504 are retried with
   exponential backoff and jitter;
-* 429, and 403 that carries ``Retry-After`` or ``X-RateLimit-Remaining: 0``, wait for the
-  server's time when it is short and raise :class:`RateLimited` when it is long, so the
-  caller can record where it stopped and the worker can reschedule.
+* 429, and 403 that carries ``Retry-After``, ``X-RateLimit-Remaining: 0`` or GitHub's "rate limit"
+  message, wait for the server's time when it is short and raise :class:`RateLimited` when it is
+  long, so the caller can record where it stopped and the worker can reschedule;
+* a limit answer that says nothing of when to come back (GitHub's secondary limits often do
+  not) waits at least ``secondary_wait_seconds`` (a minute, GitHub's documented rule) and then
+  twice as long each time, never the short backoff of a server error;
+* a :class:`TokenBucket` per credential, shared by every client of the process that uses the
+  same credential (:func:`bucket_for`), paces requests under the hourly budget and, once an answer
+  says the budget is spent, holds every request until its reset instead of sending it to be refused.
+
+Budgets and waits can be compressed by a declared factor (``time_compression``) for the sandbox,
+whose clock runs that much faster; against a real service the factor is 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
+import random
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -48,6 +60,88 @@ class RetryPolicy:
     initial_backoff: float = 0.2
     max_backoff: float = 10.0
     max_wait_seconds: float = 60.0  # longer server-requested waits raise RateLimited
+    #: A limit answer without Retry-After or a spent budget: wait this long, then double (GitHub: one minute).
+    secondary_wait_seconds: float = 60.0
+
+
+def compressed_policy(policy: RetryPolicy, time_compression: float) -> RetryPolicy:
+    """``policy`` for a service whose clock runs ``time_compression`` times faster (the sandbox)."""
+    factor = max(1.0, float(time_compression))
+    return replace(
+        policy,
+        secondary_wait_seconds=policy.secondary_wait_seconds / factor,
+        max_wait_seconds=policy.max_wait_seconds / factor,
+    )
+
+
+class TokenBucket:
+    """Paces one credential's requests under ``limit_per_hour`` by design: bursts of a tenth of the
+    budget, refilled at nine tenths of it, so no hour (times the time compression) can hold more than
+    the budget; and no request at all while an answer says the budget is spent (:meth:`observe`).
+
+    ``acquire`` returns how long the caller must sleep first; a wait longer than ``max_wait``
+    raises :class:`RateLimited` instead, so a stage pauses rather than blocks for an hour.
+    """
+
+    def __init__(
+        self,
+        limit_per_hour: float,
+        *,
+        time_compression: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.rate = 0.9 * limit_per_hour * max(1.0, time_compression) / 3600.0
+        self.capacity = max(1.0, 0.1 * limit_per_hour)
+        self.tokens = self.capacity
+        self.clock, self.wall = clock, wall
+        self.updated = clock()
+        self.blocked_until = 0.0  # wall-clock epoch seconds
+        self._lock = threading.Lock()
+
+    def acquire(self, url: str = "", max_wait: float = float("inf")) -> float:
+        with self._lock:
+            now = self.clock()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            wait = max(0.0, self.blocked_until - self.wall())
+            if self.tokens < 1.0:
+                wait = max(wait, (1.0 - self.tokens) / self.rate)
+            if wait > max_wait:
+                raise RateLimited(url, datetime.fromtimestamp(self.wall() + wait, tz=UTC))
+            self.tokens -= 1.0
+            return wait
+
+    def observe(self, response: httpx.Response) -> None:
+        """Learn from an answer's budget headers: a spent budget blocks until its reset."""
+        if response.headers.get("x-ratelimit-remaining") != "0":
+            return
+        try:
+            reset = float(response.headers.get("x-ratelimit-reset", ""))
+        except ValueError:
+            return
+        with self._lock:
+            self.blocked_until = max(self.blocked_until, reset)
+
+
+_BUCKETS: dict[tuple[str, str], TokenBucket] = {}
+_BUCKETS_LOCK = threading.Lock()
+
+
+def bucket_for(service: str, credential: str, rate_per_hour: float, *, time_compression: float = 1.0) -> TokenBucket:
+    """The process's one bucket for ``credential`` on ``service`` (made on first use; only a hash is kept)."""
+    key = (service, hashlib.sha256(credential.encode()).hexdigest()[:16])
+    with _BUCKETS_LOCK:
+        bucket = _BUCKETS.get(key)
+        if bucket is None:
+            bucket = _BUCKETS[key] = TokenBucket(rate_per_hour, time_compression=time_compression)
+        return bucket
+
+
+def forget_buckets() -> None:
+    """Drop every bucket (tests that start a fresh sandbox with fresh budgets)."""
+    with _BUCKETS_LOCK:
+        _BUCKETS.clear()
 
 
 def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
@@ -68,12 +162,22 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
     return None
 
 
+_LIMIT_WORDS = (b"rate limit", b"ratelimit", b"rate-limit", b"abuse detection")
+
+
 def is_rate_limited(response: httpx.Response) -> bool:
+    """429, or a 403 that is a limit (headers, or GitHub's message) rather than a permission refusal."""
     if response.status_code == 429:
         return True
-    return response.status_code == 403 and (
-        "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0"
-    )
+    if response.status_code != 403:
+        return False
+    if "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0":
+        return True
+    try:
+        body = response.content[:2000].lower()
+    except httpx.ResponseNotRead:
+        return False
+    return any(word in body for word in _LIMIT_WORDS)
 
 
 class _Attempt:
@@ -94,16 +198,21 @@ class _Decision:
         # tenacity's wait strategies read only ``attempt_number`` from the call state.
         return float(self._backoff(cast(RetryCallState, _Attempt(attempt))))
 
+    def limit_wait(self, attempt: int) -> float:
+        """A limit answer that did not say how long: at least the secondary wait, doubling, a little jitter."""
+        base = self.policy.secondary_wait_seconds * 2 ** (attempt - 1)
+        return float(base * (1.0 + random.random() * 0.1))  # jitter, not cryptography
+
     def after_response(self, request: httpx.Request, response: httpx.Response, attempt: int) -> float | None:
-        if attempt > self.policy.max_retries:
-            return None
         if is_rate_limited(response):
             wait = retry_after_seconds(response)
-            wait = self.backoff(attempt) if wait is None else wait
-            if wait > self.policy.max_wait_seconds:
+            wait = self.limit_wait(attempt) if wait is None else wait
+            if attempt > self.policy.max_retries or wait > self.policy.max_wait_seconds:
                 reset = datetime.fromtimestamp(time.time() + wait, tz=UTC)
                 raise RateLimited(str(request.url), reset)
             return wait
+        if attempt > self.policy.max_retries:
+            return None
         if response.status_code in RETRY_STATUSES:
             return self.backoff(attempt)
         return None
@@ -117,14 +226,20 @@ class RetryingTransport(httpx.BaseTransport):
         inner: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        bucket: TokenBucket | None = None,
     ) -> None:
         self.inner = inner or httpx.HTTPTransport()
         self.decision = _Decision(policy or RetryPolicy())
         self.sleep = sleep
+        self.bucket = bucket
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         attempt = 1
         while True:
+            if self.bucket is not None:
+                pause = self.bucket.acquire(str(request.url), self.decision.policy.max_wait_seconds)
+                if pause > 0:
+                    self.sleep(pause)
             try:
                 response = self.inner.handle_request(request)
                 response.read()  # a truncated body raises here, inside the retry loop
@@ -134,6 +249,8 @@ class RetryingTransport(httpx.BaseTransport):
                 self.sleep(self.decision.backoff(attempt))
                 attempt += 1
                 continue
+            if self.bucket is not None:
+                self.bucket.observe(response)
             wait = self.decision.after_response(request, response, attempt)
             if wait is None:
                 return response
@@ -153,14 +270,20 @@ class AsyncRetryingTransport(httpx.AsyncBaseTransport):
         inner: httpx.AsyncBaseTransport | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        bucket: TokenBucket | None = None,
     ) -> None:
         self.inner = inner or httpx.AsyncHTTPTransport()
         self.decision = _Decision(policy or RetryPolicy())
         self.sleep = sleep
+        self.bucket = bucket
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         attempt = 1
         while True:
+            if self.bucket is not None:
+                pause = self.bucket.acquire(str(request.url), self.decision.policy.max_wait_seconds)
+                if pause > 0:
+                    await self.sleep(pause)
             try:
                 response = await self.inner.handle_async_request(request)
                 await response.aread()
@@ -170,6 +293,8 @@ class AsyncRetryingTransport(httpx.AsyncBaseTransport):
                 await self.sleep(self.decision.backoff(attempt))
                 attempt += 1
                 continue
+            if self.bucket is not None:
+                self.bucket.observe(response)
             wait = self.decision.after_response(request, response, attempt)
             if wait is None:
                 return response
@@ -198,13 +323,14 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
     headers: dict[str, str] | None = None,
     follow_redirects: bool = False,
+    bucket: TokenBucket | None = None,
 ) -> httpx.Client:
-    """A sync client with the project's User-Agent, timeouts and retry policy."""
+    """A sync client with the project's User-Agent, timeouts and retry policy (and ``bucket``'s pace)."""
     return httpx.Client(
         base_url=base_url,
         headers=_headers(token, headers),
         timeout=timeout,
-        transport=RetryingTransport(transport, policy),
+        transport=RetryingTransport(transport, policy, bucket=bucket),
         follow_redirects=follow_redirects,
     )
 

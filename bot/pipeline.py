@@ -3,6 +3,11 @@
 Stages are idempotent and keep their own checkpoints, so rerunning one is always safe. A run
 that fails at a stage records why; the next run (unless told to start over) begins at that
 stage, so the stages before it are not repeated for nothing.
+
+A rate limit never fails a stage: a stage that stops at a spent budget (it raises
+:class:`bot.http.RateLimited`, or its summary says ``stopped``) is recorded as ``paused`` with
+"paused: rate limited until T", the run stops there as ``paused``, and the next run resumes at
+that stage, whose own checkpoints skip what it already did.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Secrets, Settings
+from bot.http import RateLimited
 from bot.store.engine import session_scope
 from bot.store.rate_limits import BUDGETS
 from bot.store.tables import RunRow
@@ -75,7 +81,7 @@ def resume_point(engine: Engine, stages: Sequence[str]) -> str | None:
     """
     with session_scope(engine) as session:
         last = session.exec(select(RunRow).where(RunRow.kind == "run").order_by(col(RunRow.id).desc()).limit(1)).first()
-        if last is None or last.status not in ("failed", "running"):
+        if last is None or last.status not in ("failed", "running", "paused"):
             return None
         if last.status == "running":
             last.status = "interrupted"
@@ -115,6 +121,8 @@ def run_pipeline(
         try:
             with BUDGETS.recording(context.engine):  # the rate-limit budgets `upkeep status` shows
                 summary = dict(registry[name](context))
+        except RateLimited as exc:
+            summary = {"stopped": exc.reset_at.isoformat()}
         except Exception as exc:
             summaries[name] = {
                 "status": "failed",
@@ -126,16 +134,31 @@ def run_pipeline(
             status = "failed"
             _save(context.engine, run_id, summaries, status, error=summaries[name]["error"])
             break
+        until = stopped_until(summary)
         summaries[name] = {
-            "status": "ok",
+            "status": "ok" if until is None else "paused",
             "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
             **summary,
         }
+        if until is not None:
+            summaries[name]["note"] = f"paused: rate limited until {until}"
+            log.warning("stage paused", extra={"stage": name, "until": until})
+            status = "paused"
+            _save(context.engine, run_id, summaries, status, error=summaries[name]["note"], finished=True)
+            break
         log.info("stage done", extra={"stage": name, "run": run_id, "seconds": summaries[name]["seconds"]})
         _save(context.engine, run_id, summaries, "running")
     if status == "ok":
         _save(context.engine, run_id, summaries, "ok", finished=True)
     return RunResult(run_id=run_id, status=status, stages=summaries, resumed_from=resumed_from)
+
+
+def stopped_until(summary: Mapping[str, Any]) -> str | None:
+    """When a stage's summary says a rate limit stopped it (``stopped``, at the top or one level down)."""
+    for value in (summary.get("stopped"), *(v.get("stopped") for v in summary.values() if isinstance(v, Mapping))):
+        if value:
+            return str(value)
+    return None
 
 
 def _save(

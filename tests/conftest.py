@@ -27,6 +27,15 @@ PG_ENV = "UPKEEP_TEST_DATABASE_URL"
 
 
 @pytest.fixture(autouse=True)
+def _fresh_token_buckets() -> None:
+    """Each test starts with fresh per-credential buckets: the session's sandbox reuses its tokens, and
+    a budget one test spent on purpose must not hold the next test's requests."""
+    from bot.http import forget_buckets
+
+    forget_buckets()
+
+
+@pytest.fixture(autouse=True)
 def _bot_logger_as_it_was() -> Iterator[None]:
     """Undo what a CLI run in a test does to the ``bot`` logger (its own handler, no propagation), so
     ``caplog`` in a later test sees upkeep's records whatever ran before it."""

@@ -42,6 +42,9 @@ query($login: String!, $from: DateTime, $to: DateTime) {
 """
 
 
+_HANDLERS: dict[int, Any] = {}
+
+
 @pytest.fixture
 def world() -> World:
     return make_world()
@@ -54,7 +57,11 @@ def ask(
     token: str | None = GITHUB_TOKEN,
     service: GitHubGraphQLService | None = None,
 ) -> httpx.Response:
-    handler = route([service or GitHubGraphQLService(world)])
+    # one router per service, so its limits count across the questions asked of that service
+    if service is not None:
+        handler = _HANDLERS.setdefault(id(service), route([service]))
+    else:
+        handler = route([GitHubGraphQLService(world)])
     headers = {"Authorization": f"bearer {token}"} if token else {}
     with httpx.Client(transport=httpx.MockTransport(handler), headers=headers) as c:
         return c.post("http://sandbox.test/api/graphql", json={"query": query, "variables": variables or {}})

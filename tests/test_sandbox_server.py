@@ -111,7 +111,9 @@ def test_faults_are_deterministic_and_of_every_kind() -> None:
     router = Router(services=[EchoService("/api/v3"), EchoService("/slack/api")])
     with _client(router) as client:
         for kind in ("500", "502", "429", "403"):
-            router.knobs = Knobs(fault_rate=1.0, fault_kinds=(kind,), retry_after_seconds=7)
+            router.knobs = Knobs(
+                fault_rate=1.0, fault_kinds=(kind,), retry_after_seconds=7, time_compression=1, headerless_share=0.0
+            )
             response = client.get("/api/v3/repos")
             assert response.status_code == int(kind)
             if kind in ("429", "403"):

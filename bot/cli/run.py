@@ -38,11 +38,13 @@ def run_command(
         typer.echo(json.dumps({"run_id": result.run_id, "status": result.status, "stages": result.stages}, indent=2))
     else:
         if result.resumed_from:
-            typer.echo(f"resumed the last failed run at stage {result.resumed_from}")
+            typer.echo(f"resumed the last unfinished run at stage {result.resumed_from}")
         for name, summary in result.stages.items():
             details = ", ".join(f"{k}={v}" for k, v in summary.items() if k not in {"status"})
             typer.echo(f"{name:8} {summary['status']:7} {details}")
         typer.echo(f"run {result.run_id}: {result.status}")
+    if result.status == "paused":  # a rate limit: not a failure; the next run resumes (EX_TEMPFAIL)
+        raise typer.Exit(75)
     if result.status != "ok":
         raise typer.Exit(1)
 

@@ -226,7 +226,8 @@ def make_github_issue_sink(settings: Settings, secrets: Secrets) -> GitHubIssueS
     """
     if not settings.issues.repository:
         return None
-    auth = github_auth(settings, secrets, settings.issues.repository.split("/", 1)[0])
+    repository = settings.issues.repository
+    auth = github_auth(settings, secrets, repository.split("/", 1)[0], write_issues_in=repository)
     if auth is None:
         return None
     client = Github(

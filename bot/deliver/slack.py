@@ -6,12 +6,19 @@ between posting and recording, ``conversations.history`` finds the message and i
 adopted instead of posting twice. An incoming webhook returns no ``ts`` and cannot read the
 channel, so it cannot tell whether an interrupted attempt posted: such an item is reported
 dead rather than risk a duplicate.
+
+``conversations.history`` takes only channel ids, so a configured name (``#ospo``) is resolved to
+its id once per sink with ``conversations.list`` (scope ``channels:read``); a name that cannot be
+resolved is refused at once with a message saying what to set, never posted to and then
+unrecoverable after an interrupted post.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
+from dataclasses import replace
 from datetime import timedelta
 from http.client import HTTPException
 from typing import Any
@@ -37,6 +44,9 @@ PERMANENT_ERRORS = frozenset(
 )
 HISTORY_SLACK = timedelta(hours=1)  # look back this far before the item was queued (clock skew)
 HISTORY_PAGES = 20
+#: A Slack conversation id: public (C), private or multi-person (G), direct (D).
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+CHANNEL_PAGES = 50
 
 
 class SlackSink:
@@ -52,10 +62,45 @@ class SlackSink:
     def __init__(self, client: WebClient, *, post_client: WebClient | None = None) -> None:
         self._client = client
         self._post_client = post_client or client
+        self._ids: dict[str, str] = {}
+
+    def channel_id(self, target: str) -> str:
+        """``target``'s channel id: itself when it is one, else looked up by name once (``conversations.list``)."""
+        if CHANNEL_ID.fullmatch(target):
+            return target
+        if target in self._ids:
+            return self._ids[target]
+        name = target.lstrip("#")
+        cursor: str | None = None
+        try:
+            for _ in range(CHANNEL_PAGES):
+                response = self._client.conversations_list(
+                    limit=200, cursor=cursor, exclude_archived=True, types="public_channel,private_channel"
+                )
+                for channel in response.get("channels") or ():
+                    if channel.get("name") == name:
+                        self._ids[target] = str(channel["id"])
+                        return self._ids[target]
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+            raise DeliveryError(
+                f"slack.channel {target!r} is a name and Slack refused to list channels ({error}): set "
+                "slack.channel to the channel id (C…, in the channel's details), or grant the bot channels:read",
+                permanent=error in ("missing_scope", "not_allowed_token_type", "invalid_auth", "not_authed"),
+            ) from exc
+        raise DeliveryError(
+            f"slack.channel {target!r}: no channel of that name is visible to the bot; set slack.channel to the "
+            "channel id (C…), and invite the bot to the channel",
+            permanent=True,
+        )
 
     def deliver(self, item: Delivery, *, maybe_sent: bool) -> str:
         target = item.target
         try:
+            item = replace(item, target=self.channel_id(item.target))
             if maybe_sent:
                 found = self.find(item)
                 if found:

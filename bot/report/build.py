@@ -36,6 +36,7 @@ from bot.report.interface import (
 from bot.report.quarters import Quarter
 from bot.signals.exits import load_configured_exits
 from bot.sources.money import Payment
+from bot.store.engine import session_scope
 from bot.store.evidence import Bounds
 from bot.store.gap_inputs import code_by_upstream_in, load_risk_signals, payments_in, unit_rate, upstream_keys
 from bot.store.gaps import latest_snapshots, load_score, load_scores
@@ -141,6 +142,17 @@ def _ranked_rows(engine: Engine, snapshot: GapSnapshot, limit: int) -> tuple[tup
     explained = {s.upstream: load_score(engine, upstream=s.upstream, snapshot_id=snapshot.id) for s in top}
     rows = tuple(gap_row(explained.get(s.upstream) or s) for s in scores)
     return rows, scores
+
+
+def hidden_sponsorship_amounts(engine: Engine) -> int:
+    """Ended sponsorships whose paid total GitHub would not show upkeep's credential (one payment row each)."""
+    from bot.sources.sponsors import AMOUNT_HIDDEN
+    from bot.store.evidence import load_payments
+
+    with session_scope(engine) as session:
+        return sum(
+            1 for p in load_payments(session) if p.channel == "github_sponsors" and AMOUNT_HIDDEN in p.attribution
+        )
 
 
 def _usd(settings: Settings, amount: float) -> float | None:
@@ -254,6 +266,13 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         method.append(
             f"{money.unattributed} payments of the quarter name no upstream we use; they count in the money given "
             "and for the Pledge, not for any upstream."
+        )
+    hidden = hidden_sponsorship_amounts(engine)
+    if hidden:
+        method.append(
+            f"{hidden} ended GitHub Sponsors sponsorships have a paid total upkeep's credential cannot see (GitHub "
+            "shows it only to someone who manages the organisation's sponsorships, not to an App installation): "
+            "only their first payment is counted; the rest of their amount is unknown, not zero."
         )
     missing_rates = sorted({*money.no_rate, *previous_money.no_rate})
     if missing_rates:

@@ -45,13 +45,22 @@ def _slack_channel(world: World) -> str:
 
 
 def sandbox_settings(
-    base_url: str, world: World | None = None, *, enterprise_server: bool = False, app: bool = False
+    base_url: str,
+    world: World | None = None,
+    *,
+    enterprise_server: bool = False,
+    app: bool = False,
+    time_compression: float | None = None,
 ) -> dict[str, Any]:
     """Settings overrides (``"section.key": value``, as ``load_settings(overrides=...)`` takes them)
     that point every remote endpoint at the sandbox served at ``base_url``, and, given the world,
     name its organisations, people rules, Open Collective account, Slack channel and OSPO repository.
     ``enterprise_server`` matches a sandbox served as GitHub Enterprise Server (synchronous SBOM route);
-    ``app`` authenticates as the world's GitHub App instead of with a token (see :func:`sandbox_environment`)."""
+    ``app`` authenticates as the world's GitHub App instead of with a token (see :func:`sandbox_environment`);
+    ``time_compression`` is the sandbox's declared clock factor (default: the sandbox's default), which
+    upkeep applies to its own waits and pace."""
+    from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
+
     base = base_url.rstrip("/")
     registry = f"{base}/registry"
     urls: dict[str, Any] = {
@@ -70,6 +79,7 @@ def sandbox_settings(
         "registries.depsdev": f"{registry}/depsdev",
         "funding.opencollective_url": f"{base}/opencollective/graphql/v2",
         "slack.api_url": f"{base}/slack/api/",
+        "github.time_compression": DEFAULT_TIME_COMPRESSION if time_compression is None else time_compression,
     }
     if enterprise_server:
         urls["github.enterprise_server"] = True

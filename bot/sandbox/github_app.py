@@ -13,7 +13,9 @@ to whatever plays upkeep's environment (``GITHUB_APP_PRIVATE_KEY``).
 
 from __future__ import annotations
 
+import re
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -60,6 +62,57 @@ class SandboxApp:
         self.installations = {installation_id(org): org for org in world.orgs}
         self._lock = threading.Lock()
         self._issued = 0
+        #: token -> what it may do: its permissions and, when narrowed, its repositories (names in the org)
+        self.grants: dict[str, Grant] = {}
+
+    def narrow(self, installation: int, body: dict[str, Any]) -> Grant | str:
+        """The grant a token request asks for (``permissions``, ``repositories``), or why GitHub refuses it (422).
+
+        A request may only narrow: a permission the App lacks, or a level above the App's, is refused,
+        and so is a repository the installation cannot see."""
+        asked = body.get("permissions") or {}
+        if not isinstance(asked, dict):
+            return "Invalid request. For 'properties/permissions', is not an object."
+        for name, level in asked.items():
+            if name not in PERMISSIONS or LEVELS.get(str(level), 99) > LEVELS[PERMISSIONS[name]]:
+                return "The permissions requested are not granted to this installation."
+        repositories = body.get("repositories")
+        org = self.installations[installation]
+        if repositories is not None:
+            if not isinstance(repositories, list) or not all(isinstance(r, str) for r in repositories):
+                return "Invalid request. For 'properties/repositories', is not an array of strings."
+            known = {r.full_name.lower() for r in self.world.internal_repos}
+            if any(f"{org}/{name}".lower() not in known for name in repositories):
+                return NOT_VISIBLE
+        permissions = {str(k): str(v) for k, v in asked.items()} or dict(PERMISSIONS)
+        names = tuple(str(r).lower() for r in repositories) if repositories is not None else None
+        return Grant(org, permissions, names)
+
+    def denied(self, token: str | None, method: str, path: str) -> str | None:
+        """Why an installation token may not make this REST call (GitHub's 403 wording), or None."""
+        grant = self.grants.get(token or "")
+        if grant is None:
+            return None  # a personal token, or no token: the routes' own checks apply
+        repo = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
+        rest = (repo.group(3) or "") if repo else ""
+        writing = method not in ("GET", "HEAD", "OPTIONS")
+        elsewhere = repo is not None and (
+            repo.group(1).lower() != grant.org.lower() or repo.group(2).lower() not in (grant.repositories or ())
+        )
+        if writing and grant.repositories is not None and elsewhere:
+            return NOT_ACCESSIBLE
+        if rest.startswith(("/issues", "/labels")):
+            needed = "write" if writing else "read"
+            if LEVELS.get(grant.permissions.get("issues", ""), 0) < LEVELS[needed]:
+                return NOT_ACCESSIBLE
+            return None
+        if writing:
+            return NOT_ACCESSIBLE  # the App writes nothing but issues
+        if rest.startswith(("/contents", "/dependency-graph", "/commits", "/releases", "/license")):
+            return None if grant.permissions.get("contents") else NOT_ACCESSIBLE
+        if re.fullmatch(r"/orgs/[^/]+/members", path):
+            return None if grant.permissions.get("members") else NOT_ACCESSIBLE
+        return None
 
     def check_jwt(self, token: str | None, *, now: datetime | None = None) -> str | None:
         """Why ``token`` is no valid JWT of this App (GitHub's wording), or None when it is one."""
@@ -87,12 +140,15 @@ class SandboxApp:
             return "'Expiration time' claim ('exp') is too far in the future"
         return None
 
-    def issue_token(self, installation: int, *, now: datetime | None = None) -> tuple[str, datetime]:
-        """A new installation token, accepted by the REST and GraphQL fakes from now on."""
+    def issue_token(
+        self, installation: int, *, now: datetime | None = None, grant: Grant | None = None
+    ) -> tuple[str, datetime]:
+        """A new installation token, accepted by the REST and GraphQL fakes from now on, limited to ``grant``."""
         with self._lock:
             self._issued += 1
             token = f"sandbox-installation-token-{installation}-{self._issued}"
             self.world.tokens.setdefault("github", []).append(token)
+            self.grants[token] = grant or Grant(self.installations[installation], dict(PERMISSIONS), None)
         return token, (now or datetime.now(UTC)).replace(microsecond=0) + TOKEN_LIFETIME
 
     def app_json(self, api: str, html: str) -> dict[str, Any]:
@@ -135,3 +191,15 @@ class SandboxApp:
 
 #: What upkeep's App needs: read the organisations' repositories and members, write issues.
 PERMISSIONS = {"contents": "read", "metadata": "read", "members": "read", "issues": "write"}
+LEVELS = {"read": 1, "write": 2, "admin": 3}
+NOT_ACCESSIBLE = "Resource not accessible by integration"
+NOT_VISIBLE = "There is at least one repository that does not exist or is not accessible to the parent installation."
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one installation token may do: the permissions it was given, and its repositories (None: all)."""
+
+    org: str
+    permissions: dict[str, str]
+    repositories: tuple[str, ...] | None

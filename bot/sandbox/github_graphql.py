@@ -53,6 +53,8 @@ from bot.sandbox.model import Commit, Contribution, InternalRepo, Person, Releas
 from bot.sandbox.truth import sponsorship_payments
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "github-schema.graphql"
+#: What the sandbox App's installation tokens start with (:mod:`bot.sandbox.github_app`).
+INSTALLATION_TOKEN_PREFIX = "sandbox-installation-token-"
 AUTH_DOCS = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
 GRAPHQL_LIMIT = 5000
 FUNDING_URLS: dict[str, tuple[str, str]] = {
@@ -260,7 +262,11 @@ class GitHubGraphQLService:
         document, errors = GITHUB_SCHEMA.check(payload["query"])
         if document is None or errors:
             return httpx.Response(200, json={"errors": [format_error(e) for e in errors]})
+        charge = request.extensions.get("sandbox.charge")  # what the router's limits charged (bot.sandbox.limits)
         root = Root(self, context, used=used, reset=reset)
+        if charge is not None:
+            root.used, root.reset, root.limit = charge.used, charge.reset, charge.limit
+            root.cost, root.node_count = charge.cost, charge.nodes
         result = execute_sync(
             GITHUB_SCHEMA.schema(),
             document,
@@ -268,6 +274,7 @@ class GitHubGraphQLService:
             variable_values=payload.get("variables") or None,
             operation_name=payload.get("operationName"),
             type_resolver=_type_name,
+            context_value={"installation": token.startswith(INSTALLATION_TOKEN_PREFIX)},
         )
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -324,6 +331,7 @@ class Root:
 
     def __init__(self, service: GitHubGraphQLService, ctx: ServiceContext, *, used: int, reset: int) -> None:
         self.s, self.ctx, self.used, self.reset = service, ctx, used, reset
+        self.limit, self.cost, self.node_count = GRAPHQL_LIMIT, 1, 0
 
     def user(self, info: Info, login: str) -> UserNode:
         person = self.s.people.get(login.lower())
@@ -376,10 +384,10 @@ class Root:
     def rateLimit(self, info: Info, dryRun: bool = False) -> dict[str, Any]:
         reset = datetime.fromtimestamp(self.reset, tz=UTC)
         return {
-            "cost": 1,
-            "limit": GRAPHQL_LIMIT,
-            "nodeCount": 0,
-            "remaining": GRAPHQL_LIMIT - self.used,
+            "cost": self.cost,
+            "limit": self.limit,
+            "nodeCount": self.node_count,
+            "remaining": max(0, self.limit - self.used),
             "resetAt": iso(reset),
             "used": self.used,
         }
@@ -408,9 +416,12 @@ class _Account:
         """Cents this account paid in ``[since, until]`` (payments as ``truth.sponsorship_payments`` has them).
 
         GitHub answers only to someone who manages the sponsor's sponsorships: here, for the world's
-        organisations (the token's user manages them); anyone else gets null.
+        organisations (the token's user manages them); anyone else gets null, and so does an App
+        installation, which is no user and manages nothing.
         """
         if self.login.lower() not in {o.lower() for o in self.s.world.orgs}:
+            return None
+        if (info.context or {}).get("installation"):
             return None
         start, end = _time_arg(since), _time_arg(until)
         wanted = {login.lower() for login in sponsorableLogins or []}

@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.sandbox.github_app import PERMISSIONS, SandboxApp
+from bot.sandbox.github_app import SandboxApp
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Commit, InternalRepo, Issue, IssueComment, Person, Release, UpstreamRepo, World
 from bot.sandbox.sbom_export import build_sbom, report_uuid
@@ -228,6 +228,9 @@ class GitHubRestService:
         if auth == "invalid":
             return error(401, "Bad credentials")
         path = path.rstrip("/") or "/"
+        refused = self.app.denied(token, request.method, path)  # an installation token's narrowed permissions
+        if refused is not None:
+            return error(403, refused)
         moved = self._moved(request, path, context)
         if moved is not None:
             return moved
@@ -270,12 +273,17 @@ class GitHubRestService:
             found = [i for i, name in self.app.installations.items() if name.lower() == org.group(1).lower()]
             return httpx.Response(200, json=self.app.installation_json(found[0], api, html)) if found else not_found()
         if request.method == "POST" and tokens and int(tokens.group(1)) in self.app.installations:
-            token, expires = self.app.issue_token(int(tokens.group(1)))
+            installation = int(tokens.group(1))
+            asked = json.loads(request.content) if request.content and _is_json_object(request.content) else {}
+            grant = self.app.narrow(installation, asked)
+            if isinstance(grant, str):
+                return error(422, grant)
+            token, expires = self.app.issue_token(installation, grant=grant)
             body = {
                 "token": token,
                 "expires_at": iso(expires),
-                "permissions": dict(PERMISSIONS),
-                "repository_selection": "all",
+                "permissions": dict(grant.permissions),
+                "repository_selection": "all" if grant.repositories is None else "selected",
             }
             return httpx.Response(201, json=body)
         return not_found()

@@ -6,6 +6,8 @@ demo. The router owns everything common to all services:
 
 * mounting by path prefix (longest match wins) and the request log (``router.stats()``);
 * knobs (:class:`Knobs`): real-sleep latency, deterministic faults, a per-token rate limit;
+* GitHub's documented limits by default (:mod:`bot.sandbox.limits`): a named profile
+  (``personal-token`` unless told otherwise) with its clock compressed by ``time_compression``;
 * ``ETag`` on every ``GET`` 200 (a hash of the body, unless the service set one) and ``304``
   for a matching ``If-None-Match``; a 304 does not count against the rate limit, as on GitHub.
 
@@ -35,6 +37,17 @@ from typing import Any
 import httpx
 
 from bot.sandbox.interface import Service, ServiceContext
+from bot.sandbox.limits import (
+    DEFAULT_PROFILE,
+    DEFAULT_TIME_COMPRESSION,
+    SECONDARY_DOCS,
+    SECONDARY_MESSAGE,
+    Charge,
+    LimitProfile,
+    Limits,
+    compressed_seconds,
+    profile,
+)
 from bot.sandbox.model import World
 
 log = logging.getLogger(__name__)
@@ -106,6 +119,7 @@ _ROUTE_WORDS = frozenset(
         "chat.postmessage",
         "chat.update",
         "conversations.history",
+        "conversations.list",
         "auth.test",
         "files.getuploadurlexternal",
         "files.completeuploadexternal",
@@ -127,12 +141,24 @@ class Knobs:
     fault_kinds: tuple[str, ...] = FAULT_KINDS
     fault_seed: int = 0
     fault_prefixes: tuple[str, ...] = ()  # only these mount points get faults (empty: all)
-    retry_after_seconds: int = 1  # Retry-After on 429 and secondary-limit 403
+    retry_after_seconds: int = 60  # Retry-After on 429 and secondary-limit 403, in service seconds (compressed)
     timeout_seconds: float = 2.0  # how long a "timeout" fault holds the connection in server mode
     rate_limit: int | None = None  # requests per token per window (None: unlimited)
     rate_limit_window_seconds: int = 3600
+    limits: str | LimitProfile = DEFAULT_PROFILE  # a profile (or its name in bot.sandbox.limits.PROFILES; "off")
+    time_compression: float = DEFAULT_TIME_COMPRESSION  # the limits' clock runs this much faster
+    headerless_share: float | None = None  # share of secondary-limit answers without headers (None: profile's)
+
+    @property
+    def profile(self) -> LimitProfile:
+        chosen = self.limits if isinstance(self.limits, LimitProfile) else profile(self.limits)
+        return chosen if self.headerless_share is None else replace(chosen, headerless_share=self.headerless_share)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.limits, LimitProfile):
+            profile(self.limits)  # a clear error for an unknown name
+        if self.time_compression < 1:
+            raise ValueError(f"time_compression: {self.time_compression} is below 1")
         unknown = set(self.fault_kinds) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"fault_kinds: unknown {sorted(unknown)}, expected some of {list(FAULT_KINDS)}")
@@ -254,6 +280,7 @@ class Router:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._stats = _Stats()
+        self.limits = Limits(clock)
         if services is not None:
             chosen: Iterable[Service] = services
         else:
@@ -317,10 +344,15 @@ class Router:
             self._stats.seen[url_key] += 1
         fault = self._fault(knobs, prefix, url_key, nth)
         answer: Answer
+        charge: Charge | None = None
         if fault is not None and fault not in SOCKET_FAULTS:
-            answer = Answer(self._fault_response(fault, prefix, knobs))
+            answer = Answer(self._fault_response(fault, prefix, knobs, f"{url_key}\x1f{nth}"))
         else:
             limited = self._rate_limit(knobs, prefix, token)
+            if limited is None and prefix in GITHUB_PREFIXES and knobs.rate_limit is None:  # the old knob wins
+                limited, charge = self.limits.check(
+                    request, prefix, path, token, knobs.profile, knobs.time_compression, knobs.fault_seed
+                )
             if limited is not None:
                 answer = Answer(limited)
             elif service is None:
@@ -330,9 +362,20 @@ class Router:
                     )
                 )
             else:
-                response = service.handle(request, path, self.context)
-                response.read()
-                answer = Answer(self._conditional(request, response, prefix, token), fault)
+                slots = knobs.profile.concurrency if prefix in GITHUB_PREFIXES else None
+                with self.limits.in_flight(token, slots) as ok:
+                    if ok:
+                        if charge is not None:
+                            request.extensions["sandbox.charge"] = charge
+                        response = service.handle(request, path, self.context)
+                        response.read()
+                        if charge is not None:
+                            response.headers.update(charge.headers())
+                        elif prefix == "/api/v3" and path.rstrip("/") == "/rate_limit" and knobs.rate_limit is None:
+                            response = self._rate_limit_body(response, token, knobs)
+                        answer = Answer(self._conditional(request, response, prefix, token, charge, knobs), fault)
+                    else:
+                        answer = Answer(self._secondary_answer(knobs, f"{url_key}\x1f{nth}"))
         route = answer.response.headers.get("x-sandbox-route") or route_of(path)
         answer.response.headers.pop("x-sandbox-route", None)
         record = RequestRecord(
@@ -360,8 +403,31 @@ class Router:
             return None
         return knobs.fault_kinds[int.from_bytes(digest[8:12], "big") % len(knobs.fault_kinds)]
 
-    def _fault_response(self, fault: str, prefix: str, knobs: Knobs) -> httpx.Response:
-        retry = {"retry-after": str(knobs.retry_after_seconds)}
+    def _rate_limit_body(self, response: httpx.Response, token: str | None, knobs: Knobs) -> httpx.Response:
+        """``GET /rate_limit`` states the budgets the limits count (when a profile enforces them)."""
+        if response.status_code != 200 or not knobs.profile.enforcing:
+            return response
+        body = response.json()
+        for resource, charge in self.limits.snapshot(token, knobs.profile, knobs.time_compression).items():
+            stated = {"limit": charge.limit, "remaining": charge.remaining, "reset": charge.reset, "used": charge.used}
+            body.setdefault("resources", {})[resource] = stated
+            if resource == "core":
+                body["rate"] = stated
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "etag")}
+        return httpx.Response(200, headers=headers, json=body)
+
+    def _secondary_answer(self, knobs: Knobs, key: str) -> httpx.Response:
+        """GitHub's secondary-limit 403: ``retry-after`` (compressed), or no header at all in the profile's share."""
+        headers = {}
+        if not self.limits.headerless(knobs.profile, knobs.fault_seed, key):
+            headers["retry-after"] = compressed_seconds(knobs.retry_after_seconds, knobs.time_compression)
+        body = {"message": SECONDARY_MESSAGE, "documentation_url": SECONDARY_DOCS}
+        return httpx.Response(403, headers=headers, json=body)
+
+    def _fault_response(self, fault: str, prefix: str, knobs: Knobs, key: str = "") -> httpx.Response:
+        # Slack and the registries state whole seconds (slack-sdk parses an integer)
+        seconds = max(1, round(knobs.retry_after_seconds / knobs.time_compression))
+        retry = {"retry-after": str(seconds)}
         if fault == "500":
             return httpx.Response(500, json={"message": "Server Error"})
         if fault == "502":
@@ -370,15 +436,10 @@ class Router:
         if prefix.startswith("/slack"):
             return httpx.Response(429, headers=retry, json={"ok": False, "error": "ratelimited"})
         if prefix in GITHUB_PREFIXES:
-            message = (
-                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you "
-                "reach out to GitHub Support for help, please include the request ID 0000:0000:000000:000000:00000000."
-            )
-            body = {
-                "message": message,
-                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
-            }
-            return httpx.Response(429 if fault == "429" else 403, headers=retry, json=body)
+            answer = self._secondary_answer(knobs, key)
+            if fault == "429":
+                return httpx.Response(429, headers=answer.headers, content=answer.content)
+            return answer
         return httpx.Response(429 if fault == "429" else 403, headers=retry, text="Too Many Requests")
 
     def _rate_limit(self, knobs: Knobs, prefix: str, token: str | None) -> httpx.Response | None:
@@ -427,10 +488,16 @@ class Router:
         return body
 
     def _conditional(
-        self, request: httpx.Request, response: httpx.Response, prefix: str, token: str | None
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        prefix: str,
+        token: str | None,
+        charge: Charge | None = None,
+        knobs: Knobs | None = None,
     ) -> httpx.Response:
         """Add ETag and rate-limit headers; turn a matching If-None-Match into 304 (and refund it)."""
-        knobs = self.knobs
+        knobs = knobs or self.knobs
         bucket_key = (prefix, fingerprint(token) or "anonymous")
         if prefix in GITHUB_PREFIXES and "x-ratelimit-limit" not in response.headers:
             with self._lock:
@@ -450,6 +517,8 @@ class Router:
                 bucket = self._buckets.get(bucket_key)
                 if bucket is not None and bucket.used > 0 and knobs.rate_limit is not None:
                     bucket.used -= 1
+            if charge is not None:
+                self.limits.refund(token, charge.resource, knobs.time_compression)
             keep = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
             return httpx.Response(304, headers=keep)
         return response
@@ -477,6 +546,7 @@ class Router:
         with self._lock:
             self._stats = _Stats()
             self._buckets.clear()
+        self.limits.reset()
 
 
 def etag_of(body: bytes) -> str:

@@ -15,9 +15,12 @@ blocks gives ``no_text``; an unknown channel gives ``channel_not_found``. A miss
 same channel within a second answers 429 ``ratelimited`` with ``Retry-After: 1`` (Slack's "special
 tier" for chat.postMessage); off by default.
 
-Channels: the world's ``slack_channel`` (default ``upkeep``) plus ``general``, addressable by id,
-name or ``#name``. Accepted messages are appended to ``world.slack_messages`` (under a lock) with
-monotonic timestamps ``f"{int(world.now) + n}.{n:06d}"``, so tests read exactly what was posted.
+Channels: the world's ``slack_channel`` (default ``upkeep``) plus ``general``. Posting takes an id,
+a name or ``#name``, as Slack's ``chat.postMessage`` does; ``conversations.history`` and
+``chat.update`` take only the id (a name is ``channel_not_found``, as on Slack), and
+``conversations.list`` (cursor-paged) maps names to ids. Accepted messages are appended to
+``world.slack_messages`` (under a lock) with monotonic timestamps ``f"{int(world.now) + n}.{n:06d}"``,
+so tests read exactly what was posted.
 
 Incoming webhooks: ``POST /slack/api/webhooks/{any/path}`` (the sandbox's stand-in for
 ``https://hooks.slack.com/services/T…/B…/…``) takes ``{"text", "blocks"}`` as JSON or a form
@@ -149,6 +152,7 @@ class SlackService:
             "chat.postMessage": self.post_message,
             "chat.update": self.update,
             "conversations.history": self.history,
+            "conversations.list": self.list_channels,
             "files.getUploadURLExternal": self.get_upload_url,
             "files.completeUploadExternal": self.complete_upload,
         }.get(method)
@@ -165,10 +169,13 @@ class SlackService:
         except SlackError as exc:
             return _fail(exc.code, exc.detail)
 
-    def _channel(self, value: Any) -> str:
-        text = str(value or "").lstrip("#")
+    def _channel(self, value: Any, *, ids_only: bool = False) -> str:
+        text = str(value or "")
         if text in self.channels:
             return text
+        if ids_only:
+            raise SlackError("channel_not_found")
+        text = text.lstrip("#")
         for cid, name in self.channels.items():
             if name == text:
                 return cid
@@ -260,7 +267,7 @@ class SlackService:
         )
 
     def update(self, args: dict[str, Any], context: ServiceContext) -> httpx.Response:
-        channel = self._channel(args.get("channel"))
+        channel = self._channel(args.get("channel"), ids_only=True)
         ts = _str(args.get("ts"))
         text = args.get("text")
         if isinstance(text, str) and len(text) > MAX_UPDATE_TEXT:
@@ -286,8 +293,29 @@ class SlackService:
             json={"ok": True, "channel": channel, "ts": new.ts, "text": new.text, "message": self._message_json(new)},
         )
 
+    def list_channels(self, args: dict[str, Any], context: ServiceContext) -> httpx.Response:
+        """``conversations.list``: the public channels, ``limit`` a page (cursor-paged like history)."""
+        try:
+            limit = max(1, min(1000, int(args.get("limit") or 100)))
+            start = int(base64.b64decode(str(args["cursor"])).decode().split(":")[1]) if args.get("cursor") else 0
+        except (ValueError, IndexError) as exc:
+            raise SlackError("invalid_cursor" if args.get("cursor") else "invalid_arguments") from exc
+        channels = sorted(self.channels.items(), key=lambda item: item[1])
+        page = channels[start : start + limit]
+        body: dict[str, Any] = {
+            "ok": True,
+            "channels": [
+                {"id": cid, "name": name, "is_channel": True, "is_private": False, "is_archived": False}
+                for cid, name in page
+            ],
+        }
+        more = start + limit < len(channels)
+        cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        body["response_metadata"] = {"next_cursor": cursor}
+        return httpx.Response(200, json=body)
+
     def history(self, args: dict[str, Any], context: ServiceContext) -> httpx.Response:
-        channel = self._channel(args.get("channel"))
+        channel = self._channel(args.get("channel"), ids_only=True)
         try:
             limit = max(1, min(999, int(args.get("limit") or 100)))
             start = int(base64.b64decode(str(args["cursor"])).decode().split(":")[1]) if args.get("cursor") else 0

@@ -19,7 +19,7 @@ into :class:`~bot.http.RateLimited` (a client ``response`` event hook never sees
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot.config import Secrets, Settings
-from bot.http import RateLimited, RetryPolicy, is_rate_limited, make_client
+from bot.http import (
+    RateLimited,
+    RetryPolicy,
+    TokenBucket,
+    bucket_for,
+    compressed_policy,
+    is_rate_limited,
+    make_client,
+)
 from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 
 log = logging.getLogger(__name__)
@@ -48,8 +56,23 @@ class GitHubQueryError(Exception):
 
 
 def github_policy(settings: Settings) -> RetryPolicy:
-    """Waits up to ``github.rate_limit_wait_max_seconds`` are slept through; longer ones raise RateLimited."""
-    return RetryPolicy(max_wait_seconds=float(settings.github.rate_limit_wait_max_seconds))
+    """Waits up to ``github.rate_limit_wait_max_seconds`` are slept through; longer ones raise RateLimited.
+
+    A limit answer without a time waits a minute and then doubles (GitHub's rule); all of it is
+    compressed by ``github.time_compression`` when the service's clock runs faster (the sandbox).
+    """
+    policy = RetryPolicy(max_wait_seconds=float(settings.github.rate_limit_wait_max_seconds))
+    return compressed_policy(policy, settings.github.time_compression)
+
+
+def github_bucket(settings: Settings, credential: str) -> TokenBucket:
+    """The process's token bucket for one GitHub credential (a token, or ``app:ORG`` for an installation)."""
+    return bucket_for(
+        settings.github.api_url,
+        credential,
+        settings.github.requests_per_hour,
+        time_compression=settings.github.time_compression,
+    )
 
 
 def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
@@ -61,8 +84,23 @@ def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
     return Auth.AppAuth(settings.github.app_id, secrets.github_app_private_key.get_secret_value())
 
 
-def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.AppInstallationAuth:
-    """The App's installation on ``org`` (PyGithub refreshes its token shortly before it expires).
+#: What every reading stage's installation token may do: read, nothing else.
+READ_ONLY = {"contents": "read", "metadata": "read", "members": "read"}
+#: What the issue sink's token may do, and only on the OSPO repository.
+ISSUES_WRITE = {"issues": "write", "metadata": "read"}
+
+
+def installation_auth(
+    settings: Settings,
+    secrets: Secrets,
+    org: str,
+    *,
+    permissions: Mapping[str, str] = READ_ONLY,
+    repositories: Sequence[str] | None = None,
+) -> Auth.AppInstallationAuth:
+    """The App's installation on ``org``, its tokens narrowed to ``permissions`` (read-only unless told)
+    and, given ``repositories`` (names in ``org``), to those repositories. PyGithub refreshes the token
+    shortly before it expires, asking for the same narrow grant each time.
 
     It is handed the integration's requester, so its ``token`` can be read on its own (the httpx
     clients do); without one, PyGithub can mint the token only once a ``Github`` client adopts it.
@@ -72,7 +110,40 @@ def installation_auth(settings: Settings, secrets: Secrets, org: str) -> Auth.Ap
     app_auth = _app_auth(settings, secrets)
     integration = GithubIntegration(auth=app_auth, base_url=settings.github.api_url.rstrip("/"))
     installation = integration.get_org_installation(org)
-    return app_auth.get_installation_auth(installation.id, requester=integration.requester)
+    auth: Auth.AppInstallationAuth = _narrow_auth_class()(
+        app_auth, installation.id, dict(permissions), repositories, requester=integration.requester
+    )
+    return auth
+
+
+def _narrow_auth_class() -> Any:
+    """PyGithub's installation auth, asking for ``repositories`` too (PyGithub sends permissions only)."""
+    from github.Auth import AppAuth, AppInstallationAuth
+    from github.InstallationAuthorization import InstallationAuthorization
+    from github.Requester import Requester
+
+    class NarrowInstallationAuth(AppInstallationAuth):
+        def __init__(
+            self,
+            app_auth: AppAuth,
+            installation_id: int,
+            permissions: dict[str, str],
+            repositories: Sequence[str] | None,
+            requester: Requester | None = None,
+        ) -> None:
+            self._repositories = list(repositories) if repositories is not None else None
+            super().__init__(app_auth, installation_id, permissions, requester)
+
+        def _get_installation_authorization(self) -> InstallationAuthorization:
+            body: dict[str, Any] = {"permissions": self.token_permissions or {}}
+            if self._repositories is not None:
+                body["repositories"] = self._repositories
+            headers, answer = self.requester.requestJsonAndCheck(
+                "POST", f"/app/installations/{self.installation_id}/access_tokens", input=body
+            )
+            return InstallationAuthorization(requester=self.requester, headers=headers, attributes=answer)
+
+    return NarrowInstallationAuth
 
 
 NO_CREDENTIALS = "no GitHub credentials: set GITHUB_TOKEN, or github.app_id and GITHUB_APP_PRIVATE_KEY"
@@ -104,11 +175,19 @@ def token_for(settings: Settings, secrets: Secrets, org: str | None = None) -> s
     return source() if callable(source) else source
 
 
-def github_auth(settings: Settings, secrets: Secrets, org: str | None = None) -> Auth.Auth | None:
-    """PyGithub's auth: the App's installation on ``org`` (or the first organisation), else the token, else None."""
+def github_auth(
+    settings: Settings, secrets: Secrets, org: str | None = None, *, write_issues_in: str | None = None
+) -> Auth.Auth | None:
+    """PyGithub's auth: the App's installation on ``org`` (or the first organisation), else the token, else None.
+
+    An installation token is read-only, unless ``write_issues_in`` names the one repository
+    (``OWNER/NAME``) whose issues it may write: then it may do only that."""
     from github import Auth
 
     if uses_app(settings, secrets):
+        if write_issues_in is not None:
+            owner, name = write_issues_in.split("/", 1)
+            return installation_auth(settings, secrets, owner, permissions=ISSUES_WRITE, repositories=[name])
         return installation_auth(settings, secrets, _org_of(settings, org))
     return Auth.Token(secrets.github_token.get_secret_value()) if secrets.github_token is not None else None
 
@@ -130,14 +209,19 @@ def make_api_client(
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
     budgets: BudgetLog = BUDGETS,
+    credential: str | None = None,
 ) -> httpx.Client:
-    """An httpx client for GitHub REST and GraphQL, carrying the token (never for download hosts)."""
+    """An httpx client for GitHub REST and GraphQL, carrying the token (never for download hosts).
+
+    Its requests are paced by the credential's shared bucket (``credential``: whose budget they
+    spend, the token by default)."""
     return make_client(
         token=token,
         timeout=timeout,
         policy=github_policy(settings),
         transport=BudgetWatch(transport, service_of=lambda _url: GITHUB_SERVICE, budgets=budgets),
         headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
+        bucket=github_bucket(settings, credential or token or "anonymous"),
     )
 
 
@@ -157,7 +241,7 @@ def api_client_for(
 ) -> httpx.Client:
     """A REST/GraphQL client for ``org``: the App's installation on it when an App is configured, else the token."""
     if uses_app(settings, secrets):
-        client = make_api_client(settings, "", transport=transport)
+        client = make_api_client(settings, "", transport=transport, credential=f"app:{org}")
         client.auth = InstallationTokenAuth(installation_auth(settings, secrets, org))
         return client
     return make_api_client(settings, token_for(settings, secrets), transport=transport)

@@ -5,9 +5,11 @@
 date. A monthly sponsorship pays on the day it was created and every month after; for an active
 one the payments up to ``now`` follow from that. For a past one, the amount actually paid comes
 from ``Organization.totalSponsorshipAmountAsSponsorInCents(since, until, sponsorableLogins)``
-(readable by the organisation's sponsorship managers), which gives the number of monthly payments;
-when GitHub does not answer it (null), only the first payment is counted and the attribution says
-the end is unknown.
+(readable by the organisation's sponsorship managers), which gives the number of monthly payments.
+GitHub answers it only to a user who manages the sponsorships, never to an App installation: when
+it says null, the amount is not guessed — only the first payment (which certainly happened) is
+counted, and the payment carries :data:`AMOUNT_HIDDEN`, so the review says how many sponsorships
+have an amount this credential cannot see.
 
 Attribution: the upstreams whose owner is the sponsored account, or whose FUNDING.yml ``github:``
 names it. Several: the money is split evenly and the attribution says so; none: kept as
@@ -52,6 +54,8 @@ query UserSponsorships($login: String!, $after: String) {{
 }}
 """
 TOTALS_PER_QUERY = 50
+#: In a payment's attribution: the paid total of an ended sponsorship is hidden from upkeep's credential.
+AMOUNT_HIDDEN = "amount hidden from this credential"
 
 
 def totals_query(count: int) -> str:
@@ -198,7 +202,10 @@ def sponsorship_payments(
         else:
             paid = totals.get(index)
             if paid is None or s.monthly_cents <= 0:
-                dates, note = [s.created_at], "monthly, ended: end unknown (GitHub gave no total), first payment only"
+                dates, note = (
+                    [s.created_at],
+                    f"monthly, ended: {AMOUNT_HIDDEN}, end unknown (GitHub gave no total), first payment only",
+                )
             else:
                 dates, note = (
                     monthly_dates(s.created_at, paid // s.monthly_cents),

@@ -1,0 +1,50 @@
+"""The demo converges under faults: its clock moves with the run, so failed deliveries come due;
+a demo at 20 % faults (header-less secondary limits among them) plus at most two reruns ends
+with what a clean demo ends with, and nothing failed or dead in the outbox."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from bot.demo import DemoOptions, DemoResult, run_demo
+
+
+def final_state(out: Path, result: DemoResult) -> dict[str, Any]:
+    """What a reader of the demo folder sees: the issues, the Slack messages, the gaps, the outbox."""
+    world = result.world
+    assert world is not None
+    issues = sorted(
+        (i.title, i.body, i.state, tuple(sorted(i.labels)))
+        for repo in world.issues.values()
+        for i in repo
+        if "upkeep:" in (i.body or "")
+    )
+    messages = [m["text"] for m in json.loads((out / "slack" / "messages.json").read_text())]
+    with sqlite3.connect(out / "upkeep.db") as db:
+        outbox = sorted(db.execute("select key, state from outbox").fetchall())
+    return {
+        "issues": issues,
+        "slack": messages,
+        "gaps": (out / "review" / "gaps.csv").read_text(),
+        "outbox": outbox,
+    }
+
+
+def test_a_faulty_demo_and_two_reruns_end_as_a_clean_one(tmp_path: Path) -> None:
+    clean_out, faulty_out = tmp_path / "clean", tmp_path / "faulty"
+    clean = run_demo(DemoOptions(out=clean_out, fresh=True), echo=lambda _: None)
+    expected = final_state(clean_out, clean)
+    assert expected["issues"] and expected["slack"]
+    assert {state for _, state in expected["outbox"]} == {"delivered"}
+
+    result = run_demo(DemoOptions(out=faulty_out, fresh=True, fault_rate=0.2), echo=lambda _: None)
+    runs = 1
+    while final_state(faulty_out, result) != expected and runs < 3:
+        result = run_demo(DemoOptions(out=faulty_out, fault_rate=0.2), echo=lambda _: None)
+        runs += 1
+    got = final_state(faulty_out, result)
+    assert {state for _, state in got["outbox"]} == {"delivered"}, got["outbox"]
+    assert got == expected

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Secrets, Settings
+from bot.errors import describe_error
 from bot.store.engine import session_scope
 from bot.store.rate_limits import BUDGETS
 from bot.store.tables import RunRow
@@ -117,7 +118,7 @@ def run_pipeline(
         except Exception as exc:
             summaries[name] = {
                 "status": "failed",
-                "error": f"{type(exc).__name__}: {exc}",
+                "error": describe_error(exc, context.settings),
                 "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
             }
             log.error("stage failed", extra={"stage": name, "error": str(exc)})

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session, select
 
-from bot.cli.app import AppContext, CliError, app, context, current_upstream
+from bot.cli.app import AppContext, CliError, WorkFailed, app, context
+from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.http import RateLimited, make_client
-from bot.records import UpstreamKey
 from bot.signals.exits import Exit, ExitListError, exit_line, load_configured_exits
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
@@ -74,9 +74,11 @@ def gather(
         try:
             typer.echo(run())
         except RateLimited as exc:
-            raise CliError(f"{name}: {exc}; rerun after that time to resume") from exc
-        except (FoundationListError, GitHubSignalsError, GitHubAuthError, GitHubQueryError, OpenCollectiveError) as exc:
+            raise WorkFailed(f"{name}: {exc}; rerun after that time to resume") from exc
+        except (FoundationListError, GitHubAuthError) as exc:
             raise CliError(f"{name}: {exc}") from exc
+        except (GitHubSignalsError, GitHubQueryError, OpenCollectiveError) as exc:
+            raise WorkFailed(f"{name}: {exc}") from exc
 
 
 def _run_evidence(app_ctx: AppContext, parts: list[str]) -> str:
@@ -107,14 +109,18 @@ def _exits(ctx: typer.Context) -> dict[str, Exit]:
 
 
 @app.command("upstream")
-def upstream(ctx: typer.Context, key: Annotated[str, typer.Argument(help="HOST/OWNER/NAME")]) -> None:
+def upstream(
+    ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="HOST/OWNER/NAME", help=UPSTREAM_HELP)]
+) -> None:
     """Show everything known about one upstream: packages, users, signals with dates, drift events."""
-    try:
-        parsed = UpstreamKey.parse(key)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    engine = context(ctx).engine
-    name = current_upstream(engine, str(parsed))
+    app_context = context(ctx)
+    engine = app_context.engine
+    name = resolve_upstream(
+        engine,
+        key,
+        web_host=app_context.settings.github.web_host,
+        extra_forges=app_context.settings.resolve.extra_forges,
+    )
     with Session(engine) as session:
         formerly = sorted(old for old, new in load_renames(session).items() if new == name)
         row = session.exec(select(UpstreamRow).where(UpstreamRow.key == name)).first()

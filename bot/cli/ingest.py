@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.app import CliError, app, context
-from bot.inventory.ingest import IngestSummary, ingest_paths, normalise_repo_name
+from bot.inventory.ingest import IngestSummary, ingest_paths, iter_files, normalise_repo_name
 from bot.store.inventory import save_run
 from bot.store.tables import utcnow
 
@@ -45,6 +45,18 @@ def _print_summary(summary: IngestSummary, console: Console) -> None:
         console.print("by ecosystem: " + ", ".join(f"{k} {v}" for k, v in totals["by_ecosystem"].items()))
 
 
+def _check_paths(paths: list[Path]) -> None:
+    """Refuse, before the store is touched, a path that does not exist or a folder with nothing to read."""
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or directory; name SBOM files or folders that hold them")
+        if path.is_dir() and not any(iter_files([path], [])):
+            raise CliError(
+                f"{path}: the folder holds no files to read (hidden files and folders are skipped); "
+                "name the folder that holds the SBOMs"
+            )
+
+
 @app.command("ingest")
 def ingest_command(
     ctx: typer.Context,
@@ -61,6 +73,7 @@ def ingest_command(
             repo = normalise_repo_name(repo)
         except ValueError as exc:
             raise CliError(f"--repo {exc}") from exc
+    _check_paths(paths)
     settings, engine = app_context.settings, app_context.engine
     started = utcnow()
     summary = ingest_paths(engine, paths, repo=repo, max_file_bytes=settings.inventory.max_file_bytes)

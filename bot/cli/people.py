@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from bot.cli.app import CliError, app, context
+from bot.cli.app import CliError, WorkFailed, app, context
 from bot.sources.evidence_stage import gather_evidence
 from bot.sources.github_client import GitHubAuthError, GitHubQueryError
 from bot.store import evidence as store
@@ -34,8 +34,10 @@ def people_command(
             summary = gather_evidence(
                 engine, app_ctx.settings, app_ctx.secrets, now=datetime.now(UTC), parts=("people",)
             )
-        except (GitHubAuthError, GitHubQueryError) as exc:
+        except GitHubAuthError as exc:
             raise CliError(str(exc)) from exc
+        except GitHubQueryError as exc:
+            raise WorkFailed(str(exc)) from exc
         for problem in summary.people_problems:
             typer.echo(f"upkeep: {problem}", err=True)
         if summary.stopped:

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.app import CliError, app, context
+from bot.cli.preflight import STAGE_JOBS, missing_credentials, nothing_to_do
 from bot.pipeline import STAGE_ORDER, StageContext, last_runs, run_pipeline
 from bot.store.rate_limits import Budget
-from bot.worker import Worker, load_registry
+from bot.worker import Worker, job_schedules, load_registry
 
 
 @app.command("run")
@@ -26,12 +27,25 @@ def run_command(
 ) -> None:
     """Run every stage once, in order, recorded as one run; a failed stage is resumed next time."""
     app_ctx = context(ctx)
-    stage_context = StageContext(
-        settings=app_ctx.settings, secrets=app_ctx.secrets, engine=app_ctx.engine, now=datetime.now(UTC)
-    )
+    stage_registry = load_registry(registry)
     selected = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    unknown = sorted(set(selected or ()) - set(stage_registry))
+    if unknown:
+        raise CliError(f"--stages: unknown stage(s) {', '.join(unknown)}; choose from {', '.join(stage_registry)}")
+    settings = app_ctx.settings
+    names = selected or list(stage_registry)
+    jobs = {job for name in names for job in STAGE_JOBS.get(name, ())}
+    problems = missing_credentials(settings, app_ctx.secrets, jobs)
+    if registry is None:  # a test registry brings its own stages and needs no inventory
+        reason = nothing_to_do(settings)
+        problems += [reason] if reason else []
+    if problems:
+        raise CliError("; ".join(problems))
+    stage_context = StageContext(
+        settings=settings, secrets=app_ctx.secrets, engine=app_ctx.engine, now=datetime.now(UTC)
+    )
     try:
-        result = run_pipeline(stage_context, load_registry(registry), stages=selected, start_over=start_over)
+        result = run_pipeline(stage_context, stage_registry, stages=selected, start_over=start_over)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if as_json:
@@ -55,6 +69,9 @@ def worker_command(
 ) -> None:
     """Run the scheduler: one leader per database, jobs from [schedule], graceful stop on SIGTERM."""
     app_ctx = context(ctx)
+    problems = missing_credentials(app_ctx.settings, app_ctx.secrets, job_schedules(app_ctx.settings.schedule))
+    if problems:
+        raise CliError("the worker's jobs would fail: " + "; ".join(problems))
     config_path = str(app_ctx.config_path) if app_ctx.config_path else None
     worker = Worker(app_ctx.settings, config_path=config_path, registry_path=registry, poll_seconds=poll_seconds)
     worker.install_signal_handlers()

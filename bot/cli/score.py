@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from bot.cli.app import app, context, current_upstream
+from bot.cli.app import WorkFailed, app, context
+from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
@@ -81,24 +82,30 @@ def score_command(
 @app.command("explain")
 def explain_command(
     ctx: typer.Context,
-    upstream: Annotated[
-        str, typer.Argument(metavar="HOST/OWNER/NAME", help="The upstream, e.g. github.com/psf/requests.")
-    ],
+    upstream: Annotated[str, typer.Argument(metavar="HOST/OWNER/NAME", help=UPSTREAM_HELP)],
 ) -> None:
     """Print one upstream's score from the latest snapshot, term by term."""
-    engine = context(ctx).engine
-    key = upstream.strip().strip("/").lower()
-    key = current_upstream(engine, key)
+    app_context = context(ctx)
+    engine = app_context.engine
     snapshots = latest_snapshots(engine, limit=1)
     if not snapshots:
-        typer.echo("upkeep: no gap snapshot yet; run `upkeep score` first", err=True)
-        raise typer.Exit(1)
+        raise WorkFailed("no gap snapshot yet; run `upkeep score` first")
+    github = app_context.settings.github
+    key = resolve_upstream(
+        engine,
+        upstream,
+        web_host=github.web_host,
+        extra_forges=app_context.settings.resolve.extra_forges,
+        also_known=[n.upstream for n in snapshots[0].not_scored],
+    )
     left_out = next((n for n in snapshots[0].not_scored if n.upstream == key), None)
     if left_out is not None:
         typer.echo(f"{key}: used by {left_out.repos} repositories, not scored: {left_out.reason}")
         return
     score = load_score(engine, upstream=key, snapshot_id=snapshots[0].id)
     if score is None:
-        typer.echo(f"upkeep: {key}: not scored in snapshot {snapshots[0].id} (not used, or not resolved)", err=True)
-        raise typer.Exit(1)
+        raise WorkFailed(
+            f"{key}: not in snapshot {snapshots[0].id} (no internal repository uses it now); "
+            "`upkeep score` takes a new snapshot"
+        )
     typer.echo(explain(score, currency=snapshots[0].currency), nl=False)

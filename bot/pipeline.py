@@ -158,6 +158,12 @@ def _save(
         session.add(run)
 
 
+def last_pipeline_run(engine: Engine) -> RunRow | None:
+    """The newest pipeline run (``upkeep run``, the demo or a worker job), whatever ran after it."""
+    with Session(engine) as session:
+        return session.exec(select(RunRow).where(RunRow.kind == "run").order_by(col(RunRow.id).desc()).limit(1)).first()
+
+
 def last_runs(engine: Engine, limit: int = 5) -> list[RunRow]:
     """The newest runs first (for ``upkeep status``)."""
     with Session(engine) as session:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.app import CliError, app, context
+from bot.cli.app import CliError, app, context, make_console
 from bot.inventory.ingest import IngestSummary, ingest_paths, iter_files, normalise_repo_name
 from bot.store.inventory import save_run
 from bot.store.tables import utcnow
@@ -80,7 +80,7 @@ def ingest_command(
     totals = summary.to_dict()
     status = "ok" if summary.ok else ("partial" if summary.documents else "failed")
     save_run(engine, kind="ingest", status=status, summary=totals, started_at=started)
-    errors = Console(stderr=True, highlight=False)
+    errors = make_console(stderr=True)
     for failure in summary.failures:
         errors.print(f"upkeep: {failure}", markup=False, soft_wrap=True)
     if as_json:
@@ -89,7 +89,7 @@ def ingest_command(
         for document in summary.documents:
             for warning in document.warnings:
                 errors.print(f"warning: {document.source}: {warning}", markup=False, soft_wrap=True)
-        _print_summary(summary, Console(highlight=False))
+        _print_summary(summary, make_console())
     if not summary.ok:
         # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, which turns
         # typer.Exit into a return value that main() does not pass on to the process.

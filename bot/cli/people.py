@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from bot.cli.app import CliError, WorkFailed, app, context
+from bot.cli.app import CliError, WorkFailed, app, context, make_console
 from bot.sources.evidence_stage import gather_evidence
 from bot.sources.github_client import GitHubAuthError, GitHubQueryError
 from bot.store import evidence as store
@@ -73,7 +72,7 @@ def people_command(
             i.valid_from.isoformat() if i.valid_from else "-",
             i.valid_until.isoformat() if i.valid_until else "-",
         )
-    console = Console(highlight=False)
+    console = make_console()
     console.print(table)
     by_person: dict[str, int] = defaultdict(int)
     for i in identities:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from bot.cli.app import app, context
+from bot.cli.app import app, context, make_console
 from bot.config import Settings
 from bot.resolve.stage import ResolveSummary, make_resolve_client, resolve_all
 from bot.store.resolution import load_resolutions
@@ -67,7 +67,7 @@ def resolve_command(
     """Map every inventoried package to its upstream repository (cached for resolve.ttl_days)."""
     app_context = context(ctx)
     settings, engine = app_context.settings, app_context.engine
-    console = Console()
+    console = make_console()
     if unresolved:
         rows = load_resolutions(engine, statuses=("unresolved", "retry"))
         if as_json:

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from bot.cli.app import WorkFailed, app, context
+from bot.cli.app import WorkFailed, app, context, make_console
 from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
@@ -57,7 +56,7 @@ def score_command(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    console = Console()
+    console = make_console()
     console.print(_table(stage_context.engine, summary["snapshot"], summary["currency"], top))
     console.print(
         f"{summary['upstreams']} upstreams scored, {summary['open_gaps']} open gaps; budget "

@@ -30,15 +30,18 @@ def known_upstreams(engine: Engine) -> set[str]:
 
 
 def suggestions(key: str, known: Iterable[str], *, limit: int = 3) -> list[str]:
-    """Known keys close to ``key``: whole-key matches first, then keys whose NAME is close to its NAME."""
+    """Known keys close to ``key``: those whose NAME is close to its NAME (any owner) first, then keys
+    close as a whole (a typo in the owner). A shared host and owner alone is no match."""
     pool = sorted(known)
-    close = difflib.get_close_matches(key, pool, n=limit, cutoff=0.75)
     name = key.rsplit("/", 1)[-1]
     by_name: dict[str, list[str]] = {}
     for candidate in pool:
         by_name.setdefault(candidate.rsplit("/", 1)[-1], []).append(candidate)
+    close: list[str] = []
     for match in difflib.get_close_matches(name, list(by_name), n=limit, cutoff=0.75):
-        close += [c for c in by_name[match] if c not in close]
+        same_name = by_name[match]  # the same owner first, then the closest whole key
+        close += sorted(same_name, key=lambda c: -difflib.SequenceMatcher(None, key, c).ratio())
+    close += [c for c in difflib.get_close_matches(key, pool, n=limit, cutoff=0.9) if c not in close]
     return close[:limit]
 
 

@@ -190,7 +190,9 @@ class SignalsSettings(_Section):
 class ReportSettings(_Section):
     """The quarterly review (``upkeep report``) and the Open Source Pledge member report beside it."""
 
-    out_dir: str = Field(default="out/review", description="Where the review is written (relative: to the cwd).")
+    out_dir: str = Field(
+        default="out/review", description="Where the review is written; a relative path is beside the config file."
+    )
     top_gaps: int = Field(default=10, ge=1, le=100, description="Upstreams named as top gaps.")
     pledge_member_id: str | None = Field(default=None, description="The Pledge's member id; unset: no pledge.json.")
     pledge_name: str | None = Field(default=None, description="Member name (default: organisation).")
@@ -261,6 +263,14 @@ class Settings(BaseSettings):
             return self.database.url
         base = self.config_path.parent if self.config_path else Path.cwd()
         return f"sqlite:///{(base / 'upkeep.db').resolve()}"
+
+    def review_dir(self) -> Path:
+        """``report.out_dir``, a relative one taken beside the config file (like the database), else the cwd."""
+        path = Path(self.report.out_dir).expanduser()
+        if path.is_absolute():
+            return path
+        base = self.config_path.parent if self.config_path else Path.cwd()
+        return (base / path).resolve()
 
 
 class Secrets(BaseModel):
@@ -343,9 +353,9 @@ _EXPECTED = {
 }
 
 
-def _known_keys(location: tuple[Any, ...]) -> list[str]:
+def _known_keys(location: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
     """The keys allowed at the table that holds ``location`` (for "did you mean")."""
-    model: Any = Settings
+    model: Any = root
     for part in location[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
         model = getattr(field, "annotation", None) if field is not None else None
@@ -359,8 +369,10 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def describe_validation_error(error: ValidationError, origin: str) -> str:
-    """One line per problem: ``origin: dotted.key: what is wrong, what was given, what to write``."""
+def describe_validation_error(error: ValidationError, origin: str, model: type[BaseModel] | None = None) -> str:
+    """One line per problem: ``origin: dotted.key: what is wrong, what was given, what to write``.
+
+    ``model`` (default :class:`Settings`) is what was validated, for the keys an unknown one is near."""
     import difflib
 
     lines = []
@@ -368,7 +380,9 @@ def describe_validation_error(error: ValidationError, origin: str) -> str:
         location = ".".join(str(part) for part in item["loc"]) or "(top level)"
         kind = item["type"]
         if kind == "extra_forbidden":
-            close = difflib.get_close_matches(str(item["loc"][-1]), _known_keys(tuple(item["loc"])), n=1)
+            close = difflib.get_close_matches(
+                str(item["loc"][-1]), _known_keys(tuple(item["loc"]), model or Settings), n=1
+            )
             message = "unknown key" + (f" (did you mean {close[0]}?)" if close else "")
         elif kind in _EXPECTED:
             message = f"expected {_EXPECTED[kind]}, got {_shown(item['input'])}"

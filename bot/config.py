@@ -242,7 +242,9 @@ class SignalsSettings(_Section):
 class ReportSettings(_Section):
     """The quarterly review (``upkeep report``) and the Open Source Pledge member report beside it."""
 
-    out_dir: str = Field(default="out/review", description="Where the review is written (relative: to the cwd).")
+    out_dir: str = Field(
+        default="out/review", description="Where the review is written; a relative path is beside the config file."
+    )
     top_gaps: int = Field(default=10, ge=1, le=100, description="Upstreams named as top gaps.")
     pledge_member_id: str | None = Field(default=None, description="The Pledge's member id; unset: no pledge.json.")
     pledge_name: str | None = Field(default=None, description="Member name (default: organisation).")
@@ -318,6 +320,14 @@ class Settings(BaseSettings):
             return self.database.url
         base = self.config_path.parent if self.config_path else Path.cwd()
         return f"sqlite:///{(base / 'upkeep.db').resolve()}"
+
+    def review_dir(self) -> Path:
+        """``report.out_dir``, a relative one taken beside the config file (like the database), else the cwd."""
+        path = Path(self.report.out_dir).expanduser()
+        if path.is_absolute():
+            return path
+        base = self.config_path.parent if self.config_path else Path.cwd()
+        return (base / path).resolve()
 
 
 class Secrets(BaseModel):
@@ -395,12 +405,62 @@ def _refuse_secrets(data: dict[str, Any], path: Path, prefix: str = "") -> None:
                     _refuse_secrets(item, path, f"{dotted}[{i}].")
 
 
-def describe_validation_error(error: ValidationError, origin: str) -> str:
-    """One line per problem, ``origin: dotted.key: what is wrong`` (unknown keys named as such)."""
+#: What a value of each pydantic error type should have been, in the words of a TOML file.
+_EXPECTED = {
+    "tuple_type": 'a list, e.g. ["a", "b"]',
+    "list_type": 'a list, e.g. ["a", "b"]',
+    "dict_type": "a table of keys and values",
+    "model_type": "a table of keys and values",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": 'a quoted string, e.g. "text"',
+    "date_type": "a date, e.g. 2026-01-31",
+    "date_from_datetime_parsing": "a date, e.g. 2026-01-31",
+}
+
+
+def _known_keys(location: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
+    """The keys allowed at the table that holds ``location`` (for "did you mean")."""
+    model: Any = root
+    for part in location[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = getattr(field, "annotation", None) if field is not None else None
+        if model is None:
+            return []
+    return [name for name in getattr(model, "model_fields", {}) if name != "config_path"]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe_validation_error(error: ValidationError, origin: str, model: type[BaseModel] | None = None) -> str:
+    """One line per problem: ``origin: dotted.key: what is wrong, what was given, what to write``.
+
+    ``model`` (default :class:`Settings`) is what was validated, for the keys an unknown one is near."""
+    import difflib
+
     lines = []
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            close = difflib.get_close_matches(
+                str(item["loc"][-1]), _known_keys(tuple(item["loc"]), model or Settings), n=1
+            )
+            message = "unknown key" + (f" (did you mean {close[0]}?)" if close else "")
+        elif kind in _EXPECTED:
+            message = f"expected {_EXPECTED[kind]}, got {_shown(item['input'])}"
+        elif "input" in item and not isinstance(item["input"], dict):
+            message = f"{item['msg']}, got {_shown(item['input'])}"
+        else:
+            message = item["msg"]
         lines.append(f"{origin}: {location}: {message}")
     return "\n".join(lines)
 

@@ -342,6 +342,8 @@ def _write_index(options: DemoOptions, result: DemoResult) -> Path:
     stages = "\n".join(
         f"| {name} | {info.get('status')} | {info.get('seconds', 0)} s |" for name, info in result.run.stages.items()
     )
+    example = result.top_gaps[0]["upstream"] if result.top_gaps else world.under_invested[0]
+    database = f"sqlite:///{(options.out / DATABASE_FILE).resolve()}"
     text = f"""# upkeep demo: what you are looking at
 
 upkeep ran its whole pipeline against a **sandbox world** — a generated organisation
@@ -364,8 +366,9 @@ fakes, speaking the real APIs. Nothing here touched the internet. Seed {world.se
 {gaps}
 
 The world planted these as under-invested on purpose: `{", ".join(world.under_invested)}`.
-`upkeep explain HOST/OWNER/NAME --database-url sqlite:///{(options.out / DATABASE_FILE).resolve()}`
-prints the arithmetic behind any row.
+`upkeep explain {example} --database-url {database}` prints the arithmetic behind a row (name any
+upstream of the table, by key, URL or name alone), `upkeep upstream {example} --database-url {database}`
+everything known about it, and `upkeep status --database-url {database}` the run.
 
 ## Traps the world holds, and what upkeep made of them
 

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Secrets, Settings
 from bot.http import RateLimited
+from bot.errors import describe_error
 from bot.store.engine import session_scope
 from bot.store.rate_limits import BUDGETS
 from bot.store.tables import RunRow
@@ -126,7 +127,7 @@ def run_pipeline(
         except Exception as exc:
             summaries[name] = {
                 "status": "failed",
-                "error": f"{type(exc).__name__}: {exc}",
+                "error": describe_error(exc, context.settings),
                 "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
             }
             log.error("stage failed", extra={"stage": name, "error": str(exc)})
@@ -179,6 +180,12 @@ def _save(
         if finished or status == "failed":
             run.finished_at = datetime.now(UTC)
         session.add(run)
+
+
+def last_pipeline_run(engine: Engine) -> RunRow | None:
+    """The newest pipeline run (``upkeep run``, the demo or a worker job), whatever ran after it."""
+    with Session(engine) as session:
+        return session.exec(select(RunRow).where(RunRow.kind == "run").order_by(col(RunRow.id).desc()).limit(1)).first()
 
 
 def last_runs(engine: Engine, limit: int = 5) -> list[RunRow]:

@@ -27,7 +27,7 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path) -> None:
     config.write_text("[resolve]\nttl_dayz = 1\n")
     result = _upkeep("--config", str(config), "status", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"upkeep: {config}: resolve.ttl_dayz: unknown key"
+    assert result.stderr.strip() == f"upkeep: {config}: resolve.ttl_dayz: unknown key (did you mean ttl_days?)"
 
 
 def test_failed_ingest_exits_non_zero(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
     path.write_text("[resolve]\nttl_dayz = 3\n")
     with pytest.raises(ConfigError) as err:
         load_settings(path)
-    assert str(err.value) == f"{path}: resolve.ttl_dayz: unknown key"
+    assert str(err.value) == f"{path}: resolve.ttl_dayz: unknown key (did you mean ttl_days?)"
 
 
 def test_wrong_value_is_named(tmp_path: Path) -> None:
@@ -115,3 +115,20 @@ def test_secrets_come_from_environment_and_never_print() -> None:
     assert secrets.slack_bot_token is None
     assert "ghp_secretvalue" not in repr(secrets) and "ghp_secretvalue" not in str(secrets)
     assert secrets.values() == ["ghp_secretvalue"]
+
+
+def test_review_dir_is_beside_the_config_file_like_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "deploy" / "upkeep.toml"
+    config.parent.mkdir()
+    config.write_text('[report]\nout_dir = "reviews/quarterly"\n')
+    settings = load_settings(config)
+    assert settings.review_dir() == (config.parent / "reviews" / "quarterly").resolve()
+    assert settings.database_url() == f"sqlite:///{(config.parent / 'upkeep.db').resolve()}"
+    absolute = load_settings(config, overrides={"report.out_dir": str(tmp_path / "elsewhere")})
+    assert absolute.review_dir() == tmp_path / "elsewhere"
+    assert load_settings(None, search=False).review_dir() == (tmp_path / "out" / "review").resolve()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.demo import DemoOptions, DemoResult, run_demo
 from bot.sandbox import World, generate_world, truth
 from bot.sandbox.github_app import app_private_key_pem
@@ -222,3 +225,48 @@ def test_demo_command_line(tmp_path: Path) -> None:
     assert f"1. {world.under_invested[0]}" in result.stdout
     assert "deliveries this run:" in result.stdout
     assert str(tmp_path / "out" / "index.md") in result.stdout
+
+
+def _upkeep_exit(args: list[str]) -> int:
+    try:
+        main(args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0
+
+
+#: README synopses → something a person would type; commands that would sync or serve are checked with --help.
+README_PLACEHOLDERS = {"PATH...": str(ROOT / "tests/data/sboms/cdx-1.5-cyclic-graph_trivy.json"), "[": "", "]": ""}
+HELP_ONLY = {"sync", "gather", "run", "worker", "demo", "serve"}
+
+
+def test_every_command_in_the_index_and_readme_runs_as_written(
+    demo_runs: tuple[Path, DemoResult, DemoResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out, first, _ = demo_runs
+    copy = tmp_path / "copy.db"  # commands that write (score, ingest) must not change the shared demo store
+    with sqlite3.connect(out / "upkeep.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    monkeypatch.chdir(tmp_path)
+    index = re.findall(r"`(upkeep [^`]+)`", (out / "index.md").read_text())
+    assert any(" explain " in command for command in index)
+    for command in index:
+        if "--fresh" in command:
+            continue  # the demo itself; the fixture ran it
+        code = _upkeep_exit(shlex.split(command.replace(str(out / "upkeep.db"), str(copy)))[1:])
+        assert code == 0, f"{command}: {capsys.readouterr()}"
+    placeholders = {**README_PLACEHOLDERS, "HOST/OWNER/NAME": first.top_gaps[0]["upstream"], "--stages ...": ""}
+    readme = re.findall(r"`(upkeep [^`]+)`", (ROOT / "README.md").read_text())
+    assert len(readme) >= 15
+    for command in readme:
+        typed = command
+        for placeholder, value in placeholders.items():
+            typed = typed.replace(placeholder, value)
+        args = shlex.split(typed)[1:]
+        if HELP_ONLY & set(args):
+            args.append("--help")
+        code = _upkeep_exit([*args, "--database-url", f"sqlite:///{copy}"])
+        assert code == 0, f"{command} (as {args}): {capsys.readouterr()}"

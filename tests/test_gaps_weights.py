@@ -69,7 +69,7 @@ def test_missing_tables_take_the_defaults() -> None:
         ),
         (
             '[investment.kinds]\nreview = "many"\n',
-            "tests.toml: investment.kinds.review: Input should be a valid number",
+            "tests.toml: investment.kinds.review: expected a number, got 'many'",
         ),
         (
             "[risk]\nmax_multiplier = 0.5\n",

@@ -324,13 +324,20 @@ def test_explain_of_the_own_library_says_why_it_is_not_scored(wired: Wired) -> N
     )
 
 
-def test_explain_of_an_unknown_upstream_is_one_line_and_exit_1(wired: Wired) -> None:
+def test_explain_of_an_unknown_upstream_is_one_line_exit_2_with_close_matches(wired: Wired) -> None:
     result = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", "github.com/nobody/nothing"])
-    assert result.exit_code == 1
-    snapshot = wired.scored["snapshot"]
+    assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"upkeep: github.com/nobody/nothing: not scored in snapshot {snapshot} (not used, or not resolved)"
+        "upkeep: github.com/nobody/nothing: unknown upstream (github.com/nobody/nothing); "
+        "`upkeep resolve` maps packages to upstreams, `upkeep score` lists the used ones"
     ]
+    key = wired.world.under_invested[0]
+    typo = key[:-1] + ("x" if key[-1] != "x" else "y")
+    suggested = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", f"https://{typo}"])
+    assert suggested.exit_code == 2
+    assert f"did you mean {key}" in suggested.output
+    by_url = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", f"https://{key}.git"])
+    assert by_url.exit_code == 0 and by_url.output.startswith(key), by_url.output
 
 
 def test_report_command_writes_every_file(wired: Wired, tmp_path: Path) -> None:

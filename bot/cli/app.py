@@ -6,13 +6,16 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
+import click
 import typer
+from rich.console import Console
 from sqlalchemy.engine import Engine
 
 from bot import __version__
 from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.errors import EXIT_FAILED, EXIT_USAGE
 from bot.logs import configure_logging
 from bot.progress import configure as configure_progress
 
@@ -20,14 +23,74 @@ app = typer.Typer(
     name="upkeep",
     help="Track which upstreams the organisation depends on and what it gives back.",
     no_args_is_help=True,
+    # Help text is plain text: with Rich markup on, "[schedule]" in a docstring would vanish.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 log = logging.getLogger("bot.cli")
 
 
-class CliError(Exception):
-    """An error the CLI reports in one line and exits non-zero for."""
+class CliError(click.ClickException):
+    """A usage or configuration error, found before anything is written: one line, exit 2.
+
+    The message names what is wrong (option, key, value, file) and what to do instead. A click
+    exception, so the exit code and the line are the same under ``main`` and click's own runner."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        typer.echo(f"upkeep: {self.format_message()}", err=True)
+
+
+class WorkFailed(CliError):
+    """The work itself failed (a service, a file, a stage): one line naming it, exit 1."""
+
+    exit_code = EXIT_FAILED
+
+
+#: Options of the ``upkeep`` group that may also follow the command (``upkeep explain X --verbose``),
+#: with whether each takes a value.
+GLOBAL_OPTIONS: dict[str, bool] = {
+    "--config": True,
+    "-c": True,
+    "--database-url": True,
+    "--verbose": False,
+    "-v": False,
+    "--log-json": False,
+}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options written after the command to before it, so both orders work.
+
+    Stops at ``--``; ``--database-url=URL`` forms are moved whole."""
+    head: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        name = arg.split("=", 1)[0]
+        takes_value = GLOBAL_OPTIONS.get(name)
+        if takes_value is None:
+            rest.append(arg)
+        elif takes_value and "=" not in arg and index + 1 < len(args):
+            head.extend(args[index : index + 2])
+            index += 1
+        else:
+            head.append(arg)
+        index += 1
+    return head + rest
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A Rich console that wraps only on a terminal: piped output keeps each line whole."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 10_000
+    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=not stream.isatty())
 
 
 @dataclass
@@ -48,17 +111,35 @@ class AppContext:
             overrides = dict(self.overrides)
             if self.database_url:
                 overrides["database.url"] = self.database_url
-            self._settings = load_settings(self.config_path, overrides=overrides)
+            try:
+                self._settings = load_settings(self.config_path, overrides=overrides)
+            except ConfigError as exc:
+                raise CliError(str(exc)) from exc
         return self._settings
 
     @property
     def engine(self) -> Engine:
         """The store's engine, upgraded to the newest schema on first use."""
         if self._engine is None:
+            from sqlalchemy.exc import DBAPIError
+
+            from bot.errors import redact_url
             from bot.store.engine import make_engine, upgrade
 
-            self._engine = make_engine(self.settings.database_url())
-            upgrade(self._engine)
+            url = self.settings.database_url()
+            try:
+                engine = make_engine(url)
+            except ConfigError as exc:
+                raise CliError(str(exc)) from exc
+            try:
+                upgrade(engine)
+            except DBAPIError as exc:
+                first = str(exc.orig or exc).strip().splitlines()[0]
+                raise WorkFailed(
+                    f"database {redact_url(url)}: {first}: check database.url (or --database-url, "
+                    "UPKEEP_DATABASE_URL) and that the server runs and accepts this user"
+                ) from exc
+            self._engine = engine
         return self._engine
 
 
@@ -93,43 +174,34 @@ def context(ctx: typer.Context) -> AppContext:
     return obj
 
 
-def current_upstream(engine: Engine, key: str) -> str:
-    """``key`` as the upstream is called now, saying so when GitHub redirects it (renamed or transferred)."""
-    from sqlmodel import Session
-
-    from bot.records import current_key
-    from bot.store.renames import load_renames
-
-    with Session(engine) as session:
-        current = current_key(key, load_renames(session))
-    if current != key:
-        typer.echo(f"{key} is now {current} (renamed or transferred; GitHub redirects the old name)")
-    return current
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one clear line per error, the traceback only with ``--verbose``."""
-    args = sys.argv[1:] if argv is None else argv
+    """Entry point: one clear line per error, the traceback only with ``--verbose``.
+
+    Exit codes (docs/cli.md): 0 done, 1 the work failed, 2 a usage or configuration error."""
+    from bot.errors import describe_error
+
+    args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
     try:
         # Without standalone mode, click returns ``typer.Exit(code)`` as the return value.
         result = app(args=args, standalone_mode=False)
         if isinstance(result, int) and result:
             sys.exit(result)
-    except (ConfigError, CliError) as exc:
+    except CliError as exc:
         typer.echo(f"upkeep: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        typer.echo(f"upkeep: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         typer.echo("upkeep: aborted", err=True)
         sys.exit(130)
+    except click.exceptions.ClickException as exc:  # usage errors exit 2, as click does
+        exc.show()
+        sys.exit(EXIT_USAGE if isinstance(exc, click.exceptions.UsageError) else EXIT_FAILED)
     except Exception as exc:  # the last line of defence: one line, the rest under --verbose
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         if "--verbose" in args or "-v" in args:
             raise
-        typer.echo(f"upkeep: {type(exc).__name__}: {exc} (run with --verbose for details)", err=True)
-        sys.exit(1)
+        typer.echo(f"upkeep: {describe_error(exc)} (run with --verbose for details)", err=True)
+        sys.exit(EXIT_FAILED)

@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 
 from bot.cli.app import app
+from bot.cli.sandbox import Scale
 
 
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo produces.")] = Path("demo-out"),
-    scale: Annotated[str, typer.Option(help="small or large.")] = "small",
+    scale: Annotated[
+        Scale, typer.Option(help="The world's size: small (fast) or large (benchmark size).")
+    ] = Scale.small,
     seed: Annotated[int, typer.Option(help="The world's seed; the same seed gives the same world.")] = 7,
     latency_ms: Annotated[float, typer.Option(help="Latency the sandbox adds to every request.")] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests the sandbox answers with a fault.")] = 0.0,
@@ -27,7 +30,13 @@ def demo_command(
 
     result = run_demo(
         DemoOptions(
-            out=out, scale=scale, seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, fresh=fresh, as_app=as_app
+            out=out,
+            scale=scale.value,
+            seed=seed,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            fresh=fresh,
+            as_app=as_app,
         ),
         echo=typer.echo,
     )

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session, select
 
-from bot.cli.app import AppContext, CliError, app, context, current_upstream
+from bot.cli.app import AppContext, CliError, WorkFailed, app, context
+from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.http import RateLimited, make_client
-from bot.records import UpstreamKey
 from bot.signals.exits import Exit, ExitListError, exit_line, load_configured_exits
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
@@ -84,9 +84,11 @@ def gather(
             else:
                 typer.echo(run())
         except RateLimited as exc:
-            raise CliError(f"{name}: {exc}; rerun after that time to resume") from exc
-        except (FoundationListError, GitHubSignalsError, GitHubAuthError, GitHubQueryError, OpenCollectiveError) as exc:
+            raise WorkFailed(f"{name}: {exc}; rerun after that time to resume") from exc
+        except (FoundationListError, GitHubAuthError) as exc:
             raise CliError(f"{name}: {exc}") from exc
+        except (GitHubSignalsError, GitHubQueryError, OpenCollectiveError) as exc:
+            raise WorkFailed(f"{name}: {exc}") from exc
     if as_json:
         typer.echo(json.dumps(done, indent=2, default=str))
 
@@ -121,24 +123,23 @@ def _exits(ctx: typer.Context) -> dict[str, Exit]:
 @app.command("upstream")
 def upstream(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="HOST/OWNER/NAME")],
+    key: Annotated[str, typer.Argument(metavar="HOST/OWNER/NAME", help=UPSTREAM_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON (docs/api.md).")] = False,
 ) -> None:
     """Show everything known about one upstream: packages, users, signals with dates, drift events."""
-    try:
-        parsed = UpstreamKey.parse(key)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    engine = context(ctx).engine
+    app_context = context(ctx)
+    engine = app_context.engine
+    name = resolve_upstream(
+        engine,
+        key,
+        web_host=app_context.settings.github.web_host,
+        extra_forges=app_context.settings.resolve.extra_forges,
+    )
     if as_json:
         from bot.query import Ledger, to_json
 
-        record = Ledger(engine, context(ctx).settings).upstream(str(parsed))
-        if not record.known:
-            raise CliError(f"{record.upstream}: unknown upstream (run `upkeep resolve` first?)")
-        typer.echo(to_json(record))
+        typer.echo(to_json(Ledger(engine, app_context.settings).upstream(name)))
         return
-    name = current_upstream(engine, str(parsed))
     with Session(engine) as session:
         formerly = sorted(old for old, new in load_renames(session).items() if new == name)
         row = session.exec(select(UpstreamRow).where(UpstreamRow.key == name)).first()

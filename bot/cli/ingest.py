@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.app import CliError, app, context
-from bot.inventory.ingest import IngestSummary, ingest_paths, normalise_repo_name
+from bot.cli.app import CliError, app, context, make_console
+from bot.inventory.ingest import IngestSummary, ingest_paths, iter_files, normalise_repo_name
 from bot.store.inventory import save_run
 from bot.store.tables import utcnow
 
@@ -53,6 +53,18 @@ def _print_summary(summary: IngestSummary, console: Console) -> None:
         console.print("by ecosystem: " + ", ".join(f"{k} {v}" for k, v in totals["by_ecosystem"].items()))
 
 
+def _check_paths(paths: list[Path]) -> None:
+    """Refuse, before the store is touched, a path that does not exist or a folder with nothing to read."""
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or directory; name SBOM files or folders that hold them")
+        if path.is_dir() and not any(iter_files([path], [])):
+            raise CliError(
+                f"{path}: the folder holds no files to read (hidden files and folders are skipped); "
+                "name the folder that holds the SBOMs"
+            )
+
+
 @app.command("ingest")
 def ingest_command(
     ctx: typer.Context,
@@ -73,13 +85,14 @@ def ingest_command(
             repo = normalise_repo_name(repo)
         except ValueError as exc:
             raise CliError(f"--repo {exc}") from exc
+    _check_paths(paths)
     settings, engine = app_context.settings, app_context.engine
     started = utcnow()
     summary = ingest_paths(engine, paths, repo=repo, max_file_bytes=settings.inventory.max_file_bytes, replace=replace)
     totals = summary.to_dict()
     status = "ok" if summary.ok else ("partial" if summary.documents else "failed")
     save_run(engine, kind="ingest", status=status, summary=totals, started_at=started)
-    errors = Console(stderr=True, highlight=False)
+    errors = make_console(stderr=True)
     for failure in summary.failures:
         errors.print(f"upkeep: {failure}", markup=False, soft_wrap=True)
     if as_json:
@@ -88,7 +101,7 @@ def ingest_command(
         for document in summary.documents:
             for warning in document.warnings:
                 errors.print(f"warning: {document.source}: {warning}", markup=False, soft_wrap=True)
-        _print_summary(summary, Console(highlight=False))
+        _print_summary(summary, make_console())
     if not summary.ok:
         # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, which turns
         # typer.Exit into a return value that main() does not pass on to the process.

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from bot.cli.app import CliError, app, context
+from bot.cli.app import CliError, WorkFailed, app, context, make_console
 from bot.sources.evidence_stage import gather_evidence
 from bot.sources.github_client import GitHubAuthError, GitHubQueryError
 from bot.store import evidence as store
@@ -33,8 +32,10 @@ def people_command(
             summary = gather_evidence(
                 engine, app_ctx.settings, app_ctx.secrets, now=datetime.now(UTC), parts=("people",)
             )
-        except (GitHubAuthError, GitHubQueryError) as exc:
+        except GitHubAuthError as exc:
             raise CliError(str(exc)) from exc
+        except GitHubQueryError as exc:
+            raise WorkFailed(str(exc)) from exc
         for problem in summary.people_problems:
             typer.echo(f"upkeep: {problem}", err=True)
         if summary.stopped:
@@ -61,7 +62,7 @@ def people_command(
             i.valid_from.isoformat() if i.valid_from else "-",
             i.valid_until.isoformat() if i.valid_until else "-",
         )
-    console = Console(highlight=False)
+    console = make_console()
     console.print(table)
     by_person: dict[str, int] = defaultdict(int)
     for i in identities:

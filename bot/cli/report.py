@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.app import CliError, app, context
+from bot.cli.app import CliError, WorkFailed, app, context
 from bot.pipeline import StageContext
 from bot.report.interface import ReviewError
 from bot.report.quarters import Quarter
@@ -45,7 +45,7 @@ def report_command(
     try:
         summary = report_stage(stage_context)
     except ReviewError as exc:
-        raise CliError(str(exc)) from exc
+        raise WorkFailed(str(exc)) from exc
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from bot.cli.app import CliError, app, context
+from bot.cli.app import CliError, app, context, make_console
 from bot.config import Settings
 from bot.resolve.ask import Answer, resolve_purls
 from bot.resolve.stage import ResolveSummary, make_resolve_client, resolve_all
@@ -103,7 +103,7 @@ def resolve_command(
     """Map every inventoried package to its upstream repository (cached for resolve.ttl_days)."""
     app_context = context(ctx)
     settings, engine = app_context.settings, app_context.engine
-    console = Console()
+    console = make_console()
     asked = list(purls or []) + (_purls_from_file(from_file) if from_file is not None else [])
     if asked or from_file is not None:
         answers = asyncio.run(_ask(settings, engine, asked, refresh))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,22 +15,30 @@ if TYPE_CHECKING:
 sandbox_app = typer.Typer(help="A generated world with fake GitHub, registries, Open Collective and Slack.")
 app.add_typer(sandbox_app, name="sandbox", no_args_is_help=True)
 
-ScaleOption = Annotated[str, typer.Option("--scale", help="small (fast) or large (benchmark size).")]
+
+class Scale(StrEnum):
+    """The sandbox world's sizes (``bot.sandbox.generate.SCALES``), offered as choices."""
+
+    small = "small"
+    large = "large"
+
+
+ScaleOption = Annotated[Scale, typer.Option("--scale", help="small (fast) or large (benchmark size).")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Same seed, same world.")]
 
 
-def _world(scale: str, seed: int) -> World:
+def _world(scale: Scale, seed: int) -> World:
     from bot.sandbox import generate_world
 
     try:
-        return generate_world(seed, scale)
+        return generate_world(seed, scale.value)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
 
 
 @sandbox_app.command("serve")
 def serve(
-    scale: ScaleOption = "small",
+    scale: ScaleOption = Scale.small,
     seed: SeedOption = 7,
     port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: a free one).")] = 0,
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added to every request.")] = 0.0,
@@ -51,10 +60,12 @@ def serve(
         options = {"GitHubRestService": {"enterprise_server": True}} if enterprise_server else None
         server = SandboxServer(world, knobs=knobs, port=port, service_options=options)
     except OSError as exc:
-        raise CliError(f"port {port}: cannot listen on 127.0.0.1: {exc.strerror or exc}") from exc
+        raise CliError(
+            f"--port {port}: cannot listen on 127.0.0.1: {exc.strerror or exc}; choose another port"
+        ) from exc
     base = server.base_url
     typer.echo(
-        f"sandbox world: scale={scale} seed={seed} ({len(world.internal_repos)} repositories, "
+        f"sandbox world: scale={scale.value} seed={seed} ({len(world.internal_repos)} repositories, "
         f"{len(world.packages)} packages, {len(world.upstreams)} upstream repositories)"
     )
     flavour = " (GitHub Enterprise Server: synchronous SBOM route)" if enterprise_server else ""
@@ -81,7 +92,7 @@ def serve(
 
 @sandbox_app.command("truth")
 def truth_command(
-    scale: ScaleOption = "small",
+    scale: ScaleOption = Scale.small,
     seed: SeedOption = 7,
     as_json: Annotated[bool, typer.Option("--json", help="The whole truth as JSON.")] = False,
 ) -> None:
@@ -94,7 +105,7 @@ def truth_command(
         return
     facts = truth(world)
     unresolved = sum(1 for p in facts["packages"] if p["true_upstream"] is None)
-    typer.echo(f"world {scale}/{seed} at {facts['now']}")
+    typer.echo(f"world {scale.value}/{seed} at {facts['now']}")
     typer.echo(f"  packages     {len(facts['packages'])} ({unresolved} without an upstream)")
     typer.echo(f"  upstreams    {len(facts['upstreams'])}")
     typer.echo(f"  people       {sum(1 for p in facts['people'] if p['counts'])} counted of {len(facts['people'])}")

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from bot.cli.app import app, context, current_upstream
+from bot.cli.app import WorkFailed, app, context, make_console
+from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
@@ -56,7 +56,7 @@ def score_command(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    console = Console()
+    console = make_console()
     console.print(_table(stage_context.engine, summary["snapshot"], summary["currency"], top))
     console.print(
         f"{summary['upstreams']} upstreams scored, {summary['open_gaps']} open gaps; budget "
@@ -81,35 +81,49 @@ def score_command(
 @app.command("explain")
 def explain_command(
     ctx: typer.Context,
-    upstream: Annotated[
-        str, typer.Argument(metavar="HOST/OWNER/NAME", help="The upstream, e.g. github.com/psf/requests.")
-    ],
+    upstream: Annotated[str, typer.Argument(metavar="HOST/OWNER/NAME", help=UPSTREAM_HELP)],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the score and its terms as JSON (docs/api.md).")
     ] = False,
 ) -> None:
     """Print one upstream's score from the latest snapshot, term by term."""
-    engine = context(ctx).engine
+    app_context = context(ctx)
+    engine = app_context.engine
     if as_json:
         from bot.query import Ledger, to_json
 
-        found = Ledger(engine, context(ctx).settings).explain(upstream)
+        latest = latest_snapshots(engine, limit=1)
+        named = resolve_upstream(
+            engine,
+            upstream,
+            web_host=app_context.settings.github.web_host,
+            extra_forges=app_context.settings.resolve.extra_forges,
+            also_known=[n.upstream for n in latest[0].not_scored] if latest else [],
+        )
+        found = Ledger(engine, app_context.settings).explain(named)
         typer.echo(to_json(found))
         if not found.scored and found.summary is None:
-            raise typer.Exit(1)
+            raise WorkFailed(f"{named}: not scored in the latest snapshot")
         return
-    key = upstream.strip().strip("/").lower()
-    key = current_upstream(engine, key)
     snapshots = latest_snapshots(engine, limit=1)
     if not snapshots:
-        typer.echo("upkeep: no gap snapshot yet; run `upkeep score` first", err=True)
-        raise typer.Exit(1)
+        raise WorkFailed("no gap snapshot yet; run `upkeep score` first")
+    github = app_context.settings.github
+    key = resolve_upstream(
+        engine,
+        upstream,
+        web_host=github.web_host,
+        extra_forges=app_context.settings.resolve.extra_forges,
+        also_known=[n.upstream for n in snapshots[0].not_scored],
+    )
     left_out = next((n for n in snapshots[0].not_scored if n.upstream == key), None)
     if left_out is not None:
         typer.echo(f"{key}: used by {left_out.repos} repositories, not scored: {left_out.reason}")
         return
     score = load_score(engine, upstream=key, snapshot_id=snapshots[0].id)
     if score is None:
-        typer.echo(f"upkeep: {key}: not scored in snapshot {snapshots[0].id} (not used, or not resolved)", err=True)
-        raise typer.Exit(1)
+        raise WorkFailed(
+            f"{key}: not in snapshot {snapshots[0].id} (no internal repository uses it now); "
+            "`upkeep score` takes a new snapshot"
+        )
     typer.echo(explain(score, currency=snapshots[0].currency), nl=False)

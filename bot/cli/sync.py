@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.app import CliError, app, context
+from bot.cli.app import CliError, WorkFailed, app, context
 from bot.pipeline import StageContext
 from bot.sources.github_client import GitHubAuthError
 from bot.sources.github_sync import SbomExportError, SyncSummary, sync_stage
@@ -42,13 +42,15 @@ def sync_command(
     app_ctx = context(ctx)
     settings = app_ctx.settings
     if not settings.github.orgs:
-        raise CliError("github.orgs: no organisation configured to sync")
+        raise CliError("github.orgs: no organisation configured to sync; set [github].orgs in the config")
     started = datetime.now(UTC)
     try:
         with BUDGETS.recording(app_ctx.engine):
             summary = SyncSummary(**sync_stage(StageContext(settings, app_ctx.secrets, app_ctx.engine, started)))
-    except (GitHubAuthError, SbomExportError) as exc:
+    except GitHubAuthError as exc:
         raise CliError(str(exc)) from exc
+    except SbomExportError as exc:
+        raise WorkFailed(str(exc)) from exc
     status = "partial" if summary.stopped or summary.failed else "ok"
     save_run(app_ctx.engine, kind="sync", status=status, summary=summary.to_dict(), started_at=started)
     typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else describe_sync(summary))

@@ -156,7 +156,7 @@ def parse_weights(text: str, origin: str = "gap weights") -> GapWeights:
     try:
         return GapWeights.model_validate(data)
     except ValidationError as exc:
-        raise GapWeightsError(describe_validation_error(exc, origin)) from exc
+        raise GapWeightsError(describe_validation_error(exc, origin, GapWeights)) from exc
 
 
 def load_weights(path: str | Path = DEFAULT_WEIGHTS_PATH) -> GapWeights:

@@ -36,6 +36,26 @@ def escape_markdown(text: str) -> MarkdownSafe:
     return MarkdownSafe(text)
 
 
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+
+
+def escape_keeping_code(text: str) -> MarkdownSafe:
+    """Escape ``text`` like :func:`escape_markdown` but keep its `code spans` as code: upkeep's own
+    sentences name commands and files that way. Markup inside a code span is inert, so it needs none."""
+    out = []
+    for index, part in enumerate(_CODE_SPAN.split(_WHITESPACE.sub(" ", text).strip())):
+        if _CODE_SPAN.fullmatch(part):
+            out.append(part)
+            continue
+        # Escaped like escape_markdown, keeping the spaces around code spans; the start rules apply once.
+        escaped = part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        escaped = _SPECIAL.sub(r"\\\1", escaped)
+        if index == 0:
+            escaped = _ORDERED.sub(r"\1\\\2", _LEADING.sub(r"\\\1", escaped))
+        out.append(escaped)
+    return MarkdownSafe("".join(out))
+
+
 def finalize_markdown(value: Any) -> Any:
     """Jinja ``finalize`` hook: escape every printed value unless it is :class:`MarkdownSafe`."""
     if value is None or isinstance(value, MarkdownSafe):

@@ -35,7 +35,8 @@ def report_stage(context: StageContext) -> dict[str, Any]:
     """Build the review from the store, render it, and say which files it wrote."""
     option = context.options.get("quarter")
     quarter = Quarter.parse(str(option)) if option else default_quarter(context.now)
-    out_dir = Path(str(context.options.get("out") or context.settings.report.out_dir))
+    option = context.options.get("out")  # --out is relative to the cwd, report.out_dir to the config file
+    out_dir = Path(str(option)) if option else context.settings.review_dir()
     data = build_review(context.engine, context.settings, quarter=quarter, now=context.now)
     files = render_review(data, out_dir, templates_dir=templates_dir() / "review")
     return {

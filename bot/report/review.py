@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from bot.report import exports
 from bot.report.interface import Headline, ReviewData, ReviewError, ReviewFiles
-from bot.report.markdown import MarkdownSafe, escape_markdown, finalize_markdown
+from bot.report.markdown import MarkdownSafe, escape_keeping_code, escape_markdown, finalize_markdown
 from bot.report.series import Chart, funding_by_channel, risk_counts, top_gaps
 
 #: Where the templates live in a source checkout (``templates/review``).
@@ -121,6 +121,7 @@ def review_context(data: ReviewData) -> dict[str, Any]:
         "unresolved": sorted(data.unresolved, key=lambda u: (-u.repos, u.package_key)),
         "not_scored": sorted(data.not_scored, key=lambda n: (-n.repos, n.upstream)),
         "upstream_count": len(data.gaps),
+        "md_rows": MARKDOWN_TABLE_ROWS,
     }
 
 
@@ -152,11 +153,26 @@ def _environment(templates_dir: Path, *, markdown: bool) -> jinja2.Environment:
             "number": lambda value, digits=0: safe(format_number(value, digits)),
             "change": lambda headline: safe(format_change(headline)),
             "value": lambda headline, currency: safe(format_value(headline, text(headline.currency or currency))),
+            "plural": lambda count, word: safe(f"{format_number(count)} {word}{'' if count == 1 else 's'}"),
+            "keep_code": escape_keeping_code if markdown else _html_code,
             # matplotlib escapes the labels it writes into the SVG; the chart module adds only fixed text.
             "svg": lambda chart: Markup(chart.svg),  # noqa: S704
         }
     )
     return environment
+
+
+def _html_code(text: str) -> Markup:
+    """HTML-escaped ``text`` whose `code spans` become ``<code>`` elements."""
+    parts = str(escape(text)).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: leave the text as it is
+        return Markup("`".join(parts))  # noqa: S704 - every part was escaped above
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))  # noqa: S704
+
+
+#: Rows of one table in review.md: the file is appended to the Action's job summary (1 MiB at most),
+#: so longer tables end with a line naming the export that holds every row.
+MARKDOWN_TABLE_ROWS = 50
 
 
 def format_number(value: float, digits: int = 0) -> str:

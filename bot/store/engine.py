@@ -13,11 +13,50 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from bot.config import ConfigError
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+#: URL schemes that mean PostgreSQL through psycopg 3 (Heroku and libpq write ``postgres://``).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def normalise_url(url: str) -> str:
+    """``url`` as SQLAlchemy should get it; :class:`ConfigError` naming the URL and what to write instead.
+
+    A SQLite file's folder must exist: SQLite would only say "unable to open database file"."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from bot.errors import redact_url
+
+    shown = redact_url(url)
+    for scheme in POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    if not url.startswith("sqlite"):
+        raise ConfigError(
+            f"database.url {shown!r}: not a supported database; "
+            "use sqlite:///PATH/upkeep.db or postgresql://USER:PASSWORD@HOST:5432/DB"
+        )
+    try:
+        database = make_url(url).database
+    except ArgumentError as exc:
+        raise ConfigError(f"database.url {shown!r}: {exc}; write sqlite:///PATH/upkeep.db") from exc
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ConfigError(
+                f"database.url {shown!r}: the folder {folder} does not exist; create it "
+                f"(mkdir -p {folder}) or point database.url / --database-url at an existing folder"
+            )
+    return url
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so workers can share a file."""
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -31,8 +70,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.close()
 
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 

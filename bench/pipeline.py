@@ -241,9 +241,8 @@ def main() -> None:
         print(f"  {'stage':<9} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}  requests")
         for name, stage in run["stages"].items():
             counts = ", ".join(f"{service} {count}" for service, count in sorted(stage.get("requests", {}).items()))
-            print(
-                f"  {name:<9} {stage['wall_s']:>8.1f} {stage['cpu_s']:>8.1f} {stage['peak_rss_mb']:>8.0f}  {counts or '-'}"
-            )
+            figures = f"{stage['wall_s']:>8.1f} {stage['cpu_s']:>8.1f} {stage['peak_rss_mb']:>8.0f}"
+            print(f"  {name:<9} {figures}  {counts or '-'}")
     print(
         f"\nlatency floor (cold): {floor:.1f} s; cold wall / floor = {cold['total']['wall_s'] / floor:.2f}x"
         if floor

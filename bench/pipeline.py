@@ -90,7 +90,12 @@ def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe
             try:
                 return function(context)
             finally:
-                stages[name] = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+                stages[name] = {
+                    "wall_s": time.perf_counter() - wall,
+                    "cpu_s": time.process_time() - cpu,
+                    # the process's peak so far: the stage that raises it is the one to look at
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                }
                 pipe.send(("stage", name))
                 pipe.recv()
 
@@ -233,10 +238,11 @@ def main() -> None:
             f"\n{label} run ({run['status']}): {run['total']['wall_s']:.1f} s wall, {run['total']['cpu_s']:.1f} s CPU, "
             f"{run['requests']} requests, peak RSS {run['peak_rss_mb']:.0f} MB"
         )
-        print(f"  {'stage':<9} {'wall s':>8} {'cpu s':>8}  requests")
+        print(f"  {'stage':<9} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}  requests")
         for name, stage in run["stages"].items():
             counts = ", ".join(f"{service} {count}" for service, count in sorted(stage.get("requests", {}).items()))
-            print(f"  {name:<9} {stage['wall_s']:>8.1f} {stage['cpu_s']:>8.1f}  {counts or '-'}")
+            figures = f"{stage['wall_s']:>8.1f} {stage['cpu_s']:>8.1f} {stage['peak_rss_mb']:>8.0f}"
+            print(f"  {name:<9} {figures}  {counts or '-'}")
     print(
         f"\nlatency floor (cold): {floor:.1f} s; cold wall / floor = {cold['total']['wall_s'] / floor:.2f}x"
         if floor

@@ -148,8 +148,9 @@ def _fast(raw: str) -> PurlInfo | None:
         match, suffix = shape.fullmatch(raw, slash + 1, question), qualifiers
     if match is None:
         return None
+    ptype = raw[4:slash]
     if suffix:
-        plain = _fast_plain(raw, match)
+        plain = _fast_plain(ptype, match)
         if plain is None:
             return None
         return PurlInfo(
@@ -164,13 +165,11 @@ def _fast(raw: str) -> PurlInfo | None:
             plain.problem,
             plain.exact,
         )
-    return _fast_plain(raw, match)
+    return _fast_plain(ptype, match)
 
 
-def _fast_plain(raw: str, match: re.Match[str]) -> PurlInfo | None:
-    """A matched purl without qualifiers taken apart."""
-    slash = raw.find("/", 4)
-    ptype = raw[4:slash]
+def _fast_plain(ptype: str, match: re.Match[str]) -> PurlInfo | None:
+    """A matched purl of type ``ptype``, without qualifiers, taken apart."""
     namespace, name, version = match.groups()
     exact = version is not None and version_warning(version) is None
     problem = None

@@ -38,7 +38,8 @@ _LOWER_NAME = _LOWER_NAMESPACE | {"oci", "alpm", "bitnami", "pub"}
 # or subpath, split into (namespace, name, version). A namespace is required (maven, golang, ...),
 # absent (pypi, cargo, ...) or, for npm, an optional scope. Anything else takes packageurl-python's path.
 _SEGMENT = "[A-Za-z0-9._~-]+"  # what packageurl-python leaves unencoded; never "@", "/", "%", "?" or "#"
-_VERSION = rf"(?:@({_SEGMENT}))?"
+# a version may also hold "+" as its canonical escape "%2B" (Debian's "10.3+deb10u2")
+_VERSION = r"(?:@((?:[A-Za-z0-9._~-]|%2B)+))?"
 _NO_NAMESPACE = re.compile(rf"()({_SEGMENT}){_VERSION}")
 _WITH_NAMESPACE = re.compile(rf"((?:{_SEGMENT}/)*{_SEGMENT})/({_SEGMENT}){_VERSION}")
 _NPM_SCOPE = re.compile(rf"(?:((?:%40|@){_SEGMENT})/)?({_SEGMENT}){_VERSION}")
@@ -170,7 +171,8 @@ def _fast(raw: str) -> PurlInfo | None:
 
 def _fast_plain(ptype: str, match: re.Match[str]) -> PurlInfo | None:
     """A matched purl of type ``ptype``, without qualifiers, taken apart."""
-    namespace, name, version = match.groups()
+    namespace, name, written = match.groups()
+    version = written.replace("%2B", "+") if written else written  # the purl keeps the escape, the version not
     exact = version is not None and version_warning(version) is None
     problem = None
     upper_name = ptype in _CASELESS_NAME and name != name.lower()
@@ -189,13 +191,13 @@ def _fast_plain(ptype: str, match: re.Match[str]) -> PurlInfo | None:
             namespace = namespace.lower()
     if ptype == "pypi":
         name = name.replace("_", "-")
-        canonical = f"pkg:pypi/{name}@{version}" if version else f"pkg:pypi/{name}"
+        canonical = f"pkg:pypi/{name}@{written}" if version else f"pkg:pypi/{name}"
         key = _key(canonical, ptype, name)
         return PurlInfo(
             canonical, key, _package_key(ptype, None, name), ptype, None, name, version, True, problem, exact
         )
     if not namespace:
-        canonical = f"pkg:{ptype}/{name}@{version}" if version else f"pkg:{ptype}/{name}"
+        canonical = f"pkg:{ptype}/{name}@{written}" if version else f"pkg:{ptype}/{name}"
         return PurlInfo(canonical, canonical, f"{ptype}/{name}", ptype, None, name, version, True, problem, exact)
     if namespace[0] == "@":  # an unencoded npm scope: the canonical form encodes it
         shown = "%40" + namespace[1:]
@@ -203,7 +205,7 @@ def _fast_plain(ptype: str, match: re.Match[str]) -> PurlInfo | None:
         shown, namespace = namespace, "@" + namespace[3:]
     else:
         shown = namespace
-    canonical = f"pkg:{ptype}/{shown}/{name}@{version}" if version else f"pkg:{ptype}/{shown}/{name}"
+    canonical = f"pkg:{ptype}/{shown}/{name}@{written}" if version else f"pkg:{ptype}/{shown}/{name}"
     return PurlInfo(
         canonical, canonical, f"{ptype}/{namespace}/{name}", ptype, namespace, name, version, True, problem, exact
     )

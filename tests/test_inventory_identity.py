@@ -144,3 +144,27 @@ def test_the_real_corpus_keys() -> None:
     golang = parse_bytes((SBOMS / "cdx-1.6-golang_trivy.json").read_bytes(), source="g")
     with pytest.raises(NoIdentity, match="named '/test', which is a path"):
         document_identity(golang, repo=None, source="g")
+
+
+def test_cli_refuses_another_product_and_replace_says_what_it_replaced(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.store.engine import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    shop, tools = tmp_path / "shop.json", tmp_path / "tools.json"
+    shop.write_bytes(cyclonedx({"name": "shop", "purl": "pkg:npm/shop@1.0.0"}, "pkg:npm/a@1.0.0"))
+    tools.write_bytes(cyclonedx({"name": "tools", "purl": "pkg:npm/tools@3.0.0"}, "pkg:npm/b@1.0.0"))
+    runner = CliRunner()
+    base = ["--database-url", url, "ingest", "--repo", "acme/app"]
+    assert runner.invoke(app, [*base, str(shop)]).exit_code == 0
+    refused = runner.invoke(app, [*base, str(tools)])
+    assert refused.exit_code == 1
+    assert f"upkeep: {tools}: acme/app already holds a document that describes 'pkg:npm/shop'" in refused.stderr
+    replaced = runner.invoke(app, [*base, str(tools), "--replace"])
+    assert replaced.exit_code == 0, replaced.output
+    assert "replaced the document from" in " ".join(replaced.stdout.split())

@@ -104,7 +104,8 @@ def test_normalisation_is_cached_per_distinct_string() -> None:
 
 _TYPES = ["npm", "pypi", "cargo", "gem", "nuget", "maven", "golang", "composer", "deb", "apk", "rpm", "github"]
 _segment = st.text(alphabet="abcXYZ019._~-_", min_size=1, max_size=6)
-_odd = st.sampled_from(["", "@", "%40", "/", "//", "?a=b", "#sub", "%2A", "+", "*", "A", "_", ".", ":"])
+_key = st.sampled_from(["type", "arch", "distro", "classifier", "epoch", "Type", "a.b", "x-y", "1k", "vcs_url"])
+_odd = st.sampled_from(["", "%2B", "%2b", "@", "%40", "/", "//", "?a=b", "#sub", "%2A", "+", "*", "A", "_", ".", ":"])
 
 
 @st.composite
@@ -116,10 +117,31 @@ def _purl_like(draw: st.DrawFn) -> str:
         namespace[0] = draw(st.sampled_from(["@", "%40"])) + namespace[0]
     path = "/".join([*namespace, draw(_segment)]) + draw(_odd)
     version = draw(st.one_of(st.none(), _segment.map(lambda v: v + draw(_odd))))
-    return f"pkg:{ptype}/{path}" + (f"@{version}" if version is not None else "")
+    qualifiers = draw(
+        st.lists(st.tuples(_key, st.one_of(_segment, st.just(""), _segment.map(lambda v: v + draw(_odd)))), max_size=3)
+    )
+    query = "&".join(f"{k}={v}" for k, v in qualifiers)
+    return f"pkg:{ptype}/{path}" + (f"@{version}" if version is not None else "") + (f"?{query}" if qualifiers else "")
 
 
-@settings(max_examples=3000, deadline=None)
+def test_qualified_purls_take_the_fast_path_in_canonical_order() -> None:
+    raw = "pkg:maven/org.acme/lib@1.0?type=jar&classifier=sources&empty="
+    fast = _fast(raw)
+    assert fast is not None and fast == _slow(raw)
+    assert fast.purl == "pkg:maven/org.acme/lib@1.0?classifier=sources&type=jar"
+    assert _fast("pkg:deb/ubuntu/libc6@2.35?distro=ubuntu-22.04&arch=amd64") == _slow(
+        "pkg:deb/ubuntu/libc6@2.35?distro=ubuntu-22.04&arch=amd64"
+    )
+    for slow_only in (
+        "pkg:maven/g/a@1?Type=jar",
+        "pkg:maven/g/a@1?a=%2F",
+        "pkg:maven/g/a@1?a=1&a=2",
+        "pkg:maven/g/a@1?",
+    ):
+        assert _fast(slow_only) is None, slow_only
+
+
+@settings(max_examples=5000, deadline=None)
 @given(_purl_like())
 def test_fast_path_agrees_with_packageurl_python_on_generated_purls(raw: str) -> None:
     fast = _fast(raw)

@@ -184,3 +184,46 @@ def test_the_labelled_set_is_at_least_99_percent_right_and_never_confidently_wro
     right = [s for s in resolvable if s.verdict == "right"]
     assert len(right) / len(resolvable) >= 0.99, [s for s in resolvable if s.verdict != "right"]
     assert {s.ecosystem for s in scored} == {"pypi", "npm"}
+
+
+def test_rubygems_crates_and_packagist_read_their_other_links_after_the_declared_ones() -> None:
+    from bot.resolve.cargo import CratesResolver
+    from bot.resolve.packagist import PackagistResolver
+    from bot.resolve.rubygems import RubyGemsResolver
+    from tests.resolve_fakes import sample
+
+    gem = json.loads(sample("rubygems_activerecord-5.2.2.json"))
+    for key in ("source_code_uri", "homepage_uri", "bug_tracker_uri", "changelog_uri"):
+        gem[key] = None
+    gem["metadata"] = {"changelog_uri": "https://github.com/rails/rails/blob/v5.2.2/activerecord/CHANGELOG.md"}
+    crate = json.loads(sample("cratesio_bitflags.json"))
+    crate["crate"].update(
+        {"repository": None, "homepage": None, "documentation": "https://github.com/bitflags/bitflags"}
+    )
+    fake = FakeRegistries(
+        {
+            "https://gems.test/api/v1/gems/activerecord.json": json.dumps(gem).encode(),
+            "https://crates.test/api/v1/crates/bitflags": json.dumps(crate).encode(),
+            "https://packagist.test/p2/acme/lib.json": json.dumps(
+                {"packages": {"acme/lib": [{"support": {"issues": "https://gitlab.com/acme/lib/-/issues"}}]}}
+            ).encode(),
+        }
+    )
+    cases = [
+        (RubyGemsResolver("https://gems.test", FORGES), PackageRef("gem/activerecord", "gem", None, "activerecord")),
+        (CratesResolver("https://crates.test", FORGES), PackageRef("cargo/bitflags", "cargo", None, "bitflags")),
+        (
+            PackagistResolver("https://packagist.test", FORGES),
+            PackageRef("composer/acme/lib", "composer", "acme", "lib"),
+        ),
+    ]
+    found = []
+    for resolver, package in cases:
+        outcome = run(fake, lambda f, r=resolver, p=package: r.resolve(p, f))  # type: ignore[misc]
+        assert isinstance(outcome, Resolution), outcome
+        found.append((str(outcome.upstream), outcome.provenance))
+    assert found == [
+        ("github.com/rails/rails", "rubygems:metadata.changelog_uri"),
+        ("github.com/bitflags/bitflags", "crates:documentation"),
+        ("gitlab.com/acme/lib", "packagist:support.issues"),
+    ]

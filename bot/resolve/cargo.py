@@ -1,4 +1,5 @@
-"""crates.io: ``GET {crates}/api/v1/crates/{name}`` → ``crate.repository``, then a forge ``homepage``.
+"""crates.io: ``GET {crates}/api/v1/crates/{name}`` → ``crate.repository``, then a forge ``homepage``,
+then a forge ``documentation`` link (docs.rs and other sites are refused, never guessed).
 
 The declared repository is kept even when it has moved (``rust-lang-nursery/bitflags`` now redirects
 to ``bitflags/bitflags``); following forge redirects belongs to the GitHub stage, not to metadata.
@@ -27,6 +28,7 @@ class CratesResolver:
             [
                 Candidate("crates:repository", crate.get("repository"), True),
                 Candidate("crates:homepage", crate.get("homepage"), False),
+                Candidate("crates:documentation", crate.get("documentation"), False),
             ],
             forges=self.forges,
         )

@@ -1,4 +1,5 @@
-"""Packagist: ``GET {packagist}/p2/{vendor}/{name}.json`` → ``source.url``, ``support.source``, forge ``homepage``.
+"""Packagist: ``GET {packagist}/p2/{vendor}/{name}.json`` → ``source.url``, ``support.source``, then a forge
+``homepage`` or ``support.issues``.
 
 Read-only subtree splits (``symfony/polyfill-mbstring`` of ``symfony/polyfill``) declare the split as
 their source, but name the monorepo in ``extra.thanks`` (the symfony/thanks convention). Work and
@@ -44,6 +45,7 @@ class PackagistResolver:
                 Candidate("packagist:source.url", _field(entries, "source", "url"), True),
                 Candidate("packagist:support.source", _field(entries, "support", "source"), True),
                 Candidate("packagist:homepage", _field(entries, "homepage"), False),
+                Candidate("packagist:support.issues", _field(entries, "support", "issues"), False),
             ],
             forges=self.forges,
         )

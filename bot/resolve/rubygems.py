@@ -1,4 +1,10 @@
-"""RubyGems: ``GET {rubygems}/api/v1/gems/{name}.json`` → ``source_code_uri``, then a forge ``homepage_uri``."""
+"""RubyGems: ``GET {rubygems}/api/v1/gems/{name}.json`` → the repository, from every link the gem offers.
+
+Order of evidence: ``source_code_uri`` (top level, then the gemspec ``metadata``) declares the repository;
+then, only when they are themselves a forge repository: ``homepage_uri``, ``bug_tracker_uri``,
+``changelog_uri``, ``documentation_uri``, ``wiki_uri`` (top level, then ``metadata``). ``funding_uri``
+is never read as a repository.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +31,11 @@ class RubyGemsResolver:
             [
                 Candidate("rubygems:source_code_uri", doc.get("source_code_uri"), True),
                 Candidate("rubygems:metadata.source_code_uri", metadata.get("source_code_uri"), True),
-                Candidate("rubygems:homepage_uri", doc.get("homepage_uri"), False),
-                Candidate("rubygems:bug_tracker_uri", doc.get("bug_tracker_uri"), False),
+                *(
+                    Candidate(f"rubygems:{where}{key}", place.get(key), False)
+                    for key in ("homepage_uri", "bug_tracker_uri", "changelog_uri", "documentation_uri", "wiki_uri")
+                    for where, place in (("", doc), ("metadata.", metadata))
+                ),
             ],
             forges=self.forges,
         )

@@ -1,0 +1,256 @@
+"""Ingest a corpus of real SBOMs as a new user would, and print per file what happened.
+
+Per file: the status (stored; refused, and why; stored again with ``--repo`` when refused for
+identity, so its purls are still counted), the purls stored against an independent count, the
+parse time as a multiple of ``json.loads`` on the same bytes (JSON files; best of ``--repeat``, CPU
+time, purl caches cleared as for a first document), the ingest time, and the peak memory of parsing
+and storing it (``tracemalloc``, in a separate pass so it does not slow the timed one).
+
+The independent count reads the raw document with the standard library and packageurl-python only:
+the distinct canonical purls of the components (CycloneDX, nested included, the subject left out)
+or packages (SPDX: of several purls a package lists, the first that packageurl-python parses and
+whose name holds no ``@``; the described package left out).
+
+Default corpus: the real SBOMs of /work/shared/data/sboms and tests/data/sboms. A larger corpus is
+given as directories, e.g. CycloneDX/bom-examples' ``SBOM/`` (CC0-1.0) checked out at bench time:
+
+    git clone https://github.com/CycloneDX/bom-examples /tmp/bom-examples
+    .venv/bin/python bench/corpus.py /tmp/bom-examples/SBOM [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import re
+import tempfile
+import time
+import tracemalloc
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packageurl import PackageURL
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.inventory.detect import parse_bytes
+from bot.inventory.identity import NoIdentity
+from bot.inventory.ingest import DocumentConflict, ingest_bytes
+from bot.inventory.interface import InventoryError
+from bot.inventory.purls import normalise_purl, version_warning
+from bot.store.engine import make_engine, upgrade
+from bot.store.tables import ComponentRow, RepositoryRow, UsageRow
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = [Path("/work/shared/data/sboms"), ROOT / "tests" / "data" / "sboms"]
+SUFFIXES = (".json", ".xml", ".spdx", ".cdx", ".jsonld")
+
+
+@dataclass
+class Row:
+    file: str
+    status: str
+    stored: int | None = None
+    independent: int | None = None
+    ratio: float | None = None
+    parse_ms: float | None = None
+    ingest_ms: float | None = None
+    peak_mb: float | None = None
+
+
+def canonical(raw: str) -> str | None:
+    """packageurl-python's canonical form (PEP 503 names for PyPI, npm names as written), or None."""
+    try:
+        parsed = PackageURL.from_string(raw.strip())
+    except ValueError:
+        return None
+    name = parsed.name
+    if parsed.type == "pypi":
+        name = re.sub(r"[-_.]+", "-", name).lower()
+    if parsed.type == "npm":
+        written = PackageURL.from_string(raw.strip(), normalize_purl=False).name or name
+        name = written if written.lower() == name else name
+    rebuilt = PackageURL(parsed.type, parsed.namespace, name, parsed.version, parsed.qualifiers, parsed.subpath)
+    return str(rebuilt.to_string()).lower()
+
+
+def independent_count(data: bytes) -> int | None:
+    """Distinct purls of the document's components, read without upkeep's parsers."""
+    text = data.decode("utf-8-sig", errors="replace").lstrip()
+    purls: set[str] = set()
+    if text.startswith("<"):
+        root = ET.fromstring(text)  # noqa: S314 - trusted corpus
+        ns = root.tag.split("}")[0] + "}"
+        subject = root.find(f"{ns}metadata/{ns}component")
+        found = [e.findtext(f"{ns}purl") for e in root.iter(f"{ns}component") if e is not subject]
+        purls = {c for c in (canonical(p) for p in found if p) if c}
+        return len(purls)
+    if not text.startswith(("{", "[")):
+        return tag_value_count(text)
+    document: dict[str, Any] = json.loads(text)
+    document = document.get("sbom", document) if isinstance(document.get("sbom"), dict) else document
+    if "@graph" in document:
+        return spdx3_count(document["@graph"])
+    if "bomFormat" in document:
+        todo = list(document.get("components") or [])
+        todo += list(((document.get("metadata") or {}).get("component") or {}).get("components") or [])
+        while todo:
+            component = todo.pop()
+            todo.extend(component.get("components") or [])
+            if component.get("purl") and (c := canonical(component["purl"])):
+                purls.add(c)
+        return len(purls)
+    if "spdxVersion" in document:
+        described = set(document.get("documentDescribes") or [])
+        described |= {
+            r["relatedSpdxElement"]
+            for r in document.get("relationships") or []
+            if r.get("relationshipType") == "DESCRIBES" and r.get("spdxElementId") == "SPDXRef-DOCUMENT"
+        }
+        packages = document.get("packages") or []
+        if len(packages) > 1 and all(p.get("SPDXID") in described for p in packages):
+            described = set()  # every package described: they are the inventory
+        for package in packages:
+            if package.get("SPDXID") in described and len(described) < len(packages):
+                continue
+            refs = [
+                r["referenceLocator"] for r in package.get("externalRefs") or [] if r.get("referenceType") == "purl"
+            ]
+            purls.update(_spdx_choice(refs))
+        return len(purls)
+    return None
+
+
+def spdx3_count(elements: list[dict[str, Any]]) -> int:
+    """SPDX 3: ``software_packageUrl`` of the packages that are not a document's root element."""
+    roots = {r for e in elements for r in e.get("rootElement") or []}
+    packages = [e for e in elements if e.get("type") == "software_Package" and e.get("spdxId") not in roots]
+    return len({c for e in packages if e.get("software_packageUrl") and (c := canonical(e["software_packageUrl"]))})
+
+
+def _spdx_choice(refs: list[str]) -> list[str]:
+    """Of a package's purls, the first that parses with no ``@`` in its name, else the first that parses."""
+    parsed = [c for c in (canonical(r) for r in refs) if c]
+    good = [c for c in parsed if "@" not in c.split("?")[0].split("@")[0].rsplit("/", 1)[-1]]
+    return (good or parsed)[:1]
+
+
+def tag_value_count(text: str) -> int:
+    """The same for SPDX tag-value: packages' ``ExternalRef: ... purl`` lines, described packages left out."""
+    packages: list[tuple[str, list[str]]] = []
+    described: set[str] = set()
+    for line in text.splitlines():
+        tag, _, value = line.strip().partition(":")
+        value = value.strip()
+        if tag == "PackageName":
+            packages.append(("", []))
+        elif tag == "SPDXID" and packages and not packages[-1][0]:
+            packages[-1] = (value, packages[-1][1])
+        elif tag == "ExternalRef" and packages and value.split()[1:2] == ["purl"]:
+            packages[-1][1].append(value.split()[2])
+        elif tag == "Relationship" and value.split()[:2] == ["SPDXRef-DOCUMENT", "DESCRIBES"]:
+            described.add(value.split()[2])
+    if len(packages) > 1 and all(ref in described for ref, _ in packages):
+        described = set()
+    return len({c for ref, refs in packages if ref not in described for c in _spdx_choice(refs)})
+
+
+def stored_purls(engine: Engine, repository: str) -> int:
+    with Session(engine) as session:
+        keys = session.exec(
+            select(ComponentRow.key)
+            .join(UsageRow, col(UsageRow.component_id) == col(ComponentRow.id))
+            .join(RepositoryRow, col(RepositoryRow.id) == col(UsageRow.repository_id))
+            .where(RepositoryRow.full_name == repository, col(ComponentRow.purl).is_not(None))
+        ).all()
+    return len({key.lower() for key in keys})
+
+
+def cpu(call: Any, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        normalise_purl.cache_clear()
+        version_warning.cache_clear()
+        gc.collect()
+        started = time.process_time()
+        call()
+        best = min(best, time.process_time() - started)
+    return best
+
+
+def measure(engine: Engine, path: Path, index: int, repeat: int) -> Row:
+    data = path.read_bytes()
+    row = Row(path.name, "stored")
+    try:
+        parse_bytes(data, source=str(path))
+    except InventoryError as exc:
+        return Row(path.name, f"refused: {exc.message[:70]}")
+    if data.lstrip()[:1] in (b"{", b"["):
+        loads = cpu(lambda: json.loads(data), repeat)
+        parse = cpu(lambda: parse_bytes(data, source=str(path)), repeat)
+        row.ratio, row.parse_ms = parse / max(loads, 1e-9), parse * 1000
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        summary = ingest_bytes(engine, data, source=str(path))
+    except NoIdentity:
+        row.status = "no identity: stored with --repo"
+        summary = ingest_bytes(engine, data, source=str(path), repo=f"corpus/file-{index}")
+    except DocumentConflict:
+        row.status = "other product under its key: --repo"
+        summary = ingest_bytes(engine, data, source=str(path), repo=f"corpus/file-{index}")
+    row.peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    row.ingest_ms = (time.perf_counter() - started) * 1000
+    if summary.replaced:
+        row.status = f"replaced {Path(summary.replaced).name} (same product)"
+    row.stored = stored_purls(engine, summary.repository)
+    row.independent = independent_count(data)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="*", type=Path, help="Directories of SBOMs (default: the real corpus).")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    files = sorted(
+        p for d in (args.dirs or DEFAULT) if d.is_dir() for p in d.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/corpus.db")
+        upgrade(engine)
+        rows = [measure(engine, path, index, args.repeat) for index, path in enumerate(files)]
+        engine.dispose()
+    width = max(len(r.file) for r in rows)
+    head = f"{'stored':>6} {'indep.':>6} {'parse/json.loads, parse':>24} {'ingest ms':>9} {'peak MB':>7}"
+    print(f"{'file':<{width}}  {head}  status")
+    for r in rows:
+        ratio = f"{r.ratio:.2f}x {r.parse_ms:6.2f}ms" if r.ratio is not None and r.parse_ms is not None else "-"
+        match = "" if r.stored == r.independent else "  <- differs"
+        print(
+            f"{r.file:<{width}}  {r.stored if r.stored is not None else '-':>6} "
+            f"{r.independent if r.independent is not None else '-':>6} {ratio:>24} "
+            f"{r.ingest_ms if r.ingest_ms is not None else 0:>9.0f} {r.peak_mb or 0:>7.1f}  {r.status}{match}"
+        )
+    ratios = [r for r in rows if r.ratio is not None]
+    worst = max(ratios, key=lambda r: r.ratio or 0.0) if ratios else None
+    sizable = [r for r in ratios if (r.parse_ms or 0) >= 1.0]
+    worst_sizable = max(sizable, key=lambda r: r.ratio or 0.0) if sizable else None
+    agree = sum(1 for r in rows if r.stored is not None and r.stored == r.independent)
+    counted = sum(1 for r in rows if r.stored is not None)
+    print(f"{len(rows)} files, {counted} stored, purl counts agree on {agree} of {counted}")
+    if worst is not None:
+        print(f"worst parse/json.loads: {worst.ratio:.2f}x on {worst.file} ({worst.parse_ms:.2f} ms; goal: <= 1.5x)")
+    if worst_sizable is not None:
+        print(
+            f"worst among files parsing in >= 1 ms: {worst_sizable.ratio:.2f}x on {worst_sizable.file} "
+            f"({worst_sizable.parse_ms:.1f} ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()

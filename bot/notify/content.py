@@ -121,7 +121,7 @@ def build_document(digest: DigestData, *, key: str, top_gaps: int = 10) -> Diges
 
 
 def _is_web_url(url: str) -> bool:
-    return url.startswith(("https://", "http://")) and not any(c in url for c in " <>\"'`\n")
+    return url.startswith(("https://", "http://")) and not any(c in url for c in " <>\"'`()[]|\n")
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,3 +105,42 @@ def test_hostile_text_is_escaped_in_html_and_links_nothing(world: World, tmp_pat
     assert "&lt;script&gt;" in html
     assert "https://evil" not in html and "https://evil" not in text  # schemes broken: no autolinks
     assert "<script>" in text.replace("\u2060", "")  # the plain part shows the text as it is, defanged
+
+
+def test_refused_recipients_are_written_into_the_sent_record(world: World, tmp_path: Path) -> None:
+    from bot.sandbox.smtp import throwaway_certificate
+
+    cert, key = throwaway_certificate(tmp_path / "tls")
+    accepted: list[list[str]] = []
+
+    class Handler:
+        async def handle_RCPT(
+            self, server: object, session: object, envelope: object, address: str, options: object
+        ) -> str:
+            if address.startswith("finance@"):
+                return "550 5.1.1 No such user"
+            envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+            return "250 OK"
+
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            accepted.append(list(envelope.rcpt_tos))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    port = free_port()
+    server = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True)
+    server.start()
+    try:
+        sink = EmailNotifier(
+            f"smtp://127.0.0.1:{port}",
+            sender=SENDER,
+            recipients=RECIPIENTS,
+            tls=ssl.create_default_context(cafile=str(cert)),
+            timeout=10,
+        )
+        sent = sink.deliver(delivery(world), maybe_sent=False)
+    finally:
+        server.stop()
+    assert accepted == [["ospo@acme.example"]]
+    assert sent == f"{message_id(KEY, SENDER)} refused: finance@acme.example 550"

@@ -34,6 +34,7 @@ class Section:
     lines: tuple[Line, ...]
     style: Literal["paragraph", "bullets", "numbered"] = "paragraph"
     note: str | None = None  # a line after the list, e.g. "…and 3 more upstreams with a gap"
+    hidden: int = 0  # list items not shown (the note counts them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,8 @@ def build_document(digest: DigestData, *, key: str, top_gaps: int = 10) -> Diges
             for gap in chosen
         ]
         hidden = len(digest.top_gaps) - len(chosen)
-        note = f"…and {hidden} more upstreams with a gap" if hidden else None
-        sections.append(Section(TOP_GAPS, tuple(lines), "numbered", note))
+        note = more_gaps(hidden) if hidden else None
+        sections.append(Section(TOP_GAPS, tuple(lines), "numbered", note, hidden))
     changes: list[Line] = []
     if digest.new_gaps:
         changes.append((Span(f"New gaps ({len(digest.new_gaps)}): "), Span(_names(digest.new_gaps))))
@@ -120,7 +121,7 @@ def build_document(digest: DigestData, *, key: str, top_gaps: int = 10) -> Diges
 
 
 def _is_web_url(url: str) -> bool:
-    return url.startswith(("https://", "http://")) and not any(c in url for c in " <>\"'`\n")
+    return url.startswith(("https://", "http://")) and not any(c in url for c in " <>\"'`()[]|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class Rendered:
     lines: list[str]
     note: str | None
     top_gaps: bool
+    hidden: int = 0
 
 
 def render(document: DigestDocument, escape: Callable[[str], str], strong: Callable[[str], str]) -> list[Rendered]:
@@ -146,6 +148,7 @@ def render(document: DigestDocument, escape: Callable[[str], str], strong: Calla
                 lines,
                 escape(section.note) if section.note else None,
                 section.title == TOP_GAPS,
+                section.hidden,
             )
         )
     return out
@@ -154,3 +157,20 @@ def render(document: DigestDocument, escape: Callable[[str], str], strong: Calla
 def bullet(style: str, number: int) -> str:
     """The plain-text list marker for a line of a section of ``style``."""
     return f"{number}. " if style == "numbered" else "• " if style == "bullets" else ""
+
+
+def more_gaps(count: int) -> str:
+    """The line that counts the gaps a list leaves out."""
+    return f"…and {count} more upstreams with a gap"
+
+
+def fit(lines: Sequence[str], budget: int) -> tuple[list[str], int]:
+    """As many whole ``lines`` as fit in ``budget`` characters (newlines counted), and how many were left out."""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return kept, len(lines) - len(kept)

@@ -14,6 +14,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from html import escape as escape_html
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,7 +51,7 @@ def render_email(document: DigestDocument) -> dict[str, Any]:
             markup.append(f"<p>{part.note}</p>")
     if document.review_url:
         text.append(f"Latest quarterly review: {document.review_url}")
-        markup.append(f'<p><a href="{email_html(document.review_url)}">Latest quarterly review</a></p>')
+        markup.append(f'<p><a href="{escape_html(document.review_url)}">Latest quarterly review</a></p>')
     html = "<!DOCTYPE html>\n<html><body>\n" + "\n".join(markup) + "\n</body></html>\n"
     plain = "\n".join(text).strip() + "\n"
     return {"subject": email_text(document.title), "html": html, PREVIEW: plain}

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Literal, get_args
 
 from bot.deliver.interface import Channel, Delivery, DeliveryError, Sink
 
-Kind = Literal["slack", "mattermost", "matrix", "teams", "email"]
-KINDS: tuple[str, ...] = get_args(Kind)
 #: the payload key every kind's payload has: a plain-text rendering for dry runs and the demo
 PREVIEW = "text"
 

@@ -10,6 +10,7 @@ while (Synapse: about 30 minutes), so a retry after a crash first reads the room
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import timedelta
 from typing import Any
@@ -56,7 +57,7 @@ def render_matrix(document: DigestDocument) -> dict[str, Any]:
             markup.append(f"<p>{part.note}</p>")
     if document.review_url:
         plain.append(f"Latest quarterly review: {document.review_url}")
-        markup.append(f'<p><a href="{matrix_html(document.review_url)}">Latest quarterly review</a></p>')
+        markup.append(f'<p><a href="{html.escape(document.review_url)}">Latest quarterly review</a></p>')
     body = "\n".join(plain).strip()
     content = {
         "msgtype": "m.notice",

@@ -17,7 +17,7 @@ import httpx
 
 from bot.deliver.escape import clip
 from bot.deliver.interface import Channel, Delivery, DeliveryError
-from bot.notify.content import DigestDocument, render
+from bot.notify.content import DigestDocument, fit, more_gaps, render
 from bot.notify.escape import mattermost_text
 from bot.notify.interface import PREVIEW
 
@@ -43,7 +43,9 @@ def render_mattermost(document: DigestDocument) -> dict[str, Any]:
     attachment_text: list[str] = []
     for part in render(document, mattermost_text, lambda s: f"**{s}**"):
         if part.top_gaps:
-            attachment_text += _lines(part.style, part.lines) + ([part.note] if part.note else [])
+            shown, left_out = fit(_lines(part.style, part.lines), ATTACHMENT_TEXT_LIMIT - 100)
+            note = mattermost_text(more_gaps(left_out + part.hidden)) if left_out else part.note
+            attachment_text += shown + ([note] if note else [])
             continue
         if part.title:
             message.append(f"**{part.title}**")

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bot.deliver.interface import Channel, Delivery, DeliveryError
-from bot.notify.content import DigestDocument, bullet, render
+from bot.notify.content import DigestDocument, bullet, fit, more_gaps, render
 from bot.notify.escape import teams_text
 from bot.notify.interface import PREVIEW, short_id
 
@@ -45,6 +45,7 @@ logging.getLogger("httpx").addFilter(_HideSignature())
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
 PAYLOAD_LIMIT = 28 * 1024  # Teams refuses messages over about 28 KB
+TEXT_BUDGET = 20_000  # characters of card text, leaving room for the card's JSON around it
 
 
 def reference(key: str) -> str:
@@ -62,10 +63,16 @@ def render_teams(document: DigestDocument) -> dict[str, Any]:
             title = {"type": "TextBlock", "text": part.title, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
             body.append(title)
         # Markdown lists need one TextBlock with "\r" line breaks in Teams; numbering is written out instead.
-        text = "\n\n".join(bullet(part.style, i).replace("• ", "· ") + line for i, line in enumerate(part.lines, 1))
-        body.append({"type": "TextBlock", "text": text, "wrap": True})
-        if part.note:
-            body.append({"type": "TextBlock", "text": part.note, "wrap": True, "isSubtle": True})
+        lines = [bullet(part.style, i).replace("• ", "· ") + line for i, line in enumerate(part.lines, 1)]
+        lines, left_out = fit(lines, TEXT_BUDGET // 2 if part.top_gaps else TEXT_BUDGET // 4)
+        body.append({"type": "TextBlock", "text": "\n\n".join(lines), "wrap": True})
+        note = part.note or ""
+        if left_out:  # kept under Teams' message size, counted rather than cut mid-name
+            note = (
+                teams_text(more_gaps(left_out + part.hidden)) if part.top_gaps else teams_text(f"…and {left_out} more")
+            )
+        if note:
+            body.append({"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True})
     for part in render(document, lambda s: s, lambda s: s):
         preview += [part.title] if part.title else []
         preview += [bullet(part.style, i) + x for i, x in enumerate(part.lines, 1)]

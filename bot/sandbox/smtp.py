@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -114,6 +115,8 @@ class SandboxSmtp:
             ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() in passwords
             return AuthResult(success=ok, handled=False)
 
+        # aiosmtpd warns about its own use of a deprecated attribute on every login: noise in demo output.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self._controller = Controller(
             _Handler(world, threading.Lock()),
             hostname="127.0.0.1",

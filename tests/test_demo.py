@@ -199,3 +199,11 @@ def test_demo_command_line(tmp_path: Path) -> None:
     assert f"1. {world.under_invested[0]}" in result.stdout
     assert "deliveries this run:" in result.stdout
     assert str(tmp_path / "out" / "index.md") in result.stdout
+
+
+def test_the_index_names_the_two_commands_that_serve_its_store(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out = demo_runs[0]
+    index = (out / "index.md").read_text(encoding="utf-8")
+    store = f"--database-url sqlite:///{(out / 'upkeep.db').resolve()}"
+    assert f"upkeep {store} serve`" in index
+    assert f"upkeep {store} mcp`" in index

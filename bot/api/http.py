@@ -124,17 +124,22 @@ def _key(request: Request) -> str:
     return f"{p['host']}/{p['owner']}/{p['name']}".lower()
 
 
-def build_app(ledger: Ledger, tokens: Sequence[SecretStr], *, host: str = "127.0.0.1") -> Starlette:
-    """The whole server over ``ledger``; ``tokens`` guard ``/api/`` and ``/mcp``."""
-    mcp = build_mcp(ledger, host=host)
-    mcp_app = mcp.streamable_http_app()
-    pages = jinja2.Environment(
+def page_environment() -> jinja2.Environment:
+    """The pages' templates (``templates/api/``), HTML-escaped: upstream text is shown, never interpreted."""
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir() / "api"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def build_app(ledger: Ledger, tokens: Sequence[SecretStr], *, host: str = "127.0.0.1") -> Starlette:
+    """The whole server over ``ledger``; ``tokens`` guard ``/api/`` and ``/mcp``."""
+    mcp = build_mcp(ledger, host=host)
+    mcp_app = mcp.streamable_http_app()
+    pages = page_environment()
     openapi = json.dumps(openapi_document()).encode()
 
     async def run(call: Callable[[], T]) -> T:

@@ -14,6 +14,8 @@ from pydantic.json_schema import models_json_schema
 from bot import __version__
 from bot.query.models import (
     Changes,
+    DeliveryPlan,
+    Explanation,
     PackageUsers,
     PersonIdentity,
     PledgeOut,
@@ -25,7 +27,11 @@ from bot.query.models import (
     UpstreamRecord,
 )
 
+# Explanation and DeliveryPlan are the CLI's only (`explain --json`, `deliver --dry-run --json`); they are
+# components here so one document describes every shape.
 MODELS: tuple[type[BaseModel], ...] = (
+    Explanation,
+    DeliveryPlan,
     UpstreamPage,
     UpstreamRecord,
     UpstreamHistory,

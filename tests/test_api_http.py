@@ -3,6 +3,12 @@ the OpenAPI document under schemathesis, and MCP over streamable HTTP with the S
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,7 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from bot.api.auth import token_matches
 from bot.query.models import UpstreamHistory, UpstreamPage, UpstreamRecord
-from tests.api_fixtures import OTHER_TOKEN, TOKEN, Served, auth
+from tests.api_fixtures import OTHER_TOKEN, TOKEN, ApiStore, Served, auth, free_port
 from tests.mcp_calls import EXPECTED_TOOLS, call_every_tool
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.api_fixtures"]
@@ -145,3 +151,53 @@ def test_mcp_over_http_refuses_a_wrong_token(served: Served) -> None:
     with pytest.raises(BaseException) as caught:  # the SDK surfaces the 401 inside an exception group
         anyio.run(session)
     assert "401" in repr(caught.value) or "Unauthorized" in repr(caught.value)
+
+
+def test_upkeep_serve_listens_on_loopback_and_guards_the_api(api_store: ApiStore) -> None:
+    """The command as a person runs it: a subprocess, the token from the environment, loopback by default."""
+    port = free_port()
+    env = {**os.environ, "UPKEEP_API_TOKENS": f" {TOKEN} ,{OTHER_TOKEN}", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "bot", "--database-url", api_store.db_url, "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert f"serving on http://127.0.0.1:{port}/" in line and TOKEN not in line
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(base + "/openapi.json")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "upkeep serve did not answer"
+                time.sleep(0.2)
+        assert answer.status_code == 200 and answer.json()["openapi"].startswith("3.1")
+        assert httpx.get(base + "/api/v1/upstreams").status_code == 401
+        assert httpx.get(base + "/api/v1/upstreams", headers=auth(OTHER_TOKEN)).status_code == 200
+        bound = {conn.laddr for conn in listening_sockets(process.pid)}
+        assert bound == {("127.0.0.1", port)}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def listening_sockets(pid: int) -> list[Any]:
+    """The listening TCP sockets of ``pid`` from /proc (no extra package): (address, port) pairs."""
+    from types import SimpleNamespace
+
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and inode in inodes:  # LISTEN
+            address, port = local.split(":")
+            octets = [str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)]
+            found.append(SimpleNamespace(laddr=(".".join(octets), int(port, 16))))
+    return found

@@ -370,6 +370,14 @@ The world planted these as under-invested on purpose: `{", ".join(world.under_in
 upstream of the table, by key, URL or name alone), `upkeep upstream {example} --database-url {database}`
 everything known about it, and `upkeep status --database-url {database}` the run.
 
+## Ask the store
+
+`UPKEEP_API_TOKENS=choose-a-token upkeep --database-url sqlite:///{(options.out / DATABASE_FILE).resolve()} serve`
+serves this store on http://127.0.0.1:8080/: the review at `/`, a page per upstream under `/upstreams`, the JSON
+API under `/api/v1/` (its OpenAPI document at `/openapi.json`) and MCP at `/mcp`, the last two for a bearer token.
+`upkeep --database-url sqlite:///{(options.out / DATABASE_FILE).resolve()} mcp` serves the same MCP tools over
+stdio, for an MCP client that starts upkeep itself. docs/api.md has curl examples and a client configuration.
+
 ## Traps the world holds, and what upkeep made of them
 
 {findings}

@@ -17,6 +17,7 @@ from bot.deliver.issue_bodies import render_gap_issue
 from bot.gaps.interface import Budget, ContributionKind, Investment, RepoUse, UpstreamUsage
 from bot.gaps.stage import score_from_inputs
 from bot.gaps.weights import load_weights
+from bot.query.models import DeliveryPlan
 from bot.sandbox.generate import generate_world
 from bot.sandbox.model import World
 from bot.sandbox.server import SandboxServer
@@ -92,6 +93,11 @@ def test_dry_run_then_run_then_rerun(
         assert dry.count("would post to Slack") == 1
         planned = dry.count("would open or update the issue marked <!-- upkeep:gap:")
         assert planned >= 1 and "<!-- upkeep:dashboard -->" in dry
+        main(["--database-url", url, "deliver", "--dry-run", "--json"])
+        plan = DeliveryPlan.model_validate_json(capsys.readouterr().out)
+        assert plan.enqueued == len(plan.planned) == planned + 2  # the gaps, the dashboard and the digest
+        assert dry.startswith("\n".join(plan.planned))  # the same plan as the text, one entry per change
+        assert outbox(url) == []
 
         main(["--database-url", url, "deliver"])
         assert (

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar, get_args
 
@@ -25,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.api.auth import BearerGuard
 from bot.api.mcp_server import build_mcp
-from bot.api.openapi import MAX_LIMIT, openapi_document
+from bot.api.openapi import MAX_LIMIT, MAX_OFFSET, openapi_document
 from bot.paths import templates_dir
 from bot.query import Ledger
 from bot.query.history import parse_since
@@ -33,6 +34,8 @@ from bot.query.models import SortKey
 from bot.report.quarters import Quarter
 
 T = TypeVar("T")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+QUARTER = re.compile(r"[1-9][0-9]{3}Q[1-4]")
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
@@ -60,8 +63,18 @@ def json_answer(request: Request, value: BaseModel | Sequence[BaseModel]) -> Res
     return etagged(request, body, "application/json")
 
 
-def error(status: int, kind: str, detail: str) -> Response:
-    return Response(json.dumps({"error": kind, "detail": detail}), status_code=status, media_type="application/json")
+def error(status: int, kind: str, detail: str, headers: Mapping[str, str] | None = None) -> Response:
+    body = json.dumps({"error": kind, "detail": detail})
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _only(request: Request, *names: str) -> None:
+    """Refuse parameters the operation does not know (a typo would otherwise be silently ignored)."""
+    unknown = sorted(set(request.query_params) - set(names))
+    if unknown:
+        raise BadRequest(
+            f"unknown query parameter(s): {', '.join(repr(u) for u in unknown)}; known: {', '.join(names)}"
+        )
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -111,23 +124,29 @@ def _key(request: Request) -> str:
     return f"{p['host']}/{p['owner']}/{p['name']}".lower()
 
 
-def build_app(ledger: Ledger, tokens: Sequence[SecretStr], *, host: str = "127.0.0.1") -> Starlette:
-    """The whole server over ``ledger``; ``tokens`` guard ``/api/`` and ``/mcp``."""
-    mcp = build_mcp(ledger, host=host)
-    mcp_app = mcp.streamable_http_app()
-    pages = jinja2.Environment(
+def page_environment() -> jinja2.Environment:
+    """The pages' templates (``templates/api/``), HTML-escaped: upstream text is shown, never interpreted."""
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir() / "api"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def build_app(ledger: Ledger, tokens: Sequence[SecretStr], *, host: str = "127.0.0.1") -> Starlette:
+    """The whole server over ``ledger``; ``tokens`` guard ``/api/`` and ``/mcp``."""
+    mcp = build_mcp(ledger, host=host)
+    mcp_app = mcp.streamable_http_app()
+    pages = page_environment()
     openapi = json.dumps(openapi_document()).encode()
 
     async def run(call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call)
 
     async def list_upstreams(request: Request) -> Response:
+        _only(request, "ecosystem", "team", "decision", "min_gap", "scored", "sort", "order", "offset", "limit")
         sort = _choice(request, "sort", get_args(SortKey), "priority")
         page = await run(
             lambda: ledger.upstreams(
@@ -138,50 +157,63 @@ def build_app(ledger: Ledger, tokens: Sequence[SecretStr], *, host: str = "127.0
                 scored=_bool(request, "scored"),
                 sort=sort,  # type: ignore[arg-type]  # checked against SortKey above
                 descending=_choice(request, "order", ("desc", "asc"), "desc") == "desc",
-                offset=_int(request, "offset", 0, 0, 10**9),
+                offset=_int(request, "offset", 0, 0, MAX_OFFSET),
                 limit=_int(request, "limit", 50, 1, MAX_LIMIT),
             )
         )
         return json_answer(request, page)
 
     async def get_upstream(request: Request) -> Response:
+        _only(request)
         record = await run(lambda: ledger.upstream(_key(request)))
         if not record.known:
             return error(404, "not_found", f"{record.upstream}: unknown upstream")
         return json_answer(request, record)
 
     async def get_history(request: Request) -> Response:
+        _only(request)
         return json_answer(request, await run(lambda: ledger.history(_key(request))))
 
     async def get_changes(request: Request) -> Response:
+        _only(request, "since")
+        text = request.query_params.get("since")
+        if text is not None and not DATE.fullmatch(text):
+            raise BadRequest(f"since={text!r}: a date, YYYY-MM-DD")
         try:
-            since = parse_since(request.query_params.get("since"))
+            since = parse_since(text)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
         return json_answer(request, await run(lambda: ledger.changes(since=since)))
 
     async def package_users(request: Request) -> Response:
-        package = request.query_params.get("package", "").strip()
+        _only(request, "package")
+        package = request.query_params.get("package", "")
         if not package:
             raise BadRequest("package: required (pypi/requests, or a bare name)")
         return json_answer(request, await run(lambda: ledger.package_users(package)))
 
     async def pledge(request: Request) -> Response:
+        _only(request, "quarter")
         quarter = request.query_params.get("quarter")
         if quarter is not None:
             try:
+                if not QUARTER.fullmatch(quarter):
+                    raise ValueError(quarter)
                 Quarter.parse(quarter)
             except ValueError as exc:
                 raise BadRequest(f"quarter={quarter!r}: written like 2026Q3") from exc
         return json_answer(request, await run(lambda: ledger.pledge(quarter=quarter)))
 
     async def unresolved(request: Request) -> Response:
+        _only(request)
         return json_answer(request, await run(ledger.unresolved))
 
     async def people(request: Request) -> Response:
+        _only(request)
         return json_answer(request, await run(ledger.people))
 
     async def status(request: Request) -> Response:
+        _only(request)
         return json_answer(request, await run(ledger.status))
 
     async def openapi_json(request: Request) -> Response:
@@ -209,7 +241,7 @@ def build_app(ledger: Ledger, tokens: Sequence[SecretStr], *, host: str = "127.0
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         kind = "not_found" if exc.status_code == 404 else "http_error"
-        return error(exc.status_code, kind, str(exc.detail))
+        return error(exc.status_code, kind, str(exc.detail), exc.headers)  # 405 keeps its Allow header
 
     upstream = "/api/v1/upstreams/{host}/{owner}/{name}"
     routes: list[BaseRoute] = [

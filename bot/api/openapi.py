@@ -14,6 +14,8 @@ from pydantic.json_schema import models_json_schema
 from bot import __version__
 from bot.query.models import (
     Changes,
+    DeliveryPlan,
+    Explanation,
     PackageUsers,
     PersonIdentity,
     PledgeOut,
@@ -25,7 +27,11 @@ from bot.query.models import (
     UpstreamRecord,
 )
 
+# Explanation and DeliveryPlan are the CLI's only (`explain --json`, `deliver --dry-run --json`); they are
+# components here so one document describes every shape.
 MODELS: tuple[type[BaseModel], ...] = (
+    Explanation,
+    DeliveryPlan,
     UpstreamPage,
     UpstreamRecord,
     UpstreamHistory,
@@ -37,6 +43,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     StatusOut,
 )
 MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -104,7 +111,7 @@ def openapi_document() -> dict[str, Any]:
         _param("scored", {"type": "boolean"}, "true: only scored upstreams; false: only those left out."),
         _param("sort", {"type": "string", "enum": list(get_args(SortKey)), "default": "priority"}, "Sort key."),
         _param("order", {"type": "string", "enum": ["desc", "asc"], "default": "desc"}, "Sort order."),
-        _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Rows to skip."),
+        _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "Rows to skip."),
         _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}, "Rows per page."),
     ]
     paths = {
@@ -130,7 +137,13 @@ def openapi_document() -> dict[str, Any]:
             "What changed between the latest snapshot and an earlier one",
             "getChanges",
             _responses(_ref("Changes"), bad_request=True),
-            [_param("since", {"type": "string", "format": "date"}, "Compare with the last snapshot at or before it.")],
+            [
+                _param(
+                    "since",
+                    {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    "Compare with the last snapshot at or before it.",
+                )
+            ],
         ),
         "/api/v1/packages/users": _get(
             "Which internal repositories use a package",
@@ -150,7 +163,7 @@ def openapi_document() -> dict[str, Any]:
             [
                 _param(
                     "quarter",
-                    {"type": "string", "pattern": "^[0-9]{4}Q[1-4]$"},
+                    {"type": "string", "pattern": "^[1-9][0-9]{3}Q[1-4]$"},
                     "e.g. 2026Q3; default: the last complete.",
                 )
             ],

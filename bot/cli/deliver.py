@@ -77,7 +77,8 @@ def deliver(
 
         plan = DeliveryPlan(
             missing=list(inputs.missing),
-            planned=lines,
+            # The stage echoes the plan, then its notes, then its summary line: keep the plan only.
+            planned=lines[: max(0, len(lines) - len(summary.notes) - 1)],
             enqueued=summary.enqueued,
             skipped=summary.skipped,
             waiting=summary.waiting,

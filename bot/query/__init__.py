@@ -46,6 +46,8 @@ class Ledger:
     engine: Engine
     settings: Settings
     clock: Callable[[], datetime] = field(default=_utcnow)
+    review_ttl_seconds: float = 60.0  # rendering the review (charts included) takes seconds; reuse it this long
+    _review: _overview.ReviewCache = field(default_factory=_overview.ReviewCache, repr=False, compare=False)
 
     def upstreams(
         self,
@@ -101,7 +103,10 @@ class Ledger:
         return _overview.status(self.engine, runs=runs)
 
     def review(self) -> RenderedReview:
-        return _overview.latest_review(self.engine, self.settings, now=self.clock())
+        """The latest review, rendered at most once per ``review_ttl_seconds``."""
+        return self._review.get(
+            lambda: _overview.latest_review(self.engine, self.settings, now=self.clock()), self.review_ttl_seconds
+        )
 
 
 def to_json(value: BaseModel | Sequence[BaseModel]) -> str:

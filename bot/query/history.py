@@ -27,7 +27,7 @@ ALL_SNAPSHOTS = 10_000
 
 def parse_since(value: str | None) -> datetime | None:
     """``YYYY-MM-DD`` (midnight UTC) or an ISO instant (UTC when it names no offset); ``ValueError`` otherwise."""
-    if value is None or not value.strip():
+    if value is None:
         return None
     text = value.strip()
     try:

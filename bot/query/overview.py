@@ -8,6 +8,9 @@ one computation), so the API, the MCP tools and ``review.html`` never disagree.
 from __future__ import annotations
 
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +89,23 @@ class RenderedReview:
     quarter: str
     html: str
     markdown: str
+
+
+class ReviewCache:
+    """One rendered review and when it was rendered; a lock keeps concurrent requests from rendering twice."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value: tuple[float, RenderedReview] | None = None
+
+    def get(self, render: Callable[[], RenderedReview], ttl_seconds: float) -> RenderedReview:
+        with self._lock:
+            if self._value is not None and self._clock() - self._value[0] < ttl_seconds:
+                return self._value[1]
+            rendered = render()
+            self._value = (self._clock(), rendered)
+            return rendered
 
 
 def latest_review(engine: Engine, settings: Settings, *, now: datetime) -> RenderedReview:

@@ -299,7 +299,7 @@ def upstream_record(engine: Engine, settings: Settings, key: str, *, now: dateti
     return UpstreamRecord(
         upstream=name,
         formerly=formerly,
-        known=row is not None or bool(resolutions) or bool(history),
+        known=row is not None or bool(resolutions) or bool(history) or summary is not None,
         packages=packages,
         repositories=sorted({u.repository for u in uses}),
         window_days=window_days,

@@ -21,13 +21,24 @@ def demo_command(
     as_app: Annotated[
         bool, typer.Option("--as-app", help="Authenticate as the world's GitHub App instead of with a token.")
     ] = False,
+    hostile_text: Annotated[
+        bool,
+        typer.Option("--hostile-text", help="A world with pings, markup, fake markers and formulas in its text."),
+    ] = False,
 ) -> None:
     """Run every stage against a generated world served on loopback; no configuration or tokens needed."""
     from bot.demo import DemoOptions, run_demo
 
     result = run_demo(
         DemoOptions(
-            out=out, scale=scale, seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, fresh=fresh, as_app=as_app
+            out=out,
+            scale=scale,
+            seed=seed,
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            fresh=fresh,
+            as_app=as_app,
+            hostile_text=hostile_text,
         ),
         echo=typer.echo,
     )

@@ -48,6 +48,7 @@ class DemoOptions:
     fresh: bool = False
     as_app: bool = False  # authenticate as the world's GitHub App (JWT, installation tokens) instead of a token
     hostile_text: bool = False  # payloads in every free-text field (bot.sandbox.hostile)
+    fault_seed: int | None = None  # which requests fail (None: the world's seed)
 
 
 @dataclass
@@ -135,7 +136,8 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
 
         world = hostile(world)
     resumed = _prepare(options, world)
-    knobs = Knobs(latency_ms=options.latency_ms, fault_rate=options.fault_rate, fault_seed=options.seed)
+    fault_seed = options.seed if options.fault_seed is None else options.fault_seed
+    knobs = Knobs(latency_ms=options.latency_ms, fault_rate=options.fault_rate, fault_seed=fault_seed)
     with SandboxServer(world, knobs=knobs) as server:
         echo(f"sandbox world (scale {options.scale}, seed {options.seed}) served at {server.base_url}")
         settings = demo_settings(options, server.base_url, world)

@@ -49,6 +49,8 @@ class DemoOptions:
     fault_rate: float = 0.0
     fresh: bool = False
     as_app: bool = False  # authenticate as the world's GitHub App (JWT, installation tokens) instead of a token
+    hostile_text: bool = False  # payloads in every free-text field (bot.sandbox.hostile)
+    fault_seed: int | None = None  # which requests fail (None: the world's seed)
 
 
 @dataclass
@@ -135,8 +137,13 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
 
     options.out.mkdir(parents=True, exist_ok=True)
     world = world or generate_world(options.seed, options.scale)
+    if options.hostile_text:
+        from bot.sandbox.hostile import hostile
+
+        world = hostile(world)
     resumed = _prepare(options, world)
-    knobs = Knobs(latency_ms=options.latency_ms, fault_rate=options.fault_rate, fault_seed=options.seed)
+    fault_seed = options.seed if options.fault_seed is None else options.fault_seed
+    knobs = Knobs(latency_ms=options.latency_ms, fault_rate=options.fault_rate, fault_seed=fault_seed)
     with SandboxServer(world, knobs=knobs) as server, SandboxSmtp(world, options.out / "tls") as smtp:
         echo(f"sandbox world (scale {options.scale}, seed {options.seed}) served at {server.base_url}")
         settings = demo_settings(options, server.base_url, world, smtp)
@@ -291,7 +298,11 @@ def _write_deliveries(out: Path, world: World) -> dict[str, Path]:
     issues_dir = out / "issues"
     shutil.rmtree(issues_dir, ignore_errors=True)
     issues_dir.mkdir(parents=True)
+    from bot.sandbox.github_rest import TOKEN_LOGIN
+
     for issue in world.issues.get(world.ospo_repo, []):
+        if issue.user != TOKEN_LOGIN:  # someone else's issue is theirs, not upkeep's output (and not escaped)
+            continue
         path = issues_dir / f"{issue.number:03d}-{_slug(issue.title)}.md"
         path.write_text(_issue_markdown(issue), encoding="utf-8")
     files["issues/"] = issues_dir

@@ -159,3 +159,18 @@ def test_off_enforces_nothing(world: World) -> None:
     with client(router) as c:
         over = c.post("/api/graphql", json={"query": contributions_query(50), "variables": {}})
     assert "MAX_NODE_LIMIT_EXCEEDED" not in over.text
+
+
+def test_slack_methods_keep_to_their_tier() -> None:
+    from bot.sandbox.generate import generate_world
+    from bot.sandbox.slack import SlackService
+
+    world = generate_world(7, "small")
+    router = Router(world, services=[SlackService(world)], knobs=Knobs(time_compression=1))
+    headers = {"Authorization": f"Bearer {world.tokens['slack'][0]}"}
+    with httpx.Client(transport=httpx.MockTransport(router.handler), base_url="http://sandbox.test") as c:
+        lists = [c.post("/slack/api/conversations.list", headers=headers) for _ in range(21)]
+        history = c.post("/slack/api/conversations.history", headers=headers, data={"channel": "nope"})
+    assert [r.status_code for r in lists] == [200] * 20 + [429]  # tier 2: 20 a minute
+    assert lists[20].json() == {"ok": False, "error": "ratelimited"} and int(lists[20].headers["retry-after"]) >= 1
+    assert history.status_code == 200  # another method, its own tier

@@ -15,7 +15,7 @@ from bot.cli.sandbox import Scale
 def demo_command(
     out: Annotated[Path, typer.Option(help="Folder for everything the demo produces.")] = Path("demo-out"),
     scale: Annotated[
-        Scale, typer.Option(help="The world's size: small (fast) or large (benchmark size).")
+        Scale, typer.Option(help="The world's size: small (fast), medium (500 repositories) or large (benchmark size).")
     ] = Scale.small,
     seed: Annotated[int, typer.Option(help="The world's seed; the same seed gives the same world.")] = 7,
     latency_ms: Annotated[float, typer.Option(help="Latency the sandbox adds to every request.")] = 0.0,
@@ -23,6 +23,10 @@ def demo_command(
     fresh: Annotated[bool, typer.Option(help="Start a new world even if OUT holds one.")] = False,
     as_app: Annotated[
         bool, typer.Option("--as-app", help="Authenticate as the world's GitHub App instead of with a token.")
+    ] = False,
+    hostile_text: Annotated[
+        bool,
+        typer.Option("--hostile-text", help="A world with pings, markup, fake markers and formulas in its text."),
     ] = False,
 ) -> None:
     """Run every stage against a generated world served on loopback; no configuration or tokens needed."""
@@ -37,6 +41,7 @@ def demo_command(
             fault_rate=fault_rate,
             fresh=fresh,
             as_app=as_app,
+            hostile_text=hostile_text,
         ),
         echo=typer.echo,
     )

@@ -20,20 +20,32 @@ class Scale(StrEnum):
     """The sandbox world's sizes (``bot.sandbox.generate.SCALES``), offered as choices."""
 
     small = "small"
+    medium = "medium"
     large = "large"
 
 
-ScaleOption = Annotated[Scale, typer.Option("--scale", help="small (fast) or large (benchmark size).")]
+ScaleOption = Annotated[
+    Scale, typer.Option("--scale", help="small (fast), medium (500 repositories) or large (benchmark size).")
+]
 SeedOption = Annotated[int, typer.Option("--seed", help="Same seed, same world.")]
+HostileOption = Annotated[
+    bool,
+    typer.Option("--hostile-text", help="Put pings, markup, fake markers and formulas in every free-text field."),
+]
 
 
-def _world(scale: Scale, seed: int) -> World:
+def _world(scale: Scale, seed: int, hostile_text: bool = False) -> World:
     from bot.sandbox import generate_world
 
     try:
-        return generate_world(seed, scale.value)
+        world = generate_world(seed, scale.value)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+    if hostile_text:
+        from bot.sandbox.hostile import hostile
+
+        world = hostile(world)
+    return world
 
 
 @sandbox_app.command("serve")
@@ -47,13 +59,29 @@ def serve(
         bool,
         typer.Option("--enterprise-server", help="Act as GitHub Enterprise Server: only the synchronous SBOM route."),
     ] = False,
+    hostile_text: HostileOption = False,
+    limits: Annotated[
+        str, typer.Option("--limits", help="GitHub limit profile: personal-token, app-installation(-ghec), off.")
+    ] = "personal-token",
+    time_compression: Annotated[
+        float, typer.Option("--time-compression", help="The limits' clock runs this much faster (1: real time).")
+    ] = 60.0,
+    headerless_share: Annotated[
+        float | None, typer.Option("--headerless-share", help="Share of secondary limits answered without headers.")
+    ] = None,
 ) -> None:
     """Serve the world until Ctrl-C; print the base URLs, a config snippet and the fake tokens."""
     from bot.sandbox import Knobs, SandboxServer, sandbox_environment, sandbox_toml
 
-    world = _world(scale, seed)
+    world = _world(scale, seed, hostile_text)
     try:
-        knobs = Knobs(latency_ms=latency_ms, fault_rate=fault_rate)
+        knobs = Knobs(
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            limits=limits,
+            time_compression=time_compression,
+            headerless_share=headerless_share,
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     try:
@@ -76,6 +104,12 @@ def serve(
     registries = "pypi|npm|crates|goproxy|govanity|maven2|rubygems|nuget|packagist|depsdev"
     typer.echo(f"  registries       {base}/registry/<{registries}>")
     typer.echo(f"  SBOM downloads   {server.alt_base_url}/sbom-downloads")
+    profile = knobs.profile
+    typer.echo(
+        f"  limits           {profile.name}: {profile.description}; clock x{time_compression:g} "
+        f"(set github.time_compression = {time_compression:g}); {profile.headerless_share:.0%} of secondary "
+        "limits without headers"
+    )
     typer.echo("\n# config snippet (e.g. config/sandbox.toml)\n")
     typer.echo(sandbox_toml(base, world, enterprise_server=enterprise_server))
     typer.echo("# fake tokens the sandbox accepts (export them; they are not secrets)")
@@ -95,11 +129,12 @@ def truth_command(
     scale: ScaleOption = Scale.small,
     seed: SeedOption = 7,
     as_json: Annotated[bool, typer.Option("--json", help="The whole truth as JSON.")] = False,
+    hostile_text: HostileOption = False,
 ) -> None:
     """Print the world's ground truth (a summary, or everything with --json)."""
     from bot.sandbox import truth, world_truth_json
 
-    world = _world(scale, seed)
+    world = _world(scale, seed, hostile_text)
     if as_json:
         typer.echo(world_truth_json(world), nl=False)
         return

@@ -17,6 +17,17 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _LEADING = re.compile(r"^([-+#])")
 _WHITESPACE = re.compile(r"\s+")
 _ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+# Control, bidirectional-override and zero-width characters: they reorder or hide what a reader sees.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# A mention (@name) or an issue reference (#1) acts when the Markdown is pasted into GitHub: a word
+# joiner after the sign keeps the text and breaks the link.
+_MENTION = re.compile(r"([@#])(?=[\w-])")
+WORD_JOINER = "\u2060"
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without control, bidirectional-override and zero-width characters."""
+    return _INVISIBLE.sub("", text)
 
 
 class MarkdownSafe(str):
@@ -27,8 +38,9 @@ class MarkdownSafe(str):
 
 def escape_markdown(text: str) -> MarkdownSafe:
     """Make ``text`` literal inline Markdown: one line, HTML entities, punctuation backslash-escaped."""
-    text = _WHITESPACE.sub(" ", text).strip()
+    text = _WHITESPACE.sub(" ", strip_invisible(text)).strip()
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MENTION.sub(lambda m: m.group(1) + WORD_JOINER, text)
     text = _SPECIAL.sub(r"\\\1", text)
     # Printed after a list marker, a leading "-", "+", "#" or "1." would open a nested block.
     text = _LEADING.sub(r"\\\1", text)

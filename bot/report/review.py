@@ -19,7 +19,13 @@ from markupsafe import Markup, escape
 
 from bot.report import exports
 from bot.report.interface import Headline, ReviewData, ReviewError, ReviewFiles
-from bot.report.markdown import MarkdownSafe, escape_keeping_code, escape_markdown, finalize_markdown
+from bot.report.markdown import (
+    MarkdownSafe,
+    escape_keeping_code,
+    escape_markdown,
+    finalize_markdown,
+    strip_invisible,
+)
 from bot.report.series import Chart, funding_by_channel, risk_counts, top_gaps
 
 #: Where the templates live in a source checkout (``templates/review``).
@@ -132,13 +138,20 @@ def _charts(data: ReviewData) -> dict[str, Chart]:
     return {chart.id: chart for chart in render_charts(data)}
 
 
+def _finalize_html(value: Any) -> Any:
+    """Printed text loses control, bidirectional and zero-width characters (autoescaping does the rest)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return strip_invisible(value)
+    return value
+
+
 def _environment(templates_dir: Path, *, markdown: bool) -> jinja2.Environment:
     # Markdown is not HTML: its escaping is the ``finalize`` hook, which covers every printed value.
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         undefined=jinja2.StrictUndefined,
         autoescape=not markdown,  # noqa: S701
-        finalize=finalize_markdown if markdown else None,
+        finalize=finalize_markdown if markdown else _finalize_html,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

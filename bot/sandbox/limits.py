@@ -17,6 +17,10 @@ API"; see ``docs/sandbox-limits.md``):
   header at all in ``headerless_share`` of them (chosen by hashing, so reproducible), as GitHub's do.
   GitHub's CPU-time limit is not modelled: the sandbox's answers take no meaningful CPU.
 
+Slack: every method of :data:`SLACK_TIERS` at its tier's requests a minute; over it, ``429``
+``ratelimited`` with ``Retry-After``. ``chat.postMessage``'s one a second per channel (Slack's
+"special" tier) is the Slack service's ``per_channel_rate`` switch, still off by default.
+
 Time compression: every window and every wait the sandbox states is divided by
 ``time_compression``, so an hour's budget at factor 60 renews each real minute and a
 ``retry-after: 60`` becomes ``1``. The counts stay the real ones; only the clock runs faster.
@@ -127,6 +131,18 @@ def profile(name: str) -> LimitProfile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown limit profile {name!r}; known: {', '.join(PROFILES)}") from None
+
+
+#: Slack's per-method tiers (requests a minute per workspace, https://api.slack.com/docs/rate-limits):
+#: tier 2 20+, tier 3 50+, tier 4 100+; chat.postMessage is "special": one a second per channel.
+SLACK_TIERS: dict[str, int] = {
+    "auth.test": 100,
+    "conversations.list": 20,
+    "conversations.history": 50,
+    "chat.update": 50,
+    "files.getUploadURLExternal": 20,
+    "files.completeUploadExternal": 20,
+}
 
 
 # ----------------------------------------------------------------------------------------- GraphQL cost
@@ -346,6 +362,24 @@ class Limits:
         if ok:
             return None, charge
         return _primary_answer(charge, graphql, self.clock()), charge
+
+    def check_slack(
+        self, request: httpx.Request, path: str, limits: LimitProfile, compression: float
+    ) -> httpx.Response | None:
+        """Slack's tiers per method; 429 ``ratelimited`` with ``Retry-After`` (whole seconds)."""
+        if not limits.enforcing:
+            return None
+        method = path.strip("/")
+        if method not in SLACK_TIERS:
+            return None  # chat.postMessage's one a second per channel: SlackService(per_channel_rate=True)
+        key, span, limit = f"slack:{method}", MINUTE / compression, SLACK_TIERS[method]
+        with self._lock:
+            ok, window = self._spend("slack-workspace", key, span, 1, limit)
+            wait = window.start + span - self.clock()
+        if ok:
+            return None
+        headers = {"retry-after": str(max(1, math.ceil(wait)))}  # slack-sdk reads whole seconds
+        return httpx.Response(429, headers=headers, json={"ok": False, "error": "ratelimited"})
 
     def snapshot(self, token: str | None, limits: LimitProfile, compression: float) -> dict[str, Charge]:
         """The credential's primary budgets now, per resource, as ``GET /rate_limit`` states them (free)."""

@@ -353,6 +353,8 @@ class Router:
                 limited, charge = self.limits.check(
                     request, prefix, path, token, knobs.profile, knobs.time_compression, knobs.fault_seed
                 )
+            elif limited is None and prefix == "/slack/api" and knobs.rate_limit is None:
+                limited = self.limits.check_slack(request, path, knobs.profile, knobs.time_compression)
             if limited is not None:
                 answer = Answer(limited)
             elif service is None:

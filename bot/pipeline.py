@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Secrets, Settings
-from bot.http import RateLimited
 from bot.errors import describe_error
+from bot.http import RateLimited
 from bot.store.engine import session_scope
 from bot.store.rate_limits import BUDGETS
 from bot.store.tables import RunRow

@@ -270,6 +270,8 @@ def test_every_command_in_the_index_and_readme_runs_as_written(
             args.append("--help")
         code = _upkeep_exit([*args, "--database-url", f"sqlite:///{copy}"])
         assert code == 0, f"{command} (as {args}): {capsys.readouterr()}"
+
+
 def test_the_index_names_the_two_commands_that_serve_its_store(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
     out = demo_runs[0]
     index = (out / "index.md").read_text(encoding="utf-8")

@@ -35,7 +35,9 @@ def _help(path: str) -> None:
 @pytest.mark.parametrize("path", ["", *all_commands()])
 def test_help_shows_every_text_as_written(path: str, capsys: pytest.CaptureFixture[str]) -> None:
     _help(path)
-    shown = _squeeze(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    assert "\\[" not in out, f"{path or 'upkeep'}: an escaped bracket shows in the help"
+    shown = _squeeze(out)
     command = _command(path)
     texts = [(command.help or "").split("\f")[0]]
     texts += [p.help for p in command.params if isinstance(p, click.Option) and not p.hidden and p.help]

@@ -98,3 +98,18 @@ def test_counts_agree_with_their_noun_and_code_stays_code(tmp_path: Path) -> Non
     assert "\\`" not in markdown
     html = (tmp_path / "review.html").read_text()
     assert "Run <code>upkeep score</code> to take a snapshot" in html
+
+
+def test_close_top_gaps_share_one_label_and_far_ones_keep_their_own() -> None:
+    from bot.report.charts import gap_quadrant_chart
+    from bot.report.interface import GapRow
+
+    def row(name: str, usage: float) -> GapRow:
+        return GapRow(f"github.com/o/{name}", usage, usage, 0.0, usage, 1.0, usage, 100.0, 0.0)
+
+    crowd = [row(f"c{i}", 0.010 + i * 0.0001) for i in range(6)]  # six top gaps nearly on one spot
+    alone = row("alone", 0.0002)
+    others = [row(f"p{i}", 0.00001 * (1 + i % 500)) for i in range(6000)]
+    chart = gap_quadrant_chart([*others, *crowd, alone], top=[*crowd, alone])
+    assert ">1, 2, 3, 4, 5, 6<" in chart.svg.replace("\n", "")
+    assert ">7<" in chart.svg.replace("\n", "")

@@ -31,6 +31,19 @@ app = typer.Typer(
 log = logging.getLogger("bot.cli")
 
 
+def _plain_help_defaults() -> None:
+    """Typer escapes "[default: ...]" for Rich even when help is plain text (``rich_markup_mode=None``),
+    so help would read "\\[default: ...]". upkeep's help is never Rich markup: leave the text as it is."""
+    try:
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - typer without rich escapes nothing
+        return
+    rich_utils.escape_before_html_export = lambda input_text: input_text.strip()
+
+
+_plain_help_defaults()
+
+
 class CliError(click.ClickException):
     """A usage or configuration error, found before anything is written: one line, exit 2.
 

@@ -26,6 +26,11 @@ from bot.report.series import Chart, contributions_trend, funding_by_channel, ri
 
 #: Above this many upstreams the quadrant shows the most-used ones (plus every top gap).
 QUADRANT_MAX_POINTS = 1500
+#: Shares below this are drawn on a linear scale, above it on a logarithmic one (symlog): thousands of
+#: upstreams with shares of 0.01 % to 5 % spread out instead of crowding one column at the origin.
+QUADRANT_LINEAR_BELOW = 1e-4
+#: Top gaps closer than this (a share of the plot's width, in drawn coordinates) share one label.
+QUADRANT_LABEL_DISTANCE = 0.08
 
 _PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#718096", "#b7791f")
 _INK = "#2d3748"
@@ -59,9 +64,9 @@ def gap_quadrant_chart(gaps: Sequence[GapRow], *, top: Sequence[GapRow] = ()) ->
     series = []
 
     def draw(ax: Axes) -> None:
-        limit = max([0.01, *(max(row.usage_share, row.investment_share) for row in shown)]) * 1.05
-        ax.set_xscale("function", functions=(_sqrt, np.square))
-        ax.set_yscale("function", functions=(_sqrt, np.square))
+        limit = max([0.01, *(max(row.usage_share, row.investment_share) for row in shown)]) * 1.2
+        ax.set_xscale("symlog", linthresh=QUADRANT_LINEAR_BELOW, linscale=0.5)
+        ax.set_yscale("symlog", linthresh=QUADRANT_LINEAR_BELOW, linscale=0.5)
         ax.set_xlim(0, limit)
         ax.set_ylim(0, limit)
         diagonal = ax.plot([0, limit], [0, limit], color="#a0aec0", linestyle="--", linewidth=1)[0]
@@ -91,18 +96,20 @@ def gap_quadrant_chart(gaps: Sequence[GapRow], *, top: Sequence[GapRow] = ()) ->
             gaps_marks.set_gid("series-top-gaps")
             series.append("top-gaps")
             rank = {row.upstream: i for i, row in enumerate(top, start=1)}
-            for row in named:  # numbered like the top-gaps table; names would pile up on the zero line
+            # Numbered like the top-gaps table (names would pile up on the zero line); ranks whose points
+            # lie close together share one label ("2, 5, 9") instead of printing over each other.
+            for index, ((x, y), ranks) in enumerate(_label_groups(named, rank, ax, limit)):
                 ax.annotate(
-                    str(rank[row.upstream]),
-                    (row.usage_share, row.investment_share),
-                    xytext=(3, 4 + 7 * (rank[row.upstream] % 3)),
+                    ", ".join(str(r) for r in ranks),
+                    (x, y),
+                    xytext=(2, 5 + 9 * (index % 3)),  # neighbouring groups at different heights
                     textcoords="offset points",
                     fontsize=7,
                     color=_INK,
                 )
-        ax.set_xlabel("usage share (√ scale)")
-        ax.set_ylabel("investment share (√ scale)")
-        ax.text(0.98, 0.03, "under-invested", transform=ax.transAxes, ha="right", fontsize=8, color="#718096")
+        ax.set_xlabel("usage share (log scale above 0.01 %)")
+        ax.set_ylabel("investment share (log scale above 0.01 %)")
+        ax.text(0.98, 0.22, "under-invested", transform=ax.transAxes, ha="right", fontsize=8, color="#718096")
         ax.text(0.02, 0.95, "over-invested", transform=ax.transAxes, ha="left", fontsize=8, color="#718096")
         if others or named:
             ax.legend(loc="upper center", frameon=False, fontsize=8, ncol=2)
@@ -229,8 +236,26 @@ def _empty(ax: Axes, message: str) -> None:
     ax.set_yticks([])
 
 
-def _sqrt(values: Any) -> Any:
-    return np.sqrt(np.clip(values, 0, None))
+def _label_groups(
+    rows: Sequence[GapRow], rank: dict[str, int], ax: Axes, limit: float
+) -> list[tuple[tuple[float, float], list[int]]]:
+    """Top gaps grouped by nearness in drawn coordinates, in rank order; each group is labelled once."""
+    scale = ax.xaxis.get_transform()
+    top_end = float(scale.transform([limit])[0]) or 1.0
+
+    def drawn(value: float) -> float:
+        return float(scale.transform([value])[0]) / top_end
+
+    groups: list[tuple[tuple[float, float], tuple[float, float], list[int]]] = []
+    for row in sorted(rows, key=lambda r: rank[r.upstream]):
+        at = (drawn(row.usage_share), drawn(row.investment_share))
+        for anchor, _where, ranks in groups:
+            if abs(anchor[0] - at[0]) < QUADRANT_LABEL_DISTANCE and abs(anchor[1] - at[1]) < QUADRANT_LABEL_DISTANCE:
+                ranks.append(rank[row.upstream])
+                break
+        else:
+            groups.append((at, (row.usage_share, row.investment_share), [rank[row.upstream]]))
+    return [(where, ranks) for _, where, ranks in groups]
 
 
 def _label(text: str, width: int) -> str:

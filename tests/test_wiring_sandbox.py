@@ -32,7 +32,7 @@ from bot.report.quarters import Quarter
 from bot.report.report_stage import report_stage
 from bot.resolve.stage import resolve_stage
 from bot.sandbox import ledger_csv, roster_csv, truth
-from bot.sandbox.gap_inputs import DEFAULT_RATES, model_inputs
+from bot.sandbox.gap_inputs import model_inputs
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
 from bot.sources.signals_stage import signals_stage
@@ -44,8 +44,6 @@ from tests.sandbox_fixtures import RunningSandbox
 from tests.test_gaps_sandbox import NO_RISK
 
 pytest_plugins = ["tests.sandbox_fixtures"]
-
-RATES = dict(DEFAULT_RATES)  # as model_inputs converts the truth's money
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,6 @@ def wired(sandbox_server: RunningSandbox, tmp_path_factory: pytest.TempPathFacto
         "database.url": db_url,
         "people.roster_csv": str(roster),
         "funding.ledger_csv": str(ledger),
-        "funding.rates": RATES,
     }
     settings = load_settings(None, overrides=overrides)
     engine = make_engine(db_url)
@@ -365,3 +362,16 @@ def test_score_command_prints_the_top_gaps_and_stores_another_snapshot(wired: Wi
     table = CliRunner().invoke(app, ["--database-url", db_url, "score", "--top", "3"])
     assert table.exit_code == 0, table.output
     assert "Top gaps" in table.output and "upstreams scored" in table.output
+
+
+def test_explain_shows_each_conversion_with_its_date_and_ecb_rate(wired: Wired) -> None:
+    facts = truth(wired.world)
+    key = next(k for k, chs in sorted(facts["money"].items()) if any("EUR" in cur for cur in chs.values()))
+    result = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", key])
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert "payments in the window, in USD at the rate of each payment's date:" in lines
+    converted = [line for line in lines if " EUR on " in line]
+    assert converted and all(" (ECB 20" in line and " at " in line for line in converted)
+    total = sum(float(line.split(" = ")[1].split(" at ")[0].replace(",", "")) for line in converted)
+    assert total == pytest.approx(sum(facts["money_converted"][key].values()), abs=0.01)

@@ -16,6 +16,7 @@ from bot.cli.app import app, context, current_upstream
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
+from bot.store.gap_inputs import conversions_of
 from bot.store.gaps import latest_snapshots, load_score, load_scores
 
 
@@ -102,3 +103,11 @@ def explain_command(
         typer.echo(f"upkeep: {key}: not scored in snapshot {snapshots[0].id} (not used, or not resolved)", err=True)
         raise typer.Exit(1)
     typer.echo(explain(score, currency=snapshots[0].currency), nl=False)
+    snapshot = snapshots[0]
+    conversions = conversions_of(
+        engine, context(ctx).settings, key, window_start=snapshot.window_start, window_end=snapshot.window_end
+    )
+    if conversions:
+        typer.echo(f"  payments in the window, in {snapshot.currency} at the rate of each payment's date:")
+        for conversion in conversions:
+            typer.echo(f"    {conversion.text()}")

@@ -67,6 +67,9 @@ class Investment:
     upstream: str
     contributions: Mapping[ContributionKind, int] = field(default_factory=dict)
     money: Mapping[str, float] = field(default_factory=dict)  # channel (github-sponsors, opencollective, ...) -> amount
+    # payments that could not be converted, each with its reason ("5,000.00 EUR not converted: no rate for
+    # 2026-03-17"): in no amount above, and shown beside the money wherever the money is shown
+    not_converted: tuple[str, ...] = ()
 
     @property
     def money_total(self) -> float:

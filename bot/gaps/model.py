@@ -141,7 +141,10 @@ def _code(investment: Investment | None, weights: GapWeights) -> tuple[float, tu
 def _money(investment: Investment | None) -> Term:
     money = investment.money if investment else {}
     parts = tuple(Operand(channel, float(money[channel])) for channel in sorted(money)) or (Operand("no money", 0.0),)
-    return Term("money", math.fsum(o.value for o in parts), Op.SUM, parts, note="in the window")
+    note = "in the window"
+    if investment is not None and investment.not_converted:
+        note += "; left out: " + "; ".join(investment.not_converted)
+    return Term("money", math.fsum(o.value for o in parts), Op.SUM, parts, note=note)
 
 
 def _risk(signals: RiskSignals | None, given: float, weights: GapWeights) -> tuple[tuple[str, ...], tuple[Term, ...]]:

@@ -66,7 +66,19 @@ def gaps_csv(data: ReviewData) -> str:
 
 
 def funding_csv(data: ReviewData) -> str:
-    header = ("upstream", "channel", "amount", "currency", "converted", "reporting_currency", "team")
+    header = (
+        "upstream",
+        "channel",
+        "amount",
+        "currency",
+        "converted",
+        "reporting_currency",
+        "rate",
+        "rate_source",
+        "unconverted",
+        "note",
+        "team",
+    )
     payments = sorted(data.payments, key=lambda p: (p.upstream, p.channel, p.currency, p.amount))
     rows = (
         (
@@ -76,6 +88,10 @@ def funding_csv(data: ReviewData) -> str:
             _cell(p.currency),
             _money(p.converted),
             data.currency,
+            "" if p.rate is None else f"{p.rate:.6f}",
+            _cell(p.rate_source),
+            _money(p.unconverted),
+            _cell(p.note),
             _cell(p.team or ""),
         )
         for p in payments
@@ -153,6 +169,10 @@ def review_json(data: ReviewData) -> str:
                 "amount": p.amount,
                 "currency": p.currency,
                 "converted": p.converted,
+                "rate": p.rate,
+                "rate_source": p.rate_source,
+                "unconverted": p.unconverted,
+                "note": p.note,
                 "team": p.team,
             }
             for p in sorted(data.payments, key=lambda p: (p.upstream, p.channel, p.currency, p.amount))

@@ -25,6 +25,9 @@ DEFAULT_CAVEATS: tuple[str, ...] = (
     "Usage comes from the SBOMs the organisation publishes; repositories without an SBOM are absent.",
 )
 
+#: The upstream column of payments that name no upstream we use (they count in the money given, for no upstream).
+UNATTRIBUTED = "(no upstream)"
+
 #: The Open Source Pledge minimum, in USD per developer per year.
 PLEDGE_USD_PER_DEVELOPER = 2000.0
 
@@ -107,10 +110,14 @@ class PaymentRow:
 
     upstream: str
     channel: str  # e.g. "github-sponsors", "open-collective", "ledger:tidelift"
-    amount: float  # in ``currency``
+    amount: float  # in ``currency``, everything paid (converted or not)
     currency: str
-    converted: float  # in the reporting currency
+    converted: float  # in the reporting currency: the part with a rate
     team: str | None = None
+    rate: float | None = None  # reporting-currency units per unit; a weighted mean over several dated rates
+    rate_source: str = ""  # "ECB 2026-03-16", "funding.rates", "same currency", or the first … last ECB day
+    unconverted: float = 0.0  # in ``currency``: paid but without a rate, so in no converted total
+    note: str = ""  # why, e.g. "5,000.00 EUR not converted: no rate for 2026-03-17"
 
 
 @dataclass(frozen=True, slots=True)

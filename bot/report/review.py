@@ -8,6 +8,7 @@ and SVG charts inline and a Content-Security-Policy that forbids any fetch or sc
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from bot.report import exports
-from bot.report.interface import Headline, ReviewData, ReviewError, ReviewFiles
+from bot.report.interface import UNATTRIBUTED, Headline, ReviewData, ReviewError, ReviewFiles
 from bot.report.markdown import MarkdownSafe, escape_markdown, finalize_markdown
 from bot.report.series import Chart, funding_by_channel, risk_counts, top_gaps
 
@@ -83,6 +84,10 @@ class TeamTotal:
     money: float
 
 
+def _headline(data: ReviewData, key: str, default: float) -> float:
+    return next((h.value for h in data.headline if h.key == key), default)
+
+
 def review_context(data: ReviewData) -> dict[str, Any]:
     """What the templates see: the data itself plus the groupings both documents share."""
     kinds = sorted({c.kind for c in data.contributions})
@@ -116,8 +121,10 @@ def review_context(data: ReviewData) -> dict[str, Any]:
         "payments": sorted(data.payments, key=lambda p: (-p.converted, p.upstream, p.channel)),
         "funding_by_channel": funding_by_channel(data),
         "teams": teams,
-        "money_given": sum(p.converted for p in data.payments),
-        "contributions_total": sum(c.count for c in data.contributions),
+        # the headlines' own values: the sentence under the summary cannot disagree with the summary
+        "money_given": _headline(data, "money_given", math.fsum(p.converted for p in data.payments)),
+        "contributions_total": int(_headline(data, "contributions", sum(c.count for c in data.contributions))),
+        "paid_upstreams": len({p.upstream for p in data.payments if p.upstream != UNATTRIBUTED}),
         "unresolved": sorted(data.unresolved, key=lambda u: (-u.repos, u.package_key)),
         "not_scored": sorted(data.not_scored, key=lambda n: (-n.repos, n.upstream)),
         "upstream_count": len(data.gaps),

@@ -70,6 +70,7 @@ def sandbox_settings(
         "registries.depsdev": f"{registry}/depsdev",
         "funding.opencollective_url": f"{base}/opencollective/graphql/v2",
         "slack.api_url": f"{base}/slack/api/",
+        "funding.ecb_url": f"{base}/ecb/stats/eurofxref",
     }
     if enterprise_server:
         urls["github.enterprise_server"] = True

@@ -51,6 +51,7 @@ OPTIONAL_SERVICES = (
     "bot.sandbox.sbom_export:SbomDownloadService",
     "bot.sandbox.opencollective:OpenCollectiveService",
     "bot.sandbox.slack:SlackService",
+    "bot.sandbox.ecb:EcbRatesService",
 )
 _ROUTE_WORDS = frozenset(
     (
@@ -110,6 +111,12 @@ _ROUTE_WORDS = frozenset(
         "installation",
         "app",
         "teams",
+        "ecb",
+        "stats",
+        "eurofxref",
+        "eurofxref-hist.xml",
+        "eurofxref-hist-90d.xml",
+        "eurofxref-daily.xml",
     )
 )
 _ID = re.compile(r"^(\d+|[0-9a-f]{7,64}|[0-9a-f-]{36})$", re.IGNORECASE)

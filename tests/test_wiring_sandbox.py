@@ -250,10 +250,11 @@ def test_review_lists_the_organisations_own_library_as_not_scored_and_counts_non
 
 
 def test_review_of_a_quarter_without_a_snapshot_says_so(wired: Wired, tmp_path: Path) -> None:
-    """The default quarter is the last complete one; the only snapshot was taken after it ended."""
-    summary = report_stage(replace(wired.context, options={"out": str(tmp_path)}))
-    assert summary["quarter"] == str(Quarter.of(wired.world.now.date()).previous())
-    assert summary["scored"] is False
+    """A quarter asked for by name whose end came before the only snapshot."""
+    previous = str(Quarter.of(wired.world.now.date()).previous())
+    summary = report_stage(replace(wired.context, options={"out": str(tmp_path), "quarter": previous}))
+    assert summary["quarter"] == previous
+    assert summary["scored"] is False and summary["to_date"] is False
     review = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
     assert review["gaps"] == [] and review["top_gaps"] == []
     markdown = (tmp_path / "review.md").read_text(encoding="utf-8")

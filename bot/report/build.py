@@ -174,8 +174,16 @@ def _usd(book: RateBook, amount: float, on: date) -> float | None:
     return None if rate is None or rate == 0 else amount / float(rate)
 
 
-def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, now: datetime) -> ReviewData:
-    """The review of ``quarter`` (``2026Q3``) as the store knows it at ``now``."""
+def quarter_end(quarter: Quarter) -> datetime:
+    """The instant a quarter ends (its snapshots are those taken before it)."""
+    return _bounds(quarter)[1]
+
+
+def build_review(
+    engine: Engine, settings: Settings, *, quarter: str | Quarter, now: datetime, note: str | None = None
+) -> ReviewData:
+    """The review of ``quarter`` (``2026Q3``) as the store knows it at ``now``; ``note`` opens its method
+    (why this quarter was chosen)."""
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     start, end = _bounds(q)
     previous_start, previous_end = _bounds(q.previous())
@@ -187,7 +195,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         before = None  # nothing was scored during the quarter: there is no change to show
     teams = load_upstream_teams(engine)
     scope = ScoringScope.from_settings(settings)
-    method: list[str] = []
+    method: list[str] = [note] if note else []
     headline: list[Headline] = []
 
     gaps: tuple[GapRow, ...] = ()
@@ -382,4 +390,5 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         top_gaps_limit=limit,
         teams_mapped=any_team(engine),
         scored=snapshot is not None,
+        note=note or "",
     )

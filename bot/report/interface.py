@@ -222,6 +222,8 @@ class ReviewData:
     # False: no gap snapshot was taken at or before the quarter's end, so nothing was scored and the gaps,
     # budget and risk register are empty because unknown, not because every upstream is well funded.
     scored: bool = True
+    # why this period was chosen, shown above the summary (a first review of the running quarter to date)
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.report.interface import ReviewData, ReviewError
+from bot.report.interface import Headline, ReviewData, ReviewError
 from bot.report.review import DEFAULT_TEMPLATES_DIR, format_money, render_review, render_template, review_context
 from tests.report_sample import HOSTILE_NAMES, hostile_review, sample_review
 
@@ -290,3 +290,26 @@ def test_the_pledge_headline_is_in_usd_even_when_reporting_in_eur(rendered: tupl
     headline = next(h for h in data.headline if h.key == "pledge_per_dev")
     assert data.currency == "EUR" and headline.currency == "USD"
     assert cells[cells.index(headline.label) + 1] == f"USD {headline.value:,.0f}"
+
+
+def test_a_quarter_to_date_says_so_and_a_figure_without_an_earlier_one_is_first_measured(tmp_path: Path) -> None:
+    data = replace(
+        sample_review(),
+        headline=(
+            Headline("gaps", "Under-invested upstreams", 4.0, None),
+            Headline("contributions", "Contributions this quarter to date", 12.0, 20.0),
+        ),
+        to_date=True,
+        comparison="2026Q2 to 2026-05-15 (the same first 45 days)",
+    )
+    render_review(data, tmp_path)
+    markdown = (tmp_path / "review.md").read_text(encoding="utf-8")
+    assert markdown.startswith(f"# Open-source review {data.quarter} to date:")
+    assert (
+        f"| Measure | {data.quarter} to date | Change since 2026Q2 to 2026-05-15 (the same first 45 days) |" in markdown
+    )
+    assert "| Under-invested upstreams | 4 | first quarter measured |" in markdown
+    assert "| Contributions this quarter to date | 12 | -8 |" in markdown
+    assert "new since" not in markdown
+    html = (tmp_path / "review.html").read_text(encoding="utf-8")
+    assert "first quarter measured</div>" in html and "-8 since 2026Q2 to 2026-05-15" in html

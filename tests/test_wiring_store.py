@@ -229,3 +229,23 @@ def test_review_register_ranks_risks_by_usage(engine: Engine) -> None:
         session.add(UpstreamSignalRow(scan_id=scan.id, upstream_key=B, observed_at=NOW, archived=True))
     data = build_review(engine, settings(), quarter="2026Q3", now=NOW)
     assert [(r.kind, r.upstream) for r in data.risks] == [(RiskKind.BUS_FACTOR_1, A), (RiskKind.ARCHIVED, B)]
+
+
+def test_a_quarter_in_progress_is_to_date_and_compares_with_the_same_span_before(engine: Engine) -> None:
+    seed_inventory(engine)
+    seed_evidence(engine)  # payments on 2026-08-23, contributions on 2026-09-22: late in 2026Q3
+    early = build_review(engine, settings(), quarter="2026Q4", now=NOW)  # 2 October: the second day of 2026Q4
+    headline = {h.key: h for h in early.headline}
+    assert early.to_date and early.comparison == "2026Q3 to 2026-07-02 (the same first 2 days)"
+    assert early.period_end == NOW.date()
+    assert headline["money_given"].label == "Money given this quarter to date"
+    assert (headline["money_given"].value, headline["money_given"].previous) == (0.0, 0.0)  # not all of 2026Q3
+    assert (headline["contributions"].value, headline["contributions"].previous) == (0.0, 0.0)
+    last_day = build_review(engine, settings(), quarter="2026Q4", now=datetime(2026, 12, 31, 18, tzinfo=UTC))
+    headline = {h.key: h for h in last_day.headline}
+    assert last_day.to_date and last_day.comparison == "all of 2026Q3"
+    assert headline["money_given"].previous == pytest.approx(100 + 11 + 70)  # the GBP payment has no rate
+    assert headline["contributions"].previous == 5.0
+    complete = build_review(engine, settings(), quarter="2026Q3", now=NOW)
+    assert not complete.to_date and complete.comparison == "2026Q2" and complete.period_end == date(2026, 9, 30)
+    assert {h.key: h for h in complete.headline}["money_given"].label == "Money given this quarter"

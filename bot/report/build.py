@@ -36,7 +36,7 @@ from bot.report.interface import (
     RiskRow,
     UnresolvedRow,
 )
-from bot.report.quarters import Quarter
+from bot.report.quarters import Quarter, to_date
 from bot.signals.exits import load_configured_exits
 from bot.sources.money import Payment
 from bot.sources.rates import Conversion, RateBook, describe_unconverted
@@ -187,6 +187,11 @@ def build_review(
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     start, end = _bounds(q)
     previous_start, previous_end = _bounds(q.previous())
+    running = to_date(q, now.astimezone(UTC).date())
+    if running is not None:  # like for like: the same span of the previous quarter
+        first, last = running.previous_span
+        previous_start, previous_end = _midnight(first), _midnight(last + timedelta(days=1))
+    span = " to date" if running is not None else ""
     currency = settings.funding.reporting_currency
     limit = settings.report.top_gaps
     snapshot = _snapshot_at(engine, end)
@@ -278,10 +283,12 @@ def build_review(
                 totals[kind] += count
         by_quarter += [QuarterCount(str(each), kind, totals[kind]) for kind in sorted(totals)]
     contributed = sum(c.count for c in contributions)
-    before_contributed = sum(c.count for c in by_quarter if c.quarter == str(q.previous()))
+    before_contributed = sum(
+        count for kinds in _code(engine, previous_start, previous_end, scope).values() for count in kinds.values()
+    )
     headline += [
-        Headline("money_given", "Money given this quarter", money.total, previous_money.total, "money"),
-        Headline("contributions", "Contributions this quarter", float(contributed), float(before_contributed)),
+        Headline("money_given", f"Money given this quarter{span}", money.total, previous_money.total, "money"),
+        Headline("contributions", f"Contributions this quarter{span}", float(contributed), float(before_contributed)),
     ]
     if money.unattributed:
         method.append(
@@ -371,7 +378,7 @@ def build_review(
         organisation=settings.organisation,
         quarter=str(q),
         period_start=q.start,
-        period_end=q.end,
+        period_end=running.today if running is not None else q.end,
         currency=currency,
         generated_at=now.astimezone(UTC),
         budget=budget,
@@ -391,4 +398,6 @@ def build_review(
         teams_mapped=any_team(engine),
         scored=snapshot is not None,
         note=note or "",
+        to_date=running is not None,
+        comparison=running.describe() if running is not None else str(q.previous()),
     )

@@ -114,6 +114,8 @@ def review_json(data: ReviewData) -> str:
         "organisation": data.organisation,
         "quarter": data.quarter,
         "previous_quarter": data.previous_quarter,
+        "to_date": data.to_date,
+        "comparison": data.comparison,
         "period": {"start": data.period_start.isoformat(), "end": data.period_end.isoformat()},
         "currency": data.currency,
         "generated_at": data.generated_at.isoformat(),

@@ -224,6 +224,10 @@ class ReviewData:
     scored: bool = True
     # why this period was chosen, shown above the summary (a first review of the running quarter to date)
     note: str = ""
+    # True: the quarter is still running, its figures are "to date" and compare with the same span of the
+    # previous quarter, which ``comparison`` names ("2026Q3 to 2026-08-15 (the same first 46 days)")
+    to_date: bool = False
+    comparison: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,10 @@ class TeamTotal:
     money: float
 
 
+#: What a change cell says when the figure has no earlier value to compare with.
+FIRST_MEASURED = "first quarter measured"
+
+
 def _headline(data: ReviewData, key: str, default: float) -> float:
     return next((h.value for h in data.headline if h.key == key), default)
 
@@ -190,10 +194,11 @@ def format_value(headline: Headline, currency: str) -> str:
 
 
 def format_change(headline: Headline) -> str:
-    """The change since last quarter in the headline's unit; "new" when there was no snapshot."""
+    """The change since the comparison period in the headline's unit; "first quarter measured" when there is
+    no earlier figure."""
     change = headline.change
     if change is None:
-        return "new"
+        return FIRST_MEASURED
     if headline.unit == "share":
         return f"{change * 100:+.1f} pp"
     if headline.unit == "ratio":

@@ -144,10 +144,11 @@ def test_summary_shows_headline_numbers_and_their_change(rendered: tuple[ReviewD
 def test_risk_register_is_ranked_by_our_usage(rendered: tuple[ReviewData, Path]) -> None:
     data, out = rendered
     cells = _parse(_markdown_to_html((out / "review.md").read_text())).cells
-    kinds = {str(r.kind) for r in data.risks}
-    shown = [(cells[i], cells[i + 1]) for i, c in enumerate(cells[:-1]) if c in kinds]
+    flags = {", ".join(r.flags) for r in data.risks}
+    shown = [(cells[i - 1], c) for i, c in enumerate(cells) if i and c in flags]
     expected = sorted(data.risks, key=lambda r: -r.usage_share)
-    assert shown == [(str(r.kind), r.upstream) for r in expected]
+    assert shown == [(r.upstream, ", ".join(r.flags)) for r in expected]
+    assert len({r.upstream for r in data.risks}) == len(data.risks)  # one row per upstream
 
 
 def test_pledge_status_and_unresolved_packages_are_shown(rendered: tuple[ReviewData, Path]) -> None:

@@ -376,3 +376,21 @@ def test_explain_shows_each_conversion_with_its_date_and_ecb_rate(wired: Wired) 
     assert converted and all(" (ECB 20" in line and " at " in line for line in converted)
     total = sum(float(line.split(" = ")[1].split(" at ")[0].replace(",", "")) for line in converted)
     assert total == pytest.approx(sum(facts["money_converted"][key].values()), abs=0.01)
+
+
+def test_the_reviews_register_has_one_row_per_upstream_and_no_foundation_under_company_control(
+    wired: Wired, tmp_path: Path
+) -> None:
+    quarter = str(Quarter.of(wired.world.now.date()))
+    report_stage(replace(wired.context, options={"quarter": quarter, "out": str(tmp_path)}))
+    risks = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))["risks"]
+    facts = truth(wired.world)["signals"]
+    assert risks and len({r["upstream"] for r in risks}) == len(risks)
+    for row in risks:
+        fact = facts[row["upstream"]]
+        assert ("one-company-work" in row["flags"]) == (fact["elephant_factor"] == 1), row
+        if fact["governance"] == "foundation":
+            assert "one-company-control" not in row["flags"] and "relicensable" not in row["flags"], row
+        if "relicensable" in row["flags"]:
+            assert "one-company-control" in row["flags"], row
+        assert len(row["detail"].split("; ")) >= len(row["flags"])

@@ -152,13 +152,13 @@ def review_json(data: ReviewData) -> str:
         ],
         "risks": [
             {
-                "kind": str(r.kind),
                 "upstream": r.upstream,
+                "flags": [str(flag) for flag in r.flags],
                 "detail": r.detail,
                 "usage_share": r.usage_share,
                 "exit": r.exit,
             }
-            for r in sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream, str(r.kind)))
+            for r in sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream))
         ],
         "contributions": [
             {"upstream": c.upstream, "kind": c.kind, "count": c.count, "team": c.team}

@@ -37,13 +37,14 @@ class ReviewError(Exception):
 
 
 class RiskKind(StrEnum):
-    """The sovereignty risks the register lists."""
+    """The sovereignty risks the register flags, in the order a row lists them."""
 
     LICENCE_DRIFT = "licence-drift"
     BUS_FACTOR_1 = "bus-factor-1"
     ARCHIVED = "archived"
-    SINGLE_VENDOR = "single-vendor"
-    RELICENSABLE = "relicensable"
+    COMPANY_WORK = "one-company-work"  # one company does most of the work: a sustainability risk
+    COMPANY_CONTROL = "one-company-control"  # one company controls it: a relicensing and roadmap risk
+    RELICENSABLE = "relicensable"  # that company's CLA lets it relicense on its own
 
 
 Unit = Literal["count", "money", "share", "ratio"]
@@ -85,11 +86,11 @@ class GapRow:
 
 @dataclass(frozen=True, slots=True)
 class RiskRow:
-    """One entry of the sovereignty risk register."""
+    """One upstream of the sovereignty risk register, with every flag it carries."""
 
-    kind: RiskKind
     upstream: str
-    detail: str  # e.g. "MIT → BUSL-1.1 on 2026-08-01"
+    flags: tuple[RiskKind, ...]  # in RiskKind order
+    detail: str  # one clause per flag, "; "-joined, e.g. "MIT → BUSL-1.1; one company makes half of recent commits"
     usage_share: float
     exit: str | None = None  # a credible exit (an open fork), when one is known: config/exits.toml
 

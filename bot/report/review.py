@@ -118,7 +118,7 @@ def review_context(data: ReviewData) -> dict[str, Any]:
     return {
         "data": data,
         "top_gaps": top_gaps(data),
-        "risks": sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream, str(r.kind))),
+        "risks": sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream)),
         "risk_counts": risk_counts(data),
         "kinds": kinds,
         "code_by_upstream": code_rows,

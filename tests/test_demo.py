@@ -28,6 +28,7 @@ EXPECTED_FILES = (
     "review/funding.csv",
     "review/contributions.csv",
     "review/review.json",
+    "review/pledge.json",
     "slack/messages.json",
     "slack/digest.txt",
     "upkeep.db",

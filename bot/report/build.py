@@ -345,7 +345,7 @@ def build_review(
             description=report.pledge_description,
             short_description=report.pledge_short_description,
             url=report.pledge_url or "",
-            join_date=report.pledge_join_date or now.date(),
+            join_date=report.pledge_join_date,
         )
     pledge = PledgeStatus(
         developers=float(headcount),

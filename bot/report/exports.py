@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.report.interface import GapRow, PledgeStatus, ReviewData
+from bot.report.pledge import check_member_file
 from bot.report.series import funding_by_channel, top_gaps
 
 #: Bumped when a field of ``review.json`` changes meaning or disappears (adding fields keeps it).
@@ -243,15 +244,18 @@ def pledge_member(pledge: PledgeStatus, *, report_date: str) -> dict[str, Any] |
         "description": member.description,
         "shortDescription": member.short_description,
         "url": member.url,
-        "joinDate": member.join_date.isoformat(),
+        "joinDate": member.join_date.isoformat() if member.join_date else "",
         "annualReports": [current, *sorted(earlier, key=lambda r: str(r["year"]), reverse=True)],
     }
 
 
 def pledge_json(data: ReviewData) -> str | None:
+    """The member file, or ``None`` when not a member; :class:`ReviewError` naming the setting when the Pledge
+    would refuse it."""
     document = pledge_member(data.pledge, report_date=data.generated_at.date().isoformat())
     if document is None:
         return None
+    check_member_file(document)
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 

@@ -157,7 +157,7 @@ class PledgeMember:
     description: str
     short_description: str
     url: str
-    join_date: date
+    join_date: date | None  # None: not configured (the export stops, naming report.pledge_join_date)
     role: str = "Member"
     active: bool = True
 

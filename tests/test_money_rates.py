@@ -16,7 +16,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from bot.config import Secrets, Settings, load_settings
+from bot.deliver.inputs import gap_issue_from_score
+from bot.deliver.issue_bodies import render_gap_issue
+from bot.gaps.interface import Budget, Investment, RepoUse, UpstreamUsage
+from bot.gaps.model import compute_gaps
+from bot.gaps.weights import load_weights
 from bot.pipeline import StageContext
+from bot.records import Depth, Scope
 from bot.resolve.stage import resolve_stage
 from bot.sandbox import (
     SandboxServer,
@@ -192,3 +198,17 @@ def test_investment_per_upstream_equals_the_truth_at_dated_rates_on_another_seed
         assert got[key] == pytest.approx(money, abs=0.005), key
     eur = truth(world)["money"]
     assert any("EUR" in channels for per in eur.values() for channels in per.values()), "no euro payment to convert"
+
+
+def test_the_gap_issue_says_what_money_was_not_counted_and_why() -> None:
+    investment = Investment("github.com/acme/a", {}, {}, ("ledger 5,000.00 EUR not converted: no rate for 2026-03-17",))
+    usage = UpstreamUsage("github.com/acme/a", (RepoUse("acme/web", Depth.DIRECT, Scope.RUNTIME),))
+    budget = Budget(1000.0, "USD", "configured", window_days=365)
+    (score,) = compute_gaps([usage], [investment], [], load_weights(), budget=budget)
+    money = next(t for t in score.terms if t.name == "money")
+    assert money.text() == (
+        "money 0 = no money 0  (in the window; left out: ledger 5,000.00 EUR not converted: no rate for 2026-03-17)"
+    )
+    data = gap_issue_from_score(score, currency="USD")
+    body = render_gap_issue(data, organisation="acme", labels=["upkeep"])["body"]
+    assert '| Not counted in "given" | ledger 5,000.00 EUR not converted: no rate for 2026-03-17 |' in body

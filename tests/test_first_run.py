@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,9 +39,14 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         config.write_text(text, encoding="utf-8")
         base = ["--config", str(config), "--database-url", f"sqlite:///{tmp / 'upkeep.db'}"]
         runner = CliRunner(env=sandbox_environment(world))
-        ran = runner.invoke(app, [*base, "run", "--stages", "sync,resolve,gather,score"])
+        logger = logging.getLogger("bot")  # the CLI installs its own handler; later tests' caplog needs it back
+        saved = (logger.level, logger.propagate, list(logger.handlers))
+        try:
+            ran = runner.invoke(app, [*base, "run", "--stages", "sync,resolve,gather,score"])
+            reported = runner.invoke(app, [*base, "report", "--out", str(tmp / "review")])
+        finally:
+            logger.level, logger.propagate, logger.handlers = saved
         assert ran.exit_code == 0, ran.output
-        reported = runner.invoke(app, [*base, "report", "--out", str(tmp / "review")])
         assert reported.exit_code == 0, reported.output
         yield tmp / "review", reported.output, ran.output
 

@@ -228,7 +228,7 @@ def test_review_register_ranks_risks_by_usage(engine: Engine) -> None:
         session.add(UpstreamSignalRow(scan_id=scan.id, upstream_key=A, observed_at=NOW, bus_factor=1))
         session.add(UpstreamSignalRow(scan_id=scan.id, upstream_key=B, observed_at=NOW, archived=True))
     data = build_review(engine, settings(), quarter="2026Q3", now=NOW)
-    assert [(r.kind, r.upstream) for r in data.risks] == [(RiskKind.BUS_FACTOR_1, A), (RiskKind.ARCHIVED, B)]
+    assert [(r.flags, r.upstream) for r in data.risks] == [((RiskKind.BUS_FACTOR_1,), A), ((RiskKind.ARCHIVED,), B)]
 
 
 def test_a_quarter_in_progress_is_to_date_and_compares_with_the_same_span_before(engine: Engine) -> None:

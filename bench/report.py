@@ -155,7 +155,7 @@ def world_bench(seed: int, scale: str) -> None:
     world = generate_world(seed, scale)
     generated = time.perf_counter() - started
     started = time.perf_counter()
-    usages, investments, signals = model_inputs(world)
+    usages, investments, signals = model_inputs(world, DEFAULT_RATES)
     read = time.perf_counter() - started
     # the Pledge headcount: the organisation's people, not bots, outsiders or second accounts of someone counted
     developers = sum(1 for person in world.people if person.identity not in {"bot", "outsider", "extra-login"})

@@ -24,6 +24,7 @@ DEFAULT_CONFIG_PATH = Path("config/upkeep.toml")
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_GITHUB_GRAPHQL_URL = "https://api.github.com/graphql"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_ECB_URL = "https://www.ecb.europa.eu/stats/eurofxref"
 DEFAULT_OPENCOLLECTIVE_URL = "https://api.opencollective.com/graphql/v2"
 
 #: TOML keys that look like secrets and are refused in the file.
@@ -122,7 +123,11 @@ class FundingSettings(_Section):
     ledger_csv: str | None = None
     include_people_sponsorships: bool = False
     reporting_currency: str = "USD"
-    rates: dict[str, float] = Field(default_factory=lambda: {"USD": 1.0}, description="1 unit -> reporting currency")
+    rates: dict[str, float] = Field(
+        default_factory=dict, description="Fixed rates (1 unit -> reporting currency), overriding the ECB's."
+    )
+    ecb_rates: bool = Field(default=True, description="Fetch the ECB's daily euro reference rates into the store.")
+    ecb_url: str = DEFAULT_ECB_URL
 
 
 class GapSettings(_Section):

@@ -20,7 +20,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,14 @@ def demo_settings(options: DemoOptions, base_url: str, world: World, smtp: Sandb
             "report.out_dir": str(out / "review"),
             "gaps.developers": sum(1 for p in world.people if not p.is_bot and p.identity != "outsider"),
             "slack.review_url": "demo-out/review/review.html",
+            # The world's organisation as an Open Source Pledge member, so the review writes pledge.json.
+            "report.pledge_member_id": world.orgs[0],
+            "report.pledge_name": world.orgs[0].title(),
+            "report.pledge_description": f"{world.orgs[0].title()} funds and contributes to the open source it uses.",
+            "report.pledge_short_description": "Funds the open source it uses.",
+            "report.pledge_url": f"https://{world.email_domains[0]}/open-source",
+            "report.pledge_join_date": date(world.now.year, 1, 15),
+            "report.pledge_report_url": f"https://{world.email_domains[0]}/open-source/{world.now.year}",
             # GitHub's one write a second, on the sandbox's compressed clock (its secondary limits are real).
             "issues.seconds_between_writes": 1.0 / DEFAULT_TIME_COMPRESSION,
             "issues.seconds_between_requests": 0.0,

@@ -136,13 +136,15 @@ def sample_review() -> ReviewData:
         ),
         gaps=sample_gaps(),
         risks=(
-            RiskRow(RiskKind.BUS_FACTOR_1, "github.com/madler/zlib", "1 maintainer active in 12 months", 10 / 93.5),
-            RiskRow(RiskKind.LICENCE_DRIFT, "github.com/hashicorp/terraform", "MPL-2.0 → BUSL-1.1", 4 / 93.5),
-            RiskRow(RiskKind.LICENCE_DRIFT, "github.com/redis/redis", "BSD-3-Clause → RSALv2 OR SSPLv1", 4.5 / 93.5),
+            RiskRow("github.com/madler/zlib", (RiskKind.BUS_FACTOR_1,), "1 maintainer active in 12 months", 10 / 93.5),
             RiskRow(
-                RiskKind.SINGLE_VENDOR, "github.com/hashicorp/terraform", "one company holds the repository", 4 / 93.5
+                "github.com/hashicorp/terraform",
+                (RiskKind.LICENCE_DRIFT, RiskKind.COMPANY_CONTROL),
+                "MPL-2.0 → BUSL-1.1; governed by one company",
+                4 / 93.5,
             ),
-            RiskRow(RiskKind.ARCHIVED, "github.com/ljharb/qs", "archived on 2026-05-02", 3.5 / 93.5),
+            RiskRow("github.com/redis/redis", (RiskKind.LICENCE_DRIFT,), "BSD-3-Clause → RSALv2 OR SSPLv1", 4.5 / 93.5),
+            RiskRow("github.com/ljharb/qs", (RiskKind.ARCHIVED,), "archived on 2026-05-02", 3.5 / 93.5),
         ),
         contributions=tuple(contributions),
         payments=tuple(payments),
@@ -194,7 +196,7 @@ def hostile_review() -> ReviewData:
     return replace(
         data,
         gaps=tuple(gaps),
-        risks=(*data.risks, RiskRow(RiskKind.ARCHIVED, HOSTILE_NAMES[1], HOSTILE_NAMES[0], 0.5)),
+        risks=(*data.risks, RiskRow(HOSTILE_NAMES[1], (RiskKind.ARCHIVED,), HOSTILE_NAMES[0], 0.5)),
         payments=(*data.payments, PaymentRow(HOSTILE_NAMES[0], HOSTILE_NAMES[1], 10.0, "USD", 9.2, HOSTILE_NAMES[2])),
         contributions=(*data.contributions, ContributionRow(HOSTILE_NAMES[2], HOSTILE_NAMES[1], 3, HOSTILE_NAMES[0])),
         unresolved=(*data.unresolved, UnresolvedRow(HOSTILE_NAMES[1], HOSTILE_NAMES[2], 1)),

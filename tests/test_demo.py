@@ -31,6 +31,7 @@ EXPECTED_FILES = (
     "review/funding.csv",
     "review/contributions.csv",
     "review/review.json",
+    "review/pledge.json",
     "slack/messages.json",
     "slack/digest.txt",
     "notify/mattermost.txt",
@@ -281,3 +282,36 @@ def test_the_index_names_the_two_commands_that_serve_its_store(demo_runs: tuple[
     store = f"--database-url sqlite:///{(out / 'upkeep.db').resolve()}"
     assert f"upkeep {store} serve`" in index
     assert f"upkeep {store} mcp`" in index
+
+
+def test_every_headline_is_the_sum_of_its_table_and_the_outputs_agree(
+    demo_runs: tuple[Path, DemoResult, DemoResult],
+) -> None:
+    out, _, _ = demo_runs
+    review = json.loads((out / "review" / "review.json").read_text(encoding="utf-8"))
+    headline = {h["key"]: h["value"] for h in review["headline"]}
+    labels = {h["key"]: h["label"] for h in review["headline"]}
+    assert headline["money_given"] == pytest.approx(sum(p["converted"] for p in review["payments"]), abs=0.005)
+    assert headline["contributions"] == sum(c["count"] for c in review["contributions"])
+    assert headline["recommended"] == pytest.approx(sum(g["recommended_amount"] for g in review["gaps"]), abs=0.005)
+    threshold = 0.01  # [issues].gap_threshold, as the demo leaves it
+    assert headline["gaps"] == sum(1 for g in review["gaps"] if g["gap"] >= threshold)
+    assert not [p for p in review["payments"] if p["unconverted"]], "the demo's world converts every payment"
+    assert any(p["currency"] == "EUR" and p["rate_source"].startswith("ECB 20") for p in review["payments"])
+    currency = review["currency"]
+    markdown = (out / "review" / "review.md").read_text(encoding="utf-8")
+    given = f"{currency} {headline['money_given']:,.0f}"
+    assert f"| {labels['money_given']} | {given} |" in markdown and f"gave {given} to" in markdown
+    assert review["to_date"] and labels["money_given"] == "Money given this quarter to date"  # the world's 15 Nov
+    digest = (out / "slack" / "digest.txt").read_text(encoding="utf-8")
+    assert f"Recommended this year: *{headline['recommended']:,.0f} {currency}*" in digest
+    listed = [line for line in digest.splitlines() if line[:1].isdigit() and ". *" in line]
+    assert 0 < len(listed) <= headline["gaps"]
+    dashboard = next(p for p in (out / "issues").glob("*.md") if "dashboard" in p.name)
+    rows = [
+        line
+        for line in dashboard.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and line[2:4].strip().isdigit()
+    ]
+    shown_gaps = sum(1 for line in rows if float(line.split("|")[3].strip().rstrip("%")) >= threshold * 100)
+    assert shown_gaps == min(headline["gaps"], len(rows))

@@ -96,6 +96,7 @@ def test_risk_counts_list_every_kind() -> None:
     counts = dict(risk_counts(sample_review()))
     assert set(counts) == set(RiskKind)
     assert counts[RiskKind.LICENCE_DRIFT] == 2 and counts[RiskKind.BUS_FACTOR_1] == 1
+    assert counts[RiskKind.COMPANY_CONTROL] == 1 and counts[RiskKind.COMPANY_WORK] == 0
 
 
 def test_svg_is_deterministic_and_text_stays_text(charts: tuple[Chart, ...]) -> None:

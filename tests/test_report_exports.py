@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot.report import exports
-from bot.report.interface import PaymentRow, ReviewData
+from bot.report.interface import PaymentRow, ReviewData, ReviewError
 from bot.report.review import render_review
 from tests.report_sample import HOSTILE_NAMES, hostile_review, sample_review
 
@@ -161,3 +162,46 @@ def test_no_pledge_file_without_membership(tmp_path: Path) -> None:
     assert files.pledge_json is None and not (tmp_path / "pledge.json").exists()
     assert "not configured as a Pledge member" in files.markdown.read_text()
     assert json.loads(files.review_json.read_text())["pledge"]["member_id"] is None
+
+
+def test_format_checking_is_really_on_for_uris() -> None:
+    assert "uri" in Draft202012Validator.FORMAT_CHECKER.checkers  # needs rfc3986-validator installed
+    validator = _validator(PLEDGE_SCHEMA)
+    real = json.loads((DATA / "pledge-member_sentry.json").read_text())
+    assert validator.is_valid(real)
+    assert not validator.is_valid({**real, "url": ""})  # the file upkeep wrote without report.pledge_url
+    assert not validator.is_valid({**real, "url": "example.com/open source"})
+    report = real["annualReports"][0]
+    assert not validator.is_valid({**real, "annualReports": [{**report, "year": 2026}]})  # a year is a string
+    assert not validator.is_valid({**real, "annualReports": [{**report, "reportDate": "15/01/2026"}]})
+
+
+@pytest.mark.parametrize(
+    ("member", "setting"),
+    [
+        ({"url": ""}, "report.pledge_url: required, an absolute http(s) URL"),
+        ({"url": "www.example.com"}, "report.pledge_url: required, an absolute http(s) URL"),
+        ({"join_date": None}, "report.pledge_join_date: required"),
+        ({"name": " "}, "report.pledge_name (default: organisation): required"),
+    ],
+)
+def test_a_missing_required_value_stops_the_export_naming_the_setting(
+    member: dict[str, Any], setting: str, tmp_path: Path
+) -> None:
+    data = sample_review()
+    assert data.pledge.member is not None
+    data = replace(data, pledge=replace(data.pledge, member=replace(data.pledge.member, **member), report_url=None))
+    with pytest.raises(ReviewError, match=re.escape(setting)):
+        exports.pledge_json(data)
+    with pytest.raises(ReviewError, match=r"pledge\.json not written"):
+        render_review(data, tmp_path)
+    assert not list(tmp_path.iterdir()), "nothing is written when the Pledge would refuse the file"
+
+
+def test_the_pledge_file_upkeep_writes_passes_with_formats_checked(data: ReviewData) -> None:
+    text = exports.pledge_json(data)
+    assert text is not None
+    document = json.loads(text)
+    assert not list(_validator(PLEDGE_SCHEMA).iter_errors(document))
+    years = [r["year"] for r in document["annualReports"]]
+    assert years == sorted(years, reverse=True) and len(set(years)) == len(years)

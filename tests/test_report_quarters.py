@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.report.quarters import Quarter
+from bot.report.quarters import Quarter, to_date
 
 
 @pytest.mark.parametrize("text", ["2026Q3", "2026q3", "2026-Q3", " 2026Q3 "])
@@ -73,3 +73,42 @@ def test_quarters_order_by_time() -> None:
 def test_an_impossible_quarter_is_refused() -> None:
     with pytest.raises(ValueError, match="1 to 4"):
         Quarter(2026, 5)
+
+
+@pytest.mark.parametrize(
+    ("today", "days", "span", "text"),
+    [
+        # first day of a quarter: one day against the previous quarter's first day
+        (date(2026, 10, 1), 1, (date(2026, 7, 1), date(2026, 7, 1)), "2026Q3 to 2026-07-01 (the same first day)"),
+        (
+            date(2026, 11, 15),
+            46,
+            (date(2026, 7, 1), date(2026, 8, 15)),
+            "2026Q3 to 2026-08-15 (the same first 46 days)",
+        ),
+        # last day of a quarter: the whole previous quarter, whatever the lengths (92 days against 92)
+        (date(2026, 12, 31), 92, (date(2026, 7, 1), date(2026, 9, 30)), "all of 2026Q3"),
+        # Q1 2026 has 90 days, Q4 2025 has 92: the day before the last compares 89 days, the last all of Q4
+        (
+            date(2026, 3, 30),
+            89,
+            (date(2025, 10, 1), date(2025, 12, 28)),
+            "2025Q4 to 2025-12-28 (the same first 89 days)",
+        ),
+        (date(2026, 3, 31), 90, (date(2025, 10, 1), date(2025, 12, 31)), "all of 2025Q4"),
+        # Q3 has 92 days, Q2 91: from day 91 on, the span is capped at the end of Q2
+        (date(2026, 9, 29), 91, (date(2026, 4, 1), date(2026, 6, 30)), "all of 2026Q2"),
+        (date(2026, 1, 1), 1, (date(2025, 10, 1), date(2025, 10, 1)), "2025Q4 to 2025-10-01 (the same first day)"),
+    ],
+)
+def test_a_quarter_to_date_compares_with_the_same_span_of_the_previous_one(
+    today: date, days: int, span: tuple[date, date], text: str
+) -> None:
+    running = to_date(Quarter.of(today), today)
+    assert running is not None
+    assert (running.days, running.previous_span, running.describe()) == (days, span, text)
+
+
+def test_a_complete_or_future_quarter_is_not_to_date() -> None:
+    assert to_date(Quarter(2026, 3), date(2026, 10, 1)) is None  # the day after its last
+    assert to_date(Quarter(2026, 4), date(2026, 9, 30)) is None  # the day before its first

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.report.interface import ReviewData, ReviewError
+from bot.report.interface import Headline, ReviewData, ReviewError
 from bot.report.review import DEFAULT_TEMPLATES_DIR, format_money, render_review, render_template, review_context
 from tests.report_sample import HOSTILE_NAMES, hostile_review, sample_review
 
@@ -144,10 +144,11 @@ def test_summary_shows_headline_numbers_and_their_change(rendered: tuple[ReviewD
 def test_risk_register_is_ranked_by_our_usage(rendered: tuple[ReviewData, Path]) -> None:
     data, out = rendered
     cells = _parse(_markdown_to_html((out / "review.md").read_text())).cells
-    kinds = {str(r.kind) for r in data.risks}
-    shown = [(cells[i], cells[i + 1]) for i, c in enumerate(cells[:-1]) if c in kinds]
+    flags = {", ".join(r.flags) for r in data.risks}
+    shown = [(cells[i - 1], c) for i, c in enumerate(cells) if i and c in flags]
     expected = sorted(data.risks, key=lambda r: -r.usage_share)
-    assert shown == [(str(r.kind), r.upstream) for r in expected]
+    assert shown == [(r.upstream, ", ".join(r.flags)) for r in expected]
+    assert len({r.upstream for r in data.risks}) == len(data.risks)  # one row per upstream
 
 
 def test_pledge_status_and_unresolved_packages_are_shown(rendered: tuple[ReviewData, Path]) -> None:
@@ -290,3 +291,26 @@ def test_the_pledge_headline_is_in_usd_even_when_reporting_in_eur(rendered: tupl
     headline = next(h for h in data.headline if h.key == "pledge_per_dev")
     assert data.currency == "EUR" and headline.currency == "USD"
     assert cells[cells.index(headline.label) + 1] == f"USD {headline.value:,.0f}"
+
+
+def test_a_quarter_to_date_says_so_and_a_figure_without_an_earlier_one_is_first_measured(tmp_path: Path) -> None:
+    data = replace(
+        sample_review(),
+        headline=(
+            Headline("gaps", "Under-invested upstreams", 4.0, None),
+            Headline("contributions", "Contributions this quarter to date", 12.0, 20.0),
+        ),
+        to_date=True,
+        comparison="2026Q2 to 2026-05-15 (the same first 45 days)",
+    )
+    render_review(data, tmp_path)
+    markdown = (tmp_path / "review.md").read_text(encoding="utf-8")
+    assert markdown.startswith(f"# Open-source review {data.quarter} to date:")
+    assert (
+        f"| Measure | {data.quarter} to date | Change since 2026Q2 to 2026-05-15 (the same first 45 days) |" in markdown
+    )
+    assert "| Under-invested upstreams | 4 | first quarter measured |" in markdown
+    assert "| Contributions this quarter to date | 12 | -8 |" in markdown
+    assert "new since" not in markdown
+    html = (tmp_path / "review.html").read_text(encoding="utf-8")
+    assert "first quarter measured</div>" in html and "-8 since 2026Q2 to 2026-05-15" in html

@@ -75,5 +75,5 @@ def test_a_vendors_cla_adds_to_single_vendor_control_and_nothing_else_does() -> 
 
 def test_the_register_names_a_relicensable_upstream() -> None:
     signals = [RiskSignals(A, governance="company", contributor_agreement="cla")]
-    kinds = {row.kind for row in risk_rows(signals, {A: 0.2})}
-    assert kinds == {RiskKind.SINGLE_VENDOR, RiskKind.RELICENSABLE}
+    (row,) = risk_rows(signals, {A: 0.2})
+    assert row.flags == (RiskKind.COMPANY_CONTROL, RiskKind.RELICENSABLE)

@@ -32,7 +32,7 @@ from bot.report.quarters import Quarter
 from bot.report.report_stage import report_stage
 from bot.resolve.stage import resolve_stage
 from bot.sandbox import ledger_csv, roster_csv, truth
-from bot.sandbox.gap_inputs import DEFAULT_RATES, model_inputs
+from bot.sandbox.gap_inputs import model_inputs
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
 from bot.sources.signals_stage import signals_stage
@@ -44,8 +44,6 @@ from tests.sandbox_fixtures import RunningSandbox
 from tests.test_gaps_sandbox import NO_RISK
 
 pytest_plugins = ["tests.sandbox_fixtures"]
-
-RATES = dict(DEFAULT_RATES)  # as model_inputs converts the truth's money
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,6 @@ def wired(sandbox_server: RunningSandbox, tmp_path_factory: pytest.TempPathFacto
         "database.url": db_url,
         "people.roster_csv": str(roster),
         "funding.ledger_csv": str(ledger),
-        "funding.rates": RATES,
     }
     settings = load_settings(None, overrides=overrides)
     engine = make_engine(db_url)
@@ -253,10 +250,11 @@ def test_review_lists_the_organisations_own_library_as_not_scored_and_counts_non
 
 
 def test_review_of_a_quarter_without_a_snapshot_says_so(wired: Wired, tmp_path: Path) -> None:
-    """The default quarter is the last complete one; the only snapshot was taken after it ended."""
-    summary = report_stage(replace(wired.context, options={"out": str(tmp_path)}))
-    assert summary["quarter"] == str(Quarter.of(wired.world.now.date()).previous())
-    assert summary["scored"] is False
+    """A quarter asked for by name whose end came before the only snapshot."""
+    previous = str(Quarter.of(wired.world.now.date()).previous())
+    summary = report_stage(replace(wired.context, options={"out": str(tmp_path), "quarter": previous}))
+    assert summary["quarter"] == previous
+    assert summary["scored"] is False and summary["to_date"] is False
     review = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
     assert review["gaps"] == [] and review["top_gaps"] == []
     markdown = (tmp_path / "review.md").read_text(encoding="utf-8")
@@ -372,3 +370,34 @@ def test_score_command_prints_the_top_gaps_and_stores_another_snapshot(wired: Wi
     table = CliRunner().invoke(app, ["--database-url", db_url, "score", "--top", "3"])
     assert table.exit_code == 0, table.output
     assert "Top gaps" in table.output and "upstreams scored" in table.output
+
+
+def test_explain_shows_each_conversion_with_its_date_and_ecb_rate(wired: Wired) -> None:
+    facts = truth(wired.world)
+    key = next(k for k, chs in sorted(facts["money"].items()) if any("EUR" in cur for cur in chs.values()))
+    result = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", key])
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert "payments in the window, in USD at the rate of each payment's date:" in lines
+    converted = [line for line in lines if " EUR on " in line]
+    assert converted and all(" (ECB 20" in line and " at " in line for line in converted)
+    total = sum(float(line.split(" = ")[1].split(" at ")[0].replace(",", "")) for line in converted)
+    assert total == pytest.approx(sum(facts["money_converted"][key].values()), abs=0.01)
+
+
+def test_the_reviews_register_has_one_row_per_upstream_and_no_foundation_under_company_control(
+    wired: Wired, tmp_path: Path
+) -> None:
+    quarter = str(Quarter.of(wired.world.now.date()))
+    report_stage(replace(wired.context, options={"quarter": quarter, "out": str(tmp_path)}))
+    risks = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))["risks"]
+    facts = truth(wired.world)["signals"]
+    assert risks and len({r["upstream"] for r in risks}) == len(risks)
+    for row in risks:
+        fact = facts[row["upstream"]]
+        assert ("one-company-work" in row["flags"]) == (fact["elephant_factor"] == 1), row
+        if fact["governance"] == "foundation":
+            assert "one-company-control" not in row["flags"] and "relicensable" not in row["flags"], row
+        if "relicensable" in row["flags"]:
+            assert "one-company-control" in row["flags"], row
+        assert len(row["detail"].split("; ")) >= len(row["flags"])

@@ -105,6 +105,9 @@ def test_investments_count_used_upstreams_only_with_money_converted(engine: Engi
     assert by_key[A].money == {"ledger": pytest.approx(50.0 + 11.0)}  # half of 100 USD, 10 EUR at 1.1
     assert by_key[B] == Investment(B, {}, {"ledger": 50.0})
     assert inputs.no_rate == ("GBP",) and inputs.unknown_kinds == ("discussion",)
+    assert by_key[A].not_converted == (
+        "ledger 5.00 GBP not converted: no rate for GBP: no ECB reference rates in the store and none in funding.rates",
+    )
     assert inputs.unattributed_payments == 1
 
 
@@ -196,10 +199,22 @@ def test_review_compares_with_the_snapshot_of_the_previous_quarter(engine: Engin
         (A, "ledger:tidelift", "USD", "web"),
         (B, "ledger:tidelift", "USD", "web"),
         (A, "ledger:thanks.dev", "EUR", "web"),
+        (A, "ledger:invoice", "GBP", "web"),  # shown, not converted, with its reason
+        ("(no upstream)", "ledger", "USD", None),  # counted in the money given: a row of its own
     }
+    # the headline is the sum of its table
+    assert headline["money_given"].value == pytest.approx(sum(p.converted for p in data.payments))
+    gbp = next(p for p in data.payments if p.currency == "GBP")
+    assert (gbp.converted, gbp.unconverted, gbp.rate) == (0.0, 5.0, None)
+    assert gbp.note == (
+        "5.00 GBP not converted: no rate for GBP: no ECB reference rates in the store and none in funding.rates"
+    )
+    eur = next(p for p in data.payments if p.currency == "EUR")
+    assert (eur.converted, eur.rate, eur.rate_source) == (pytest.approx(11.0), pytest.approx(1.1), "funding.rates")
+    assert headline["money_unconverted_gbp"].value == 5.0 and headline["money_unconverted_gbp"].currency == "GBP"
     assert data.teams_mapped and {u.package_key for u in data.unresolved} == {"pypi/idna", "pypi/fqdn"}
     assert [q.quarter for q in data.contributions_by_quarter if q.kind == "review"] == ["2026Q3"]
-    assert any("no rate in funding.rates" in line for line in data.method)
+    assert any("5.00 GBP paid this quarter could not be converted" in line for line in data.method)
     assert data.pledge.developers == 1 and data.pledge.amount == pytest.approx(181.0)
 
 
@@ -213,4 +228,24 @@ def test_review_register_ranks_risks_by_usage(engine: Engine) -> None:
         session.add(UpstreamSignalRow(scan_id=scan.id, upstream_key=A, observed_at=NOW, bus_factor=1))
         session.add(UpstreamSignalRow(scan_id=scan.id, upstream_key=B, observed_at=NOW, archived=True))
     data = build_review(engine, settings(), quarter="2026Q3", now=NOW)
-    assert [(r.kind, r.upstream) for r in data.risks] == [(RiskKind.BUS_FACTOR_1, A), (RiskKind.ARCHIVED, B)]
+    assert [(r.flags, r.upstream) for r in data.risks] == [((RiskKind.BUS_FACTOR_1,), A), ((RiskKind.ARCHIVED,), B)]
+
+
+def test_a_quarter_in_progress_is_to_date_and_compares_with_the_same_span_before(engine: Engine) -> None:
+    seed_inventory(engine)
+    seed_evidence(engine)  # payments on 2026-08-23, contributions on 2026-09-22: late in 2026Q3
+    early = build_review(engine, settings(), quarter="2026Q4", now=NOW)  # 2 October: the second day of 2026Q4
+    headline = {h.key: h for h in early.headline}
+    assert early.to_date and early.comparison == "2026Q3 to 2026-07-02 (the same first 2 days)"
+    assert early.period_end == NOW.date()
+    assert headline["money_given"].label == "Money given this quarter to date"
+    assert (headline["money_given"].value, headline["money_given"].previous) == (0.0, 0.0)  # not all of 2026Q3
+    assert (headline["contributions"].value, headline["contributions"].previous) == (0.0, 0.0)
+    last_day = build_review(engine, settings(), quarter="2026Q4", now=datetime(2026, 12, 31, 18, tzinfo=UTC))
+    headline = {h.key: h for h in last_day.headline}
+    assert last_day.to_date and last_day.comparison == "all of 2026Q3"
+    assert headline["money_given"].previous == pytest.approx(100 + 11 + 70)  # the GBP payment has no rate
+    assert headline["contributions"].previous == 5.0
+    complete = build_review(engine, settings(), quarter="2026Q3", now=NOW)
+    assert not complete.to_date and complete.comparison == "2026Q2" and complete.period_end == date(2026, 9, 30)
+    assert {h.key: h for h in complete.headline}["money_given"].label == "Money given this quarter"

@@ -49,7 +49,8 @@ def report_command(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    typer.echo(f"review of {summary['quarter']} written to {summary['out_dir']}:")
+    to_date = " to date (the last complete quarter has no gap snapshot)" if summary.get("to_date") else ""
+    typer.echo(f"review of {summary['quarter']}{to_date} written to {summary['out_dir']}:")
     for path in summary["files"]:
         typer.echo(f"  {path}")
     if not summary["scored"]:

@@ -16,6 +16,7 @@ from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
+from bot.store.gap_inputs import conversions_of
 from bot.store.gaps import latest_snapshots, load_score, load_scores
 
 
@@ -127,3 +128,11 @@ def explain_command(
             "`upkeep score` takes a new snapshot"
         )
     typer.echo(explain(score, currency=snapshots[0].currency), nl=False)
+    snapshot = snapshots[0]
+    conversions = conversions_of(
+        engine, context(ctx).settings, key, window_start=snapshot.window_start, window_end=snapshot.window_end
+    )
+    if conversions:
+        typer.echo(f"  payments in the window, in {snapshot.currency} at the rate of each payment's date:")
+        for conversion in conversions:
+            typer.echo(f"    {conversion.text()}")

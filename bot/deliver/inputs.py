@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDrift, Term
 from bot.deliver.outbox import aware
+from bot.gaps.figures import given_total, recommended_total, under_invested
 from bot.gaps.interface import GapScore
 from bot.records import current_key
 from bot.signals.exits import ExitListError, exit_line, load_configured_exits
@@ -64,6 +65,9 @@ def gap_issue_from_score(
         packages=tuple(packages),
         internal_repos=tuple(internal_repos),
         credible_exit=credible_exit,
+        not_converted=next(
+            (t.note.split("left out: ", 1)[1] for t in score.terms if t.name == "money" and "left out: " in t.note), ""
+        ),
     )
 
 
@@ -109,10 +113,10 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         renames = load_renames(session)
     state = (last.payload.get("state") or {}) if last is not None else {}
     since = last.delivered_at if last is not None else None
-    gaps = sorted((s for s in scores if s.gap >= threshold), key=lambda s: (-s.priority, s.upstream))
+    gaps = under_invested(scores, threshold)
     current = [s.upstream for s in gaps]
     before = {current_key(key, renames) for key in state.get("gaps", ())} if last is not None else set()
-    given_total = sum(s.given for s in scores)
+    given = given_total(scores)
     digest = DigestData(
         organisation=settings.organisation,
         period=iso_week(now),
@@ -120,8 +124,8 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         upstream_count=len(scores),
         usage_total=sum(s.repos for s in scores),
         yearly_budget=snapshot.budget,
-        recommended_total=sum(s.recommended for s in scores),
-        given_total=given_total,
+        recommended_total=recommended_total(scores),
+        given_total=given,
         top_gaps=tuple(
             DigestGap(
                 s.upstream,
@@ -143,7 +147,7 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         ),
         # Contribution counts are not stored per run yet; money is, through the snapshot's yearly ``given``.
         contributions_since_last=0,
-        money_given_since_last=max(0.0, given_total - float(state.get("given_total", given_total))),
+        money_given_since_last=max(0.0, given - float(state.get("given_total", given))),
         review_url=settings.slack.review_url,
     )
     return DeliveryInputs(digest, issues, missing)

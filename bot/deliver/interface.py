@@ -101,6 +101,8 @@ class GapIssueData:
     internal_repos: tuple[str, ...] = ()
     funding_links: tuple[str, ...] = field(default=())  # shown as code, never as links
     credible_exit: str | None = None  # an open fork that continues it (config/exits.toml), in one line
+    # money left out of "given" because it could not be converted, with the reasons (empty: none)
+    not_converted: str = ""
 
 
 @dataclass(frozen=True, slots=True)

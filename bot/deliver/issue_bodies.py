@@ -88,6 +88,7 @@ def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[
             funding_links=links,
             funding_links_more=links_more,
             credible_exit=data.credible_exit,
+            not_converted=data.not_converted,
         )
 
     return {

@@ -67,6 +67,9 @@ class Investment:
     upstream: str
     contributions: Mapping[ContributionKind, int] = field(default_factory=dict)
     money: Mapping[str, float] = field(default_factory=dict)  # channel (github-sponsors, opencollective, ...) -> amount
+    # payments that could not be converted, each with its reason ("5,000.00 EUR not converted: no rate for
+    # 2026-03-17"): in no amount above, and shown beside the money wherever the money is shown
+    not_converted: tuple[str, ...] = ()
 
     @property
     def money_total(self) -> float:
@@ -98,18 +101,31 @@ class RiskSignals:
     contributor_agreement: str | None = None  # cla | dco | none; None: not observed
 
     @property
+    def company_does_the_work(self) -> bool:
+        """One company does most of the work (elephant factor 1): a sustainability risk, whoever governs."""
+        return self.elephant_factor == 1
+
+    @property
+    def company_controls(self) -> bool:
+        """One company controls the project: company governance, or the company doing the work holds a CLA
+        over every contribution. A foundation's governance rules control out (its CLA is the foundation's)."""
+        if self.governance == "foundation":
+            return False
+        return self.governance == "company" or (self.company_does_the_work and self.contributor_agreement == "cla")
+
+    @property
     def single_vendor(self) -> bool:
-        """One company controls the project: elephant factor 1 or company governance."""
-        return self.elephant_factor == 1 or self.governance == "company"
+        """One company does the work or controls the project: the model's ``single_vendor`` risk factor."""
+        return self.company_does_the_work or self.company_controls
 
     @property
     def relicensable(self) -> bool:
-        """One vendor holding a CLA over every contribution can relicense the project on its own.
+        """One company controlling the project holds a CLA over every contribution: it can relicense on its own.
 
         Under a foundation the CLA is the foundation's (the Apache ICLA, the CNCF's), not the dominant
         vendor's: relicensing is then the foundation's governed decision, not a vendor's lever.
         """
-        return self.single_vendor and self.contributor_agreement == "cla" and self.governance != "foundation"
+        return self.company_controls and self.contributor_agreement == "cla"
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,10 @@ def _code(investment: Investment | None, weights: GapWeights) -> tuple[float, tu
 def _money(investment: Investment | None) -> Term:
     money = investment.money if investment else {}
     parts = tuple(Operand(channel, float(money[channel])) for channel in sorted(money)) or (Operand("no money", 0.0),)
-    return Term("money", math.fsum(o.value for o in parts), Op.SUM, parts, note="in the window")
+    note = "in the window"
+    if investment is not None and investment.not_converted:
+        note += "; left out: " + "; ".join(investment.not_converted)
+    return Term("money", math.fsum(o.value for o in parts), Op.SUM, parts, note=note)
 
 
 def _risk(signals: RiskSignals | None, given: float, weights: GapWeights) -> tuple[tuple[str, ...], tuple[Term, ...]]:
@@ -165,8 +168,13 @@ def _risk(signals: RiskSignals | None, given: float, weights: GapWeights) -> tup
                 ("licence_drift", risk.licence_drift.factor, f"licence {drift.from_licence} → {drift.to_licence}")
             )
         if signals.single_vendor:
-            why = "elephant factor 1" if signals.elephant_factor == 1 else f"{signals.governance} governance"
-            active.append(("single_vendor", risk.single_vendor.factor, why))
+            whys = []
+            if signals.company_does_the_work:
+                whys.append("one company does most of the work (elephant factor 1)")
+            if signals.company_controls:
+                how = "company governance" if signals.governance == "company" else "its CLA"
+                whys.append(f"one company controls it ({how})")
+            active.append(("single_vendor", risk.single_vendor.factor, "; ".join(whys)))
         if signals.relicensable:
             active.append(("relicensable", risk.relicensable.factor, "a CLA gives that vendor the right to relicense"))
     active = [a for a in active if a[1] > 0]

@@ -10,7 +10,7 @@ summary says which.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +24,9 @@ from bot.gaps.stage import score_from_inputs
 from bot.gaps.weights import GapWeights, load_weights
 from bot.paths import resolve_config_file
 from bot.pipeline import StageContext
-from bot.sources.money import convert
 from bot.store.gap_inputs import count_people, load_investment_inputs, load_risk_signals
 from bot.store.gaps import latest_trends, load_scores
+from bot.store.rates import rate_book
 from bot.store.usage import load_upstream_usages
 
 TOP = 5
@@ -52,16 +52,16 @@ def resolve_developers(engine: Engine, settings: Settings, now: datetime) -> Dev
     return Developers(count_people(engine, on=day), f"people counted by the evidence stage on {day.isoformat()}")
 
 
-def pledge_per_developer(settings: Settings) -> float:
-    """``gaps.pledge_per_developer`` (USD) in the reporting currency."""
+def pledge_per_developer(engine: Engine, settings: Settings, on: date) -> float:
+    """``gaps.pledge_per_developer`` (USD) in the reporting currency at the rate of ``on``."""
     funding = settings.funding
-    value = convert(Decimal(str(settings.gaps.pledge_per_developer)), "USD", funding.rates, funding.reporting_currency)
-    if value is None:
+    conversion = rate_book(engine, settings).convert(Decimal(str(settings.gaps.pledge_per_developer)), "USD", on)
+    if conversion.converted is None:
         raise GapError(
-            f"funding.rates: no rate for USD, needed to convert the Open Source Pledge figure "
+            f"funding.rates: {conversion.reason}, needed to convert the Open Source Pledge figure "
             f"to {funding.reporting_currency}; add USD to funding.rates or set gaps.yearly_budget"
         )
-    return float(value)
+    return float(conversion.converted)
 
 
 def make_budget(engine: Engine, settings: Settings, now: datetime) -> tuple[Budget, Developers]:
@@ -70,7 +70,9 @@ def make_budget(engine: Engine, settings: Settings, now: datetime) -> tuple[Budg
     budget = compute_budget(
         yearly_budget=settings.gaps.yearly_budget,
         developers=developers.count,
-        per_developer=pledge_per_developer(settings) if settings.gaps.yearly_budget is None else 0.0,
+        per_developer=pledge_per_developer(engine, settings, now.date())
+        if settings.gaps.yearly_budget is None
+        else 0.0,
         currency=settings.funding.reporting_currency,
         window_days=settings.gaps.window_days,
     )

@@ -39,8 +39,12 @@ def risk_rows(
     exits: Mapping[str, Exit] | None = None,
     repos: Mapping[str, int] | None = None,
 ) -> tuple[RiskRow, ...]:
-    """The sovereignty register: one row per risk of each upstream we use, most used first.
+    """The sovereignty register: one row per upstream we use that carries any risk, with all its flags,
+    most used first.
 
+    "One company does most of the work" (elephant factor 1: a sustainability risk) and "one company
+    controls it" (company governance, or the dominant company's CLA: a relicensing and roadmap risk) are
+    separate flags; a foundation's governance rules control out, whoever does the work.
     Upstreams missing from ``usage_share`` (or with a zero share) are not ours to worry about here.
     A row carries the upstream's credible exit from ``exits``, saying so when ``repos`` shows the
     organisation already uses the fork.
@@ -50,29 +54,36 @@ def risk_rows(
         share = usage_share.get(signal.upstream, 0.0)
         if share <= 0:
             continue
-        drift = signal.licence_drift
-        if drift is not None:
-            detail = f"{drift.from_licence or 'unknown'} → {drift.to_licence or 'unknown'}"
-            rows.append(RiskRow(RiskKind.LICENCE_DRIFT, signal.upstream, detail, share))
-        if signal.bus_factor == 1:
-            active = signal.active_maintainers
-            detail = "one person makes half of recent commits" + (
-                f"; {active} active maintainer{'s' if active != 1 else ''}" if active is not None else ""
-            )
-            rows.append(RiskRow(RiskKind.BUS_FACTOR_1, signal.upstream, detail, share))
-        if signal.archived or signal.deprecated:
-            detail = "archived" if signal.archived else "deprecated"
-            rows.append(RiskRow(RiskKind.ARCHIVED, signal.upstream, detail, share))
-        if signal.single_vendor:
-            detail = (
-                "one organisation makes half of recent commits"
-                if signal.elephant_factor == 1
-                else "governed by a company"
-            )
-            rows.append(RiskRow(RiskKind.SINGLE_VENDOR, signal.upstream, detail, share))
-        if signal.relicensable:
-            detail = "that vendor's CLA lets it relicense the project on its own"
-            rows.append(RiskRow(RiskKind.RELICENSABLE, signal.upstream, detail, share))
+        flags = risk_flags(signal)
+        if flags:
+            rows.append(RiskRow(signal.upstream, tuple(flags), "; ".join(flags.values()), share))
     if exits:
         rows = [replace(row, exit=exit_line(row.upstream, exits, repos or {})) for row in rows]
-    return tuple(sorted(rows, key=lambda row: (-row.usage_share, row.upstream, str(row.kind))))
+    return tuple(sorted(rows, key=lambda row: (-row.usage_share, row.upstream)))
+
+
+def risk_flags(signal: RiskSignals) -> dict[RiskKind, str]:
+    """Each risk flag of one upstream with the clause that explains it, in :class:`RiskKind` order."""
+    flags: dict[RiskKind, str] = {}
+    drift = signal.licence_drift
+    if drift is not None:
+        flags[RiskKind.LICENCE_DRIFT] = f"{drift.from_licence or 'unknown'} → {drift.to_licence or 'unknown'}"
+    if signal.bus_factor == 1:
+        active = signal.active_maintainers
+        flags[RiskKind.BUS_FACTOR_1] = "one person makes half of recent commits" + (
+            f"; {active} active maintainer{'s' if active != 1 else ''}" if active is not None else ""
+        )
+    if signal.archived or signal.deprecated:
+        flags[RiskKind.ARCHIVED] = "archived" if signal.archived else "deprecated"
+    if signal.company_does_the_work:
+        under = " (a foundation governs it)" if signal.governance == "foundation" else ""
+        flags[RiskKind.COMPANY_WORK] = f"one company makes half of recent commits{under}"
+    if signal.company_controls:
+        flags[RiskKind.COMPANY_CONTROL] = (
+            "governed by one company"
+            if signal.governance == "company"
+            else "the company doing the work holds a CLA over every contribution"
+        )
+    if signal.relicensable:
+        flags[RiskKind.RELICENSABLE] = "that company's CLA lets it relicense the project on its own"
+    return flags

@@ -7,6 +7,7 @@ own. A quarter without a snapshot gets a review that says so instead of numbers 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,12 +16,14 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.gaps.figures import recommended_total, under_invested
 from bot.gaps.interface import ContributionKind, GapScore, GapSnapshot
 from bot.gaps.scope import ScoringScope
-from bot.gaps.score_stage import load_gap_weights, resolve_developers
+from bot.gaps.score_stage import resolve_developers
 from bot.report.adapt import gap_row, risk_rows
 from bot.report.interface import (
     DEFAULT_CAVEATS,
+    UNATTRIBUTED,
     ContributionRow,
     GapRow,
     Headline,
@@ -33,13 +36,15 @@ from bot.report.interface import (
     RiskRow,
     UnresolvedRow,
 )
-from bot.report.quarters import Quarter
+from bot.report.quarters import Quarter, to_date
 from bot.signals.exits import load_configured_exits
 from bot.sources.money import Payment
+from bot.sources.rates import Conversion, RateBook, describe_unconverted
 from bot.store.engine import session_scope
 from bot.store.evidence import Bounds
-from bot.store.gap_inputs import code_by_upstream_in, load_risk_signals, payments_in, unit_rate, upstream_keys
+from bot.store.gap_inputs import code_by_upstream_in, load_risk_signals, payments_in, upstream_keys
 from bot.store.gaps import latest_snapshots, load_score, load_scores
+from bot.store.rates import rate_book
 from bot.store.review import any_team, load_unresolved, load_upstream_teams
 
 _KINDS = frozenset(kind.value for kind in ContributionKind)
@@ -81,49 +86,68 @@ def _channel(payment: Payment) -> str:
 @dataclass(frozen=True)
 class _Money:
     rows: tuple[PaymentRow, ...]
-    total: float  # converted, attributed and unattributed
+    total: float  # converted, attributed and unattributed: the sum of ``rows``' converted amounts
     unattributed: int
-    no_rate: tuple[str, ...]
+    unconverted: dict[str, Decimal]  # currency -> amount left unconverted (shown, never counted as zero)
+
+
+def _rate_text(conversions: list[Conversion]) -> tuple[float | None, str]:
+    """The rate a row used (a weighted mean when its payments were converted on several days) and its days."""
+    done = [c for c in conversions if c.converted is not None]
+    amount = sum((c.amount for c in done), Decimal(0))
+    if not done or amount == 0:
+        return None, ""
+    rate = float(sum((c.converted or Decimal(0) for c in done), Decimal(0)) / amount)
+    sources = sorted({f"ECB {c.rate_day}" if c.source == "ECB" else c.source for c in done})
+    if len(sources) > 2:
+        sources = [sources[0], "…", sources[-1]]
+    return rate, ", ".join(sources)
 
 
 def _money(
-    engine: Engine, settings: Settings, start: datetime, end: datetime, teams: dict[str, str], scope: ScoringScope
+    engine: Engine,
+    book: RateBook,
+    start: datetime,
+    end: datetime,
+    teams: dict[str, str],
+    scope: ScoringScope,
 ) -> _Money:
-    """The period's payments by upstream and channel; shares paid to upstreams left out of the model
-    (the organisation's own repositories, say) are not money given to upstreams and count nowhere."""
-    amounts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    converted: dict[tuple[str, str, str], float] = defaultdict(float)
-    total = 0.0
+    """The period's payments by upstream and channel, each converted at the rate of its own date; payments
+    naming no upstream are rows of their own. Shares paid to upstreams left out of the model (the
+    organisation's own repositories, say) are not money given to upstreams and count nowhere."""
+    groups: dict[tuple[str, str, str], list[Conversion]] = defaultdict(list)
     unattributed = 0
-    no_rate: set[str] = set()
     for payment in payments_in(engine, start=start, end=end, bounds="[start, end)"):
-        rate = unit_rate(settings, payment.currency)
-        if rate is None:
-            no_rate.add(payment.currency)
-            continue
-        left_out = sum(1 for upstream in payment.upstreams if not scope.scores(upstream))
-        total += float((payment.amount - payment.share() * left_out) * rate)
         if not payment.upstreams:
             unattributed += 1
+            groups[(UNATTRIBUTED, _channel(payment), payment.currency)].append(book.whole(payment))
             continue
         for upstream in payment.upstreams:
-            if not scope.scores(upstream):
-                continue
-            key = (upstream, _channel(payment), payment.currency)
-            amounts[key] += payment.share()
-            converted[key] += float(payment.share() * rate)
-    rows = tuple(
-        PaymentRow(
-            upstream,
-            channel,
-            float(amounts[(upstream, channel, currency)]),
-            currency,
-            converted[(upstream, channel, currency)],
-            teams.get(upstream),
+            if scope.scores(upstream):
+                groups[(upstream, _channel(payment), payment.currency)].append(book.share(payment))
+    rows = []
+    unconverted: dict[str, Decimal] = defaultdict(Decimal)
+    for (upstream, channel, currency), conversions in sorted(groups.items()):
+        missing = [c for c in conversions if c.converted is None]
+        for c in missing:
+            unconverted[currency] += c.amount
+        rate, rate_source = _rate_text(conversions)
+        rows.append(
+            PaymentRow(
+                upstream,
+                channel,
+                float(sum((c.amount for c in conversions), Decimal(0))),
+                currency,
+                float(sum((c.converted or Decimal(0) for c in conversions), Decimal(0))),
+                teams.get(upstream),
+                rate=rate,
+                rate_source=rate_source,
+                unconverted=float(sum((c.amount for c in missing), Decimal(0))),
+                note="; ".join(c.text() for c in missing),
+            )
         )
-        for upstream, channel, currency in sorted(amounts)
-    )
-    return _Money(rows, total, unattributed, tuple(sorted(no_rate)))
+    total = math.fsum(r.converted for r in rows)
+    return _Money(tuple(rows), total, unattributed, dict(unconverted))
 
 
 def _code(
@@ -155,17 +179,31 @@ def hidden_sponsorship_amounts(engine: Engine) -> int:
         )
 
 
-def _usd(settings: Settings, amount: float) -> float | None:
-    """``amount`` in the reporting currency as USD (the Pledge counts USD); ``None`` without a USD rate."""
-    rate = unit_rate(settings, "USD")
+def _usd(book: RateBook, amount: float, on: date) -> float | None:
+    """``amount`` in the reporting currency as USD at the rate of ``on`` (the Pledge counts USD); ``None``
+    without a USD rate."""
+    rate = book.convert(Decimal(1), "USD", on).rate
     return None if rate is None or rate == 0 else amount / float(rate)
 
 
-def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, now: datetime) -> ReviewData:
-    """The review of ``quarter`` (``2026Q3``) as the store knows it at ``now``."""
+def quarter_end(quarter: Quarter) -> datetime:
+    """The instant a quarter ends (its snapshots are those taken before it)."""
+    return _bounds(quarter)[1]
+
+
+def build_review(
+    engine: Engine, settings: Settings, *, quarter: str | Quarter, now: datetime, note: str | None = None
+) -> ReviewData:
+    """The review of ``quarter`` (``2026Q3``) as the store knows it at ``now``; ``note`` opens its method
+    (why this quarter was chosen)."""
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     start, end = _bounds(q)
     previous_start, previous_end = _bounds(q.previous())
+    running = to_date(q, now.astimezone(UTC).date())
+    if running is not None:  # like for like: the same span of the previous quarter
+        first, last = running.previous_span
+        previous_start, previous_end = _midnight(first), _midnight(last + timedelta(days=1))
+    span = " to date" if running is not None else ""
     currency = settings.funding.reporting_currency
     limit = settings.report.top_gaps
     snapshot = _snapshot_at(engine, end)
@@ -173,9 +211,8 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
     if before is not None and snapshot is not None and before.id == snapshot.id:
         before = None  # nothing was scored during the quarter: there is no change to show
     teams = load_upstream_teams(engine)
-    weights = load_gap_weights(settings)
     scope = ScoringScope.from_settings(settings)
-    method: list[str] = []
+    method: list[str] = [note] if note else []
     headline: list[Headline] = []
 
     gaps: tuple[GapRow, ...] = ()
@@ -197,13 +234,13 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
             repos={s.upstream: s.repos for s in scores},
         )
         previous_scores = load_scores(engine, snapshot_id=before.id, with_terms=False) if before else None
-        threshold = weights.thresholds.gap
+        threshold = settings.issues.gap_threshold
 
         def open_gaps(found: list[GapScore]) -> float:
-            return float(sum(1 for s in found if s.gap > threshold))
+            return float(len(under_invested(found, threshold)))
 
         def recommended(found: list[GapScore]) -> float:
-            return sum(s.recommended for s in found)
+            return recommended_total(found)
 
         headline += [
             Headline(
@@ -240,8 +277,9 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         "newest signals scan."
     )
 
-    money = _money(engine, settings, start, end, teams, scope)
-    previous_money = _money(engine, settings, previous_start, previous_end, teams, scope)
+    book = rate_book(engine, settings)
+    money = _money(engine, book, start, end, teams, scope)
+    previous_money = _money(engine, book, previous_start, previous_end, teams, scope)
     code = _code(engine, start, end, scope)
     contributions = tuple(
         ContributionRow(upstream, kind, count, teams.get(upstream))
@@ -257,10 +295,12 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
                 totals[kind] += count
         by_quarter += [QuarterCount(str(each), kind, totals[kind]) for kind in sorted(totals)]
     contributed = sum(c.count for c in contributions)
-    before_contributed = sum(c.count for c in by_quarter if c.quarter == str(q.previous()))
+    before_contributed = sum(
+        count for kinds in _code(engine, previous_start, previous_end, scope).values() for count in kinds.values()
+    )
     headline += [
-        Headline("money_given", "Money given this quarter", money.total, previous_money.total, "money"),
-        Headline("contributions", "Contributions this quarter", float(contributed), float(before_contributed)),
+        Headline("money_given", f"Money given this quarter{span}", money.total, previous_money.total, "money"),
+        Headline("contributions", f"Contributions this quarter{span}", float(contributed), float(before_contributed)),
     ]
     if money.unattributed:
         method.append(
@@ -274,16 +314,35 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
             "shows it only to someone who manages the organisation's sponsorships, not to an App installation): "
             "only their first payment is counted; the rest of their amount is unknown, not zero."
         )
-    missing_rates = sorted({*money.no_rate, *previous_money.no_rate})
-    if missing_rates:
-        method.append(f"Payments in {', '.join(missing_rates)} have no rate in funding.rates and are left out.")
+    if money.unconverted:
+        headline += [
+            Headline(
+                f"money_unconverted_{cur.lower()}",
+                f"Money not converted ({cur}, no rate)",
+                float(amount),
+                None,
+                "money",
+                cur,
+            )
+            for cur, amount in sorted(money.unconverted.items())
+        ]
+        method.append(
+            f"{describe_unconverted(money.unconverted)} paid this quarter could not be converted into {currency} "
+            "(no reference rate for the payment's date): it is listed with its reason in the money table and "
+            "counts in no total."
+        )
+    method.append(
+        "Each payment converts at the rate of its own date: the ECB euro reference rate of that day, or of the "
+        "nearest earlier day the ECB published (weekends and holidays have none, at most 7 days back); "
+        "[funding.rates] overrides it with a fixed rate."
+    )
 
     year_start, year_end = q.trailing_year()
-    year = _money(engine, settings, _midnight(year_start), _midnight(year_end + timedelta(days=1)), teams, scope)
+    year = _money(engine, book, _midnight(year_start), _midnight(year_end + timedelta(days=1)), teams, scope)
     previous_year_start, previous_year_end = q.previous().trailing_year()
     previous_year = _money(
         engine,
-        settings,
+        book,
         _midnight(previous_year_start),
         _midnight(previous_year_end + timedelta(days=1)),
         teams,
@@ -293,7 +352,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         headcount = snapshot.developers
     else:
         headcount = resolve_developers(engine, settings, end - timedelta(seconds=1)).count or 0
-    amount_usd = _usd(settings, year.total)
+    amount_usd = _usd(book, year.total, min(year_end, now.date()))
     if amount_usd is None:
         method.append("funding.rates has no USD rate, so the Pledge figures in USD are shown as zero.")
     report = settings.report
@@ -305,7 +364,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
             description=report.pledge_description,
             short_description=report.pledge_short_description,
             url=report.pledge_url or "",
-            join_date=report.pledge_join_date or now.date(),
+            join_date=report.pledge_join_date,
         )
     pledge = PledgeStatus(
         developers=float(headcount),
@@ -316,7 +375,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         report_url=report.pledge_report_url,
     )
     if headcount:
-        previous_usd = _usd(settings, previous_year.total)
+        previous_usd = _usd(book, previous_year.total, previous_year_end)
         headline.append(
             Headline(
                 "pledge_per_dev",
@@ -338,7 +397,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         organisation=settings.organisation,
         quarter=str(q),
         period_start=q.start,
-        period_end=q.end,
+        period_end=running.today if running is not None else q.end,
         currency=currency,
         generated_at=now.astimezone(UTC),
         budget=budget,
@@ -357,4 +416,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         top_gaps_limit=limit,
         teams_mapped=any_team(engine),
         scored=snapshot is not None,
+        note=note or "",
+        to_date=running is not None,
+        comparison=running.describe() if running is not None else str(q.previous()),
     )

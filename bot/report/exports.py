@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.report.interface import GapRow, PledgeStatus, ReviewData
+from bot.report.pledge import check_member_file
 from bot.report.series import funding_by_channel, top_gaps
 
 #: Bumped when a field of ``review.json`` changes meaning or disappears (adding fields keeps it).
@@ -66,7 +67,19 @@ def gaps_csv(data: ReviewData) -> str:
 
 
 def funding_csv(data: ReviewData) -> str:
-    header = ("upstream", "channel", "amount", "currency", "converted", "reporting_currency", "team")
+    header = (
+        "upstream",
+        "channel",
+        "amount",
+        "currency",
+        "converted",
+        "reporting_currency",
+        "rate",
+        "rate_source",
+        "unconverted",
+        "note",
+        "team",
+    )
     payments = sorted(data.payments, key=lambda p: (p.upstream, p.channel, p.currency, p.amount))
     rows = (
         (
@@ -76,6 +89,10 @@ def funding_csv(data: ReviewData) -> str:
             _cell(p.currency),
             _money(p.converted),
             data.currency,
+            "" if p.rate is None else f"{p.rate:.6f}",
+            _cell(p.rate_source),
+            _money(p.unconverted),
+            _cell(p.note),
             _cell(p.team or ""),
         )
         for p in payments
@@ -98,6 +115,8 @@ def review_json(data: ReviewData) -> str:
         "organisation": data.organisation,
         "quarter": data.quarter,
         "previous_quarter": data.previous_quarter,
+        "to_date": data.to_date,
+        "comparison": data.comparison,
         "period": {"start": data.period_start.isoformat(), "end": data.period_end.isoformat()},
         "currency": data.currency,
         "generated_at": data.generated_at.isoformat(),
@@ -134,13 +153,13 @@ def review_json(data: ReviewData) -> str:
         ],
         "risks": [
             {
-                "kind": str(r.kind),
                 "upstream": r.upstream,
+                "flags": [str(flag) for flag in r.flags],
                 "detail": r.detail,
                 "usage_share": r.usage_share,
                 "exit": r.exit,
             }
-            for r in sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream, str(r.kind)))
+            for r in sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream))
         ],
         "contributions": [
             {"upstream": c.upstream, "kind": c.kind, "count": c.count, "team": c.team}
@@ -153,6 +172,10 @@ def review_json(data: ReviewData) -> str:
                 "amount": p.amount,
                 "currency": p.currency,
                 "converted": p.converted,
+                "rate": p.rate,
+                "rate_source": p.rate_source,
+                "unconverted": p.unconverted,
+                "note": p.note,
                 "team": p.team,
             }
             for p in sorted(data.payments, key=lambda p: (p.upstream, p.channel, p.currency, p.amount))
@@ -221,15 +244,18 @@ def pledge_member(pledge: PledgeStatus, *, report_date: str) -> dict[str, Any] |
         "description": member.description,
         "shortDescription": member.short_description,
         "url": member.url,
-        "joinDate": member.join_date.isoformat(),
+        "joinDate": member.join_date.isoformat() if member.join_date else "",
         "annualReports": [current, *sorted(earlier, key=lambda r: str(r["year"]), reverse=True)],
     }
 
 
 def pledge_json(data: ReviewData) -> str | None:
+    """The member file, or ``None`` when not a member; :class:`ReviewError` naming the setting when the Pledge
+    would refuse it."""
     document = pledge_member(data.pledge, report_date=data.generated_at.date().isoformat())
     if document is None:
         return None
+    check_member_file(document)
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 

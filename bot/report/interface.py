@@ -25,6 +25,9 @@ DEFAULT_CAVEATS: tuple[str, ...] = (
     "Usage comes from the SBOMs the organisation publishes; repositories without an SBOM are absent.",
 )
 
+#: The upstream column of payments that name no upstream we use (they count in the money given, for no upstream).
+UNATTRIBUTED = "(no upstream)"
+
 #: The Open Source Pledge minimum, in USD per developer per year.
 PLEDGE_USD_PER_DEVELOPER = 2000.0
 
@@ -34,13 +37,14 @@ class ReviewError(Exception):
 
 
 class RiskKind(StrEnum):
-    """The sovereignty risks the register lists."""
+    """The sovereignty risks the register flags, in the order a row lists them."""
 
     LICENCE_DRIFT = "licence-drift"
     BUS_FACTOR_1 = "bus-factor-1"
     ARCHIVED = "archived"
-    SINGLE_VENDOR = "single-vendor"
-    RELICENSABLE = "relicensable"
+    COMPANY_WORK = "one-company-work"  # one company does most of the work: a sustainability risk
+    COMPANY_CONTROL = "one-company-control"  # one company controls it: a relicensing and roadmap risk
+    RELICENSABLE = "relicensable"  # that company's CLA lets it relicense on its own
 
 
 Unit = Literal["count", "money", "share", "ratio"]
@@ -82,11 +86,11 @@ class GapRow:
 
 @dataclass(frozen=True, slots=True)
 class RiskRow:
-    """One entry of the sovereignty risk register."""
+    """One upstream of the sovereignty risk register, with every flag it carries."""
 
-    kind: RiskKind
     upstream: str
-    detail: str  # e.g. "MIT → BUSL-1.1 on 2026-08-01"
+    flags: tuple[RiskKind, ...]  # in RiskKind order
+    detail: str  # one clause per flag, "; "-joined, e.g. "MIT → BUSL-1.1; one company makes half of recent commits"
     usage_share: float
     exit: str | None = None  # a credible exit (an open fork), when one is known: config/exits.toml
 
@@ -107,10 +111,14 @@ class PaymentRow:
 
     upstream: str
     channel: str  # e.g. "github-sponsors", "open-collective", "ledger:tidelift"
-    amount: float  # in ``currency``
+    amount: float  # in ``currency``, everything paid (converted or not)
     currency: str
-    converted: float  # in the reporting currency
+    converted: float  # in the reporting currency: the part with a rate
     team: str | None = None
+    rate: float | None = None  # reporting-currency units per unit; a weighted mean over several dated rates
+    rate_source: str = ""  # "ECB 2026-03-16", "funding.rates", "same currency", or the first … last ECB day
+    unconverted: float = 0.0  # in ``currency``: paid but without a rate, so in no converted total
+    note: str = ""  # why, e.g. "5,000.00 EUR not converted: no rate for 2026-03-17"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +157,7 @@ class PledgeMember:
     description: str
     short_description: str
     url: str
-    join_date: date
+    join_date: date | None  # None: not configured (the export stops, naming report.pledge_join_date)
     role: str = "Member"
     active: bool = True
 
@@ -215,6 +223,12 @@ class ReviewData:
     # False: no gap snapshot was taken at or before the quarter's end, so nothing was scored and the gaps,
     # budget and risk register are empty because unknown, not because every upstream is well funded.
     scored: bool = True
+    # why this period was chosen, shown above the summary (a first review of the running quarter to date)
+    note: str = ""
+    # True: the quarter is still running, its figures are "to date" and compare with the same span of the
+    # previous quarter, which ``comparison`` names ("2026Q3 to 2026-08-15 (the same first 46 days)")
+    to_date: bool = False
+    comparison: str = ""
 
 
 @dataclass(frozen=True, slots=True)

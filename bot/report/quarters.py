@@ -71,3 +71,42 @@ class Quarter:
     def trailing_year(self) -> tuple[date, date]:
         """The twelve months ending with this quarter (the Pledge's yearly window), inclusive bounds."""
         return self.shift(-3).start, self.end
+
+
+@dataclass(frozen=True, slots=True)
+class ToDate:
+    """A quarter still running on ``today``, and the span of the quarter before that it compares with.
+
+    The running quarter covers its first ``days`` days (``today`` included). The comparison covers
+    the same number of first days of the previous quarter, capped at its end; on a quarter's last
+    day it is the whole previous quarter (a quarter compares with a quarter, whatever their lengths).
+    """
+
+    quarter: Quarter
+    today: date
+
+    @property
+    def days(self) -> int:
+        return (self.today - self.quarter.start).days + 1
+
+    @property
+    def previous_span(self) -> tuple[date, date]:
+        """Inclusive bounds of the comparable span of the previous quarter."""
+        previous = self.quarter.previous()
+        if self.today == self.quarter.end:
+            return previous.start, previous.end
+        return previous.start, min(previous.start + timedelta(days=self.days - 1), previous.end)
+
+    def describe(self) -> str:
+        """``2026Q3 to 2026-08-15 (the same first 46 days)``, or ``all of 2026Q3`` on the last day."""
+        previous = self.quarter.previous()
+        last = self.previous_span[1]
+        if last == previous.end:
+            return f"all of {previous}"
+        days = "day" if self.days == 1 else f"{self.days} days"
+        return f"{previous} to {last.isoformat()} (the same first {days})"
+
+
+def to_date(quarter: Quarter, today: date) -> ToDate | None:
+    """The running-quarter view of ``quarter`` on ``today``; ``None`` when the quarter is not in progress."""
+    return ToDate(quarter, today) if quarter.contains(today) else None

@@ -8,6 +8,7 @@ and SVG charts inline and a Content-Security-Policy that forbids any fetch or sc
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from bot.report import exports
-from bot.report.interface import Headline, ReviewData, ReviewError, ReviewFiles
+from bot.report.interface import UNATTRIBUTED, Headline, ReviewData, ReviewError, ReviewFiles
 from bot.report.markdown import (
     MarkdownSafe,
     escape_keeping_code,
@@ -89,6 +90,14 @@ class TeamTotal:
     money: float
 
 
+#: What a change cell says when the figure has no earlier value to compare with.
+FIRST_MEASURED = "first quarter measured"
+
+
+def _headline(data: ReviewData, key: str, default: float) -> float:
+    return next((h.value for h in data.headline if h.key == key), default)
+
+
 def review_context(data: ReviewData) -> dict[str, Any]:
     """What the templates see: the data itself plus the groupings both documents share."""
     kinds = sorted({c.kind for c in data.contributions})
@@ -115,15 +124,17 @@ def review_context(data: ReviewData) -> dict[str, Any]:
     return {
         "data": data,
         "top_gaps": top_gaps(data),
-        "risks": sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream, str(r.kind))),
+        "risks": sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream)),
         "risk_counts": risk_counts(data),
         "kinds": kinds,
         "code_by_upstream": code_rows,
         "payments": sorted(data.payments, key=lambda p: (-p.converted, p.upstream, p.channel)),
         "funding_by_channel": funding_by_channel(data),
         "teams": teams,
-        "money_given": sum(p.converted for p in data.payments),
-        "contributions_total": sum(c.count for c in data.contributions),
+        # the headlines' own values: the sentence under the summary cannot disagree with the summary
+        "money_given": _headline(data, "money_given", math.fsum(p.converted for p in data.payments)),
+        "contributions_total": int(_headline(data, "contributions", sum(c.count for c in data.contributions))),
+        "paid_upstreams": len({p.upstream for p in data.payments if p.upstream != UNATTRIBUTED}),
         "unresolved": sorted(data.unresolved, key=lambda u: (-u.repos, u.package_key)),
         "not_scored": sorted(data.not_scored, key=lambda n: (-n.repos, n.upstream)),
         "upstream_count": len(data.gaps),
@@ -212,10 +223,11 @@ def format_value(headline: Headline, currency: str) -> str:
 
 
 def format_change(headline: Headline) -> str:
-    """The change since last quarter in the headline's unit; "new" when there was no snapshot."""
+    """The change since the comparison period in the headline's unit; "first quarter measured" when there is
+    no earlier figure."""
     change = headline.change
     if change is None:
-        return "new"
+        return FIRST_MEASURED
     if headline.unit == "share":
         return f"{change * 100:+.1f} pp"
     if headline.unit == "ratio":

@@ -35,10 +35,11 @@ def funding_by_channel(data: ReviewData) -> tuple[tuple[str, float], ...]:
 
 
 def risk_counts(data: ReviewData) -> tuple[tuple[RiskKind, int], ...]:
-    """How many register entries each risk kind has (every kind listed, zeros included)."""
+    """How many upstreams of the register carry each flag (every kind listed, zeros included)."""
     counts = {kind: 0 for kind in RiskKind}
     for row in data.risks:
-        counts[row.kind] += 1
+        for flag in row.flags:
+            counts[flag] += 1
     return tuple(counts.items())
 
 

@@ -80,6 +80,7 @@ def sandbox_settings(
         "funding.opencollective_url": f"{base}/opencollective/graphql/v2",
         "slack.api_url": f"{base}/slack/api/",
         "github.time_compression": DEFAULT_TIME_COMPRESSION if time_compression is None else time_compression,
+        "funding.ecb_url": f"{base}/ecb/stats/eurofxref",
     }
     if enterprise_server:
         urls["github.enterprise_server"] = True

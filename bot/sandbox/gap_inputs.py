@@ -18,14 +18,15 @@ from bot.records import Depth, Scope
 from bot.sandbox.model import World
 from bot.sandbox.truth import truth
 
-#: Units of the reporting currency per unit of each currency the world pays in.
+#: Fixed units of the reporting currency per unit of each currency the world pays in (as ``[funding.rates]``).
 DEFAULT_RATES: Mapping[str, float] = MappingProxyType({"USD": 1.0, "EUR": 1.1})
 
 
 def model_inputs(
-    world: World, rates: Mapping[str, float] = DEFAULT_RATES, *, scored_only: bool = True
+    world: World, rates: Mapping[str, float] | None = None, *, scored_only: bool = True
 ) -> tuple[list[UpstreamUsage], list[Investment], list[RiskSignals]]:
     """Usages and investments (sorted by upstream) and risk signals of every upstream the world's truth knows;
+    money at the world's dated ECB rates (the truth's ``money_converted``), or at fixed ``rates``;
     ``scored_only`` leaves out the organisation's own repositories, as the gap model does by default."""
     facts: dict[str, Any] = truth(world)
     own = set(facts["own_upstreams"]) if scored_only else set()
@@ -49,16 +50,20 @@ def _usages(world: World) -> list[UpstreamUsage]:
     return [UpstreamUsage(key, tuple(repos)) for key, repos in sorted(uses.items())]
 
 
-def _investments(facts: dict[str, Any], rates: Mapping[str, float]) -> list[Investment]:
+def _investments(facts: dict[str, Any], rates: Mapping[str, float] | None) -> list[Investment]:
     counts: dict[str, dict[ContributionKind, int]] = defaultdict(lambda: defaultdict(int))
     for per_upstream in facts["contributions"]["trailing_12_months"].values():
         for key, kinds in per_upstream.items():
             for kind, count in kinds.items():
                 counts[key][ContributionKind(kind)] += count
     money: dict[str, dict[str, float]] = defaultdict(dict)
-    for key, channels in facts["money"].items():
-        for channel, by_currency in channels.items():
-            money[key][channel] = sum(cents / 100 * rates[cur] for cur, cents in by_currency.items())
+    if rates is None:
+        for key, channels in facts["money_converted"].items():
+            money[key] = dict(channels)
+    else:
+        for key, channels in facts["money"].items():
+            for channel, by_currency in channels.items():
+                money[key][channel] = sum(cents / 100 * rates[cur] for cur, cents in by_currency.items())
     return [Investment(k, dict(counts.get(k, {})), money.get(k, {})) for k in sorted(set(counts) | set(money))]
 
 

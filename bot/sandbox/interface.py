@@ -27,6 +27,7 @@ Mount points, relative to the sandbox base URL (``http://127.0.0.1:PORT``):
 ``/registry/nuget``         NuGet v3 (flat container + registration)
 ``/registry/packagist``     Packagist p2
 ``/registry/depsdev``       deps.dev API v3 (and v3alpha ``projectbatch``)
+``/ecb``                    ECB euro reference rates (``/stats/eurofxref/eurofxref-hist.xml``, ...)
 ==========================  =================================================
 """
 

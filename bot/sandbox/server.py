@@ -67,6 +67,7 @@ OPTIONAL_SERVICES = (
     "bot.sandbox.mattermost:MattermostService",
     "bot.sandbox.matrix:MatrixService",
     "bot.sandbox.teams:TeamsWorkflowService",
+    "bot.sandbox.ecb:EcbRatesService",
 )
 _ROUTE_WORDS = frozenset(
     (
@@ -127,6 +128,12 @@ _ROUTE_WORDS = frozenset(
         "installation",
         "app",
         "teams",
+        "ecb",
+        "stats",
+        "eurofxref",
+        "eurofxref-hist.xml",
+        "eurofxref-hist-90d.xml",
+        "eurofxref-daily.xml",
     )
 )
 _ID = re.compile(r"^(\d+|[0-9a-f]{7,64}|[0-9a-f-]{36})$", re.IGNORECASE)

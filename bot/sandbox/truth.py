@@ -21,6 +21,10 @@ Computed from the world's own facts with deliberately plain code, independently 
   upstream whose FUNDING.yml ``open_collective:`` names the collective, or to the one upstream of
   a handle ``owner`` that owns exactly one; ledger entries whose ``upstream`` is an upstream key
   or a former name of one (others are listed as ``unattributed``).
+* **Money converted** (``money_converted``): each attributed payment in US dollars at the world's
+  ECB reference rate of its own day (or the nearest earlier publication day, at most seven days
+  back), rounded to the cent per payment; payments without a rate are listed in
+  ``money_unconverted``, never counted as zero.
 * **Own upstreams**: repositories of the organisation's own accounts (``world.orgs``) that its
   repositories use; counted in usage and contributions like any other, but ``own_upstreams`` lists
   them, because the gap model leaves them out (``[gaps].exclude_own``).
@@ -34,12 +38,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import yaml
 from packageurl import PackageURL
 
+from bot.sandbox.ecb import world_rates
 from bot.sandbox.model import Person, UpstreamRepo, World
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 20x faster
@@ -214,7 +219,45 @@ def sponsorship_payments(world: World) -> list[tuple[str, str, datetime, int]]:
     return payments
 
 
-def _money(world: World, used: set[str]) -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
+#: The reporting currency the truth converts the world's money into (upkeep's default).
+REPORTING_CURRENCY = "USD"
+
+
+def _usd_cents(world: World, cents: int, currency: str, day: date) -> int | None:
+    """``cents`` of ``currency`` paid on ``day`` in US cents at the world's ECB rate of that day, or of the
+    nearest earlier publication day up to seven days back; rounded half to even; None: no rate."""
+    if currency == REPORTING_CURRENCY:
+        return cents
+    rates = world_rates(world)
+    for back in range(8):
+        published = rates.get(day - timedelta(days=back))
+        if published is None:
+            continue
+        per_euro = Decimal(1) if currency == "EUR" else published.get(currency)
+        if per_euro is None:
+            return None
+        value = Decimal(cents) * published[REPORTING_CURRENCY] / per_euro
+        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return None
+
+
+def _converted(world: World, paid: list[tuple[str, str, str, int, date]]) -> tuple[dict[str, Any], list[Any]]:
+    """upstream → channel → amount in the reporting currency; and the payments without a rate."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    missing = []
+    for key, channel, currency, cents, day in paid:
+        value = _usd_cents(world, cents, currency, day)
+        if value is None:
+            missing.append({"upstream": key, "channel": channel, "cents": cents, "currency": currency, "day": str(day)})
+            continue
+        out[key][channel] += value
+    plain = {key: {ch: cents / 100 for ch, cents in sorted(chs.items())} for key, chs in sorted(out.items())}
+    return plain, missing
+
+
+def _money(
+    world: World, used: set[str], paid: list[tuple[str, str, str, int, date]] | None = None
+) -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
     owned: dict[str, list[str]] = defaultdict(list)
     for up in world.upstreams:
         if up.key in used:
@@ -231,6 +274,8 @@ def _money(world: World, used: set[str]) -> tuple[dict[str, dict[str, dict[str, 
             continue
         bucket = money[keys[0]]["github_sponsors"]
         bucket["USD"] = bucket.get("USD", 0) + cents
+        if paid is not None:
+            paid.append((keys[0], "github_sponsors", "USD", cents, moment.date()))
     named: dict[str, list[str]] = defaultdict(list)  # collective slug -> upstreams whose FUNDING.yml names it
     for up in world.upstreams:
         if up.key in used:
@@ -265,6 +310,9 @@ def _money(world: World, used: set[str]) -> tuple[dict[str, dict[str, dict[str, 
             continue
         bucket = money[key]["open_collective"]
         bucket[contribution.currency] = bucket.get(contribution.currency, 0) + contribution.amount_cents
+        if paid is not None:
+            day = contribution.created_at.date()
+            paid.append((key, "open_collective", contribution.currency, contribution.amount_cents, day))
     start, end = _window(world)
     current = renamed_upstreams(world)
     for entry in world.ledger:
@@ -279,6 +327,8 @@ def _money(world: World, used: set[str]) -> tuple[dict[str, dict[str, dict[str, 
             continue
         bucket = money[upstream]["ledger"]
         bucket[entry.currency] = bucket.get(entry.currency, 0) + cents
+        if paid is not None:
+            paid.append((upstream, "ledger", entry.currency, cents, entry.paid_on))
     plain = {key: {ch: dict(sorted(cur.items())) for ch, cur in sorted(chs.items())} for key, chs in money.items()}
     return dict(sorted(plain.items())), unattributed
 
@@ -405,7 +455,9 @@ def truth(world: World) -> dict[str, Any]:
             }
         )
     counts, spans = _contributions(world)
-    money, unattributed = _money(world, used)
+    paid: list[tuple[str, str, str, int, date]] = []
+    money, unattributed = _money(world, used, paid)
+    converted, unconverted = _converted(world, paid)
     return {
         "seed": world.seed,
         "scale": world.scale,
@@ -420,6 +472,9 @@ def truth(world: World) -> dict[str, Any]:
         "contributions": counts,
         "money": money,
         "money_unattributed": unattributed,
+        "money_converted": converted,
+        "money_unconverted": unconverted,
+        "reporting_currency": REPORTING_CURRENCY,
         "signals": signals,
         "under_invested": list(world.under_invested),
         "renamed_upstreams": dict(sorted(renamed_upstreams(world).items())),

@@ -5,9 +5,8 @@ stop keeps what was done: contribution segments carry checkpoints (an ended quar
 again, the running one is asked up to ``now``), and a long rate-limit wait ends the run with
 ``stopped`` set instead of sleeping, so the next run continues where this one stopped.
 
-Reading helpers (:func:`contributions_by_upstream`, :func:`money_by_upstream`, :func:`converted_money`)
-turn the stored evidence into per-window figures for the review (``bot.store.gap_inputs`` does it
-for the gap model).
+Reading helpers (:func:`contributions_by_upstream`, :func:`money_by_upstream`) turn the stored
+evidence into per-window figures (``bot.store.gap_inputs`` converts them for the gap model).
 """
 
 from __future__ import annotations
@@ -30,9 +29,10 @@ from bot.http import RateLimited, make_client
 from bot.pipeline import StageContext
 from bot.progress import start_progress
 from bot.sources.contributions import GitHubContributionSource, Span, SpanResult, segments
+from bot.sources.ecb import RatesFeedError, fetch_new_days
 from bot.sources.github_client import GraphQLClient, api_client_for
 from bot.sources.ledger import read_ledger
-from bot.sources.money import Payment, convert
+from bot.sources.money import Payment
 from bot.sources.opencollective import collective_payments, fetch_transactions
 from bot.sources.people import Identity, discover_people
 from bot.sources.sponsors import (
@@ -45,6 +45,7 @@ from bot.sources.sponsors import (
 )
 from bot.store import evidence as store
 from bot.store.engine import session_scope
+from bot.store.rates import newest_rate_day, save_rates
 from bot.store.renames import load_renames
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ class EvidenceSummary:
     ledger_problems: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None
+    rate_days_added: int = 0  # ECB reference-rate days added to the store
+    rates_problem: str | None = None  # why the ECB rates could not be fetched (payments may stay unconverted)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +84,7 @@ class Clients:
 
     github: GraphQLClient
     opencollective: httpx.Client | None = None
+    ecb: httpx.Client | None = None  # the ECB reference-rate feed (None: not fetched)
 
 
 def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseTransport | None = None) -> Clients:
@@ -93,7 +97,8 @@ def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseT
             {"Personal-Token": secrets.opencollective_token.get_secret_value()} if secrets.opencollective_token else {}
         )
         oc = make_client(timeout=30.0, transport=transport, headers=headers)
-    return Clients(GraphQLClient(api, settings.github.graphql_url), oc)
+    ecb = make_client(timeout=60.0, transport=transport) if settings.funding.ecb_rates else None
+    return Clients(GraphQLClient(api, settings.github.graphql_url), oc, ecb)
 
 
 # --------------------------------------------------------------------------- people
@@ -276,6 +281,24 @@ def gather_money(engine: Engine, settings: Settings, clients: Clients, summary: 
         for channel, found_payments in payments.items():
             summary.payments[channel] = store.replace_payments(session, channel, found_payments, now=now)
     summary.unattributed_payments = sum(1 for ps in payments.values() for p in ps if not p.upstreams)
+    gather_rates(engine, settings, clients, summary, now)
+
+
+def gather_rates(engine: Engine, settings: Settings, clients: Clients, summary: EvidenceSummary, now: datetime) -> None:
+    """Extend the store's ECB reference rates with the days it does not have; a feed that fails is reported
+    (the payments it would convert show as not converted), not fatal."""
+    if clients.ecb is None:
+        return
+    with Session(engine) as session:
+        newest = newest_rate_day(session)
+    try:
+        days = fetch_new_days(clients.ecb, settings.funding.ecb_url, newest_stored=newest, today=now.date())
+    except RatesFeedError as exc:
+        summary.rates_problem = str(exc)
+        log.warning("evidence: ECB reference rates not fetched: %s", exc)
+        return
+    with session_scope(engine) as session:
+        summary.rate_days_added = save_rates(session, days, now=now)
 
 
 # --------------------------------------------------------------------------- the stage
@@ -340,24 +363,6 @@ def money_by_upstream(payments: Iterable[Payment]) -> tuple[dict[str, dict[str, 
     return {u: {c: dict(cur) for c, cur in chs.items()} for u, chs in tree.items()}, unattributed
 
 
-def converted_money(
-    money: dict[str, dict[str, dict[str, Decimal]]], settings: Settings
-) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """upstream → channel → amount in the reporting currency; and the currencies that have no rate."""
-    funding = settings.funding
-    out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    no_rate: set[str] = set()
-    for upstream, channels in money.items():
-        for channel, currencies in channels.items():
-            for currency, amount in currencies.items():
-                value = convert(amount, currency, funding.rates, funding.reporting_currency)
-                if value is None:
-                    no_rate.add(currency)
-                    continue
-                out[upstream][channel] += float(value)
-    return {u: dict(c) for u, c in out.items()}, sorted(no_rate)
-
-
 def describe_evidence(summary: EvidenceSummary) -> str:
     """What ``upkeep gather`` prints for the contributions and money parts."""
     calls = ", ".join(f"{k} {v}" for k, v in sorted(summary.calls.items()) if v)
@@ -369,6 +374,12 @@ def describe_evidence(summary: EvidenceSummary) -> str:
         f"{summary.restricted} restricted contributions not visible",
         f"money: payments {money or 'none'} ({summary.unattributed_payments} unattributed); calls: {calls or 'none'}",
     ]
+    lines.append(f"rates: {summary.rate_days_added} ECB reference-rate days added")
+    if summary.rates_problem:
+        lines.append(
+            f"problem: ECB reference rates not fetched ({summary.rates_problem}); "
+            "payments in other currencies may stay unconverted"
+        )
     lines += [f"problem: {p}" for p in [*summary.people_problems, *summary.ledger_problems]]
     if summary.stopped:
         lines.append(f"stopped by a rate limit until {summary.stopped}; rerun then to continue")

@@ -19,8 +19,10 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.gaps.interface import ContributionKind, Investment, LicenceDrift, RiskSignals
-from bot.sources.money import Payment, convert
+from bot.sources.money import Payment
+from bot.sources.rates import Conversion, RateBook
 from bot.store.evidence import Bounds, load_contribution_counts, load_identities, load_payments, load_upstream_keys
+from bot.store.rates import rate_book
 from bot.store.signals import load_latest_signals
 from bot.store.tables import LicenceDriftRow, UpstreamSignalRow
 
@@ -29,14 +31,24 @@ log = logging.getLogger(__name__)
 _KINDS = {kind.value: kind for kind in ContributionKind}
 
 
+@dataclass(frozen=True, slots=True)
+class UpstreamConversion:
+    """One upstream's share of one payment, converted (or not, with the reason)."""
+
+    upstream: str
+    channel: str
+    conversion: Conversion
+
+
 @dataclass(frozen=True)
 class InvestmentInputs:
     """Investments per upstream, and what could not be counted (kept as data, shown in summaries)."""
 
     investments: list[Investment]
-    no_rate: tuple[str, ...] = ()  # currencies without a rate in funding.rates: their payments are left out
+    no_rate: tuple[str, ...] = ()  # currencies of payments that could not be converted
     unknown_kinds: tuple[str, ...] = ()  # contribution kinds the model has no weight for
     unattributed_payments: int = 0  # payments in the window that name no upstream
+    unconverted: tuple[UpstreamConversion, ...] = ()  # shares left out of money, each with its reason
 
 
 def code_by_upstream(
@@ -60,11 +72,25 @@ def code_by_upstream_in(
         return code_by_upstream(session, start=start, end=end, bounds=bounds, upstreams=upstreams)
 
 
-def converted(payment: Payment, settings: Settings) -> float | None:
-    """One upstream's share of a payment in the reporting currency; ``None`` when its currency has no rate."""
-    funding = settings.funding
-    value = convert(payment.share(), payment.currency, funding.rates, funding.reporting_currency)
-    return None if value is None else float(value)
+def upstream_conversions(payments: list[Payment], book: RateBook, upstreams: set[str]) -> list[UpstreamConversion]:
+    """Each used upstream's share of each attributed payment, converted at the rate of the payment's date:
+    the one computation behind the gap model's money, ``upkeep explain`` and the issues' notes."""
+    out = []
+    for payment in payments:
+        for key in payment.upstreams:
+            if key in upstreams:
+                out.append(UpstreamConversion(key, payment.channel, book.share(payment)))
+    return out
+
+
+def conversions_of(
+    engine: Engine, settings: Settings, upstream: str, *, window_start: datetime, window_end: datetime
+) -> list[Conversion]:
+    """One upstream's payments in ``(window_start, window_end]`` as converted for its score."""
+    with Session(engine) as session:
+        payments = load_payments(session, start=window_start, end=window_end, bounds="(start, end]")
+    book = rate_book(engine, settings)
+    return [c.conversion for c in upstream_conversions(payments, book, {upstream})]
 
 
 def load_investment_inputs(
@@ -85,25 +111,24 @@ def load_investment_inputs(
             elif count > 0:
                 counts[key][known] = count
     money: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    no_rate: set[str] = set()
-    unattributed = 0
-    for payment in payments:
-        if not payment.upstreams:
-            unattributed += 1
+    unattributed = sum(1 for payment in payments if not payment.upstreams)
+    unconverted = []
+    for share in upstream_conversions(payments, rate_book(engine, settings), upstreams):
+        if share.conversion.converted is None:
+            unconverted.append(share)
             continue
-        amount = converted(payment, settings)
-        if amount is None:
-            no_rate.add(payment.currency)
-            continue
-        for key in payment.upstreams:
-            if key in upstreams:
-                money[key][payment.channel] += amount
-    if no_rate:
-        log.warning("gap inputs: no rate in funding.rates for %s; those payments are left out", ", ".join(no_rate))
+        money[share.upstream][share.channel] += float(share.conversion.converted)
+    no_rate = sorted({u.conversion.currency for u in unconverted})
+    if unconverted:
+        log.warning("gap inputs: %d payment shares in %s not converted", len(unconverted), ", ".join(no_rate))
+    notes: dict[str, list[str]] = defaultdict(list)
+    for share in unconverted:
+        notes[share.upstream].append(f"{share.channel} {share.conversion.text()}")
     investments = [
-        Investment(key, dict(counts.get(key, {})), dict(money.get(key, {}))) for key in sorted(set(counts) | set(money))
+        Investment(key, dict(counts.get(key, {})), dict(money.get(key, {})), tuple(notes.get(key, ())))
+        for key in sorted(set(counts) | set(money) | set(notes))
     ]
-    return InvestmentInputs(investments, tuple(sorted(no_rate)), tuple(sorted(unknown)), unattributed)
+    return InvestmentInputs(investments, tuple(no_rate), tuple(sorted(unknown)), unattributed, tuple(unconverted))
 
 
 def load_investments(
@@ -166,7 +191,6 @@ def upstream_keys(engine: Engine) -> set[str]:
         return load_upstream_keys(session)
 
 
-def unit_rate(settings: Settings, currency: str) -> Decimal | None:
-    """One unit of ``currency`` in the reporting currency (``None``: no rate)."""
-    funding = settings.funding
-    return convert(Decimal(1), currency, funding.rates, funding.reporting_currency)
+def unit_rate(engine: Engine, settings: Settings, currency: str, on: date) -> Decimal | None:
+    """One unit of ``currency`` in the reporting currency on ``on`` (``None``: no rate)."""
+    return rate_book(engine, settings).convert(Decimal(1), currency, on).rate

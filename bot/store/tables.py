@@ -7,7 +7,7 @@ rerun never duplicates a row.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
@@ -449,3 +449,18 @@ class RateLimitRow(SQLModel, table=True):
     used: int | None = None
     reset_at: datetime | None = Field(default=None, description="when the window starts again (x-ratelimit-reset)")
     observed_at: datetime = Field(description="when the answer carrying these figures arrived")
+
+
+# --------------------------------------------------------------------------- reference rates (money conversion)
+
+
+class ReferenceRateRow(SQLModel, table=True):
+    """One ECB euro reference rate: how many units of ``currency`` one euro bought on ``day``."""
+
+    __tablename__ = "reference_rates"
+
+    day: date = Field(primary_key=True, description="the TARGET business day the ECB published the rate for")
+    currency: str = Field(primary_key=True, description="ISO 4217 code")
+    per_euro: str = Field(description="decimal text, exactly as the ECB published it")
+    source: str = Field(default="ecb", description="who published it")
+    fetched_at: datetime = Field(default_factory=utcnow)

@@ -14,6 +14,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ class DemoOptions:
     fault_rate: float = 0.0
     fresh: bool = False
     as_app: bool = False  # authenticate as the world's GitHub App (JWT, installation tokens) instead of a token
+    now: datetime | None = None  # the run's clock; None: the world's own "now"
 
 
 @dataclass
@@ -105,9 +107,13 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
         engine = make_engine(settings.database_url())
         upgrade(engine)
         # The world's only snapshot is taken "now", so the review covers the quarter to date.
-        quarter = str(Quarter.of(world.now.date()))
+        quarter = str(Quarter.of((options.now or world.now).date()))
         context = StageContext(
-            settings=settings, secrets=secrets, engine=engine, now=world.now, options={"quarter": quarter}
+            settings=settings,
+            secrets=secrets,
+            engine=engine,
+            now=options.now or world.now,
+            options={"quarter": quarter},
         )
         run = run_pipeline(context, REGISTRY, start_over=True)
         result = DemoResult(run=run, resumed=resumed, world=world)

@@ -17,6 +17,8 @@ from bot.config import Settings
 from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDrift, Term
 from bot.deliver.outbox import aware
 from bot.gaps.interface import GapScore
+from bot.gaps.score_stage import load_gap_weights
+from bot.gaps.under_invested import rank
 from bot.records import current_key
 from bot.signals.exits import ExitListError, exit_line, load_configured_exits
 from bot.store import outbox as outbox_store
@@ -77,7 +79,7 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         return DeliveryInputs(None, None, ["deliver: no gap snapshot in the store yet (run `upkeep score`)"])
     snapshot = snapshots[0]
     scores = gaps_store.load_scores(engine, snapshot_id=snapshot.id)
-    threshold = settings.issues.gap_threshold
+    definition = load_gap_weights(settings).thresholds.under_investment()
     missing: list[str] = []
     try:
         exits = load_configured_exits(settings)
@@ -85,15 +87,15 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         exits = {}
         missing.append(f"deliver: no credible exits in the issues: {exc}")
     repos_of = {score.upstream: score.repos for score in scores}
+    # The one definition of "under-invested": the digest, the dashboard and the issues count the same list.
+    gaps = rank(scores, definition, lambda s: s.recommended)
     with Session(engine) as session:
-        keys = [score.upstream for score in scores]
+        keys = [score.upstream for score in gaps]
         packages = signals_store.load_packages_by_upstream(session, upstream_keys=keys)
         issues = []
-        for score in scores:
+        for score in gaps:
             names = sorted(row.package_key for row in packages.get(score.upstream, []))
-            # Only issues show repositories, and only upstreams over a threshold get one: query just those.
-            over = score.gap >= threshold or score.risk >= settings.issues.risk_threshold
-            repos = signals_store.load_repositories_using(session, package_keys=names) if names and over else []
+            repos = signals_store.load_repositories_using(session, package_keys=names) if names else []
             issues.append(
                 gap_issue_from_score(
                     score,
@@ -109,7 +111,6 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         renames = load_renames(session)
     state = (last.payload.get("state") or {}) if last is not None else {}
     since = last.delivered_at if last is not None else None
-    gaps = sorted((s for s in scores if s.gap >= threshold), key=lambda s: (-s.priority, s.upstream))
     current = [s.upstream for s in gaps]
     before = {current_key(key, renames) for key in state.get("gaps", ())} if last is not None else set()
     given_total = sum(s.given for s in scores)

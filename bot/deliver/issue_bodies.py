@@ -113,8 +113,7 @@ def render_dashboard(
             more=more,
             total=len(gaps),
             issued=issued,
-            gap_threshold=settings.gap_threshold,
-            risk_threshold=settings.risk_threshold,
+            max_open=settings.max_open,
         )
 
     return {

@@ -42,6 +42,8 @@ from bot.deliver.outbox import (
     digest_key,
 )
 from bot.deliver.slack_blocks import build_digest
+from bot.gaps.score_stage import load_gap_weights
+from bot.gaps.under_invested import UnderInvestment, rank, split
 from bot.records import current_key
 from bot.store import outbox as store
 from bot.store.renames import load_renames
@@ -80,10 +82,14 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def select_gap_issues(gaps: Sequence[GapIssueData], settings: Settings) -> list[GapIssueData]:
-    """Upstreams whose gap or risk crosses a threshold, highest priority first."""
-    chosen = [g for g in gaps if g.gap >= settings.issues.gap_threshold or g.risk >= settings.issues.risk_threshold]
-    return sorted(chosen, key=lambda g: (-g.priority, -g.gap, g.upstream))
+def gap_definition(settings: Settings) -> UnderInvestment:
+    """The one definition of "under-invested" (``[thresholds]`` of the gap weights file)."""
+    return load_gap_weights(settings).thresholds.under_investment()
+
+
+def select_gap_issues(gaps: Sequence[GapIssueData], definition: UnderInvestment) -> list[GapIssueData]:
+    """The under-invested upstreams, highest priority first (:func:`bot.gaps.under_invested.rank`)."""
+    return rank(gaps, definition, lambda g: g.recommended_amount)
 
 
 def _change(
@@ -116,8 +122,8 @@ def plan_deliveries(
     plan = Plan()
     repository = settings.issues.repository
     if gap_issues is not None and repository:
-        selected = select_gap_issues(gap_issues, settings)
-        issued = selected[: settings.issues.max_issues]
+        selected = select_gap_issues(gap_issues, gap_definition(settings))
+        issued, _listed = split(selected, max_open=settings.issues.max_open)
         latest = store.load_latest_by_subject(session, channel="github", target=repository, prefix="gap:")
         renames = load_renames(session)
         wanted: set[str] = set()

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.gaps.interface import ContributionKind, GapScore, GapSnapshot
 from bot.gaps.scope import ScoringScope
 from bot.gaps.score_stage import load_gap_weights, resolve_developers
+from bot.gaps.under_invested import UnderInvestment, rank
 from bot.report.adapt import gap_row, risk_rows
 from bot.report.interface import (
     DEFAULT_CAVEATS,
@@ -134,10 +135,12 @@ def _code(
     return {key: {k: n for k, n in kinds.items() if k in _KINDS} for key, kinds in code.items()}
 
 
-def _ranked_rows(engine: Engine, snapshot: GapSnapshot, limit: int) -> tuple[tuple[GapRow, ...], list[GapScore]]:
+def _ranked_rows(
+    engine: Engine, snapshot: GapSnapshot, limit: int, definition: UnderInvestment
+) -> tuple[tuple[GapRow, ...], list[GapScore]]:
     """Every score as a row, the top ones (positive gap, highest priority) with their explanations."""
     scores = load_scores(engine, snapshot_id=snapshot.id, with_terms=False)
-    top = sorted((s for s in scores if s.gap > 0), key=lambda s: (-s.priority, s.upstream))[:limit]
+    top = rank(scores, definition, lambda s: s.recommended)[:limit]
     explained = {s.upstream: load_score(engine, upstream=s.upstream, snapshot_id=snapshot.id) for s in top}
     rows = tuple(gap_row(explained.get(s.upstream) or s) for s in scores)
     return rows, scores
@@ -175,7 +178,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
             "gaps, recommended amounts and risk register out rather than guess them."
         )
     else:
-        gaps, scores = _ranked_rows(engine, snapshot, limit)
+        gaps, scores = _ranked_rows(engine, snapshot, limit, weights.thresholds.under_investment())
         budget = snapshot.budget
         currency = snapshot.currency
         risks = risk_rows(
@@ -185,10 +188,10 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
             repos={s.upstream: s.repos for s in scores},
         )
         previous_scores = load_scores(engine, snapshot_id=before.id, with_terms=False) if before else None
-        threshold = weights.thresholds.gap
+        definition = weights.thresholds.under_investment()
 
         def open_gaps(found: list[GapScore]) -> float:
-            return float(sum(1 for s in found if s.gap > threshold))
+            return float(len(rank(found, definition, lambda s: s.recommended)))
 
         def recommended(found: list[GapScore]) -> float:
             return sum(s.recommended for s in found)
@@ -336,6 +339,8 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         caveats=DEFAULT_CAVEATS,
         previous_quarter=str(q.previous()),
         top_gaps_limit=limit,
+        gap_threshold=weights.thresholds.gap,
+        amount_threshold=weights.thresholds.amount,
         teams_mapped=any_team(engine),
         scored=snapshot is not None,
     )

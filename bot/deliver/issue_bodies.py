@@ -1,9 +1,11 @@
 """GitHub issue bodies and their hidden markers, rendered without PyGithub.
 
 Planning and dry runs only render; keeping this apart from :mod:`bot.deliver.github_issues`
-spares them importing PyGithub. The marker on the first line of a body
-(``<!-- upkeep:gap:HOST/OWNER/NAME -->``, ``<!-- upkeep:dashboard -->``) is how the sink finds an
-issue again. Upstream text in bodies goes through :mod:`bot.deliver.escape`.
+spares them importing PyGithub. upkeep owns one section of each body, from its start marker
+(``<!-- upkeep:gap:HOST/OWNER/NAME -->``, ``<!-- upkeep:dashboard -->``) to :data:`END_MARKER`;
+:func:`merge_body` rewrites only that section and keeps what people wrote around it. The stored
+issue number is an issue's identity; the start marker finds it only when the number is lost.
+Upstream text in bodies goes through :mod:`bot.deliver.escape`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from bot.deliver.interface import GapIssueData
 BODY_LIMIT = 65_536  # GitHub: 422 "body is too long (maximum is 65536 characters)"
 BODY_CAP = 60_000  # leave room, as Renovate does with 58,000
 DASHBOARD_MARKER = "<!-- upkeep:dashboard -->"
-_MARKER = re.compile(r"<!-- upkeep:(gap:[A-Za-z0-9._/-]+|dashboard) -->")
+END_MARKER = "<!-- upkeep:end -->"
+_MARKER = re.compile(r"^[ \t]*(<!-- upkeep:(?:gap:[A-Za-z0-9._/-]+|dashboard) -->)[ \t]*$", re.MULTILINE)
 
 
 def gap_marker(upstream: str) -> str:
@@ -30,9 +33,25 @@ def gap_marker(upstream: str) -> str:
 
 
 def find_marker(body: str | None) -> str | None:
-    """The upkeep marker in an issue body, if it starts with one (markers elsewhere are quotes, not ours)."""
-    match = _MARKER.match((body or "").lstrip())
-    return match.group(0) if match else None
+    """The upkeep start marker on a line of its own (a quoted one, ``> <!-- ...``, is not ours)."""
+    match = _MARKER.search(body or "")
+    return match.group(1) if match else None
+
+
+def merge_body(current: str | None, section: str) -> str:
+    """``current`` with upkeep's section replaced by ``section``; text outside the section is kept.
+
+    A body whose section was removed gets it back at the end; one that lost only the end marker
+    loses what followed the start marker (upkeep cannot tell its text from a person's there).
+    """
+    text = (current or "").replace("\r\n", "\n")
+    match = _MARKER.search(text)
+    if match is None:
+        kept = text.rstrip()
+        return f"{kept}\n\n{section}" if kept else section
+    end = text.find(END_MARKER, match.end())
+    tail = text[end + len(END_MARKER) :] if end >= 0 else ""
+    return f"{text[: match.start()]}{section}{tail}"
 
 
 def _shown(items: Sequence[Any], limit: int) -> tuple[list[Any], int]:
@@ -63,6 +82,7 @@ def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[
         links, links_more = _shown(data.funding_links, limit)
         return template.render(
             marker=marker,
+            end_marker=END_MARKER,
             organisation=organisation,
             display_name=data.display_name or data.upstream,
             upstream=data.upstream,
@@ -108,6 +128,7 @@ def render_dashboard(
         rows, more = _shown(gaps, limit)
         return template.render(
             marker=DASHBOARD_MARKER,
+            end_marker=END_MARKER,
             organisation=organisation,
             rows=rows,
             more=more,

@@ -101,10 +101,13 @@ def _change(
     subject: str,
     action: Action,
     payload: dict[str, Any],
+    identity: tuple[int, str | None] | None = None,
 ) -> None:
     digest = content_hash({"action": action, **payload})
     if latest is not None and latest.content_hash == digest:
         return  # unchanged since the last change of this subject (delivered, due, or dead)
+    if identity is not None:  # not hashed: knowing the number is not a change of content
+        payload = {**payload, "number": identity[0], "title_set": identity[1]}
     previous = latest.key if latest is not None else None
     key = change_key(channel, target, subject, digest, previous)
     plan.items.append(PlannedItem(key, channel, target, subject, action, payload, digest, previous))
@@ -125,6 +128,7 @@ def plan_deliveries(
         selected = select_gap_issues(gap_issues, gap_definition(settings))
         issued, _listed = split(selected, max_open=settings.issues.max_open)
         latest = store.load_latest_by_subject(session, channel="github", target=repository, prefix="gap:")
+        identities = store.load_issue_identities(session, target=repository)
         renames = load_renames(session)
         wanted: set[str] = set()
         for gap in issued:
@@ -146,20 +150,36 @@ def plan_deliveries(
                 subject=subject,
                 action="open",
                 payload=payload,
+                identity=identities.get(subject)
+                or next((identities[f"gap:{old}"] for old in formerly if f"gap:{old}" in identities), None),
             )
         for subject, row in sorted(latest.items()):
             renamed = f"gap:{current_key(subject.removeprefix('gap:'), renames)}"
             if subject not in wanted and renamed not in wanted and row.action == "open":
                 payload = close_payload(gap_marker(subject.removeprefix("gap:")), subject)
                 _change(
-                    plan, row, channel="github", target=repository, subject=subject, action="close", payload=payload
+                    plan,
+                    row,
+                    channel="github",
+                    target=repository,
+                    subject=subject,
+                    action="close",
+                    payload=payload,
+                    identity=identities.get(subject),
                 )
         dashboard = render_dashboard(
             selected, organisation=settings.organisation, settings=settings.issues, issued=len(issued)
         )
         previous = store.load_latest(session, channel="github", target=repository, subject="dashboard")
         _change(
-            plan, previous, channel="github", target=repository, subject="dashboard", action="open", payload=dashboard
+            plan,
+            previous,
+            channel="github",
+            target=repository,
+            subject="dashboard",
+            action="open",
+            payload=dashboard,
+            identity=identities.get("dashboard"),
         )
     elif gap_issues is not None:
         plan.notes.append("issues: no [issues] repository configured; no GitHub issues planned")

@@ -61,6 +61,27 @@ def load_last_delivered(session: Session, *, channel: str, target: str, subject:
     return session.exec(statement).first()
 
 
+def load_issue_identities(session: Session, *, target: str) -> dict[str, tuple[int, str | None]]:
+    """Per issue subject of ``target``: the issue number delivered last, and the title upkeep set last.
+
+    The number is the issue's identity (its marker is only the fallback); the title tells whether a
+    person changed it since.
+    """
+    statement = (
+        select(OutboxRow)
+        .where(OutboxRow.channel == "github", OutboxRow.target == target, OutboxRow.state == "delivered")
+        .order_by(col(OutboxRow.id))
+    )
+    found: dict[str, tuple[int, str | None]] = {}
+    for row in session.exec(statement):
+        if row.remote_id is None or not row.remote_id.isdigit():
+            continue
+        title = row.payload.get("title") if row.action == "open" else None
+        previous = found.get(row.subject)
+        found[row.subject] = (int(row.remote_id), title if title is not None else (previous[1] if previous else None))
+    return found
+
+
 def load_unfinished(session: Session) -> list[OutboxRow]:
     """Rows still to deliver (pending or failed), oldest first."""
     statement = select(OutboxRow).where(col(OutboxRow.state).in_(("pending", "failed"))).order_by(col(OutboxRow.id))

@@ -354,7 +354,7 @@ def test_answer_lost_after_the_write_is_adopted_not_repeated(engine: Engine) -> 
             digest = session.exec(select(OutboxRow).where(OutboxRow.subject == "digest")).one()
         assert digest.remote_id == world.slack_messages[0].ts  # found in the history in the same run
         second = sandbox.run(inputs, days=1)  # after the backoff: the marker finds the issue
-    assert (second.delivered, second.failed) == (1, 0)
+    assert (second.delivered, second.failed) == (2, 0)  # the issue, then the dashboard now linking it
     assert len(world.slack_messages) == 1 and len(sandbox.issues) == 7
 
 

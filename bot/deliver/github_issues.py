@@ -31,7 +31,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from urllib3.util.retry import Retry
 
 from bot.config import Secrets, Settings
-from bot.deliver.interface import Channel, Delivery, DeliveryError
+from bot.deliver.interface import BodyRevision, Channel, Delivery, DeliveryError, IssueEvent, WatchedIssue
 from bot.deliver.issue_bodies import find_marker, merge_body
 from bot.sources.github_client import github_auth
 from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
@@ -39,6 +39,15 @@ from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 log = logging.getLogger(__name__)
 
 _PERMANENT_STATUSES = frozenset({401, 404, 410, 422})
+_REVISIONS = """
+query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    issue(number: $number) {
+      userContentEdits(last: 100) { nodes { editedAt deletedAt diff editor { login } } }
+    }
+  }
+}
+"""
 
 
 class GitHubIssueSink:
@@ -157,6 +166,77 @@ class GitHubIssueSink:
             self._index = None  # list again before the next item
             raise DeliveryError(f"{self.repository}: {item.subject}: {type(exc).__name__}: {exc}") from exc
 
+    def watch(self, numbers: Mapping[str, int]) -> dict[str, WatchedIssue]:
+        """Each subject's issue as it is now, from the one listing (a GET only for an issue not in it)."""
+        found: dict[str, WatchedIssue] = {}
+        try:
+            for subject, number in numbers.items():
+                issue = self._numbered({"number": number})
+                if issue is not None:
+                    # An open issue's listing has no ``state_reason``; asking PyGithub for it would cost a GET.
+                    closed = issue.state == "closed"
+                    found[subject] = WatchedIssue(
+                        number=issue.number,
+                        state=issue.state,
+                        state_reason=issue.state_reason if closed else None,
+                        closed_at=issue.closed_at if closed else None,
+                        updated_at=issue.updated_at,
+                        body=issue.body or "",
+                    )
+        except GithubException as exc:
+            raise DeliveryError(f"{self.repository}: reading issues back: GitHub answered {exc.status}") from exc
+        except OSError as exc:
+            self._index = None
+            raise DeliveryError(f"{self.repository}: reading issues back: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.note_budget()
+        return found
+
+    def events(self, number: int) -> list[IssueEvent]:
+        """``GET /repos/{owner}/{repo}/issues/{number}/events``: who closed or reopened it, and why."""
+        try:
+            events = []
+            for event in self._repository().get_issue(number).get_events():
+                # PyGithub 2.x has no ``state_reason`` on events, and ``raw_data`` would GET each event again.
+                raw: dict[str, Any] = getattr(event, "_rawData", {})
+                events.append(
+                    IssueEvent(
+                        event=str(raw.get("event") or ""),
+                        actor=(raw.get("actor") or {}).get("login"),
+                        at=datetime.fromisoformat(str(raw["created_at"]).replace("Z", "+00:00")),
+                        state_reason=raw.get("state_reason"),
+                    )
+                )
+            return events
+        except GithubException as exc:
+            raise DeliveryError(f"{self.repository}#{number}: events: GitHub answered {exc.status}") from exc
+        except OSError as exc:
+            raise DeliveryError(f"{self.repository}#{number}: events: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.note_budget()
+
+    def revisions(self, number: int) -> list[BodyRevision]:
+        """The body's saved versions (GraphQL ``Issue.userContentEdits``, up to the last 100), oldest first."""
+        owner, name = self.repository.split("/", 1)
+        try:
+            _, data = self._client.requester.graphql_query(_REVISIONS, {"owner": owner, "name": name, "number": number})
+        except GithubException as exc:
+            raise DeliveryError(f"{self.repository}#{number}: edit history: GitHub answered {exc.status}") from exc
+        except OSError as exc:
+            raise DeliveryError(f"{self.repository}#{number}: edit history: {type(exc).__name__}: {exc}") from exc
+        issue = ((data.get("data") or {}).get("repository") or {}).get("issue") or {}
+        nodes = (issue.get("userContentEdits") or {}).get("nodes") or []
+        revisions = [
+            BodyRevision(
+                editor=(node.get("editor") or {}).get("login"),
+                edited_at=datetime.fromisoformat(str(node["editedAt"]).replace("Z", "+00:00")),
+                body=str(node.get("diff") or ""),
+            )
+            for node in nodes
+            if node and node.get("editedAt") and node.get("deletedAt") is None
+        ]
+        return sorted(revisions, key=lambda r: r.edited_at)
+
     def close_duplicates(self) -> list[str]:
         """Close every second open issue carrying the same marker, keeping the oldest; return what was closed.
 
@@ -257,7 +337,7 @@ class GitHubIssueSink:
                 # silent close; a retry does not repeat a comment the earlier attempt left.
                 if not (maybe_sent and any(c.body == comment for c in issue.get_comments())):
                     issue.create_comment(comment)
-                issue.edit(state="closed", state_reason="completed")
+                issue.edit(state="closed", state_reason=str(payload.get("state_reason") or "completed"))
                 log.info("issue closed", extra={"repository": self.repository, "number": issue.number})
         return str(issues[0].number)
 

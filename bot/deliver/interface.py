@@ -146,3 +146,51 @@ class DuplicateSweeper(Protocol):
     def close_duplicates(self) -> list[str]:
         """Close the copies; return a line for each, or raise :class:`DeliveryError`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedIssue:
+    """An issue upkeep delivered, as it is now: what a person may have done to it."""
+
+    number: int
+    state: str  # open | closed
+    state_reason: str | None
+    closed_at: datetime | None
+    updated_at: datetime
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvent:
+    """One entry of an issue's event log (``closed``, ``reopened``): who, when, with which reason."""
+
+    event: str
+    actor: str | None
+    at: datetime
+    state_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRevision:
+    """One saved version of an issue body (GitHub GraphQL ``userContentEdits``)."""
+
+    editor: str | None
+    edited_at: datetime
+    body: str
+
+
+@runtime_checkable
+class IssueWatcher(Protocol):
+    """A sink that can read back what people did to the issues it delivered (for decisions)."""
+
+    def watch(self, numbers: Mapping[str, int]) -> dict[str, WatchedIssue]:
+        """The current state of each subject's issue (absent: deleted or unreadable)."""
+        ...
+
+    def events(self, number: int) -> list[IssueEvent]:
+        """The issue's event log, oldest first."""
+        ...
+
+    def revisions(self, number: int) -> list[BodyRevision]:
+        """The issue body's saved versions, oldest first (empty when it was never edited)."""
+        ...

@@ -11,10 +11,12 @@ Upstream text in bodies goes through :mod:`bot.deliver.escape`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.config import IssueSettings
+from bot.decisions.dashboard import control_marker
+from bot.decisions.interface import CONTROLS
 from bot.deliver.escape import clip, is_safe_key, plain_text, template_environment
 from bot.deliver.interface import GapIssueData
 
@@ -69,7 +71,9 @@ def _fit(render: Any, limit: int = 400) -> str:
         limit //= 2
 
 
-def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[str]) -> dict[str, Any]:
+def render_gap_issue(
+    data: GapIssueData, *, organisation: str, labels: Iterable[str], decision: str | None = None
+) -> dict[str, Any]:
     """The payload of one upstream's issue: marker, title, body (under the size cap), labels."""
     marker = gap_marker(data.upstream)
     template = template_environment().get_template("issues/gap.md.j2")
@@ -108,6 +112,7 @@ def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[
             funding_links=links,
             funding_links_more=links_more,
             credible_exit=data.credible_exit,
+            decision=decision,
         )
 
     return {
@@ -119,14 +124,32 @@ def render_gap_issue(data: GapIssueData, *, organisation: str, labels: Iterable[
 
 
 def render_dashboard(
-    gaps: Sequence[GapIssueData], *, organisation: str, settings: IssueSettings, issued: int
+    gaps: Sequence[GapIssueData],
+    *,
+    organisation: str,
+    settings: IssueSettings,
+    issued: int,
+    numbers: Mapping[str, int] | None = None,
+    status: Mapping[str, str] | None = None,
+    snooze_days: int = 90,
 ) -> dict[str, Any]:
-    """The payload of the dashboard issue that lists every upstream over a threshold."""
+    """The payload of the dashboard issue: every under-invested upstream, a link to its issue, its
+    decision, and the checkboxes (fund, contribute, decline, snooze) read on the next run."""
     template = template_environment().get_template("issues/dashboard.md.j2")
+    numbers = numbers or {}
+    status = status or {}
 
     def render(limit: int) -> str:
         rows, more = _shown(gaps, limit)
         return template.render(
+            numbers=numbers,
+            status=status,
+            control_rows=[
+                (row, [(kind, control_marker(kind, row.upstream)) for kind in CONTROLS])
+                for row in rows
+                if is_safe_key(row.upstream)
+            ],
+            snooze_days=snooze_days,
             marker=DASHBOARD_MARKER,
             end_marker=END_MARKER,
             organisation=organisation,
@@ -145,11 +168,21 @@ def render_dashboard(
     }
 
 
-def close_payload(marker: str, subject: str) -> dict[str, Any]:
-    """The payload that closes a subject's issue, with the comment that says why."""
+def close_payload(marker: str, subject: str, *, why: str | None = None, held: bool = False) -> dict[str, Any]:
+    """The payload that closes a subject's issue, with the comment that says why.
+
+    ``held``: a person's decision holds it (closed as not planned, the decision in the comment);
+    ``why``: it is still under-invested but outside the top ``issues.max_open``; neither: resolved.
+    """
     what = "the dashboard" if subject == "dashboard" else f"`{subject.removeprefix('gap:')}`"
+    if held:
+        comment = f"upkeep: {what}: {why}. Closing as not planned; upkeep leaves it closed while the decision holds."
+        return {"marker": marker, "comment": comment, "state_reason": "not_planned"}
+    if why:
+        comment = f"upkeep: {what} {why}. Closing; it stays listed on the dashboard."
+        return {"marker": marker, "comment": comment, "state_reason": "not_planned"}
     comment = (
-        f"upkeep: the gap for {what} is resolved: it no longer crosses the configured gap or risk threshold. "
+        f"upkeep: the gap for {what} is resolved: it is no longer under-invested. "
         "Closing; upkeep reopens this issue if the gap returns."
     )
     return {"marker": marker, "comment": comment}

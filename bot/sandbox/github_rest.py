@@ -218,6 +218,7 @@ class GitHubRestService:
             ("PATCH", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)"), self.update_issue, "core"),
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments"), self.list_comments, "core"),
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/events"), self.list_events, "core"),
+            ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/issues/events/(\d+)"), self.get_event, "core"),
             ("POST", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments"), self.create_comment, "core"),
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/dependency-graph/sbom"), self.sbom_sync, "core"),
             (
@@ -1125,6 +1126,15 @@ class GitHubRestService:
         full_name, issue = found
         chunk, headers = self._page(call, issue.events)
         return httpx.Response(200, json=[self.event_json(call, full_name, issue, e) for e in chunk], headers=headers)
+
+    def get_event(self, call: Call) -> httpx.Response:
+        full_name = self._issue_repo(call)
+        wanted = int(call.args[2])
+        for issue in self._issues(full_name) if full_name else []:
+            for event in issue.events:
+                if event.id == wanted:
+                    return httpx.Response(200, json=self.event_json(call, full_name or "", issue, event))
+        return not_found()
 
     def list_comments(self, call: Call) -> httpx.Response:
         found = self._find_issue(call)

@@ -54,3 +54,24 @@ def test_who_ticked_is_the_editor_of_the_revision_that_ticked_the_box() -> None:
     assert (tick.actor, tick.at) == ("alice", T0 + timedelta(hours=1))
     (unknown,) = who_ticked(ticked(checked), [], fallback_at=T0 + timedelta(days=1))
     assert (unknown.actor, unknown.at) == ("unknown", T0 + timedelta(days=1))
+
+
+def test_the_digest_lists_decisions_taken_since_the_last_one_escaped() -> None:
+    from bot.deliver.interface import DigestData
+    from bot.deliver.slack_blocks import build_digest
+
+    line = "github.com/a/b: declined by @alice on 2026-01-01 (<!channel> no budget)"
+    digest = DigestData("acme", "2026-W02", "USD", 3, 10, 2000.0, 0.0, 0.0, decisions=(line,))
+    assert digest.is_material()
+    changes = " ".join(str(b.get("text", {}).get("text", "")) for b in build_digest(digest).blocks)
+    assert "Decisions (1): github.com/a/b: declined by @\u2060alice on 2026-01-01" in changes  # no ping
+    assert "<!channel>" not in changes and "&lt;!channel&gt;" in changes
+
+
+def test_the_gap_issue_shows_its_decision() -> None:
+    from bot.deliver.interface import GapIssueData
+    from bot.deliver.issue_bodies import render_gap_issue
+
+    data = GapIssueData("github.com/a/b", "b", 0.1, 0.1, 0.0, 0.1, 1.0, 0.1, 500.0, 0.0)
+    body = render_gap_issue(data, organisation="acme", labels=[], decision="fund 5,000 USD by ospo on 2026-01-01")
+    assert "**Decision:** fund 5,000 USD by ospo on 2026-01-01" in body["body"]

@@ -18,6 +18,9 @@ from bot.decisions.dashboard import control_marker
 from bot.deliver.issue_bodies import DASHBOARD_MARKER, find_marker, gap_marker
 from bot.deliver.sinks import build_sinks
 from bot.deliver.stage import DeliverySummary, deliver, gap_definition, select_gap_issues
+from bot.report.build import build_review
+from bot.report.quarters import Quarter
+from bot.report.review import DEFAULT_TEMPLATES_DIR, MARKDOWN_TEMPLATE, render_template, review_context
 from bot.sandbox.generate import generate_world
 from bot.sandbox.github_rest import person_token
 from bot.sandbox.model import Issue
@@ -86,6 +89,13 @@ def test_closed_as_not_planned_stays_closed_over_three_runs_of_changing_numbers(
     )
     (dashboard,) = issue_of(sandbox, DASHBOARD_MARKER)
     assert f"declined by @alice on {decision.decided_at:%Y-%m-%d}" in dashboard.body
+
+    now = datetime.now(UTC)
+    data = build_review(sandbox.engine, sandbox.settings, quarter=Quarter.of(now.date()), now=now)
+    review = render_template(DEFAULT_TEMPLATES_DIR, MARKDOWN_TEMPLATE, review_context(data), markdown=True)
+    section = review.split("## Decisions\n", 1)[1].split("\n## ", 1)[0]
+    (row,) = [line for line in section.splitlines() if line.startswith("| ") and "alice" in line]
+    assert f"| declined | alice | {decision.decided_at:%Y-%m-%d} | — |" in row
 
 
 def test_ticked_snooze_hides_the_upstream_for_ninety_days_and_it_comes_back(sandbox: Sandbox) -> None:

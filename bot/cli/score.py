@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from bot.cli.app import app, context, current_upstream
+from bot.decisions.ledger import decision_ledger
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
@@ -102,3 +103,9 @@ def explain_command(
         typer.echo(f"upkeep: {key}: not scored in snapshot {snapshots[0].id} (not used, or not resolved)", err=True)
         raise typer.Exit(1)
     typer.echo(explain(score, currency=snapshots[0].currency), nl=False)
+    ledger = decision_ledger(engine, context(ctx).settings, until=datetime.now(UTC), upstream=key)
+    if ledger.lines:
+        typer.echo("  decisions:")
+        for line in ledger.lines:
+            paid = f"; paid since {line.paid_since:,.0f} {ledger.currency}" if line.planned is not None else ""
+            typer.echo(f"    {line.words}{paid}")

@@ -51,3 +51,27 @@ class Decision:
             what += f" {self.amount:,.0f} {self.currency or ''}".rstrip()
         who = f"@{self.actor}" if self.source != "cli" and self.actor != "unknown" else self.actor
         return f"{what} by {who} on {self.decided_at:%Y-%m-%d}" + (f" ({self.note})" if self.note else "")
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLine:
+    """One decision as the review and ``upkeep explain`` show it."""
+
+    upstream: str
+    what: str  # fund, declined, ...
+    actor: str
+    decided_at: datetime
+    source: str
+    note: str
+    planned: float | None  # planned money in the reporting currency (fund), None: none planned or no rate
+    paid_since: float  # paid to the upstream since the decision, reporting currency
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLedger:
+    lines: tuple[DecisionLine, ...]
+    planned_total: float
+    paid_total: float
+    currency: str
+    no_rate: tuple[str, ...]  # currencies of payments or plans left out for want of a rate

@@ -22,6 +22,7 @@ from bot.gaps.under_invested import rank
 from bot.records import current_key
 from bot.signals.exits import ExitListError, exit_line, load_configured_exits
 from bot.store import outbox as outbox_store
+from bot.store.decisions import load_decisions
 from bot.store.renames import load_renames
 
 
@@ -108,6 +109,7 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         channel = settings.slack.channel or ""
         last = outbox_store.load_last_delivered(session, channel="slack", target=channel, subject="digest")
         drifts = signals_store.load_drifts(session)
+        decisions = load_decisions(session)
         renames = load_renames(session)
     state = (last.payload.get("state") or {}) if last is not None else {}
     since = last.delivered_at if last is not None else None
@@ -146,5 +148,8 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         contributions_since_last=0,
         money_given_since_last=max(0.0, given_total - float(state.get("given_total", given_total))),
         review_url=settings.slack.review_url,
+        decisions=tuple(
+            f"{d.upstream}: {d.words()}" for d in decisions if since is None or d.decided_at > aware(since)
+        ),
     )
     return DeliveryInputs(digest, issues, missing)

@@ -68,6 +68,7 @@ class DigestData:
     contributions_since_last: int = 0
     money_given_since_last: float = 0.0
     review_url: str | None = None
+    decisions: tuple[str, ...] = ()  # decisions taken since the last digest, one line each ("upstream: words")
 
     def is_material(self) -> bool:
         """Whether anything changed since the last digest that is worth a message."""
@@ -77,6 +78,7 @@ class DigestData:
             or self.licence_drift
             or self.contributions_since_last
             or self.money_given_since_last
+            or self.decisions
         )
 
 

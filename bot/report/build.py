@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.decisions.ledger import decision_ledger
 from bot.gaps.interface import ContributionKind, GapScore, GapSnapshot
 from bot.gaps.scope import ScoringScope
 from bot.gaps.score_stage import load_gap_weights, resolve_developers
@@ -341,6 +342,7 @@ def build_review(engine: Engine, settings: Settings, *, quarter: str | Quarter, 
         top_gaps_limit=limit,
         gap_threshold=weights.thresholds.gap,
         amount_threshold=weights.thresholds.amount,
+        decisions=decision_ledger(engine, settings, until=end),
         teams_mapped=any_team(engine),
         scored=snapshot is not None,
     )

@@ -141,14 +141,14 @@ def test_gap_that_closes_closes_its_issue_and_reopens_when_it_returns(sandbox: S
 
     resolved = world_inputs(sandbox.world, resolved=[top])
     summary = sandbox.run(resolved, days=1)
-    assert summary.enqueued == 3  # close the top one, open the seventh in its place, update the dashboard
+    assert summary.enqueued == 4  # close the top one, open the seventh in its place, the dashboard, the digest
     assert gap_marker(seventh) in open_by_marker(sandbox)
     issue = next(i for i in sandbox.issues if i.number == number)
     assert (issue.state, issue.state_reason) == ("closed", "completed")
     assert "resolved" in issue.comments[-1].body
     dashboard = open_by_marker(sandbox)[DASHBOARD_MARKER][0]
     assert top not in dashboard.body
-    assert len(sandbox.world.slack_messages) == 1  # same week: one digest
+    assert len(sandbox.world.slack_messages) == 1  # same week: one digest, edited in place
     assert sandbox.run(resolved, days=2).enqueued == 0
 
     sandbox.run(inputs, days=3)

@@ -232,7 +232,7 @@ class GitHubIssueSink:
                 edited_at=datetime.fromisoformat(str(node["editedAt"]).replace("Z", "+00:00")),
                 body=str(node.get("diff") or ""),
             )
-            for node in nodes
+            for node in reversed(nodes)  # GitHub lists the newest first; ties within a second keep that order
             if node and node.get("editedAt") and node.get("deletedAt") is None
         ]
         return sorted(revisions, key=lambda r: r.edited_at)

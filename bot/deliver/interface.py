@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Channel = Literal["slack", "github"]
-Action = Literal["post", "open", "close"]
+Action = Literal["post", "update", "open", "close"]
 
 
 @dataclass(frozen=True, slots=True)

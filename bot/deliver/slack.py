@@ -56,6 +56,11 @@ class SlackSink:
     def deliver(self, item: Delivery, *, maybe_sent: bool) -> str:
         target = item.target
         try:
+            if item.action == "update":  # the week's digest edited in place (chat.update is idempotent)
+                self._post_client.chat_update(
+                    channel=target, ts=str(item.payload["ts"]), text=item.payload["text"], blocks=item.payload["blocks"]
+                )
+                return str(item.payload["ts"])
             if maybe_sent:
                 found = self.find(item)
                 if found:

@@ -239,14 +239,42 @@ def plan_deliveries(
         key = digest_key(channel_id, digest.period)
         if not (digest.is_material() or settings.slack.always_send):
             plan.notes.append(f"digest {digest.period}: nothing material changed since the last digest; not sent")
-        elif store.load_row(session, key=key) is None:
+        else:
             message = build_digest(digest, top_gaps=settings.slack.top_gaps)
             # ``state`` is not posted: the next digest reads it to say what changed since this one.
             state = {"gaps": [gap.upstream for gap in digest.top_gaps], "given_total": digest.given_total}
             payload = {"text": message.text, "blocks": message.blocks, "state": state}
-            plan.items.append(
-                PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
-            )
+            posted = store.load_row(session, key=key)
+            if posted is None:
+                plan.items.append(
+                    PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
+                )
+            else:  # one message per week: a rerun that says something new edits it in place
+                latest_digest = store.load_latest(session, channel="slack", target=channel_id, subject="digest")
+                digest_hash = content_hash(payload)
+                if (
+                    latest_digest is not None
+                    and latest_digest.content_hash != digest_hash
+                    and posted.state == "delivered"
+                    and posted.remote_id
+                    and not posted.remote_id.startswith("webhook:")
+                ):
+                    edit = f"{key}:edit:{digest_hash[:20]}"
+                    if store.load_row(session, key=edit) is None:
+                        plan.items.append(
+                            PlannedItem(
+                                edit,
+                                "slack",
+                                channel_id,
+                                "digest",
+                                "update",
+                                {**payload, "ts": posted.remote_id},
+                                digest_hash,
+                                latest_digest.key,
+                            )
+                        )
+                        if latest_digest.state in OPEN_STATES:
+                            plan.supersede.append(latest_digest.key)
     elif digest is not None:
         plan.notes.append("digest: no [slack] channel configured; no digest planned")
     return plan

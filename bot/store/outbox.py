@@ -46,8 +46,13 @@ def load_latest_by_subject(session: Session, *, channel: str, target: str, prefi
     return {row.subject: row for row in session.exec(statement)}
 
 
-def load_last_delivered(session: Session, *, channel: str, target: str, subject: str) -> OutboxRow | None:
-    """The newest delivered row of a subject (e.g. the last digest posted to a channel)."""
+def load_last_delivered(
+    session: Session, *, channel: str, target: str, subject: str, not_prefix: str | None = None
+) -> OutboxRow | None:
+    """The newest delivered row of a subject (e.g. the last digest posted to a channel).
+
+    ``not_prefix`` leaves out rows whose key starts with it (this week's digest and its edits).
+    """
     statement = (
         select(OutboxRow)
         .where(
@@ -58,6 +63,8 @@ def load_last_delivered(session: Session, *, channel: str, target: str, subject:
         )
         .order_by(col(OutboxRow.id).desc())
     )
+    if not_prefix is not None:
+        statement = statement.where(~col(OutboxRow.key).startswith(not_prefix, autoescape=True))
     return session.exec(statement).first()
 
 

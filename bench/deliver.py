@@ -66,7 +66,7 @@ def main() -> None:
             slack={"api_url": f"{base}/slack/api/", "channel": channel_id(world.slack_channel), "top_gaps": 40},
             issues={
                 "repository": world.ospo_repo,
-                "max_issues": args.max_issues,
+                "max_open": args.max_issues,
                 "seconds_between_requests": 0,
                 "seconds_between_writes": 0,
             },

@@ -209,14 +209,24 @@ class NotifySettings(_Section):
 class IssueSettings(_Section):
     repository: str | None = Field(default=None, description="OWNER/NAME of the OSPO repository.")
     labels: tuple[str, ...] = ("upkeep",)
-    gap_threshold: float = 0.01
-    risk_threshold: float = 2.0
     max_attempts: int = Field(default=5, ge=1)
-    max_issues: int = Field(default=100, ge=0, description="At most this many gap issues (highest priority first).")
+    max_open: int = Field(
+        default=10, ge=0, description="Gap issues open at most (highest priority first); the rest: the dashboard."
+    )
     creator: str | None = Field(default=None, description="Login upkeep posts as; narrows the issue listing.")
     retry_backoff_seconds: float = Field(default=300.0, ge=0, description="First retry delay; doubles per attempt.")
     seconds_between_requests: float = Field(default=0.25, ge=0, description="PyGithub pacing.")
     seconds_between_writes: float = Field(default=1.0, ge=0, description="PyGithub pacing for POST/PATCH.")
+
+
+class DecisionSettings(_Section):
+    """How long a person's decision on a gap holds (``docs/decisions.md``)."""
+
+    expiry_days: int = Field(default=180, ge=1, description="A decline or done holds at least this long.")
+    snooze_days: int = Field(default=90, ge=1, description="A snooze hides the upstream this long.")
+    material_growth: float = Field(
+        default=0.5, ge=0, description="After expiry, the gap must have grown by this fraction to come back."
+    )
 
 
 class SignalsSettings(_Section):
@@ -292,6 +302,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     notify: tuple[NotifySettings, ...] = ()
     issues: IssueSettings = IssueSettings()
+    decisions: DecisionSettings = DecisionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     signals: SignalsSettings = SignalsSettings()
     report: ReportSettings = ReportSettings()

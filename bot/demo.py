@@ -20,7 +20,7 @@ import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ class DemoOptions:
     as_app: bool = False  # authenticate as the world's GitHub App (JWT, installation tokens) instead of a token
     hostile_text: bool = False  # payloads in every free-text field (bot.sandbox.hostile)
     fault_seed: int | None = None  # which requests fail (None: the world's seed)
+    now: datetime | None = None  # the run's clock; None: the world's own "now"
 
 
 @dataclass
@@ -160,9 +161,13 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
         engine = make_engine(settings.database_url())
         upgrade(engine)
         # The world's only snapshot is taken "now", so the review covers the quarter to date.
-        quarter = str(Quarter.of(world.now.date()))
+        quarter = str(Quarter.of((options.now or world.now).date()))
         context = StageContext(
-            settings=settings, secrets=secrets, engine=engine, now=world.now, options={"quarter": quarter}
+            settings=settings,
+            secrets=secrets,
+            engine=engine,
+            now=options.now or world.now,
+            options={"quarter": quarter},
         )
         run = run_pipeline(context, REGISTRY, start_over=True)
         result = DemoResult(run=run, resumed=resumed, world=world)

@@ -29,6 +29,7 @@ from bot.deliver.slack_blocks import (
     build_digest,
 )
 from bot.deliver.stage import deliver, select_gap_issues
+from bot.gaps.under_invested import UnderInvestment
 from bot.sandbox.generate import generate_world
 from bot.sandbox.model import World
 from bot.sandbox.server import Router, SandboxServer
@@ -128,8 +129,8 @@ def test_large_world_digest_is_accepted_by_the_sandbox_slack(
 
 
 def test_large_world_dashboard_and_a_huge_issue_stay_under_githubs_body_limit(large_inputs: WorldInputs) -> None:
-    settings = Settings(issues={"gap_threshold": 0.0})
-    selected = select_gap_issues(large_inputs.gap_issues, settings)
+    settings = Settings()
+    selected = select_gap_issues(large_inputs.gap_issues, UnderInvestment(0.0, 0.0))
     assert len(selected) > 1000
     dashboard = render_dashboard(selected, organisation="acme", settings=settings.issues, issued=100)["body"]
     assert len(dashboard) <= BODY_CAP < BODY_LIMIT

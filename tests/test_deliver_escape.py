@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 
 from bot.deliver.escape import clean, md_code, md_text, plain_text, slack_text
 from bot.deliver.interface import GapIssueData, Term
-from bot.deliver.issue_bodies import find_marker, gap_marker, render_gap_issue
+from bot.deliver.issue_bodies import END_MARKER, find_marker, gap_marker, render_gap_issue
 
 EVIL = "<!channel> @everyone [x](http://evil)"
 MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -101,6 +101,6 @@ def test_issue_body_for_an_evil_upstream_has_one_marker_and_no_mention_or_link()
     payload = render_gap_issue(data, organisation="acme", labels=["upkeep"])
     body = payload["body"]
     assert find_marker(body) == gap_marker("github.com/evil/x")
-    assert body.count("<!--") == 1
-    assert_inert_markdown(body.replace(gap_marker("github.com/evil/x"), ""))
+    assert body.count("<!--") == 2 and body.rstrip().endswith(END_MARKER)  # the section's start and end, nothing else
+    assert_inert_markdown(body.replace(gap_marker("github.com/evil/x"), "").replace(END_MARKER, ""))
     assert "@everyone" not in payload["title"] and "http://evil" not in payload["title"]

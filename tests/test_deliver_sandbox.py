@@ -22,7 +22,7 @@ from bot.config import Secrets, Settings
 from bot.deliver.issue_bodies import DASHBOARD_MARKER, find_marker, gap_marker
 from bot.deliver.sinks import build_sinks
 from bot.deliver.slack import EVENT_TYPE
-from bot.deliver.stage import DeliverySummary, deliver, select_gap_issues
+from bot.deliver.stage import DeliverySummary, deliver, gap_definition, select_gap_issues
 from bot.sandbox.generate import generate_world
 from bot.sandbox.model import Issue, World
 from bot.sandbox.server import Knobs, Router, SandboxServer
@@ -74,7 +74,7 @@ def make_sandbox(world: World, engine: Engine, base: str, **slack: Any) -> Sandb
         slack={"api_url": f"{base}/slack/api/", "channel": channel_id(world.slack_channel), **slack},
         issues={
             "repository": world.ospo_repo,
-            "max_issues": 6,  # the top six of the world's gaps: enough to show everything, quick to run
+            "max_open": 6,  # the top six of the world's gaps: enough to show everything, quick to run
             "seconds_between_requests": 0,
             "seconds_between_writes": 0,
         },
@@ -104,8 +104,8 @@ def open_by_marker(sandbox: Sandbox) -> dict[str, list[Issue]]:
 
 def test_first_delivery_then_identical_rerun_changes_nothing(sandbox: Sandbox) -> None:
     inputs = world_inputs(sandbox.world)
-    over = select_gap_issues(inputs.gap_issues, sandbox.settings)
-    expected = over[: sandbox.settings.issues.max_issues]
+    over = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))
+    expected = over[: sandbox.settings.issues.max_open]
     assert len(over) > len(expected) == 6  # the world's under-invested upstreams cross the threshold
 
     first = sandbox.run(inputs)
@@ -134,21 +134,21 @@ def test_first_delivery_then_identical_rerun_changes_nothing(sandbox: Sandbox) -
 def test_gap_that_closes_closes_its_issue_and_reopens_when_it_returns(sandbox: Sandbox) -> None:
     inputs = world_inputs(sandbox.world)
     sandbox.run(inputs)
-    over = select_gap_issues(inputs.gap_issues, sandbox.settings)
+    over = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))
     top, seventh = over[0].upstream, over[6].upstream
     number = open_by_marker(sandbox)[gap_marker(top)][0].number
-    assert gap_marker(seventh) not in open_by_marker(sandbox)  # beyond max_issues
+    assert gap_marker(seventh) not in open_by_marker(sandbox)  # beyond max_open
 
     resolved = world_inputs(sandbox.world, resolved=[top])
     summary = sandbox.run(resolved, days=1)
-    assert summary.enqueued == 3  # close the top one, open the seventh in its place, update the dashboard
+    assert summary.enqueued == 4  # close the top one, open the seventh in its place, the dashboard, the digest
     assert gap_marker(seventh) in open_by_marker(sandbox)
     issue = next(i for i in sandbox.issues if i.number == number)
     assert (issue.state, issue.state_reason) == ("closed", "completed")
     assert "resolved" in issue.comments[-1].body
     dashboard = open_by_marker(sandbox)[DASHBOARD_MARKER][0]
     assert top not in dashboard.body
-    assert len(sandbox.world.slack_messages) == 1  # same week: one digest
+    assert len(sandbox.world.slack_messages) == 1  # same week: one digest, edited in place
     assert sandbox.run(resolved, days=2).enqueued == 0
 
     sandbox.run(inputs, days=3)
@@ -191,7 +191,7 @@ def test_crash_after_the_remote_write_then_rerun_leaves_exactly_one_each(sandbox
 def test_duplicate_open_issues_are_closed_down_to_one(sandbox: Sandbox) -> None:
     inputs = world_inputs(sandbox.world)
     sandbox.run(inputs)
-    top = select_gap_issues(inputs.gap_issues, sandbox.settings)[0]
+    top = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))[0]
     original = open_by_marker(sandbox)[gap_marker(top.upstream)][0]
     copy = Issue(
         number=max(i.number for i in sandbox.issues) + 1,
@@ -219,7 +219,7 @@ def renamed_inputs(inputs: WorldInputs, old: str, new: str) -> WorldInputs:
 def test_a_renamed_upstream_keeps_its_issue_under_the_new_name(sandbox: Sandbox) -> None:
     inputs = world_inputs(sandbox.world)
     sandbox.run(inputs)
-    old = select_gap_issues(inputs.gap_issues, sandbox.settings)[0].upstream
+    old = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))[0].upstream
     new = old + "-ng"
     number = open_by_marker(sandbox)[gap_marker(old)][0].number
     with session_scope(sandbox.engine) as session:
@@ -239,7 +239,7 @@ def test_a_renamed_upstream_keeps_its_issue_under_the_new_name(sandbox: Sandbox)
 def test_an_open_copy_under_the_new_name_goes_as_a_duplicate_of_the_older_issue(sandbox: Sandbox) -> None:
     inputs = world_inputs(sandbox.world)
     sandbox.run(inputs)
-    old = select_gap_issues(inputs.gap_issues, sandbox.settings)[0].upstream
+    old = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))[0].upstream
     new = old + "-ng"
     original = open_by_marker(sandbox)[gap_marker(old)][0]
     copy = replace(
@@ -261,7 +261,7 @@ def test_an_open_copy_under_the_new_name_goes_as_a_duplicate_of_the_older_issue(
 
 def test_upstream_named_to_ping_everyone_reaches_no_one(sandbox: Sandbox) -> None:
     base = world_inputs(sandbox.world)
-    top = select_gap_issues(base.gap_issues, sandbox.settings)[0].upstream
+    top = select_gap_issues(base.gap_issues, gap_definition(sandbox.settings))[0].upstream
     inputs = world_inputs(sandbox.world, rename={top: EVIL})
     sandbox.run(inputs)
     (message,) = sandbox.world.slack_messages
@@ -354,7 +354,7 @@ def test_answer_lost_after_the_write_is_adopted_not_repeated(engine: Engine) -> 
             digest = session.exec(select(OutboxRow).where(OutboxRow.subject == "digest")).one()
         assert digest.remote_id == world.slack_messages[0].ts  # found in the history in the same run
         second = sandbox.run(inputs, days=1)  # after the backoff: the marker finds the issue
-    assert (second.delivered, second.failed) == (1, 0)
+    assert (second.delivered, second.failed) == (2, 0)  # the issue, then the dashboard now linking it
     assert len(world.slack_messages) == 1 and len(sandbox.issues) == 7
 
 
@@ -374,7 +374,7 @@ def test_close_interrupted_after_its_comment_does_not_comment_twice(engine: Engi
     with SandboxServer(router=router) as server:
         sandbox = make_sandbox(world, engine, server.base_url)
         sandbox.run(inputs)
-        top = select_gap_issues(inputs.gap_issues, sandbox.settings)[0].upstream
+        top = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))[0].upstream
         issue = open_by_marker(sandbox)[gap_marker(top)][0]
         resolved = world_inputs(world, resolved=[top])
         router.failing = True

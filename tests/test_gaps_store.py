@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, select
 from bot.gaps.interface import GapError, Investment, Op, Operand, Term
 from bot.gaps.model import compute_budget, compute_gaps
 from bot.gaps.stage import score_from_inputs
+from bot.gaps.under_invested import UnderInvestment
 from bot.gaps.weights import load_weights
 from bot.store.engine import make_engine, session_scope
 from bot.store.gaps import (
@@ -37,7 +38,7 @@ def test_snapshot_round_trip_and_trends(db_url: str) -> None:
     SQLModel.metadata.create_all(engine)
     usages, investments, signals = worked_example()
     budget = compute_budget(yearly_budget=None, developers=10, currency="USD")
-    assert latest_trends(engine, threshold=0.01) is None
+    assert latest_trends(engine, threshold=UnderInvestment(0.01, 0.0)) is None
 
     first = score_from_inputs(engine, usages, investments, signals, WEIGHTS, budget, NOW)
     expected = compute_gaps(usages, investments, signals, WEIGHTS, budget=budget)
@@ -52,7 +53,7 @@ def test_snapshot_round_trip_and_trends(db_url: str) -> None:
         10,
     )
     assert (snapshot.weights_digest, snapshot.upstreams) == (WEIGHTS.digest(), 3)
-    assert latest_trends(engine, threshold=0.01) is None  # one snapshot: nothing to compare
+    assert latest_trends(engine, threshold=UnderInvestment(0.01, 0.0)) is None  # one snapshot: nothing to compare
 
     # a quarter later the organisation funds C (archived, drifted licence) with 5,000 a year
     funded = [*investments, Investment(C, money={"opencollective": 5000.0})]
@@ -70,7 +71,7 @@ def test_snapshot_round_trip_and_trends(db_url: str) -> None:
     assert first_c is not None and first_c.money == 0.0
     assert load_score(engine, upstream="github.com/nobody/none") is None
 
-    trends = latest_trends(engine, threshold=0.01)
+    trends = latest_trends(engine, threshold=UnderInvestment(0.01, 0.0))
     assert trends is not None
     # C: money share 0 → 0.5, investment 0.25, gap 9/37 → 9/37 − 0.25 < 0.01: closed; it moved most
     assert [m.upstream for m in trends.closed_gaps] == [C]
@@ -93,11 +94,11 @@ def test_a_renamed_upstream_is_no_closed_gap_beside_a_new_one(engine: Engine) ->
     later_investments = [replace(i, upstream=moved(i.upstream)) for i in investments]
     later_signals = [replace(s, upstream=moved(s.upstream)) for s in signals]
     score_from_inputs(engine, later, later_investments, later_signals, WEIGHTS, budget, NOW + timedelta(days=7))
-    unaware = latest_trends(engine, threshold=0.01)
+    unaware = latest_trends(engine, threshold=UnderInvestment(0.01, 0.0))
     assert unaware is not None and A in {m.upstream for m in unaware.closed_gaps}  # the story a rename would tell
     with session_scope(engine) as session:
         save_renames(session, {A: renamed}, source="test", now=NOW)
-    trends = latest_trends(engine, threshold=0.01)
+    trends = latest_trends(engine, threshold=UnderInvestment(0.01, 0.0))
     assert trends is not None
     assert trends.new_gaps == trends.closed_gaps == ()
     assert all(m.upstream != A for m in trends.movers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.gaps.trends import diff_scores
+from bot.gaps.under_invested import UnderInvestment
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ AFTER = [
 
 
 def test_new_closed_and_movers() -> None:
-    diff = diff_scores(BEFORE, AFTER, threshold=0.01, movers=3)
+    diff = diff_scores(BEFORE, AFTER, threshold=UnderInvestment(0.01, 0.0), movers=3)
     # opened: c 0.005 → 0.09 and f (absent → 0.02), largest gap first
     assert [m.upstream for m in diff.new_gaps] == ["github.com/c/opens", "github.com/f/new"]
     assert diff.new_gaps[1].gap_before is None
@@ -45,12 +46,12 @@ def test_new_closed_and_movers() -> None:
 
 
 def test_unchanged_snapshots_have_no_trend() -> None:
-    diff = diff_scores(BEFORE, BEFORE, threshold=0.01)
+    diff = diff_scores(BEFORE, BEFORE, threshold=UnderInvestment(0.01, 0.0))
     assert diff.new_gaps == diff.closed_gaps == diff.movers == ()
 
 
 def test_first_snapshot_opens_every_gap_above_the_threshold() -> None:
-    diff = diff_scores([], AFTER, threshold=0.01)
+    diff = diff_scores([], AFTER, threshold=UnderInvestment(0.01, 0.0))
     assert [m.upstream for m in diff.new_gaps] == [
         "github.com/a/stays-open",
         "github.com/c/opens",

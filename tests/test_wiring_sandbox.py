@@ -401,3 +401,30 @@ def test_the_reviews_register_has_one_row_per_upstream_and_no_foundation_under_c
         if "relicensable" in row["flags"]:
             assert "one-company-control" in row["flags"], row
         assert len(row["detail"].split("; ")) >= len(row["flags"])
+
+
+def test_decide_records_planned_money_shown_by_explain_and_the_review(wired: Wired, tmp_path: Path) -> None:
+    key = wired.world.under_invested[1]
+    args = ["--database-url", wired.db_url, "decide", key, "fund", "5000", "USD", "--note", "Q1 budget", "--by", "ospo"]
+    decided = CliRunner().invoke(app, args)
+    assert decided.exit_code == 0, decided.output
+    assert decided.output.startswith(f"{key}: fund 5,000 USD by ospo on ")
+    refused = CliRunner().invoke(app, ["--database-url", wired.db_url, "decide", key, "maybe"])
+    assert refused.exit_code == 2 and "not one of" in refused.output
+
+    explained = CliRunner().invoke(app, ["--database-url", wired.db_url, "explain", key])
+    assert explained.exit_code == 0, explained.output
+    tail = explained.output.split("  decisions:\n", 1)[1]
+    assert tail.startswith("    fund 5,000 USD by ospo on ") and "(Q1 budget); paid since 0 USD" in tail
+
+    quarter = str(Quarter.of(wired.world.now.date()))
+    result = CliRunner().invoke(
+        app, ["--database-url", wired.db_url, "report", "--quarter", quarter, "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    review = (tmp_path / "review.md").read_text(encoding="utf-8")
+    section = review.split("## Decisions\n", 1)[1].split("\n## ", 1)[0]
+    assert "Planned money totals USD 5,000 of the yearly budget" in section
+    (row,) = [line for line in section.splitlines() if line.startswith(f"| {key} ")]
+    assert "| fund 5,000 USD (Q1 budget) | ospo |" in row and row.endswith("| USD 5,000 | USD 0 |")
+    assert 'id="decisions"' in (tmp_path / "review.html").read_text(encoding="utf-8")

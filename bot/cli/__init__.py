@@ -20,6 +20,7 @@ from bot.cli import gather as _gather  # noqa: F401  isort: skip
 from bot.cli import score as _score  # noqa: F401  isort: skip
 from bot.cli import report as _report  # noqa: F401  isort: skip
 from bot.cli import deliver as _deliver  # noqa: F401  isort: skip
+from bot.cli import decide as _decide  # noqa: F401  isort: skip
 from bot.cli import sandbox as _sandbox  # noqa: F401  isort: skip
 from bot.cli import query as _query  # noqa: F401  isort: skip
 from bot.cli import serve as _serve  # noqa: F401  isort: skip

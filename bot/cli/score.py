@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.app import WorkFailed, app, context, make_console
 from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
+from bot.decisions.ledger import decision_ledger
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
@@ -136,3 +137,9 @@ def explain_command(
         typer.echo(f"  payments in the window, in {snapshot.currency} at the rate of each payment's date:")
         for conversion in conversions:
             typer.echo(f"    {conversion.text()}")
+    ledger = decision_ledger(engine, context(ctx).settings, until=datetime.now(UTC), upstream=key)
+    if ledger.lines:
+        typer.echo("  decisions:")
+        for line in ledger.lines:
+            paid = f"; paid since {line.paid_since:,.0f} {ledger.currency}" if line.planned is not None else ""
+            typer.echo(f"    {line.words}{paid}")

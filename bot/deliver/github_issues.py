@@ -1,9 +1,11 @@
 """GitHub issues in the OSPO repository: one per upstream over a threshold, plus one dashboard.
 
-Issues are found again by the hidden marker on the first line of their body
-(``<!-- upkeep:gap:HOST/OWNER/NAME -->``, ``<!-- upkeep:dashboard -->``), never by title,
-by listing the repository's issues (``state=all``, our label, optionally our login) once per
-run. Listing rather than search: search is eventually consistent and limited to 30
+An issue is found again by the number upkeep stored when it delivered it; only when that is
+not known (the first delivery, a lost answer) by the hidden marker that starts upkeep's section
+(``<!-- upkeep:gap:HOST/OWNER/NAME -->``, ``<!-- upkeep:dashboard -->``), never by title, by
+listing the repository's issues (``state=all``, our label, optionally our login) once per run.
+upkeep rewrites only its own section of a body (:func:`~bot.deliver.issue_bodies.merge_body`) and
+keeps a title a person changed. Listing rather than search: search is eventually consistent and limited to 30
 requests a minute. Every change is a reconciliation toward the item's payload, so applying
 an item twice (after a crash between the write and the outbox update) changes nothing the
 second time. Bodies and markers are rendered by :mod:`bot.deliver.issue_bodies`, which does
@@ -29,14 +31,23 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from urllib3.util.retry import Retry
 
 from bot.config import Secrets, Settings
-from bot.deliver.interface import Channel, Delivery, DeliveryError
-from bot.deliver.issue_bodies import find_marker
+from bot.deliver.interface import BodyRevision, Channel, Delivery, DeliveryError, IssueEvent, WatchedIssue
+from bot.deliver.issue_bodies import find_marker, merge_body
 from bot.sources.github_client import github_auth
 from bot.store.rate_limits import BUDGETS, Budget, BudgetLog
 
 log = logging.getLogger(__name__)
 
 _PERMANENT_STATUSES = frozenset({401, 404, 410, 422})
+_REVISIONS = """
+query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    issue(number: $number) {
+      userContentEdits(last: 100) { nodes { editedAt deletedAt diff editor { login } } }
+    }
+  }
+}
+"""
 
 
 class GitHubIssueSink:
@@ -60,6 +71,7 @@ class GitHubIssueSink:
         self.creator = creator
         self._repo: Repository | None = None
         self._index: dict[str, list[Issue]] | None = None
+        self._by_number: dict[int, Issue] = {}
 
     def _repository(self) -> Repository:
         if self._repo is None:
@@ -76,6 +88,7 @@ class GitHubIssueSink:
         """Our issues by marker, listed once per sink (one run) and kept current as we write."""
         if self._index is None:
             index: dict[str, list[Issue]] = {}
+            self._by_number = {}
             listing = self._repository().get_issues(
                 state="all",
                 labels=[self.labels[0]] if self.labels else NotSet,
@@ -85,11 +98,29 @@ class GitHubIssueSink:
             for issue in listing:
                 if "/pull/" in issue.html_url:  # not ``issue.pull_request``: absent, it costs a GET per issue
                     continue
+                self._by_number[issue.number] = issue
                 marker = find_marker(issue.body)
                 if marker:
                     index.setdefault(marker, []).append(issue)
             self._index = index
         return self._index
+
+    def _numbered(self, payload: Mapping[str, Any]) -> Issue | None:
+        """The issue upkeep stored for this subject, by number (listed, or read when a person unlabelled it)."""
+        number = payload.get("number")
+        if not isinstance(number, int):
+            return None
+        self._issues()
+        found = self._by_number.get(number)
+        if found is None:
+            try:
+                found = self._repository().get_issue(number)
+            except GithubException as exc:
+                if exc.status in (404, 410):  # deleted or transferred: the marker is the fallback
+                    return None
+                raise
+            self._by_number[number] = found
+        return found
 
     def deliver(self, item: Delivery, *, maybe_sent: bool) -> str:
         """Reconcile the marked issue toward ``item``; return its number.
@@ -106,12 +137,22 @@ class GitHubIssueSink:
         marker = str(item.payload["marker"])
         try:
             issues = self._issues().get(marker, [])
+            numbered = self._numbered(item.payload)
+            if numbered is not None:  # the identity; copies carrying the marker are duplicates of it
+                issues = [numbered, *(i for i in issues if i.number != numbered.number)]
             if item.action == "close":
-                return self._ensure_closed(sorted(issues, key=lambda i: i.number), item.payload, maybe_sent=maybe_sent)
+                return self._ensure_closed(
+                    [numbered] if numbered is not None else sorted(issues, key=lambda i: i.number),
+                    item.payload,
+                    maybe_sent=maybe_sent,
+                )
             # An upstream renamed since its issue was opened: that issue (under the old name's marker) is the
             # one to keep, re-marked by the new body; a copy under the new marker goes as a duplicate.
             adopted = [i for old in item.payload.get("adopt", ()) for i in self._issues().get(str(old), [])]
-            number = self._ensure_open(marker, sorted([*issues, *adopted], key=lambda i: i.number), item.payload)
+            ordered = sorted([*issues, *adopted], key=lambda i: i.number)
+            if numbered is not None:
+                ordered = [numbered, *(i for i in ordered if i.number != numbered.number)]
+            number = self._ensure_open(marker, ordered, item.payload, numbered=numbered is not None)
             if adopted:
                 self._index = None  # markers changed: list again before the next item
             return number
@@ -124,6 +165,77 @@ class GitHubIssueSink:
         except OSError as exc:  # requests' ConnectionError is an OSError; what the POST did is unknown
             self._index = None  # list again before the next item
             raise DeliveryError(f"{self.repository}: {item.subject}: {type(exc).__name__}: {exc}") from exc
+
+    def watch(self, numbers: Mapping[str, int]) -> dict[str, WatchedIssue]:
+        """Each subject's issue as it is now, from the one listing (a GET only for an issue not in it)."""
+        found: dict[str, WatchedIssue] = {}
+        try:
+            for subject, number in numbers.items():
+                issue = self._numbered({"number": number})
+                if issue is not None:
+                    # An open issue's listing has no ``state_reason``; asking PyGithub for it would cost a GET.
+                    closed = issue.state == "closed"
+                    found[subject] = WatchedIssue(
+                        number=issue.number,
+                        state=issue.state,
+                        state_reason=issue.state_reason if closed else None,
+                        closed_at=issue.closed_at if closed else None,
+                        updated_at=issue.updated_at,
+                        body=issue.body or "",
+                    )
+        except GithubException as exc:
+            raise DeliveryError(f"{self.repository}: reading issues back: GitHub answered {exc.status}") from exc
+        except OSError as exc:
+            self._index = None
+            raise DeliveryError(f"{self.repository}: reading issues back: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.note_budget()
+        return found
+
+    def events(self, number: int) -> list[IssueEvent]:
+        """``GET /repos/{owner}/{repo}/issues/{number}/events``: who closed or reopened it, and why."""
+        try:
+            events = []
+            for event in self._repository().get_issue(number).get_events():
+                # PyGithub 2.x has no ``state_reason`` on events, and ``raw_data`` would GET each event again.
+                raw: dict[str, Any] = getattr(event, "_rawData", {})
+                events.append(
+                    IssueEvent(
+                        event=str(raw.get("event") or ""),
+                        actor=(raw.get("actor") or {}).get("login"),
+                        at=datetime.fromisoformat(str(raw["created_at"]).replace("Z", "+00:00")),
+                        state_reason=raw.get("state_reason"),
+                    )
+                )
+            return events
+        except GithubException as exc:
+            raise DeliveryError(f"{self.repository}#{number}: events: GitHub answered {exc.status}") from exc
+        except OSError as exc:
+            raise DeliveryError(f"{self.repository}#{number}: events: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.note_budget()
+
+    def revisions(self, number: int) -> list[BodyRevision]:
+        """The body's saved versions (GraphQL ``Issue.userContentEdits``, up to the last 100), oldest first."""
+        owner, name = self.repository.split("/", 1)
+        try:
+            _, data = self._client.requester.graphql_query(_REVISIONS, {"owner": owner, "name": name, "number": number})
+        except GithubException as exc:
+            raise DeliveryError(f"{self.repository}#{number}: edit history: GitHub answered {exc.status}") from exc
+        except OSError as exc:
+            raise DeliveryError(f"{self.repository}#{number}: edit history: {type(exc).__name__}: {exc}") from exc
+        issue = ((data.get("data") or {}).get("repository") or {}).get("issue") or {}
+        nodes = (issue.get("userContentEdits") or {}).get("nodes") or []
+        revisions = [
+            BodyRevision(
+                editor=(node.get("editor") or {}).get("login"),
+                edited_at=datetime.fromisoformat(str(node["editedAt"]).replace("Z", "+00:00")),
+                body=str(node.get("diff") or ""),
+            )
+            for node in reversed(nodes)  # GitHub lists the newest first; ties within a second keep that order
+            if node and node.get("editedAt") and node.get("deletedAt") is None
+        ]
+        return sorted(revisions, key=lambda r: r.edited_at)
 
     def close_duplicates(self) -> list[str]:
         """Close every second open issue carrying the same marker, keeping the oldest; return what was closed.
@@ -174,10 +286,15 @@ class GitHubIssueSink:
         duplicate.edit(state="closed", state_reason="not_planned")
         log.info("duplicate issue closed", extra={"repository": self.repository, "number": duplicate.number})
 
-    def _ensure_open(self, marker: str, issues: list[Issue], payload: Mapping[str, Any]) -> str:
-        title, body = str(payload["title"]), str(payload["body"])
+    def _ensure_open(self, marker: str, issues: list[Issue], payload: Mapping[str, Any], *, numbered: bool) -> str:
+        title, section = str(payload["title"]), str(payload["body"])
         open_issues = [issue for issue in issues if issue.state == "open"]
-        if open_issues:
+        if numbered:  # the stored issue is kept, open or closed; open copies of it go
+            keep = issues[0]
+            for duplicate in open_issues:
+                if duplicate.number != keep.number:
+                    self._close_duplicate(duplicate, keep)
+        elif open_issues:
             keep = open_issues[0]
             for duplicate in open_issues[1:]:
                 self._close_duplicate(duplicate, keep)
@@ -187,11 +304,18 @@ class GitHubIssueSink:
             keep = (resolved or issues)[-1]
         else:
             labels = [str(label) for label in payload.get("labels", ())]
-            issue = self._repository().create_issue(title=title, body=body, labels=labels)
+            issue = self._repository().create_issue(title=title, body=section, labels=labels)
             self._issues().setdefault(marker, []).append(issue)
             log.info("issue created", extra={"repository": self.repository, "number": issue.number})
             return str(issue.number)
+        body = merge_body(keep.body, section)
+        title_set = payload.get("title_set")
+        if title_set is not None and keep.title != title_set:
+            title = keep.title  # a person retitled it: their title stays
         if keep.state != "open":
+            note = payload.get("reopen_note")
+            if note and not any(c.body == note for c in keep.get_comments()):
+                keep.create_comment(str(note))  # why upkeep reopens what a person closed
             keep.edit(title=title, body=body, state="open", state_reason="reopened")
             log.info("issue reopened", extra={"repository": self.repository, "number": keep.number})
         elif keep.title != title or (keep.body or "") != body:
@@ -213,7 +337,7 @@ class GitHubIssueSink:
                 # silent close; a retry does not repeat a comment the earlier attempt left.
                 if not (maybe_sent and any(c.body == comment for c in issue.get_comments())):
                     issue.create_comment(comment)
-                issue.edit(state="closed", state_reason="completed")
+                issue.edit(state="closed", state_reason=str(payload.get("state_reason") or "completed"))
                 log.info("issue closed", extra={"repository": self.repository, "number": issue.number})
         return str(issues[0].number)
 

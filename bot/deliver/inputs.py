@@ -15,12 +15,15 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDrift, Term
-from bot.deliver.outbox import aware
-from bot.gaps.figures import given_total, recommended_total, under_invested
+from bot.deliver.outbox import aware, digest_key
+from bot.gaps.figures import given_total, recommended_total
 from bot.gaps.interface import GapScore
+from bot.gaps.score_stage import load_gap_weights
+from bot.gaps.under_invested import rank
 from bot.records import current_key
 from bot.signals.exits import ExitListError, exit_line, load_configured_exits
 from bot.store import outbox as outbox_store
+from bot.store.decisions import load_decisions
 from bot.store.renames import load_renames
 
 
@@ -81,7 +84,7 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         return DeliveryInputs(None, None, ["deliver: no gap snapshot in the store yet (run `upkeep score`)"])
     snapshot = snapshots[0]
     scores = gaps_store.load_scores(engine, snapshot_id=snapshot.id)
-    threshold = settings.issues.gap_threshold
+    definition = load_gap_weights(settings).thresholds.under_investment()
     missing: list[str] = []
     try:
         exits = load_configured_exits(settings)
@@ -89,15 +92,15 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         exits = {}
         missing.append(f"deliver: no credible exits in the issues: {exc}")
     repos_of = {score.upstream: score.repos for score in scores}
+    # The one definition of "under-invested": the digest, the dashboard and the issues count the same list.
+    gaps = rank(scores, definition, lambda s: s.recommended)
     with Session(engine) as session:
-        keys = [score.upstream for score in scores]
+        keys = [score.upstream for score in gaps]
         packages = signals_store.load_packages_by_upstream(session, upstream_keys=keys)
         issues = []
-        for score in scores:
+        for score in gaps:
             names = sorted(row.package_key for row in packages.get(score.upstream, []))
-            # Only issues show repositories, and only upstreams over a threshold get one: query just those.
-            over = score.gap >= threshold or score.risk >= settings.issues.risk_threshold
-            repos = signals_store.load_repositories_using(session, package_keys=names) if names and over else []
+            repos = signals_store.load_repositories_using(session, package_keys=names) if names else []
             issues.append(
                 gap_issue_from_score(
                     score,
@@ -108,12 +111,16 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
                 )
             )
         channel = settings.slack.channel or ""
-        last = outbox_store.load_last_delivered(session, channel="slack", target=channel, subject="digest")
+        # The week's digest says what changed since the last *earlier* week's: a rerun this week edits the
+        # same message, so it must keep counting from the same point.
+        last = outbox_store.load_last_delivered(
+            session, channel="slack", target=channel, subject="digest", not_prefix=digest_key(channel, iso_week(now))
+        )
         drifts = signals_store.load_drifts(session)
+        decisions = load_decisions(session)
         renames = load_renames(session)
     state = (last.payload.get("state") or {}) if last is not None else {}
     since = last.delivered_at if last is not None else None
-    gaps = under_invested(scores, threshold)
     current = [s.upstream for s in gaps]
     before = {current_key(key, renames) for key in state.get("gaps", ())} if last is not None else set()
     given = given_total(scores)
@@ -149,5 +156,8 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         contributions_since_last=0,
         money_given_since_last=max(0.0, given - float(state.get("given_total", given))),
         review_url=settings.slack.review_url,
+        decisions=tuple(
+            f"{d.upstream}: {d.words()}" for d in decisions if since is None or d.decided_at > aware(since)
+        ),
     )
     return DeliveryInputs(digest, issues, missing)

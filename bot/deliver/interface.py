@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Channel = Literal["slack", "github", "mattermost", "matrix", "teams", "email"]
-Action = Literal["post", "open", "close"]
+Action = Literal["post", "update", "open", "close"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,7 @@ class DigestData:
     contributions_since_last: int = 0
     money_given_since_last: float = 0.0
     review_url: str | None = None
+    decisions: tuple[str, ...] = ()  # decisions taken since the last digest, one line each ("upstream: words")
 
     def is_material(self) -> bool:
         """Whether anything changed since the last digest that is worth a message."""
@@ -77,6 +78,7 @@ class DigestData:
             or self.licence_drift
             or self.contributions_since_last
             or self.money_given_since_last
+            or self.decisions
         )
 
 
@@ -147,4 +149,52 @@ class DuplicateSweeper(Protocol):
 
     def close_duplicates(self) -> list[str]:
         """Close the copies; return a line for each, or raise :class:`DeliveryError`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedIssue:
+    """An issue upkeep delivered, as it is now: what a person may have done to it."""
+
+    number: int
+    state: str  # open | closed
+    state_reason: str | None
+    closed_at: datetime | None
+    updated_at: datetime
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvent:
+    """One entry of an issue's event log (``closed``, ``reopened``): who, when, with which reason."""
+
+    event: str
+    actor: str | None
+    at: datetime
+    state_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRevision:
+    """One saved version of an issue body (GitHub GraphQL ``userContentEdits``)."""
+
+    editor: str | None
+    edited_at: datetime
+    body: str
+
+
+@runtime_checkable
+class IssueWatcher(Protocol):
+    """A sink that can read back what people did to the issues it delivered (for decisions)."""
+
+    def watch(self, numbers: Mapping[str, int]) -> dict[str, WatchedIssue]:
+        """The current state of each subject's issue (absent: deleted or unreadable)."""
+        ...
+
+    def events(self, number: int) -> list[IssueEvent]:
+        """The issue's event log, oldest first."""
+        ...
+
+    def revisions(self, number: int) -> list[BodyRevision]:
+        """The issue body's saved versions, oldest first (empty when it was never edited)."""
         ...

@@ -101,6 +101,14 @@ class SlackSink:
         target = item.target
         try:
             item = replace(item, target=self.channel_id(item.target))
+            if item.action == "update":  # the week's digest edited in place (chat.update is idempotent)
+                self._post_client.chat_update(
+                    channel=item.target,
+                    ts=str(item.payload["ts"]),
+                    text=item.payload["text"],
+                    blocks=item.payload["blocks"],
+                )
+                return str(item.payload["ts"])
             if maybe_sent:
                 found = self.find(item)
                 if found:

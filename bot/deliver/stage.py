@@ -13,13 +13,16 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.decisions.rules import hold
+from bot.decisions.rules import latest as latest_decision
+from bot.deliver.decisions_sync import read_decisions
 from bot.deliver.escape import is_safe_key
 from bot.deliver.interface import (
     Action,
@@ -29,6 +32,7 @@ from bot.deliver.interface import (
     DigestData,
     DuplicateSweeper,
     GapIssueData,
+    IssueWatcher,
     Sink,
 )
 from bot.deliver.issue_bodies import close_payload, gap_marker, render_dashboard, render_gap_issue
@@ -42,8 +46,11 @@ from bot.deliver.outbox import (
     digest_key,
 )
 from bot.deliver.slack_blocks import build_digest
+from bot.gaps.score_stage import load_gap_weights
+from bot.gaps.under_invested import UnderInvestment, rank, split
 from bot.records import current_key
 from bot.store import outbox as store
+from bot.store.decisions import load_decisions
 from bot.store.renames import load_renames
 from bot.store.tables import OutboxRow
 
@@ -80,10 +87,14 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def select_gap_issues(gaps: Sequence[GapIssueData], settings: Settings) -> list[GapIssueData]:
-    """Upstreams whose gap or risk crosses a threshold, highest priority first."""
-    chosen = [g for g in gaps if g.gap >= settings.issues.gap_threshold or g.risk >= settings.issues.risk_threshold]
-    return sorted(chosen, key=lambda g: (-g.priority, -g.gap, g.upstream))
+def gap_definition(settings: Settings) -> UnderInvestment:
+    """The one definition of "under-invested" (``[thresholds]`` of the gap weights file)."""
+    return load_gap_weights(settings).thresholds.under_investment()
+
+
+def select_gap_issues(gaps: Sequence[GapIssueData], definition: UnderInvestment) -> list[GapIssueData]:
+    """The under-invested upstreams, highest priority first (:func:`bot.gaps.under_invested.rank`)."""
+    return rank(gaps, definition, lambda g: g.recommended_amount)
 
 
 def _change(
@@ -95,10 +106,13 @@ def _change(
     subject: str,
     action: Action,
     payload: dict[str, Any],
+    identity: tuple[int, str | None] | None = None,
 ) -> None:
     digest = content_hash({"action": action, **payload})
     if latest is not None and latest.content_hash == digest:
         return  # unchanged since the last change of this subject (delivered, due, or dead)
+    if identity is not None:  # not hashed: knowing the number is not a change of content
+        payload = {**payload, "number": identity[0], "title_set": identity[1]}
     previous = latest.key if latest is not None else None
     key = change_key(channel, target, subject, digest, previous)
     plan.items.append(PlannedItem(key, channel, target, subject, action, payload, digest, previous))
@@ -111,23 +125,47 @@ def plan_deliveries(
     settings: Settings,
     digest: DigestData | None,
     gap_issues: Sequence[GapIssueData] | None,
+    *,
+    now: datetime | None = None,
 ) -> Plan:
-    """The outbox rows this input adds, given what the outbox already holds. Reads only."""
+    """The outbox rows this input adds, given what the outbox already holds. Reads only.
+
+    A person's decision that still holds (:mod:`bot.decisions.rules`) keeps its upstream out of the
+    issues: its issue is neither updated, reopened nor closed, and the dashboard shows the decision.
+    """
     plan = Plan()
     repository = settings.issues.repository
     if gap_issues is not None and repository:
-        selected = select_gap_issues(gap_issues, settings)
-        issued = selected[: settings.issues.max_issues]
+        moment = now or datetime.now(UTC)
+        selected = select_gap_issues(gap_issues, gap_definition(settings))
+        decided = latest_decision(load_decisions(session))
+        holds = {
+            g.upstream: hold(decided.get(g.upstream), gap=g.gap, now=moment, settings=settings.decisions)
+            for g in selected
+        }
+        held = {key for key, h in holds.items() if h.held}
+        issued, _listed = split(selected, max_open=settings.issues.max_open, held=held)
         latest = store.load_latest_by_subject(session, channel="github", target=repository, prefix="gap:")
+        identities = store.load_issue_identities(session, target=repository)
         renames = load_renames(session)
         wanted: set[str] = set()
+        listed = {g.upstream for g in selected} - {g.upstream for g in issued}
         for gap in issued:
             subject = f"gap:{gap.upstream}"
+            decision = decided.get(gap.upstream)
             try:
-                payload = render_gap_issue(gap, organisation=settings.organisation, labels=settings.issues.labels)
+                payload = render_gap_issue(
+                    gap,
+                    organisation=settings.organisation,
+                    labels=settings.issues.labels,
+                    decision=decision.words() if decision is not None else None,
+                )
             except ValueError as exc:
                 plan.notes.append(f"issue {gap.upstream}: skipped: {exc}")
                 continue
+            back = holds[gap.upstream].why
+            if back:  # a holding decision ended: say why, in a comment, if the issue is reopened
+                payload = {**payload, "reopen_note": back}
             formerly = sorted(old for old, new in renames.items() if new == gap.upstream and is_safe_key(old))
             if formerly:  # its issue may still carry an old name's marker: the sink takes that issue over
                 payload = {**payload, "adopt": [gap_marker(old) for old in formerly]}
@@ -140,20 +178,58 @@ def plan_deliveries(
                 subject=subject,
                 action="open",
                 payload=payload,
+                identity=identities.get(subject)
+                or next((identities[f"gap:{old}"] for old in formerly if f"gap:{old}" in identities), None),
             )
         for subject, row in sorted(latest.items()):
             renamed = f"gap:{current_key(subject.removeprefix('gap:'), renames)}"
             if subject not in wanted and renamed not in wanted and row.action == "open":
-                payload = close_payload(gap_marker(subject.removeprefix("gap:")), subject)
+                key = current_key(subject.removeprefix("gap:"), renames)
+                if key in held:  # closed by the person already, or closed now as their decision says
+                    payload = close_payload(
+                        gap_marker(subject.removeprefix("gap:")), subject, why=holds[key].why, held=True
+                    )
+                elif key in listed:
+                    top = f"is no longer among the top {settings.issues.max_open} under-invested upstreams"
+                    payload = close_payload(gap_marker(subject.removeprefix("gap:")), subject, why=top)
+                else:
+                    payload = close_payload(gap_marker(subject.removeprefix("gap:")), subject)
                 _change(
-                    plan, row, channel="github", target=repository, subject=subject, action="close", payload=payload
+                    plan,
+                    row,
+                    channel="github",
+                    target=repository,
+                    subject=subject,
+                    action="close",
+                    payload=payload,
+                    identity=identities.get(subject),
                 )
+        numbers = {key.removeprefix("gap:"): number for key, (number, _) in identities.items()}
+        issued_keys = {g.upstream for g in issued}
+        status = {
+            g.upstream: (holds[g.upstream].why if g.upstream in held else (decided[g.upstream].words()))
+            for g in selected
+            if g.upstream in held or g.upstream in decided
+        }
         dashboard = render_dashboard(
-            selected, organisation=settings.organisation, settings=settings.issues, issued=len(issued)
+            selected,
+            organisation=settings.organisation,
+            settings=settings.issues,
+            issued=len(issued),
+            numbers={k: n for k, n in numbers.items() if k in issued_keys or k in held},
+            status=status,
+            snooze_days=settings.decisions.snooze_days,
         )
         previous = store.load_latest(session, channel="github", target=repository, subject="dashboard")
         _change(
-            plan, previous, channel="github", target=repository, subject="dashboard", action="open", payload=dashboard
+            plan,
+            previous,
+            channel="github",
+            target=repository,
+            subject="dashboard",
+            action="open",
+            payload=dashboard,
+            identity=identities.get("dashboard"),
         )
     elif gap_issues is not None:
         plan.notes.append("issues: no [issues] repository configured; no GitHub issues planned")
@@ -163,14 +239,42 @@ def plan_deliveries(
         key = digest_key(channel_id, digest.period)
         if not (digest.is_material() or settings.slack.always_send):
             plan.notes.append(f"digest {digest.period}: nothing material changed since the last digest; not sent")
-        elif store.load_row(session, key=key) is None:
+        else:
             message = build_digest(digest, top_gaps=settings.slack.top_gaps)
             # ``state`` is not posted: the next digest reads it to say what changed since this one.
             state = {"gaps": [gap.upstream for gap in digest.top_gaps], "given_total": digest.given_total}
             payload = {"text": message.text, "blocks": message.blocks, "state": state}
-            plan.items.append(
-                PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
-            )
+            posted = store.load_row(session, key=key)
+            if posted is None:
+                plan.items.append(
+                    PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
+                )
+            else:  # one message per week: a rerun that says something new edits it in place
+                latest_digest = store.load_latest(session, channel="slack", target=channel_id, subject="digest")
+                digest_hash = content_hash(payload)
+                if (
+                    latest_digest is not None
+                    and latest_digest.content_hash != digest_hash
+                    and posted.state == "delivered"
+                    and posted.remote_id
+                    and not posted.remote_id.startswith("webhook:")
+                ):
+                    edit = f"{key}:edit:{digest_hash[:20]}"
+                    if store.load_row(session, key=edit) is None:
+                        plan.items.append(
+                            PlannedItem(
+                                edit,
+                                "slack",
+                                channel_id,
+                                "digest",
+                                "update",
+                                {**payload, "ts": posted.remote_id},
+                                digest_hash,
+                                latest_digest.key,
+                            )
+                        )
+                        if latest_digest.state in OPEN_STATES:
+                            plan.supersede.append(latest_digest.key)
     elif digest is not None and not settings.notify:
         plan.notes.append("digest: no [slack] channel or [[notify]] entry configured; no digest planned")
     if digest is not None and settings.notify:
@@ -279,6 +383,22 @@ def _drain(
                 summary.notes.append(str(exc))
 
 
+def _dashboard_keys(plan: Plan) -> set[str]:
+    return {item.previous_key for item in plan.items if item.subject == "dashboard" and item.previous_key}
+
+
+def _without_dashboard(plan: Plan) -> Plan:
+    keys = _dashboard_keys(plan)
+    items = [item for item in plan.items if item.subject != "dashboard"]
+    return Plan(items, [key for key in plan.supersede if key not in keys], plan.notes)
+
+
+def _dashboard_only(plan: Plan) -> Plan:
+    keys = _dashboard_keys(plan)
+    items = [item for item in plan.items if item.subject == "dashboard"]
+    return Plan(items, [key for key in plan.supersede if key in keys])
+
+
 def deliver(
     engine: Engine,
     settings: Settings,
@@ -298,8 +418,14 @@ def deliver(
     retried, and touches neither the store nor any remote service.
     """
     summary = DeliverySummary(dry_run=dry_run)
+    watcher = sinks.get("github")
+    if not dry_run and gap_issues is not None and settings.issues.repository and isinstance(watcher, IssueWatcher):
+        # What people did in the OSPO repository since the last run counts before anything is planned.
+        summary.notes.extend(
+            read_decisions(engine, watcher, repository=settings.issues.repository, gaps=gap_issues, now=now)
+        )
     with Session(engine) as session:
-        plan = plan_deliveries(session, settings, digest, gap_issues)
+        plan = plan_deliveries(session, settings, digest, gap_issues, now=now)
         due = store.load_due(session, now=now)
         unfinished = store.load_unfinished(session)
     summary.notes.extend(plan.notes)
@@ -312,8 +438,16 @@ def deliver(
             if row.key not in superseded:
                 echo(f"would retry {row.key} (attempt {row.attempts + 1}, last error: {row.last_error or 'none'})")
     else:
-        _enqueue(engine, plan, now)
+        first = _without_dashboard(plan)
+        _enqueue(engine, first, now)
         _drain(engine, settings, sinks, summary, now, after_send)
+        # The dashboard links the gap issues, whose numbers the drain just stored: plan it only now.
+        with Session(engine) as session:
+            again = _dashboard_only(plan_deliveries(session, settings, None, gap_issues, now=now))
+        summary.enqueued = len(first.items) + len(again.items)
+        if again.items:
+            _enqueue(engine, again, now)
+            _drain(engine, settings, sinks, summary, now, after_send)
         with Session(engine) as session:
             unfinished = store.load_unfinished(session)
     summary.waiting = sum(1 for row in unfinished if row.next_attempt_at and aware(row.next_attempt_at) > now)

@@ -2,7 +2,7 @@
 
 The review's summary, the Slack digest and the dashboard issue read these functions and nothing
 else, so a headline cannot disagree with another output or with the table beneath it. What counts
-as "under-invested" is :func:`is_under_invested`; change it here and every output follows.
+as "under-invested" is :mod:`bot.gaps.under_invested`; every count here follows it.
 """
 
 from __future__ import annotations
@@ -11,17 +11,13 @@ import math
 from collections.abc import Iterable, Sequence
 
 from bot.gaps.interface import GapScore
+from bot.gaps.under_invested import UnderInvestment, rank
 
 
-def is_under_invested(score: GapScore, gap_threshold: float) -> bool:
-    """Whether an upstream counts as under-invested: its gap reaches ``[issues].gap_threshold``."""
-    return score.gap >= gap_threshold
-
-
-def under_invested(scores: Iterable[GapScore], gap_threshold: float) -> list[GapScore]:
-    """The under-invested upstreams, highest priority first (the digest's gaps, the review's count)."""
-    chosen = (s for s in scores if is_under_invested(s, gap_threshold))
-    return sorted(chosen, key=lambda s: (-s.priority, s.upstream))
+def under_invested(scores: Iterable[GapScore], definition: UnderInvestment) -> list[GapScore]:
+    """The under-invested upstreams, highest priority first, by the one definition
+    (:mod:`bot.gaps.under_invested`)."""
+    return rank(scores, definition, lambda score: score.recommended)
 
 
 def recommended_total(scores: Sequence[GapScore]) -> float:

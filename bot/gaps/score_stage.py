@@ -21,6 +21,7 @@ from bot.gaps.interface import Budget, GapError, GapScore
 from bot.gaps.model import compute_budget
 from bot.gaps.scope import ScoringScope
 from bot.gaps.stage import score_from_inputs
+from bot.gaps.under_invested import rank
 from bot.gaps.weights import GapWeights, load_weights
 from bot.paths import resolve_config_file
 from bot.pipeline import StageContext
@@ -98,11 +99,12 @@ def score_stage(context: StageContext) -> dict[str, Any]:
     signals = [s for s in load_risk_signals(engine) if scope.scores(s.upstream)]
     snapshot_id = score_from_inputs(engine, usages, investments, signals, weights, budget, now, not_scored=not_scored)
     scores = ranked(load_scores(engine, snapshot_id=snapshot_id, with_terms=False))
-    trends = latest_trends(engine, threshold=weights.thresholds.gap, movers=TOP)
+    definition = weights.thresholds.under_investment()
+    trends = latest_trends(engine, threshold=definition, movers=TOP)
     return {
         "snapshot": snapshot_id,
         "upstreams": len(scores),
-        "open_gaps": sum(1 for s in scores if s.gap > weights.thresholds.gap),
+        "open_gaps": len(rank(scores, definition, lambda s: s.recommended)),
         "budget": round(budget.yearly_amount, 2),
         "currency": budget.currency,
         "budget_source": (

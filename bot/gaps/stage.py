@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bot.gaps.interface import Budget, Investment, NotScored, RiskSignals, UpstreamUsage
 from bot.gaps.model import compute_gaps
+from bot.gaps.under_invested import rank
 from bot.gaps.weights import GapWeights
 from bot.store.gaps import save_snapshot
 
@@ -47,6 +48,6 @@ def score_from_inputs(
         now=now,
         not_scored=not_scored,
     )
-    open_gaps = sum(1 for s in scores if s.gap > weights.thresholds.gap)
+    open_gaps = len(rank(scores, weights.thresholds.under_investment(), lambda s: s.recommended))
     log.info("gaps: snapshot %d scored %d upstreams, %d open gaps", snapshot_id, len(scores), open_gaps)
     return snapshot_id

@@ -1,8 +1,9 @@
 """Trends between two score snapshots: gaps that opened, gaps that closed, the biggest movers.
 
 Pure: it compares two lists of scores (usually the latest two snapshots, or the last snapshot of
-two quarters). A gap is *open* when it is above ``thresholds.gap``; an upstream missing from one
-side (no longer used, or new) counts as having no gap there.
+two quarters). A gap is *open* when the upstream is under-invested by the one definition
+(:mod:`bot.gaps.under_invested`); an upstream missing from one side (no longer used, or new) counts
+as having no gap there.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from bot.gaps.interface import Mover, TrendDiff
+from bot.gaps.under_invested import UnderInvestment
 
 
 class ScorePoint(Protocol):
@@ -27,7 +29,7 @@ class ScorePoint(Protocol):
 
 
 def diff_scores(
-    before: Iterable[ScorePoint], after: Iterable[ScorePoint], *, threshold: float, movers: int = 10
+    before: Iterable[ScorePoint], after: Iterable[ScorePoint], *, threshold: UnderInvestment, movers: int = 10
 ) -> TrendDiff:
     """Compare two snapshots' scores; ties are broken by upstream key so the result is stable."""
     old = {s.upstream: s for s in before}
@@ -45,11 +47,17 @@ def diff_scores(
             )
         )
 
-    def is_open(gap: float | None) -> bool:
-        return gap is not None and gap > threshold
+    def is_open(gap: float | None, recommended: float | None) -> bool:
+        return gap is not None and threshold.applies(gap, recommended or 0.0)
 
-    opened = [m for m in changes if is_open(m.gap_after) and not is_open(m.gap_before)]
-    closed = [m for m in changes if is_open(m.gap_before) and not is_open(m.gap_after)]
+    def was(m: Mover) -> bool:
+        return is_open(m.gap_before, m.recommended_before)
+
+    def now(m: Mover) -> bool:
+        return is_open(m.gap_after, m.recommended_after)
+
+    opened = [m for m in changes if now(m) and not was(m)]
+    closed = [m for m in changes if was(m) and not now(m)]
     moved = [m for m in changes if m.change != 0]
     opened.sort(key=lambda m: (-(m.gap_after or 0.0), m.upstream))
     closed.sort(key=lambda m: (-(m.gap_before or 0.0), m.upstream))

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bot.config import describe_validation_error
 from bot.gaps.interface import ContributionKind, GapError
+from bot.gaps.under_invested import UnderInvestment
 from bot.records import Depth, Scope
 
 DEFAULT_WEIGHTS_PATH = Path("config/gaps.toml")
@@ -130,7 +131,12 @@ class RiskWeights(_Table):
 
 class Thresholds(_Table):
     gap: float = Field(default=0.01, ge=0, le=1, description="a gap above this is open (trends, issues)")
+    amount: float = Field(default=100.0, ge=0, description="and more than this still to give per year")
     movers: int = Field(default=10, ge=1, le=1000, description="how many biggest movers a trend lists")
+
+    def under_investment(self) -> UnderInvestment:
+        """The one definition of "under-invested" (:mod:`bot.gaps.under_invested`) these thresholds set."""
+        return UnderInvestment(share=self.gap, amount=self.amount)
 
 
 class GapWeights(_Table):

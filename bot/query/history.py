@@ -150,7 +150,8 @@ def _empty(threshold: float, since: datetime | None, note: str, after: GapSnapsh
 
 def changes(engine: Engine, settings: Settings, *, since: datetime | None = None, movers: int = 10) -> Changes:
     """The latest snapshot against the last one taken at or before ``since`` (default: the one before it)."""
-    threshold = load_gap_weights(settings).thresholds.gap
+    thresholds = load_gap_weights(settings).thresholds
+    threshold = thresholds.gap
     latest = latest_snapshots(engine, limit=2)
     if not latest:
         return _empty(threshold, since, "no gap snapshot yet: run `upkeep score`")
@@ -169,7 +170,7 @@ def changes(engine: Engine, settings: Settings, *, since: datetime | None = None
         return _empty(threshold, since, note, after)
     old = {s.upstream: s for s in load_scores(engine, snapshot_id=before.id, with_terms=False)}
     new = {s.upstream: s for s in load_scores(engine, snapshot_id=after.id, with_terms=False)}
-    diff = diff_scores(old.values(), new.values(), threshold=threshold, movers=movers)
+    diff = diff_scores(old.values(), new.values(), threshold=thresholds.under_investment(), movers=movers)
     risk_changes = [
         RiskChange(
             upstream=key,

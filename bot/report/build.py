@@ -16,10 +16,12 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.gaps.figures import recommended_total, under_invested
+from bot.decisions.ledger import decision_ledger
+from bot.gaps.figures import recommended_total
 from bot.gaps.interface import ContributionKind, GapScore, GapSnapshot
 from bot.gaps.scope import ScoringScope
-from bot.gaps.score_stage import resolve_developers
+from bot.gaps.score_stage import load_gap_weights, resolve_developers
+from bot.gaps.under_invested import UnderInvestment, rank
 from bot.report.adapt import gap_row, risk_rows
 from bot.report.interface import (
     DEFAULT_CAVEATS,
@@ -159,10 +161,12 @@ def _code(
     return {key: {k: n for k, n in kinds.items() if k in _KINDS} for key, kinds in code.items()}
 
 
-def _ranked_rows(engine: Engine, snapshot: GapSnapshot, limit: int) -> tuple[tuple[GapRow, ...], list[GapScore]]:
+def _ranked_rows(
+    engine: Engine, snapshot: GapSnapshot, limit: int, definition: UnderInvestment
+) -> tuple[tuple[GapRow, ...], list[GapScore]]:
     """Every score as a row, the top ones (positive gap, highest priority) with their explanations."""
     scores = load_scores(engine, snapshot_id=snapshot.id, with_terms=False)
-    top = sorted((s for s in scores if s.gap > 0), key=lambda s: (-s.priority, s.upstream))[:limit]
+    top = rank(scores, definition, lambda s: s.recommended)[:limit]
     explained = {s.upstream: load_score(engine, upstream=s.upstream, snapshot_id=snapshot.id) for s in top}
     rows = tuple(gap_row(explained.get(s.upstream) or s) for s in scores)
     return rows, scores
@@ -215,6 +219,7 @@ def build_review(
     method: list[str] = [note] if note else []
     headline: list[Headline] = []
 
+    weights = load_gap_weights(settings)
     gaps: tuple[GapRow, ...] = ()
     risks: tuple[RiskRow, ...] = ()
     budget = 0.0
@@ -224,7 +229,7 @@ def build_review(
             "gaps, recommended amounts and risk register out rather than guess them."
         )
     else:
-        gaps, scores = _ranked_rows(engine, snapshot, limit)
+        gaps, scores = _ranked_rows(engine, snapshot, limit, weights.thresholds.under_investment())
         budget = snapshot.budget
         currency = snapshot.currency
         risks = risk_rows(
@@ -234,10 +239,10 @@ def build_review(
             repos={s.upstream: s.repos for s in scores},
         )
         previous_scores = load_scores(engine, snapshot_id=before.id, with_terms=False) if before else None
-        threshold = settings.issues.gap_threshold
+        definition = weights.thresholds.under_investment()
 
         def open_gaps(found: list[GapScore]) -> float:
-            return float(len(under_invested(found, threshold)))
+            return float(len(rank(found, definition, lambda s: s.recommended)))
 
         def recommended(found: list[GapScore]) -> float:
             return recommended_total(found)
@@ -414,6 +419,9 @@ def build_review(
         caveats=DEFAULT_CAVEATS,
         previous_quarter=str(q.previous()),
         top_gaps_limit=limit,
+        gap_threshold=weights.thresholds.gap,
+        amount_threshold=weights.thresholds.amount,
+        decisions=decision_ledger(engine, settings, until=end),
         teams_mapped=any_team(engine),
         scored=snapshot is not None,
         note=note or "",

@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from bot.decisions.interface import DecisionLedger
+
 #: What the data behind a review cannot see; shown in every review's "Method and caveats".
 DEFAULT_CAVEATS: tuple[str, ...] = (
     "Contributions to private upstream repositories, and contributions the forge restricts "
@@ -219,6 +221,9 @@ class ReviewData:
     caveats: tuple[str, ...] = DEFAULT_CAVEATS
     previous_quarter: str | None = None  # the snapshot the changes are measured against
     top_gaps_limit: int = 10
+    gap_threshold: float = 0.0  # the one definition of under-invested (bot.gaps.under_invested): share ...
+    amount_threshold: float = 0.0  # ... and money still to give per year
+    decisions: DecisionLedger | None = None  # people's decisions about gaps (templates/review/_decisions.*)
     teams_mapped: bool = False  # whether repos map to teams, so the "by team" tables mean something
     # False: no gap snapshot was taken at or before the quarter's end, so nothing was scored and the gaps,
     # budget and risk register are empty because unknown, not because every upstream is well funded.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from bot.gaps.under_invested import UnderInvestment, rank
 from bot.report.interface import GapRow, ReviewData, RiskKind
 from bot.report.quarters import Quarter
 
@@ -21,9 +22,9 @@ class Chart:
 
 
 def top_gaps(data: ReviewData) -> tuple[GapRow, ...]:
-    """The upstreams the review names: positive gap, highest priority first (ties by key)."""
-    ranked = sorted((row for row in data.gaps if row.gap > 0), key=lambda row: (-row.priority, row.upstream))
-    return tuple(ranked[: data.top_gaps_limit])
+    """The upstreams the review names: the under-invested ones (one definition), highest priority first."""
+    definition = UnderInvestment(share=data.gap_threshold, amount=data.amount_threshold)
+    return tuple(rank(data.gaps, definition, lambda row: row.recommended_amount)[: data.top_gaps_limit])
 
 
 def funding_by_channel(data: ReviewData) -> tuple[tuple[str, float], ...]:

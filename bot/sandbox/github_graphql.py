@@ -49,7 +49,17 @@ from graphql import (
 from bot.sandbox.github_rest import LICENCE_NAMES, TOKEN_LOGIN, bearer_token, iso, parse_time, stable_id
 from bot.sandbox.graphql_schema import PublishedSchema
 from bot.sandbox.interface import ServiceContext
-from bot.sandbox.model import Commit, Contribution, InternalRepo, Person, Release, Sponsorship, UpstreamRepo, World
+from bot.sandbox.model import (
+    BodyEdit,
+    Commit,
+    Contribution,
+    InternalRepo,
+    Person,
+    Release,
+    Sponsorship,
+    UpstreamRepo,
+    World,
+)
 from bot.sandbox.truth import sponsorship_payments
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "github-schema.graphql"
@@ -756,6 +766,38 @@ class RepositoryNode:
 
     def owner(self, info: Info) -> Any:
         return self.s.owner(self.ctx, self.owner_login)
+
+    def issue(self, info: Info, number: int) -> dict[str, Any] | None:
+        """An issue with its body's revisions (``userContentEdits``, newest first, as GitHub lists them)."""
+        if not isinstance(self.repo, InternalRepo):
+            return None
+        found = next((i for i in self.s.world.issues.get(self.repo.full_name, []) if i.number == number), None)
+        if found is None:
+            raise not_found(f"Could not resolve to an issue or pull request with the number of {number}.")
+        edits = list(reversed(found.edits))
+
+        def edit_node(edit: BodyEdit) -> dict[str, Any]:
+            return {
+                "__typename": "UserContentEdit",
+                "id": base64.b64encode(f"UCE_{number}_{edit.edited_at.isoformat()}".encode()).decode(),
+                "editedAt": iso(edit.edited_at),
+                "createdAt": iso(edit.edited_at),
+                "updatedAt": iso(edit.edited_at),
+                "deletedAt": None,
+                "deletedBy": None,
+                "diff": edit.body,
+                "editor": self.s.owner(self.ctx, edit.editor),
+            }
+
+        return {
+            "__typename": "Issue",
+            "number": found.number,
+            "title": found.title,
+            "body": found.body,
+            "state": found.state.upper(),
+            "stateReason": found.state_reason.upper() if found.state_reason else None,
+            "userContentEdits": lambda info, **args: connection("userContentEdits", edits, edit_node, args),
+        }
 
     def licenseInfo(self, info: Info) -> dict[str, Any] | None:
         if not isinstance(self.repo, UpstreamRepo) or not self.repo.licenses:

@@ -29,7 +29,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -38,7 +38,18 @@ import httpx
 
 from bot.sandbox.github_app import SandboxApp
 from bot.sandbox.interface import ServiceContext
-from bot.sandbox.model import Commit, InternalRepo, Issue, IssueComment, Person, Release, UpstreamRepo, World
+from bot.sandbox.model import (
+    BodyEdit,
+    Commit,
+    InternalRepo,
+    Issue,
+    IssueComment,
+    IssueEvent,
+    Person,
+    Release,
+    UpstreamRepo,
+    World,
+)
 from bot.sandbox.sbom_export import build_sbom, report_uuid
 
 DOCS = "https://docs.github.com/rest"
@@ -118,6 +129,7 @@ class Call:
     context: ServiceContext
     auth: AuthState
     token: str | None
+    context_people: dict[str, str] = field(default_factory=dict)  # the world's person tokens
 
     @property
     def api(self) -> str:
@@ -126,6 +138,11 @@ class Call:
     @property
     def html(self) -> str:
         return self.context.base_url
+
+    @property
+    def login(self) -> str:
+        """Who the token authenticates as: a person with their own token, else upkeep's bot."""
+        return self.context_people.get(self.token or "", TOKEN_LOGIN)
 
     def param(self, name: str, default: str | None = None) -> str | None:
         value = self.request.url.params.get(name)
@@ -176,6 +193,7 @@ class GitHubRestService:
         self._comment_seq = max(
             (c.id for issues in world.issues.values() for i in issues for c in i.comments), default=0
         )
+        self._event_seq = max((e.id for issues in world.issues.values() for i in issues for e in i.events), default=0)
         self.routes: list[Route] = [
             ("GET", re.compile(r"/rate_limit"), self.rate_limit, "none"),
             ("GET", re.compile(r"/user"), self.authenticated_user, "core"),
@@ -199,6 +217,8 @@ class GitHubRestService:
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)"), self.get_issue, "core"),
             ("PATCH", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)"), self.update_issue, "core"),
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments"), self.list_comments, "core"),
+            ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/events"), self.list_events, "core"),
+            ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/issues/events/(\d+)"), self.get_event, "core"),
             ("POST", re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments"), self.create_comment, "core"),
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/dependency-graph/sbom"), self.sbom_sync, "core"),
             (
@@ -222,9 +242,10 @@ class GitHubRestService:
         if as_app is not None:
             return as_app
         token = bearer_token(request)
-        auth: AuthState = (
-            "none" if token is None else ("valid" if token in self.world.tokens.get("github", []) else "invalid")
+        known = token is not None and (
+            token in self.world.tokens.get("github", []) or token in self.world.person_tokens
         )
+        auth: AuthState = "none" if token is None else ("valid" if known else "invalid")
         if auth == "invalid":
             return error(401, "Bad credentials")
         path = path.rstrip("/") or "/"
@@ -247,7 +268,7 @@ class GitHubRestService:
                 continue
             if method in {"POST", "PATCH"} and request.content and not _is_json_object(request.content):
                 return error(400, "Problems parsing JSON")
-            response = func(Call(request, path, match.groups(), context, auth, token))
+            response = func(Call(request, path, match.groups(), context, auth, token, self.world.person_tokens))
             if resource != "none":
                 response.headers.update(self._rate_headers(token, resource))
             return response
@@ -1008,7 +1029,7 @@ class GitHubRestService:
                 "Issue", "body", "custom", message=f"body is too long (maximum is {MAX_BODY} characters)"
             )
         labels = [str(x["name"] if isinstance(x, dict) else x) for x in data.get("labels") or []]
-        now = _now()
+        now = _now(self.world)
         with self._lock:
             issues = self._issues(full_name)
             issue = Issue(
@@ -1017,7 +1038,7 @@ class GitHubRestService:
                 body=body if isinstance(body, str) else "",
                 state="open",
                 labels=labels,
-                user=TOKEN_LOGIN,
+                user=call.login,
                 created_at=now,
                 updated_at=now,
             )
@@ -1032,7 +1053,10 @@ class GitHubRestService:
         found = self._find_issue(call)
         if found is None:
             return not_found()
-        return httpx.Response(200, json=self.issue_json(call, *found))
+        full_name, issue = found
+        body = self.issue_json(call, full_name, issue)
+        body["closed_by"] = self.user_json(call, issue.closed_by) if issue.closed_by else None  # single GET only
+        return httpx.Response(200, json=body)
 
     def update_issue(self, call: Call) -> httpx.Response:
         if call.auth != "valid":
@@ -1053,23 +1077,72 @@ class GitHubRestService:
         reason = data.get("state_reason")
         if reason is not None and reason not in {"completed", "not_planned", "reopened", "duplicate"}:
             return _validation("Issue", "state_reason", "invalid")
-        now = _now()
+        now = _now(self.world)
+        actor = call.login
         with self._lock:
-            if isinstance(data.get("title"), str) and data["title"]:
+            if isinstance(data.get("title"), str) and data["title"] and data["title"] != issue.title:
+                self._event(issue, "renamed", actor, now, rename_from=issue.title, rename_to=data["title"])
                 issue.title = data["title"]
             if "body" in data:
-                issue.body = body if isinstance(body, str) else ""
+                new_body = body if isinstance(body, str) else ""
+                if new_body != issue.body:
+                    if not issue.edits:  # GitHub keeps the original as the first revision once edited
+                        issue.edits.append(BodyEdit(issue.user, issue.created_at, issue.body))
+                    issue.edits.append(BodyEdit(actor, now, new_body))
+                issue.body = new_body
             if isinstance(data.get("labels"), list):
                 issue.labels = [str(x["name"] if isinstance(x, dict) else x) for x in data["labels"]]
             if state == "closed" and issue.state != "closed":
-                issue.state, issue.closed_at = "closed", now
+                issue.state, issue.closed_at, issue.closed_by = "closed", now, actor
                 issue.state_reason = reason or "completed"
+                self._event(issue, "closed", actor, now, state_reason=issue.state_reason)
             elif state == "open" and issue.state != "open":
                 issue.state, issue.closed_at, issue.state_reason = "open", None, "reopened"
+                self._event(issue, "reopened", actor, now, state_reason="reopened")
             elif reason is not None:
                 issue.state_reason = reason
             issue.updated_at = now
         return httpx.Response(200, json=self.issue_json(call, full_name, issue))
+
+    def _event(self, issue: Issue, kind: str, actor: str, now: datetime, **extra: str | None) -> None:
+        self._event_seq += 1
+        issue.events.append(IssueEvent(self._event_seq, kind, actor, now, **extra))
+
+    def event_json(self, call: Call, full_name: str, issue: Issue, event: IssueEvent) -> dict[str, Any]:
+        """One entry of ``GET /repos/{owner}/{repo}/issues/{number}/events`` in GitHub's shape."""
+        body: dict[str, Any] = {
+            "id": event.id,
+            "node_id": base64.b64encode(f"IE_{event.id}".encode()).decode(),
+            "url": f"{call.api}/repos/{full_name}/issues/events/{event.id}",
+            "actor": self.user_json(call, event.actor),
+            "event": event.event,
+            "commit_id": None,
+            "commit_url": None,
+            "created_at": iso(event.created_at),
+            "performed_via_github_app": None,
+        }
+        if event.event in ("closed", "reopened"):
+            body["state_reason"] = event.state_reason
+        if event.event == "renamed":
+            body["rename"] = {"from": event.rename_from, "to": event.rename_to}
+        return body
+
+    def list_events(self, call: Call) -> httpx.Response:
+        found = self._find_issue(call)
+        if found is None:
+            return not_found()
+        full_name, issue = found
+        chunk, headers = self._page(call, issue.events)
+        return httpx.Response(200, json=[self.event_json(call, full_name, issue, e) for e in chunk], headers=headers)
+
+    def get_event(self, call: Call) -> httpx.Response:
+        full_name = self._issue_repo(call)
+        wanted = int(call.args[2])
+        for issue in self._issues(full_name) if full_name else []:
+            for event in issue.events:
+                if event.id == wanted:
+                    return httpx.Response(200, json=self.event_json(call, full_name or "", issue, event))
+        return not_found()
 
     def list_comments(self, call: Call) -> httpx.Response:
         found = self._find_issue(call)
@@ -1095,10 +1168,10 @@ class GitHubRestService:
             return _validation(
                 "IssueComment", "body", "custom", message=f"body is too long (maximum is {MAX_BODY} characters)"
             )
-        now = _now()
+        now = _now(self.world)
         with self._lock:
             self._comment_seq += 1
-            comment = IssueComment(id=self._comment_seq, body=body, user=TOKEN_LOGIN, created_at=now)
+            comment = IssueComment(id=self._comment_seq, body=body, user=call.login, created_at=now)
             issue.comments.append(comment)
             issue.updated_at = now
         return httpx.Response(201, json=self.comment_json(call, full_name, issue.number, comment))
@@ -1228,6 +1301,14 @@ def _sha1(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
-def _now() -> datetime:
-    """Wall-clock time for writes (issues, comments): they happen during a run, not at world generation."""
-    return datetime.now(UTC).replace(microsecond=0)
+def _now(world: World) -> datetime:
+    """Wall-clock time for writes (issues, comments, events), moved by the world's ``clock_shift``: they
+    happen during a run, not at world generation, and tests move time forward for snoozes and expiries."""
+    return (datetime.now(UTC) + world.clock_shift).replace(microsecond=0)
+
+
+def person_token(world: World, login: str) -> str:
+    """A token of ``login``'s own (a person acting in the OSPO repository: closing, retitling, ticking)."""
+    token = f"ghp_person_{_sha1(f'{world.seed}:{login}'.encode())[:30]}"
+    world.person_tokens[token] = login
+    return token

@@ -12,7 +12,7 @@ same seed gives the same world byte for byte, whatever the wall clock says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 ContributionKind = Literal["commit", "pr_opened", "pr_merged", "issue", "review"]
@@ -239,6 +239,28 @@ class IssueComment:
 
 
 @dataclass
+class IssueEvent:
+    """One entry of an issue's event log, as GitHub's ``/issues/{n}/events`` lists it."""
+
+    id: int
+    event: str  # closed | reopened | renamed
+    actor: str
+    created_at: datetime
+    state_reason: str | None = None  # closed: completed | not_planned | duplicate; reopened: reopened
+    rename_from: str | None = None
+    rename_to: str | None = None
+
+
+@dataclass
+class BodyEdit:
+    """One revision of an issue body (GraphQL ``userContentEdits``): who saved it, when, the text."""
+
+    editor: str
+    edited_at: datetime
+    body: str
+
+
+@dataclass
 class Issue:
     """An issue in a sandbox repository (the OSPO repository receives upkeep's issues)."""
 
@@ -253,6 +275,9 @@ class Issue:
     closed_at: datetime | None = None
     state_reason: str | None = None
     comments: list[IssueComment] = field(default_factory=list)
+    events: list[IssueEvent] = field(default_factory=list)
+    edits: list[BodyEdit] = field(default_factory=list)  # empty until the body is first edited
+    closed_by: str | None = None
 
 
 @dataclass
@@ -285,3 +310,7 @@ class World:
     slack_channel: str = ""  # the channel upkeep posts to (a name without "#", e.g. "upkeep")
     # What the Mattermost, Matrix, Teams and SMTP fakes accepted, by kind (plain JSON-able dicts).
     notify_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # People's own GitHub tokens (token -> login), for tests acting as a person in the OSPO repository.
+    person_tokens: dict[str, str] = field(default_factory=dict)
+    # How far the sandbox's clock for writes (issues, comments, events) runs ahead of the wall clock.
+    clock_shift: timedelta = field(default_factory=timedelta)

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.model import Issue, IssueComment, SlackMessage, World
+from bot.sandbox.model import BodyEdit, Issue, IssueComment, IssueEvent, SlackMessage, World
 
 STATE_VERSION = 1
 
@@ -60,6 +60,11 @@ def _issue(data: dict[str, Any]) -> Issue:
         closed_at=_when(data.get("closed_at")),
         state_reason=data.get("state_reason"),
         comments=comments,
+        events=[
+            IssueEvent(**{**e, "created_at": datetime.fromisoformat(e["created_at"])}) for e in data.get("events", [])
+        ],
+        edits=[BodyEdit(**{**e, "edited_at": datetime.fromisoformat(e["edited_at"])}) for e in data.get("edits", [])],
+        closed_by=data.get("closed_by"),
     )
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot.gaps.interface import GapError, GapScore, GapSnapshot, NotScored, Op, Operand, Term, TrendDiff
 from bot.gaps.trends import ScorePoint, diff_scores
+from bot.gaps.under_invested import UnderInvestment
 from bot.gaps.weights import GapWeights
 from bot.gc_pause import cyclic_gc_paused
 from bot.records import current_key
@@ -237,7 +238,7 @@ def load_points(engine: Engine, *, snapshot_id: int) -> list[ScorePoint]:
         return [_Point(current_key(key, renames), gap, recommended) for key, gap, recommended in session.exec(query)]
 
 
-def latest_trends(engine: Engine, *, threshold: float, movers: int = 10) -> TrendDiff | None:
+def latest_trends(engine: Engine, *, threshold: UnderInvestment, movers: int = 10) -> TrendDiff | None:
     """New gaps, closed gaps and biggest movers between the latest two snapshots; ``None`` with fewer than two."""
     snapshots = latest_snapshots(engine, limit=2)
     if len(snapshots) < 2:

@@ -46,8 +46,13 @@ def load_latest_by_subject(session: Session, *, channel: str, target: str, prefi
     return {row.subject: row for row in session.exec(statement)}
 
 
-def load_last_delivered(session: Session, *, channel: str, target: str, subject: str) -> OutboxRow | None:
-    """The newest delivered row of a subject (e.g. the last digest posted to a channel)."""
+def load_last_delivered(
+    session: Session, *, channel: str, target: str, subject: str, not_prefix: str | None = None
+) -> OutboxRow | None:
+    """The newest delivered row of a subject (e.g. the last digest posted to a channel).
+
+    ``not_prefix`` leaves out rows whose key starts with it (this week's digest and its edits).
+    """
     statement = (
         select(OutboxRow)
         .where(
@@ -58,7 +63,30 @@ def load_last_delivered(session: Session, *, channel: str, target: str, subject:
         )
         .order_by(col(OutboxRow.id).desc())
     )
+    if not_prefix is not None:
+        statement = statement.where(~col(OutboxRow.key).startswith(not_prefix, autoescape=True))
     return session.exec(statement).first()
+
+
+def load_issue_identities(session: Session, *, target: str) -> dict[str, tuple[int, str | None]]:
+    """Per issue subject of ``target``: the issue number delivered last, and the title upkeep set last.
+
+    The number is the issue's identity (its marker is only the fallback); the title tells whether a
+    person changed it since.
+    """
+    statement = (
+        select(OutboxRow)
+        .where(OutboxRow.channel == "github", OutboxRow.target == target, OutboxRow.state == "delivered")
+        .order_by(col(OutboxRow.id))
+    )
+    found: dict[str, tuple[int, str | None]] = {}
+    for row in session.exec(statement):
+        if row.remote_id is None or not row.remote_id.isdigit():
+            continue
+        title = row.payload.get("title") if row.action == "open" else None
+        previous = found.get(row.subject)
+        found[row.subject] = (int(row.remote_id), title if title is not None else (previous[1] if previous else None))
+    return found
 
 
 def load_unfinished(session: Session) -> list[OutboxRow]:

@@ -224,6 +224,30 @@ class OutboxRow(SQLModel, table=True):
     delivered_at: datetime | None = None
 
 
+class DecisionRow(SQLModel, table=True):
+    """A person's decision about an upstream's gap (docs/decisions.md); rows are added, never changed.
+
+    Read from the OSPO repository (a gap issue closed as not planned or completed, a dashboard
+    checkbox) or given by ``upkeep decide``; the newest row per upstream is the one that counts.
+    """
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("upstream", "kind", "source", "source_ref", "decided_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    upstream: str = Field(index=True, description="HOST/OWNER/NAME")
+    kind: str = Field(description="fund | contribute | decline | done | snooze | reopen")
+    actor: str = Field(description="GitHub login, the local user, or unknown")
+    decided_at: datetime
+    source: str = Field(description="issue | dashboard | cli")
+    source_ref: str = Field(default="", description="OWNER/NAME#number of the issue it was read from")
+    amount: float | None = Field(default=None, description="planned money (fund)")
+    currency: str | None = None
+    note: str = ""
+    gap: float | None = Field(default=None, description="the upstream's gap when decided")
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
 # --------------------------------------------------------------------------- gaps
 
 

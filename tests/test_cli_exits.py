@@ -81,6 +81,12 @@ USAGE_ERRORS: dict[str, list[str]] = {
     "deliver": ["--database-url", "postgres+nothing://x/y", "deliver"],
     "sandbox serve": ["sandbox", "serve", "--scale", "huge"],
     "sandbox truth": ["sandbox", "truth", "--seed", "seven"],
+    "packages": ["packages", "--no-such-option"],
+    "history": ["history"],
+    "changes": ["changes", "--since", "not-a-date"],
+    "serve": ["serve", "--port", "70000"],
+    "mcp": ["mcp", "--no-such-option"],
+    "decide": ["decide", "github.com/a/b", "maybe"],
 }
 
 

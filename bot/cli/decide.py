@@ -32,8 +32,6 @@ def decide_command(
     by: Annotated[str | None, typer.Option("--by", help="Who decided (default: the local user).")] = None,
 ) -> None:
     """Record a decision about an upstream's gap (planned money for fund)."""
-    app_context = context(ctx)
-    engine = app_context.engine
     if kind not in KINDS:
         typer.echo(f"upkeep: decide: {kind!r} is not one of {', '.join(KINDS)}", err=True)
         raise typer.Exit(2)
@@ -43,7 +41,8 @@ def decide_command(
     if amount is not None and kind != "fund":
         typer.echo("upkeep: decide: only fund takes an amount", err=True)
         raise typer.Exit(2)
-    settings = context(ctx).settings
+    app_context = context(ctx)
+    engine, settings = app_context.engine, app_context.settings
     key = resolve_upstream(
         engine, upstream, web_host=settings.github.web_host, extra_forges=settings.resolve.extra_forges
     )

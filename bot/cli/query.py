@@ -88,7 +88,8 @@ def changes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON (docs/api.md).")] = False,
 ) -> None:
     """What changed between the latest snapshot and an earlier one: gaps opened and closed, risk, money in."""
-    found = ledger(context(ctx)).changes(since=_since(since))
+    when = _since(since)  # a bad date is a usage error, refused before the store is opened
+    found = ledger(context(ctx)).changes(since=when)
     if as_json:
         typer.echo(to_json(found))
         return

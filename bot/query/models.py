@@ -112,7 +112,7 @@ class TermOut(_Model):
 
 
 class Decision(_Model):
-    """A person's recorded decision about an upstream (extension point: no table records these yet)."""
+    """A person's recorded decision about an upstream (docs/decisions.md); ``decision`` is its kind."""
 
     upstream: str
     decision: str

@@ -120,7 +120,7 @@ def test_messages_say_what_and_what_to_do(upkeep, tmp_path: Path) -> None:  # ty
     assert "sync reads github.orgs (acme) but no GitHub credential: set GITHUB_TOKEN" in worker
     assert "digest posts to slack.channel (C1) but neither SLACK_BOT_TOKEN nor SLACK_WEBHOOK_URL" in worker
     huge = upkeep("demo", "--scale", "huge")
-    assert "'huge' is not one of 'small', 'large'" in huge.err
+    assert "'huge' is not one of 'small', 'medium', 'large'" in huge.err
     assert not (tmp_path / "demo-out").exists()
     (tmp_path / "bad.toml").write_text('[inventory]\npaths = "sboms/"\n[resolve]\nttl_dayz = 1\n')
     bad = upkeep("--config", "bad.toml", "status").err.splitlines()

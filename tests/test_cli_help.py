@@ -52,4 +52,4 @@ def test_the_worker_help_names_its_schedule_table(capsys: pytest.CaptureFixture[
 
 def test_choices_are_listed() -> None:
     scale = next(p for p in _command("demo").params if p.name == "scale")
-    assert isinstance(scale.type, click.Choice) and list(scale.type.choices) == ["small", "large"]
+    assert isinstance(scale.type, click.Choice) and list(scale.type.choices) == ["small", "medium", "large"]

@@ -28,7 +28,7 @@ def _at_scale(data: ReviewData, n: int) -> ReviewData:
     return replace(
         data,
         gaps=tuple(replace(gap, upstream=key) for key in keys),
-        risks=tuple(RiskRow(RiskKind.BUS_FACTOR_1, key, "1 maintainer active in 12 months", 1 / n) for key in keys),
+        risks=tuple(RiskRow(key, (RiskKind.BUS_FACTOR_1,), "1 maintainer active in 12 months", 1 / n) for key in keys),
         contributions=tuple(ContributionRow(key, "pr_merged", 1 + i % 7) for i, key in enumerate(keys)),
         payments=tuple(PaymentRow(key, "github-sponsors", 10.0, "USD", 9.2) for key in keys),
         unresolved=tuple(

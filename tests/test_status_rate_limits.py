@@ -331,3 +331,14 @@ def test_an_async_registry_client_records_a_budget_only_when_one_is_sent(
             observed_at=stored(engine)[(host, "core")].observed_at,
         )
     }
+
+
+def test_within_one_window_the_smaller_remaining_is_the_later_budget() -> None:
+    """Answers to concurrent requests arrive out of order; within a window the budget only shrinks."""
+    reset = datetime(2026, 11, 15, 13, tzinfo=UTC)
+    seen = datetime(2026, 11, 15, 12, tzinfo=UTC)
+    earlier = Budget("github", "graphql", 5000, 4990, reset, seen + timedelta(seconds=2))
+    later = Budget("github", "graphql", 5000, 4986, reset, seen + timedelta(seconds=1))  # noted first, used more
+    assert later.supersedes(earlier) and not earlier.supersedes(later)
+    next_window = Budget("github", "graphql", 5000, 4999, reset + timedelta(hours=1), seen)
+    assert next_window.supersedes(later)

@@ -50,6 +50,16 @@ class Budget:
     def key(self) -> tuple[str, str]:
         return self.service, self.resource
 
+    def supersedes(self, other: Budget) -> bool:
+        """Whether this observation is later than ``other``. Within one window (same reset) the budget
+        only shrinks, so the smaller remaining is the later one even when answers to concurrent
+        requests arrive out of order; otherwise the later window, then the later observation."""
+        if self.reset_at is not None and self.reset_at == other.reset_at and self.limit == other.limit:
+            return self.remaining <= other.remaining
+        if self.reset_at is not None and other.reset_at is not None and self.reset_at != other.reset_at:
+            return self.reset_at > other.reset_at
+        return self.observed_at >= other.observed_at
+
 
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; everything stored is UTC."""
@@ -68,8 +78,15 @@ def save_budgets(session: Session, budgets: Iterable[Budget]) -> int:
                 service=budget.service, resource=budget.resource, limit=0, remaining=0, observed_at=budget.observed_at
             )
         else:
-            stored = _aware(row.observed_at)
-            if stored is not None and stored > budget.observed_at:
+            stored = Budget(
+                row.service,
+                row.resource,
+                row.limit,
+                row.remaining,
+                _aware(row.reset_at),
+                _aware(row.observed_at) or budget.observed_at,
+            )
+            if not budget.supersedes(stored):
                 continue
         row.limit, row.remaining, row.used = budget.limit, budget.remaining, budget.used
         row.reset_at, row.observed_at = budget.reset_at, budget.observed_at
@@ -132,7 +149,7 @@ class BudgetLog:
             now = self._clock()
             for target in self._targets.values():
                 known = target.pending.get(budget.key)
-                if known is None or known.observed_at <= budget.observed_at:
+                if known is None or budget.supersedes(known):
                     target.pending[budget.key] = budget
                 if now - target.last_write >= target.every_seconds:
                     due.append((target.engine, list(target.pending.values())))

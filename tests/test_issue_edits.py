@@ -43,6 +43,14 @@ def test_merge_body_keeps_text_around_the_section_and_puts_a_removed_section_bac
     assert find_marker(f"> {gap_marker('github.com/a/b')}") is None
 
 
+def test_merging_the_same_section_again_changes_nothing() -> None:
+    section = f"{gap_marker('github.com/a/b')}\nnumbers\n{END_MARKER}\n"
+    once = merge_body(None, section)
+    assert merge_body(once, section) == once == section
+    with_note = f"{section}\nmy note after it\n"
+    assert merge_body(with_note, section) == with_note
+
+
 def test_retitle_notes_and_removed_marker_survive_an_update_with_no_duplicate(sandbox: Sandbox) -> None:
     inputs = world_inputs(sandbox.world)
     sandbox.run(inputs)

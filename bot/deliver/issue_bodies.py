@@ -53,6 +53,8 @@ def merge_body(current: str | None, section: str) -> str:
         return f"{kept}\n\n{section}" if kept else section
     end = text.find(END_MARKER, match.end())
     tail = text[end + len(END_MARKER) :] if end >= 0 else ""
+    if section.endswith("\n") and tail.startswith("\n"):
+        tail = tail[1:]  # the line break after the end marker is the section's own: merging twice adds nothing
     return f"{text[: match.start()]}{section}{tail}"
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.cli.app import AppContext, CliError, WorkFailed, app, context
 from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.http import RateLimited, make_client
+from bot.query.upstreams import SIGNAL_FIELDS
 from bot.signals.exits import Exit, ExitListError, exit_line, load_configured_exits
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
@@ -172,25 +173,7 @@ def upstream(
     echo(f"\nsignals (scan {latest.scan_id}, {_when(latest.observed_at)}){partial}:")
     if latest.missing:
         echo("  the forge says this repository does not exist")
-    for field_name in (
-        "archived",
-        "deprecated",
-        "last_commit_at",
-        "last_release_at",
-        "commits_12m",
-        "active_maintainers",
-        "bus_factor",
-        "elephant_factor",
-        "licence",
-        "licence_class",
-        "licence_repo",
-        "licence_registry",
-        "governance",
-        "owner_type",
-        "has_sponsors_listing",
-        "scorecard",
-        "contributor_agreement",
-    ):
+    for field_name in SIGNAL_FIELDS:
         echo(f"  {field_name.replace('_', ' ')}: {_value(latest, field_name)}")
     echo(f"  credible exit: {exit_line(name, _exits(ctx), {}) or '-'}")
     echo(f"  funding channels ({len(latest.funding)}):")

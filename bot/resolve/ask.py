@@ -19,12 +19,9 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.inventory.purls import normalise_purl
 from bot.records import current_key
-from bot.resolve.depsdev import DepsDevResolver
-from bot.resolve.fetch import Fetcher
 from bot.resolve.interface import PackageRef, Resolution
 from bot.resolve.overrides import Overrides
-from bot.resolve.repo_url import forge_hosts
-from bot.resolve.stage import PackageResolver, build_resolvers, registry_bases, resolve_many
+from bot.resolve.stage import build_package_resolver, resolve_many
 from bot.store.engine import session_scope
 from bot.store.renames import load_renames
 from bot.store.resolution import StoreHttpCache, as_utc, load_resolutions
@@ -86,16 +83,7 @@ async def resolve_purls(
             refs.setdefault(ref.package_key, ref)
     if refs:
         cache = StoreHttpCache(engine)
-        fetcher = Fetcher(
-            client,
-            per_host_limit=settings.resolve.per_host_limit,
-            global_limit=settings.resolve.global_limit,
-            cache=cache,
-            registries=registry_bases(settings),
-        )
-        forges = forge_hosts(settings.resolve.extra_forges)
-        depsdev = DepsDevResolver(settings.registries.depsdev, forges) if settings.resolve.use_depsdev else None
-        resolver = PackageResolver(build_resolvers(settings), overrides, depsdev, fetcher, forges)
+        resolver = build_package_resolver(settings, client, cache, overrides)
 
         with session_scope(engine) as session:
             renames = load_renames(session)

@@ -295,16 +295,7 @@ async def resolve_all(
     summary = ResolveSummary(packages=len(states), fresh=fresh)
 
     cache = StoreHttpCache(engine)
-    fetcher = Fetcher(
-        client,
-        per_host_limit=settings.resolve.per_host_limit,
-        global_limit=settings.resolve.global_limit,
-        cache=cache,
-        registries=registry_bases(settings),
-    )
-    forges = forge_hosts(settings.resolve.extra_forges)
-    depsdev = DepsDevResolver(settings.registries.depsdev, forges) if settings.resolve.use_depsdev else None
-    resolver = PackageResolver(build_resolvers(settings), overrides, depsdev, fetcher, forges)
+    resolver = build_package_resolver(settings, client, cache, overrides)
 
     pending: list[tuple[PackageRef, Outcome]] = []
 
@@ -328,9 +319,9 @@ async def resolve_all(
         await resolve_many(interleave(due), resolver, workers=settings.resolve.global_limit * 2, on_result=on_result)
     finally:
         flush()
-        summary.requests = fetcher.stats.requests
-        summary.revalidated = fetcher.stats.revalidated
-        summary.shared = fetcher.stats.shared
+        summary.requests = resolver.fetcher.stats.requests
+        summary.revalidated = resolver.fetcher.stats.revalidated
+        summary.shared = resolver.fetcher.stats.shared
         summary.seconds = time.perf_counter() - started
     return summary
 
@@ -345,6 +336,22 @@ def make_resolve_client(settings: Settings, transport: httpx.AsyncBaseTransport 
         max_connections=settings.resolve.global_limit,
         transport=inner,
     )
+
+
+def build_package_resolver(
+    settings: Settings, client: httpx.AsyncClient, cache: StoreHttpCache, overrides: Overrides
+) -> PackageResolver:
+    """The resolver every path uses (the stage, ``upkeep resolve PURL``): registries, deps.dev, forges."""
+    fetcher = Fetcher(
+        client,
+        per_host_limit=settings.resolve.per_host_limit,
+        global_limit=settings.resolve.global_limit,
+        cache=cache,
+        registries=registry_bases(settings),
+    )
+    forges = forge_hosts(settings.resolve.extra_forges)
+    depsdev = DepsDevResolver(settings.registries.depsdev, forges) if settings.resolve.use_depsdev else None
+    return PackageResolver(build_resolvers(settings), overrides, depsdev, fetcher, forges)
 
 
 def resolve_stage(context: StageContext) -> dict[str, Any]:

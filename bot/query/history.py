@@ -19,7 +19,7 @@ from bot.query.models import Changes, GapChange, HistoryPoint, PaymentIn, RiskCh
 from bot.query.upstreams import normalise_key
 from bot.records import current_key
 from bot.store import evidence as evidence_store
-from bot.store.gaps import latest_snapshots, load_score, load_scores
+from bot.store.gaps import latest_snapshots, load_scores, load_scores_of
 from bot.store.renames import load_renames
 
 ALL_SNAPSHOTS = 10_000
@@ -42,8 +42,9 @@ def upstream_history(engine: Engine, key: str) -> UpstreamHistory:
     with Session(engine) as session:
         name = current_key(normalise_key(key), load_renames(session))
     points: list[HistoryPoint] = []
+    scores = load_scores_of(engine, upstream=name)
     for snapshot in reversed(latest_snapshots(engine, limit=ALL_SNAPSHOTS)):
-        score = load_score(engine, upstream=name, snapshot_id=snapshot.id)
+        score = scores.get(snapshot.id)
         if score is not None:
             points.append(
                 HistoryPoint(

@@ -224,6 +224,13 @@ def load_score(engine: Engine, *, upstream: str, snapshot_id: int | None = None)
         return _score(row) if row else None
 
 
+def load_scores_of(engine: Engine, *, upstream: str) -> dict[int, GapScore]:
+    """One upstream's score in every snapshot that scored it, by snapshot id: one query for its history."""
+    query = select(GapScoreRow).where(GapScoreRow.upstream_key == upstream)
+    with Session(engine) as session:
+        return {row.snapshot_id: _score(row, with_terms=False) for row in session.exec(query).all()}
+
+
 def load_points(engine: Engine, *, snapshot_id: int) -> list[ScorePoint]:
     """A snapshot's upstream, gap and recommended amount only: what trends need, without the terms.
 

@@ -101,7 +101,17 @@ def test_two_workers_run_each_job_once(db_url: str, tmp_path: Path) -> None:
     upgrade(engine)
     workers = [_start_worker(config, db_url, tmp_path / f"w{i}.log") for i in range(2)]
     try:
-        time.sleep(9)
+        # Wait for two finished job runs rather than a fixed time: on a loaded machine the workers'
+        # start-up alone can take longer than a few seconds.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                finished = session.exec(
+                    select(RunRow).where(RunRow.kind == "run", RunRow.finished_at.is_not(None))  # type: ignore[union-attr]
+                ).all()
+            if len(finished) >= 2:
+                break
+            time.sleep(0.5)
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)

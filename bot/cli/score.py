@@ -142,4 +142,4 @@ def explain_command(
         typer.echo("  decisions:")
         for line in ledger.lines:
             paid = f"; paid since {line.paid_since:,.0f} {ledger.currency}" if line.planned is not None else ""
-            typer.echo(f"    {line.words}{paid}")
+            typer.echo(f"    {line.words}{paid}{' (replaced)' if line.replaced else ''}")

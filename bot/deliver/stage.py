@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.decisions.fund_lines import fund_currencies
 from bot.decisions.rules import hold
 from bot.decisions.rules import latest as latest_decision
 from bot.deliver.decisions_sync import read_decisions
@@ -127,8 +128,12 @@ def plan_deliveries(
     gap_issues: Sequence[GapIssueData] | None,
     *,
     now: datetime | None = None,
+    unread: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """The outbox rows this input adds, given what the outbox already holds. Reads only.
+
+    ``unread``: per issue subject, the fund lines a person wrote that could not be read, shown
+    with their reasons in upkeep's section of that issue.
 
     A person's decision that still holds (:mod:`bot.decisions.rules`) keeps its upstream out of the
     issues: its issue is neither updated, reopened nor closed, and the dashboard shows the decision.
@@ -159,6 +164,7 @@ def plan_deliveries(
                     organisation=settings.organisation,
                     labels=settings.issues.labels,
                     decision=decision.words() if decision is not None else None,
+                    unread=(unread or {}).get(subject, ()),
                 )
             except ValueError as exc:
                 plan.notes.append(f"issue {gap.upstream}: skipped: {exc}")
@@ -219,6 +225,7 @@ def plan_deliveries(
             numbers={k: n for k, n in numbers.items() if k in issued_keys or k in held},
             status=status,
             snooze_days=settings.decisions.snooze_days,
+            unread=(unread or {}).get("dashboard", ()),
         )
         previous = store.load_latest(session, channel="github", target=repository, subject="dashboard")
         _change(
@@ -419,13 +426,21 @@ def deliver(
     """
     summary = DeliverySummary(dry_run=dry_run)
     watcher = sinks.get("github")
+    unread: dict[str, list[str]] = {}
     if not dry_run and gap_issues is not None and settings.issues.repository and isinstance(watcher, IssueWatcher):
         # What people did in the OSPO repository since the last run counts before anything is planned.
-        summary.notes.extend(
-            read_decisions(engine, watcher, repository=settings.issues.repository, gaps=gap_issues, now=now)
+        read = read_decisions(
+            engine,
+            watcher,
+            repository=settings.issues.repository,
+            gaps=gap_issues,
+            now=now,
+            currencies=fund_currencies(settings),
         )
+        summary.notes.extend(read.notes)
+        unread = read.unread
     with Session(engine) as session:
-        plan = plan_deliveries(session, settings, digest, gap_issues, now=now)
+        plan = plan_deliveries(session, settings, digest, gap_issues, now=now, unread=unread)
         due = store.load_due(session, now=now)
         unfinished = store.load_unfinished(session)
     summary.notes.extend(plan.notes)
@@ -443,7 +458,7 @@ def deliver(
         _drain(engine, settings, sinks, summary, now, after_send)
         # The dashboard links the gap issues, whose numbers the drain just stored: plan it only now.
         with Session(engine) as session:
-            again = _dashboard_only(plan_deliveries(session, settings, None, gap_issues, now=now))
+            again = _dashboard_only(plan_deliveries(session, settings, None, gap_issues, now=now, unread=unread))
         summary.enqueued = len(first.items) + len(again.items)
         if again.items:
             _enqueue(engine, again, now)

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDrift, Term
-from bot.deliver.outbox import aware, digest_key
+from bot.deliver.outbox import aware
 from bot.gaps.figures import given_total, recommended_total
 from bot.gaps.interface import GapScore
 from bot.gaps.score_stage import load_gap_weights
@@ -110,12 +110,9 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
                     credible_exit=exit_line(score.upstream, exits, repos_of),
                 )
             )
-        channel = settings.slack.channel or ""
-        # The week's digest says what changed since the last *earlier* week's: a rerun this week edits the
-        # same message, so it must keep counting from the same point.
-        last = outbox_store.load_last_delivered(
-            session, channel="slack", target=channel, subject="digest", not_prefix=digest_key(channel, iso_week(now))
-        )
+        # The week's digest says what changed since the last *earlier* week's digest on any channel (Slack or a
+        # [[notify]] entry): a rerun this week edits the same message, so it must keep counting from the same point.
+        last = outbox_store.load_last_digest(session, not_period=iso_week(now))
         drifts = signals_store.load_drifts(session)
         decisions = load_decisions(session)
         renames = load_renames(session)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -37,6 +37,7 @@ from bot.deliver.interface import (
     Sink,
 )
 from bot.deliver.issue_bodies import close_payload, gap_marker, render_dashboard, render_gap_issue
+from bot.deliver.issue_links import load_issue_links
 from bot.deliver.outbox import (
     OPEN_STATES,
     PlannedItem,
@@ -241,6 +242,8 @@ def plan_deliveries(
     elif gap_issues is not None:
         plan.notes.append("issues: no [issues] repository configured; no GitHub issues planned")
 
+    if digest is not None:  # every upstream the digest names links to its issue, by the numbers stored so far
+        digest = replace(digest, links=load_issue_links(session, settings))
     channel_id = settings.slack.channel
     if digest is not None and channel_id:
         key = digest_key(channel_id, digest.period)
@@ -440,7 +443,9 @@ def deliver(
         summary.notes.extend(read.notes)
         unread = read.unread
     with Session(engine) as session:
-        plan = plan_deliveries(session, settings, digest, gap_issues, now=now, unread=unread)
+        # A dry run plans everything at once; a real run plans the digest only after the issues are
+        # delivered (below), so that it links them by their numbers.
+        plan = plan_deliveries(session, settings, digest if dry_run else None, gap_issues, now=now, unread=unread)
         due = store.load_due(session, now=now)
         unfinished = store.load_unfinished(session)
     summary.notes.extend(plan.notes)
@@ -453,15 +458,21 @@ def deliver(
             if row.key not in superseded:
                 echo(f"would retry {row.key} (attempt {row.attempts + 1}, last error: {row.last_error or 'none'})")
     else:
+        # Issues, then the dashboard, then the digests: each links what the drain before it numbered.
         first = _without_dashboard(plan)
         _enqueue(engine, first, now)
         _drain(engine, settings, sinks, summary, now, after_send)
-        # The dashboard links the gap issues, whose numbers the drain just stored: plan it only now.
         with Session(engine) as session:
             again = _dashboard_only(plan_deliveries(session, settings, None, gap_issues, now=now, unread=unread))
-        summary.enqueued = len(first.items) + len(again.items)
         if again.items:
             _enqueue(engine, again, now)
+            _drain(engine, settings, sinks, summary, now, after_send)
+        with Session(engine) as session:
+            digests = plan_deliveries(session, settings, digest, None, now=now)
+        summary.notes.extend(digests.notes)
+        summary.enqueued = len(first.items) + len(again.items) + len(digests.items)
+        if digests.items:
+            _enqueue(engine, digests, now)
             _drain(engine, settings, sinks, summary, now, after_send)
         with Session(engine) as session:
             unfinished = store.load_unfinished(session)

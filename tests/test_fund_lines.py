@@ -150,3 +150,18 @@ def test_fund_lines_in_issues_record_planned_money_and_bad_lines_come_back(sandb
     rows = [line for line in decisions.splitlines() if line.startswith("| ") and top in line]
     assert len(rows) == 2 and "(replaced)" in rows[1] and "(replaced)" not in rows[0]
     assert "7,000" in rows[0]
+
+
+def test_a_plan_that_cannot_be_converted_is_left_out_with_the_real_reason(engine: Engine) -> None:
+    from bot.decisions.interface import Decision
+    from bot.store.decisions import save_decisions
+
+    at = datetime(2026, 11, 2, tzinfo=UTC)
+    save_decisions(
+        engine, [Decision("github.com/a/b", "fund", "alice", at, "cli", amount=900.0, currency="JPY")], now=at
+    )
+    ledger = decision_ledger(engine, Settings(), until=datetime(2026, 12, 1, tzinfo=UTC))
+    assert (ledger.no_rate, ledger.planned_total) == (("JPY",), 0.0)
+    assert ledger.no_rate_reasons == (
+        "JPY: no rate for JPY: no ECB reference rates in the store and none in funding.rates",
+    )

@@ -76,3 +76,4 @@ class DecisionLedger:
     paid_total: float
     currency: str
     no_rate: tuple[str, ...]  # currencies of payments or plans left out for want of a rate
+    no_rate_reasons: tuple[str, ...] = ()  # why each was not converted ("no rate for GBP: ..."), one line each

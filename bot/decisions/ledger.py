@@ -36,12 +36,15 @@ def decision_ledger(
         return DecisionLedger((), 0.0, 0.0, currency, ())
     start = min(d.decided_at for d in decisions)
     no_rate: set[str] = set()
+    reasons: set[str] = set()
     paid: list[tuple[datetime, str, float]] = []
     book = rate_book(engine, settings)  # each amount at the rate of its own date, as every figure converts
     for payment in payments_in(engine, start=start, end=until, bounds="[start, end)"):
-        rate = book.convert(Decimal(1), payment.currency, payment.paid_on.date()).rate
+        conversion = book.convert(Decimal(1), payment.currency, payment.paid_on.date())
+        rate = conversion.rate
         if rate is None:
             no_rate.add(payment.currency)
+            reasons.add(f"{payment.currency}: {conversion.reason}")
             continue
         for key in payment.upstreams:
             paid.append((payment.paid_on, current_key(key, renames), float(payment.share() * rate)))
@@ -53,9 +56,11 @@ def decision_ledger(
             newest_plan.add(d.upstream)
         planned = None
         if d.amount is not None:
-            rate = book.convert(Decimal(1), d.currency or currency, d.decided_at.date()).rate
+            conversion = book.convert(Decimal(1), d.currency or currency, d.decided_at.date())
+            rate = conversion.rate
             if rate is None:
                 no_rate.add(d.currency or currency)
+                reasons.add(f"{conversion.currency}: {conversion.reason}")
             else:
                 planned = d.amount * float(rate)
         since = sum(amount for at, key, amount in paid if key == d.upstream and at >= d.decided_at)
@@ -66,4 +71,6 @@ def decision_ledger(
     current = [line for line in lines if not line.replaced]
     planned_total = sum(line.planned or 0.0 for line in current)
     paid_total = sum(line.paid_since for line in current if line.planned is not None)
-    return DecisionLedger(tuple(lines), planned_total, paid_total, currency, tuple(sorted(no_rate)))
+    return DecisionLedger(
+        tuple(lines), planned_total, paid_total, currency, tuple(sorted(no_rate)), tuple(sorted(reasons))
+    )

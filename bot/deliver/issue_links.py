@@ -2,19 +2,27 @@
 
 The number is the one the outbox recorded when the issue was delivered (its identity), so the
 digest is planned after the issues of the same run are delivered (:func:`bot.deliver.stage.deliver`).
-The web address is derived from ``github.api_url``: ``https://api.github.com`` → ``https://github.com``,
-``https://HOST/api/v3`` (GitHub Enterprise Server, the sandbox) → ``https://HOST``. An address that is
-not plain (characters any output format would have to escape) is not linked at all.
+A message is compared with the one sent before by :func:`link_stable_hash`, which leaves the web
+address's scheme and host out: an issue that gets a number is a change, the same issues served from
+another address (the demo's sandbox on a new port) are not.
+
+The web address is derived from ``github.api_url``: ``https://api.github.com`` →
+``https://github.com``, ``https://HOST/api/v3`` (GitHub Enterprise Server, the sandbox) →
+``https://HOST``. An address that is not plain (characters any output format would have to
+escape) is not linked at all.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from sqlmodel import Session
 
 from bot.config import DEFAULT_GITHUB_API_URL, Settings
+from bot.deliver.outbox import content_hash
 from bot.records import current_key
 from bot.store import outbox as outbox_store
 from bot.store.renames import load_renames
@@ -67,3 +75,12 @@ def load_issue_links(session: Session, settings: Settings) -> dict[str, str]:
         elif subject == "dashboard":
             numbers[subject] = number
     return issue_links(settings, numbers)
+
+
+def link_stable_hash(payload: Mapping[str, Any], settings: Settings) -> str:
+    """The content hash of a digest ``payload`` with the issue links' web base left out (see the module)."""
+    base = web_base(settings.github.api_url)
+    if base is None:
+        return content_hash(payload)
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).replace(base + "/", "/")
+    return content_hash({"digest": text})

@@ -37,7 +37,7 @@ from bot.deliver.interface import (
     Sink,
 )
 from bot.deliver.issue_bodies import close_payload, gap_marker, render_dashboard, render_gap_issue
-from bot.deliver.issue_links import load_issue_links
+from bot.deliver.issue_links import link_stable_hash, load_issue_links
 from bot.deliver.outbox import (
     OPEN_STATES,
     PlannedItem,
@@ -257,11 +257,13 @@ def plan_deliveries(
             posted = store.load_row(session, key=key)
             if posted is None:
                 plan.items.append(
-                    PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
+                    PlannedItem(
+                        key, "slack", channel_id, "digest", "post", payload, link_stable_hash(payload, settings), None
+                    )
                 )
             else:  # one message per week: a rerun that says something new edits it in place
                 latest_digest = store.load_latest(session, channel="slack", target=channel_id, subject="digest")
-                digest_hash = content_hash(payload)
+                digest_hash = link_stable_hash(payload, settings)
                 if (
                     latest_digest is not None
                     and latest_digest.content_hash != digest_hash

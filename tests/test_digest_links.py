@@ -5,11 +5,11 @@ any channel, not only Slack."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from bot.config import Settings
 from bot.deliver.inputs import load_delivery_inputs
@@ -18,6 +18,7 @@ from bot.deliver.issue_links import issue_url, web_base
 from bot.deliver.sinks import build_sinks
 from bot.deliver.stage import deliver
 from bot.sandbox.generate import generate_world
+from bot.store import outbox as outbox_store
 from bot.store.engine import make_engine, session_scope, upgrade
 from bot.store.tables import OutboxRow
 from tests.deliver_world import world_inputs
@@ -109,4 +110,29 @@ def test_changes_count_from_the_last_digest_on_any_channel(tmp_path: Path) -> No
     later = load_delivery_inputs(engine, settings, world.now + timedelta(days=14))
     assert later.digest is not None and later.digest.period == week.period
     assert later.digest.new_gaps == (gaps[0],)  # counted from the Mattermost digest, the newest before this week
+    engine.dispose()
+
+
+def test_the_last_digest_is_the_newest_delivered_on_any_channel_before_this_week(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    def row(key: str, channel: str, hours: int | None, state: str = "delivered") -> OutboxRow:
+        when = at + timedelta(hours=hours) if hours is not None else None
+        return OutboxRow(
+            key=key, channel=channel, target="t", subject="digest", action="post", content_hash=key,
+            payload={}, state=state, delivered_at=when, created_at=at, updated_at=at,
+        )  # fmt: skip
+
+    with session_scope(engine) as session:
+        session.add(row("slack:t:digest:2026-W44", "slack", 0))
+        session.add(row("matrix:t:digest:2026-W45", "matrix", 2))
+        session.add(row("email:t:digest:2026-W45", "email", 1))
+        session.add(row("teams:t:digest:2026-W46", "teams", None, state="pending"))
+        session.add(row("slack:t:digest:2026-W46", "slack", 5))  # this week's: never the base
+        session.add(row("slack:t:digest:2026-W46:edit:abc", "slack", 6))
+    with Session(engine) as session:
+        last = outbox_store.load_last_digest(session, not_period="2026-W46")
+    assert last is not None and last.key == "matrix:t:digest:2026-W45"
     engine.dispose()

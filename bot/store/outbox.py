@@ -78,7 +78,7 @@ def load_last_digest(session: Session, *, not_period: str) -> OutboxRow | None:
             OutboxRow.state == "delivered",
             ~col(OutboxRow.key).contains(f":digest:{not_period}", autoescape=True),
         )
-        .order_by(col(OutboxRow.delivered_at).desc(), col(OutboxRow.id).desc())
+        .order_by(col(OutboxRow.delivered_at).desc().nulls_last(), col(OutboxRow.id).desc())
     )
     return session.exec(statement).first()
 

@@ -4,6 +4,7 @@ when; a newer plan replaces an older one; a line that cannot be read is shown ba
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -165,3 +166,31 @@ def test_a_plan_that_cannot_be_converted_is_left_out_with_the_real_reason(engine
     assert ledger.no_rate_reasons == (
         "JPY: no rate for JPY: no ECB reference rates in the store and none in funding.rates",
     )
+
+
+def test_the_digest_of_the_run_that_reads_a_decision_tells_it_with_a_link(sandbox: Sandbox) -> None:
+    inputs = world_inputs(sandbox.world)
+    run(sandbox, inputs)
+    top = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))[0].upstream
+    issue = by_marker(sandbox, gap_marker(top))
+    (message,) = sandbox.world.slack_messages
+    assert "Decisions (" not in json.dumps(message.blocks)
+    edit(sandbox, "alice", issue, f"fund: 1200 USD\n\n{issue.body}")
+
+    run(sandbox, inputs)  # the same week: the digest is edited in place and now tells the decision
+    (message,) = sandbox.world.slack_messages
+    changes = json.dumps(message.blocks)
+    assert "Decisions (1): " in changes
+    assert f"/issues/{issue.number}|{top}>: fund 1,200 USD by @" in changes
+
+
+def test_a_decision_taken_before_the_last_digest_but_recorded_after_it_is_news(engine: Engine) -> None:
+    from bot.decisions.interface import Decision
+    from bot.store.decisions import load_decisions_recorded_since, save_decisions
+
+    digest_at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    ticked = Decision("github.com/a/b", "snooze", "bob", digest_at.replace(hour=8), "dashboard", "acme/ospo#9")
+    save_decisions(engine, [ticked], now=digest_at.replace(hour=10))  # read by the run after the digest
+    with Session(engine) as session:
+        assert [d.kind for d in load_decisions_recorded_since(session, since=digest_at)] == ["snooze"]
+        assert load_decisions_recorded_since(session, since=digest_at.replace(hour=11)) == []

@@ -25,6 +25,7 @@ from bot.decisions.rules import hold
 from bot.decisions.rules import latest as latest_decision
 from bot.deliver.decisions_sync import read_decisions
 from bot.deliver.escape import is_safe_key
+from bot.deliver.inputs import decision_lines
 from bot.deliver.interface import (
     Action,
     Channel,
@@ -52,7 +53,7 @@ from bot.gaps.score_stage import load_gap_weights
 from bot.gaps.under_invested import UnderInvestment, rank, split
 from bot.records import current_key
 from bot.store import outbox as store
-from bot.store.decisions import load_decisions
+from bot.store.decisions import load_decisions, load_decisions_recorded_since
 from bot.store.renames import load_renames
 from bot.store.tables import OutboxRow
 
@@ -242,8 +243,12 @@ def plan_deliveries(
     elif gap_issues is not None:
         plan.notes.append("issues: no [issues] repository configured; no GitHub issues planned")
 
-    if digest is not None:  # every upstream the digest names links to its issue, by the numbers stored so far
-        digest = replace(digest, links=load_issue_links(session, settings))
+    if digest is not None:
+        # Every upstream the digest names links to its issue, by the numbers stored so far; and the decisions
+        # this run read (after the digest's inputs were built) are news too.
+        recorded = decision_lines(load_decisions_recorded_since(session, since=digest.since))
+        fresh = tuple(line for line in recorded if line not in digest.decisions)
+        digest = replace(digest, links=load_issue_links(session, settings), decisions=digest.decisions + fresh)
     channel_id = settings.slack.channel
     if digest is not None and channel_id:
         key = digest_key(channel_id, digest.period)

@@ -194,3 +194,15 @@ def test_a_decision_taken_before_the_last_digest_but_recorded_after_it_is_news(e
     with Session(engine) as session:
         assert [d.kind for d in load_decisions_recorded_since(session, since=digest_at)] == ["snooze"]
         assert load_decisions_recorded_since(session, since=digest_at.replace(hour=11)) == []
+
+
+def test_a_bad_line_shown_back_cannot_end_upkeeps_section_or_ping() -> None:
+    from bot.deliver.interface import GapIssueData
+    from bot.deliver.issue_bodies import render_gap_issue
+
+    data = GapIssueData("github.com/a/b", "b", 0.1, 0.1, 0.0, 0.1, 1.0, 0.1, 500.0, 0.0)
+    hostile = f"fund: {END_MARKER} @alice [x](https://evil.example) USD: not an amount and a currency"
+    body = render_gap_issue(data, organisation="acme", labels=(), unread=[hostile])["body"]
+    assert body.count(END_MARKER) == 1 and body.rstrip().endswith(END_MARKER)
+    assert "@alice" not in body and "](https://evil" not in body
+    assert "Fund lines upkeep could not read" in body

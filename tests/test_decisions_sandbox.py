@@ -129,3 +129,31 @@ def test_ticked_snooze_hides_the_upstream_for_ninety_days_and_it_comes_back(sand
     assert issue_of(sandbox, gap_marker(top)) == [issue]
     with Session(sandbox.engine) as session:
         assert len(load_decisions(session, upstream=top)) == 1  # the tick was read once, not again
+
+
+def test_a_done_comes_back_only_after_expiry_and_material_growth_and_says_why(sandbox: Sandbox) -> None:
+    inputs = world_inputs(sandbox.world)
+    run(sandbox, inputs)
+    top = select_gap_issues(inputs.gap_issues, gap_definition(sandbox.settings))[0].upstream
+    (issue,) = issue_of(sandbox, gap_marker(top))
+    person(sandbox, "alice").get_issue(issue.number).edit(state="closed", state_reason="completed")
+    run(sandbox, inputs)
+    with Session(sandbox.engine) as session:
+        (decision,) = load_decisions(session, upstream=top)
+    assert (decision.kind, decision.actor) == ("done", "alice")
+
+    rules = sandbox.settings.decisions
+    sandbox.world.clock_shift = timedelta(days=rules.expiry_days - 1)
+    run(sandbox, grown(inputs, 3.0))
+    assert issue.state == "closed"  # before expiry, however much the gap grew
+
+    sandbox.world.clock_shift = timedelta(days=rules.expiry_days + 1)
+    run(sandbox, grown(inputs, 1 + rules.material_growth / 2))
+    assert issue.state == "closed"  # expired, but the gap has not grown materially
+
+    run(sandbox, grown(inputs, 1 + rules.material_growth * 2))
+    assert (issue.state, issue.state_reason) == ("open", "reopened")  # the same issue, not a copy
+    assert issue_of(sandbox, gap_marker(top)) == [issue]
+    why = issue.comments[-1].body
+    assert why.startswith("upkeep reopens this: done by @alice") and "that decision expired on" in why
+    assert "and the gap grew from" in why

@@ -7,6 +7,7 @@ digest is sent to the sandbox Slack in test_deliver_blocks (it shares that modul
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -354,8 +355,13 @@ def test_answer_lost_after_the_write_is_adopted_not_repeated(engine: Engine) -> 
             digest = session.exec(select(OutboxRow).where(OutboxRow.subject == "digest")).one()
         assert digest.remote_id == world.slack_messages[0].ts  # found in the history in the same run
         second = sandbox.run(inputs, days=1)  # after the backoff: the marker finds the issue
-    assert (second.delivered, second.failed) == (2, 0)  # the issue, then the dashboard now linking it
+    # the issue, then the dashboard now linking it, then the week's digest edited in place to link it too
+    assert (second.delivered, second.failed) == (3, 0)
     assert len(world.slack_messages) == 1 and len(sandbox.issues) == 7
+    blocks = json.dumps(world.slack_messages[0].blocks)
+    shown = {gap.upstream for gap in inputs.digest.top_gaps[:10]}
+    linked = [i for i in sandbox.issues if (find_marker(i.body) or "").removeprefix("<!-- upkeep:gap:")[:-4] in shown]
+    assert linked and all(f"/issues/{issue.number}|" in blocks for issue in linked)
 
 
 class PatchFailingRouter(Router):

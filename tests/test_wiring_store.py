@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.config import Settings, load_settings
+from bot.deliver.inputs import gap_issue_from_score
+from bot.deliver.issue_bodies import render_gap_issue
 from bot.gaps.interface import Budget, ContributionKind, GapError, Investment, LicenceDrift, RepoUse, UpstreamUsage
 from bot.gaps.score_stage import load_gap_weights, make_budget
 from bot.gaps.stage import score_from_inputs
@@ -22,6 +24,7 @@ from bot.sources.people import Identity
 from bot.store.engine import session_scope
 from bot.store.evidence import replace_payments, save_identities, save_segment
 from bot.store.gap_inputs import count_people, load_investment_inputs, load_risk_signals
+from bot.store.gaps import load_scores
 from bot.store.review import load_unresolved, load_upstream_teams
 from bot.store.tables import LicenceDriftRow, PackageResolutionRow, RepositoryRow, SignalScanRow, UpstreamSignalRow
 
@@ -249,3 +252,24 @@ def test_a_quarter_in_progress_is_to_date_and_compares_with_the_same_span_before
     complete = build_review(engine, settings(), quarter="2026Q3", now=NOW)
     assert not complete.to_date and complete.comparison == "2026Q2" and complete.period_end == date(2026, 9, 30)
     assert {h.key: h for h in complete.headline}["money_given"].label == "Money given this quarter"
+
+
+def test_the_score_summary_names_each_payment_left_out_and_the_real_reason(engine: Engine) -> None:
+    from bot.config import Secrets
+    from bot.gaps.score_stage import score_stage
+    from bot.pipeline import StageContext
+
+    seed_inventory(engine)
+    seed_evidence(engine)
+    summary = score_stage(StageContext(settings(), Secrets(), engine, NOW))
+    reason = "no rate for GBP: no ECB reference rates in the store and none in funding.rates"
+    assert summary["not_converted"] == [
+        {"upstream": A, "channel": "ledger", "payment": f"5.00 GBP not converted: {reason}", "reason": reason}
+    ]
+    scores = {s.upstream: s for s in load_scores(engine, snapshot_id=summary["snapshot"])}
+    issue = gap_issue_from_score(scores[A], currency="USD")
+    assert issue.not_converted == f"ledger 5.00 GBP not converted: {reason}"
+    assert (
+        f'| Not counted in "given" | ledger 5.00 GBP not converted: {reason} |'
+        in render_gap_issue(issue, organisation="acme", labels=())["body"]
+    )

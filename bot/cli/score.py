@@ -73,7 +73,10 @@ def score_command(
         )
     for note, items in (
         ("used but not scored", [f"{n['upstream']} ({n['reason']})" for n in summary["not_scored"]]),
-        ("no rate in funding.rates, payments left out", summary["no_rate_currencies"]),
+        (
+            "payments left out of given (not converted)",
+            [f"{n['upstream']}: {n['channel']} {n['payment']}" for n in summary["not_converted"]],
+        ),
         ("contribution kinds without a weight", summary["unknown_contribution_kinds"]),
     ):
         if items:
@@ -142,4 +145,4 @@ def explain_command(
         typer.echo("  decisions:")
         for line in ledger.lines:
             paid = f"; paid since {line.paid_since:,.0f} {ledger.currency}" if line.planned is not None else ""
-            typer.echo(f"    {line.words}{paid}")
+            typer.echo(f"    {line.words}{paid}{' (replaced)' if line.replaced else ''}")

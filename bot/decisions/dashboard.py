@@ -9,7 +9,7 @@ the revision in which the box first shows ticked after one in which it did not.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,19 +47,29 @@ def ticked(body: str | None) -> set[tuple[str, str]]:
     return {(m.group(3), m.group(2)) for m in _BOX.finditer(body or "") if m.group(1) in "xX"}
 
 
+def first_shown(present: Callable[[str], bool], revisions: Sequence[Revision]) -> Revision | None:
+    """The revision that made ``present`` true for good: the newest step from absent to present,
+    provided the newest revision still shows it (``None``: the history does not show it)."""
+    found: Revision | None = None
+    was = False
+    for revision in sorted(revisions, key=lambda r: r.edited_at):
+        now = present(revision.body)
+        if now and not was:
+            found = revision
+        was = now
+    return found if was else None
+
+
+def _shows(box: tuple[str, str]) -> Callable[[str], bool]:
+    return lambda body: box in ticked(body)
+
+
 def who_ticked(boxes: set[tuple[str, str]], revisions: Sequence[Revision], *, fallback_at: datetime) -> list[Tick]:
     """For each ticked box, the revision that ticked it (the newest unticked→ticked step)."""
-    ordered = sorted(revisions, key=lambda r: r.edited_at)
     ticks = []
     for upstream, kind in sorted(boxes):
-        found: Revision | None = None
-        was = False
-        for revision in ordered:
-            now = (upstream, kind) in ticked(revision.body)
-            if now and not was:
-                found = revision
-            was = now
-        if found is not None and was:
+        found = first_shown(_shows((upstream, kind)), revisions)
+        if found is not None:
             ticks.append(Tick(upstream, kind, found.editor or "unknown", found.edited_at))
         else:  # the history does not show it (deleted revisions, a client without history): say so
             ticks.append(Tick(upstream, kind, "unknown", fallback_at))

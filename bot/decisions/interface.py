@@ -66,6 +66,7 @@ class DecisionLine:
     planned: float | None  # planned money in the reporting currency (fund), None: none planned or no rate
     paid_since: float  # paid to the upstream since the decision, reporting currency
     words: str
+    replaced: bool = False  # a plan (fund) a newer plan for the same upstream replaced: not in the totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +76,4 @@ class DecisionLedger:
     paid_total: float
     currency: str
     no_rate: tuple[str, ...]  # currencies of payments or plans left out for want of a rate
+    no_rate_reasons: tuple[str, ...] = ()  # why each was not converted ("no rate for GBP: ..."), one line each

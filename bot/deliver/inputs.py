@@ -14,8 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.decisions.interface import Decision
 from bot.deliver.interface import DigestData, DigestGap, GapIssueData, LicenceDrift, Term
-from bot.deliver.outbox import aware, digest_key
+from bot.deliver.outbox import aware
 from bot.gaps.figures import given_total, recommended_total
 from bot.gaps.interface import GapScore
 from bot.gaps.score_stage import load_gap_weights
@@ -23,7 +24,7 @@ from bot.gaps.under_invested import rank
 from bot.records import current_key
 from bot.signals.exits import ExitListError, exit_line, load_configured_exits
 from bot.store import outbox as outbox_store
-from bot.store.decisions import load_decisions
+from bot.store.decisions import load_decisions_recorded_since
 from bot.store.renames import load_renames
 
 
@@ -74,6 +75,11 @@ def gap_issue_from_score(
     )
 
 
+def decision_lines(decisions: Sequence[Decision]) -> tuple[str, ...]:
+    """The digest's "Decisions" lines, ``HOST/OWNER/NAME: words`` (the form the digests link by)."""
+    return tuple(f"{d.upstream}: {d.words()}" for d in decisions)
+
+
 def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> DeliveryInputs:
     """Build the digest and the issue records from the store; say what is missing instead of failing."""
     from bot.store import gaps as gaps_store
@@ -110,14 +116,11 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
                     credible_exit=exit_line(score.upstream, exits, repos_of),
                 )
             )
-        channel = settings.slack.channel or ""
-        # The week's digest says what changed since the last *earlier* week's: a rerun this week edits the
-        # same message, so it must keep counting from the same point.
-        last = outbox_store.load_last_delivered(
-            session, channel="slack", target=channel, subject="digest", not_prefix=digest_key(channel, iso_week(now))
-        )
+        # The week's digest says what changed since the last *earlier* week's digest on any channel (Slack or a
+        # [[notify]] entry): a rerun this week edits the same message, so it must keep counting from the same point.
+        last = outbox_store.load_last_digest(session, not_period=iso_week(now))
         drifts = signals_store.load_drifts(session)
-        decisions = load_decisions(session)
+        decisions = load_decisions_recorded_since(session, since=last.delivered_at if last is not None else None)
         renames = load_renames(session)
     state = (last.payload.get("state") or {}) if last is not None else {}
     since = last.delivered_at if last is not None else None
@@ -156,8 +159,7 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
         contributions_since_last=0,
         money_given_since_last=max(0.0, given - float(state.get("given_total", given))),
         review_url=settings.slack.review_url,
-        decisions=tuple(
-            f"{d.upstream}: {d.words()}" for d in decisions if since is None or d.decided_at > aware(since)
-        ),
+        decisions=decision_lines(decisions),
+        since=aware(since) if since is not None else None,
     )
     return DeliveryInputs(digest, issues, missing)

@@ -69,6 +69,9 @@ class DigestData:
     money_given_since_last: float = 0.0
     review_url: str | None = None
     decisions: tuple[str, ...] = ()  # decisions taken since the last digest, one line each ("upstream: words")
+    since: datetime | None = None  # when the last digest (any channel, an earlier week) was delivered; None: none
+    # upstream (and "dashboard") → the web address of its issue (bot.deliver.issue_links), filled when planned
+    links: Mapping[str, str] = field(default_factory=dict)
 
     def is_material(self) -> bool:
         """Whether anything changed since the last digest that is worth a message."""

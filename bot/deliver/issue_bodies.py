@@ -58,6 +58,16 @@ def merge_body(current: str | None, section: str) -> str:
     return f"{text[: match.start()]}{section}{tail}"
 
 
+def outside_section(body: str | None) -> str:
+    """The text a person wrote: ``body`` without upkeep's section (from its start marker to the end marker)."""
+    text = (body or "").replace("\r\n", "\n")
+    match = _MARKER.search(text)
+    if match is None:
+        return text
+    end = text.find(END_MARKER, match.end())
+    return text[: match.start()] + (text[end + len(END_MARKER) :] if end >= 0 else "")
+
+
 def _shown(items: Sequence[Any], limit: int) -> tuple[list[Any], int]:
     return list(items[:limit]), max(0, len(items) - limit)
 
@@ -74,9 +84,17 @@ def _fit(render: Any, limit: int = 400) -> str:
 
 
 def render_gap_issue(
-    data: GapIssueData, *, organisation: str, labels: Iterable[str], decision: str | None = None
+    data: GapIssueData,
+    *,
+    organisation: str,
+    labels: Iterable[str],
+    decision: str | None = None,
+    unread: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The payload of one upstream's issue: marker, title, body (under the size cap), labels."""
+    """The payload of one upstream's issue: marker, title, body (under the size cap), labels.
+
+    ``unread``: fund lines a person wrote in the issue that upkeep could not read, with the reasons.
+    """
     marker = gap_marker(data.upstream)
     template = template_environment().get_template("issues/gap.md.j2")
 
@@ -116,6 +134,7 @@ def render_gap_issue(
             credible_exit=data.credible_exit,
             not_converted=data.not_converted,
             decision=decision,
+            unread=list(unread[:limit]),
         )
 
     return {
@@ -135,6 +154,7 @@ def render_dashboard(
     numbers: Mapping[str, int] | None = None,
     status: Mapping[str, str] | None = None,
     snooze_days: int = 90,
+    unread: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The payload of the dashboard issue: every under-invested upstream, a link to its issue, its
     decision, and the checkboxes (fund, contribute, decline, snooze) read on the next run."""
@@ -161,6 +181,7 @@ def render_dashboard(
             total=len(gaps),
             issued=issued,
             max_open=settings.max_open,
+            unread=list(unread[:limit]),
         )
 
     return {

@@ -11,11 +11,11 @@ through :func:`bot.deliver.escape.slack_text` there.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.deliver.escape import clean, clip, template_environment
+from bot.deliver.escape import clean, clip, slack_text, template_environment
 from bot.deliver.interface import DigestData
 
 MAX_BLOCKS = 50
@@ -87,9 +87,27 @@ def _limited(names: Sequence[T], count: int = LIST_NAMES) -> tuple[list[T], int]
     return list(names[:count]), max(0, len(names) - count)
 
 
+def _linker(links: Mapping[str, str]) -> Callable[[str], str]:
+    """An upstream's name as mrkdwn: escaped, and a link to its gap issue when it has one."""
+
+    def link(name: str) -> str:
+        url = links.get(name)
+        return f"<{url}|{slack_text(name)}>" if url and _SAFE_URL.match(url) else slack_text(name)
+
+    return link
+
+
+def _decision(line: str) -> tuple[str, str, str]:
+    return line.partition(": ")  # DigestData.decisions lines are "HOST/OWNER/NAME: words"
+
+
 def build_digest(digest: DigestData, *, top_gaps: int = 10) -> SlackMessage:
-    """The digest message for ``digest``, within every limit above (checked by :func:`check_limits`)."""
+    """The digest message for ``digest``, within every limit above (checked by :func:`check_limits`).
+
+    Every upstream named links to its gap issue when it has one (``digest.links``).
+    """
     env = template_environment()
+    link = _linker(digest.links)
     currency = digest.currency
     header = clip(
         clean(
@@ -114,19 +132,23 @@ def build_digest(digest: DigestData, *, top_gaps: int = 10) -> SlackMessage:
     new_gaps, new_more = _limited(digest.new_gaps)
     closed_gaps, closed_more = _limited(digest.closed_gaps)
     drift, drift_more = _limited(digest.licence_drift)
+    decisions, decisions_more = _limited(digest.decisions)
     changes = env.get_template("slack/digest.changes.mrkdwn.j2").render(
-        new_gaps=new_gaps,
+        new_gaps=[link(name) for name in new_gaps],
         new_gaps_count=len(digest.new_gaps),
         new_gaps_more=new_more,
-        closed_gaps=closed_gaps,
+        closed_gaps=[link(name) for name in closed_gaps],
         closed_gaps_count=len(digest.closed_gaps),
         closed_gaps_more=closed_more,
         drift=drift,
         drift_count=len(digest.licence_drift),
         drift_more=drift_more,
-        decisions=_limited(digest.decisions)[0],
+        decisions=[
+            link(upstream) + ": " + slack_text(words) for upstream, _, words in (d.partition(": ") for d in decisions)
+        ],
         decisions_count=len(digest.decisions),
-        decisions_more=_limited(digest.decisions)[1],
+        decisions_more=decisions_more,
+        dashboard=link("dashboard") if "dashboard" in digest.links else None,
         contributions=digest.contributions_since_last,
         money_given=digest.money_given_since_last,
         currency=currency,
@@ -140,7 +162,10 @@ def build_digest(digest: DigestData, *, top_gaps: int = 10) -> SlackMessage:
 
     gap_template = env.get_template("slack/digest.gap.mrkdwn.j2")
     chosen = digest.top_gaps[:top_gaps]
-    lines = [gap_template.render(rank=i, gap=gap, currency=currency).strip() for i, gap in enumerate(chosen, 1)]
+    lines = [
+        gap_template.render(rank=i, gap=gap, name=link(gap.upstream), currency=currency).strip()
+        for i, gap in enumerate(chosen, 1)
+    ]
     hidden = len(digest.top_gaps) - len(chosen)
     if lines:
         title = _section("*Top gaps*")

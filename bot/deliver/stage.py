@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,10 +20,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.decisions.fund_lines import fund_currencies
 from bot.decisions.rules import hold
 from bot.decisions.rules import latest as latest_decision
 from bot.deliver.decisions_sync import read_decisions
 from bot.deliver.escape import is_safe_key
+from bot.deliver.inputs import decision_lines
 from bot.deliver.interface import (
     Action,
     Channel,
@@ -36,6 +38,7 @@ from bot.deliver.interface import (
     Sink,
 )
 from bot.deliver.issue_bodies import close_payload, gap_marker, render_dashboard, render_gap_issue
+from bot.deliver.issue_links import link_stable_hash, load_issue_links
 from bot.deliver.outbox import (
     OPEN_STATES,
     PlannedItem,
@@ -50,7 +53,7 @@ from bot.gaps.score_stage import load_gap_weights
 from bot.gaps.under_invested import UnderInvestment, rank, split
 from bot.records import current_key
 from bot.store import outbox as store
-from bot.store.decisions import load_decisions
+from bot.store.decisions import load_decisions, load_decisions_recorded_since
 from bot.store.renames import load_renames
 from bot.store.tables import OutboxRow
 
@@ -127,8 +130,12 @@ def plan_deliveries(
     gap_issues: Sequence[GapIssueData] | None,
     *,
     now: datetime | None = None,
+    unread: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
     """The outbox rows this input adds, given what the outbox already holds. Reads only.
+
+    ``unread``: per issue subject, the fund lines a person wrote that could not be read, shown
+    with their reasons in upkeep's section of that issue.
 
     A person's decision that still holds (:mod:`bot.decisions.rules`) keeps its upstream out of the
     issues: its issue is neither updated, reopened nor closed, and the dashboard shows the decision.
@@ -159,6 +166,7 @@ def plan_deliveries(
                     organisation=settings.organisation,
                     labels=settings.issues.labels,
                     decision=decision.words() if decision is not None else None,
+                    unread=(unread or {}).get(subject, ()),
                 )
             except ValueError as exc:
                 plan.notes.append(f"issue {gap.upstream}: skipped: {exc}")
@@ -219,6 +227,7 @@ def plan_deliveries(
             numbers={k: n for k, n in numbers.items() if k in issued_keys or k in held},
             status=status,
             snooze_days=settings.decisions.snooze_days,
+            unread=(unread or {}).get("dashboard", ()),
         )
         previous = store.load_latest(session, channel="github", target=repository, subject="dashboard")
         _change(
@@ -234,6 +243,12 @@ def plan_deliveries(
     elif gap_issues is not None:
         plan.notes.append("issues: no [issues] repository configured; no GitHub issues planned")
 
+    if digest is not None:
+        # Every upstream the digest names links to its issue, by the numbers stored so far; and the decisions
+        # this run read (after the digest's inputs were built) are news too.
+        recorded = decision_lines(load_decisions_recorded_since(session, since=digest.since))
+        fresh = tuple(line for line in recorded if line not in digest.decisions)
+        digest = replace(digest, links=load_issue_links(session, settings), decisions=digest.decisions + fresh)
     channel_id = settings.slack.channel
     if digest is not None and channel_id:
         key = digest_key(channel_id, digest.period)
@@ -247,11 +262,13 @@ def plan_deliveries(
             posted = store.load_row(session, key=key)
             if posted is None:
                 plan.items.append(
-                    PlannedItem(key, "slack", channel_id, "digest", "post", payload, content_hash(payload), None)
+                    PlannedItem(
+                        key, "slack", channel_id, "digest", "post", payload, link_stable_hash(payload, settings), None
+                    )
                 )
             else:  # one message per week: a rerun that says something new edits it in place
                 latest_digest = store.load_latest(session, channel="slack", target=channel_id, subject="digest")
-                digest_hash = content_hash(payload)
+                digest_hash = link_stable_hash(payload, settings)
                 if (
                     latest_digest is not None
                     and latest_digest.content_hash != digest_hash
@@ -419,13 +436,23 @@ def deliver(
     """
     summary = DeliverySummary(dry_run=dry_run)
     watcher = sinks.get("github")
+    unread: dict[str, list[str]] = {}
     if not dry_run and gap_issues is not None and settings.issues.repository and isinstance(watcher, IssueWatcher):
         # What people did in the OSPO repository since the last run counts before anything is planned.
-        summary.notes.extend(
-            read_decisions(engine, watcher, repository=settings.issues.repository, gaps=gap_issues, now=now)
+        read = read_decisions(
+            engine,
+            watcher,
+            repository=settings.issues.repository,
+            gaps=gap_issues,
+            now=now,
+            currencies=fund_currencies(settings),
         )
+        summary.notes.extend(read.notes)
+        unread = read.unread
     with Session(engine) as session:
-        plan = plan_deliveries(session, settings, digest, gap_issues, now=now)
+        # A dry run plans everything at once; a real run plans the digest only after the issues are
+        # delivered (below), so that it links them by their numbers.
+        plan = plan_deliveries(session, settings, digest if dry_run else None, gap_issues, now=now, unread=unread)
         due = store.load_due(session, now=now)
         unfinished = store.load_unfinished(session)
     summary.notes.extend(plan.notes)
@@ -438,15 +465,21 @@ def deliver(
             if row.key not in superseded:
                 echo(f"would retry {row.key} (attempt {row.attempts + 1}, last error: {row.last_error or 'none'})")
     else:
+        # Issues, then the dashboard, then the digests: each links what the drain before it numbered.
         first = _without_dashboard(plan)
         _enqueue(engine, first, now)
         _drain(engine, settings, sinks, summary, now, after_send)
-        # The dashboard links the gap issues, whose numbers the drain just stored: plan it only now.
         with Session(engine) as session:
-            again = _dashboard_only(plan_deliveries(session, settings, None, gap_issues, now=now))
-        summary.enqueued = len(first.items) + len(again.items)
+            again = _dashboard_only(plan_deliveries(session, settings, None, gap_issues, now=now, unread=unread))
         if again.items:
             _enqueue(engine, again, now)
+            _drain(engine, settings, sinks, summary, now, after_send)
+        with Session(engine) as session:
+            digests = plan_deliveries(session, settings, digest, None, now=now)
+        summary.notes.extend(digests.notes)
+        summary.enqueued = len(first.items) + len(again.items) + len(digests.items)
+        if digests.items:
+            _enqueue(engine, digests, now)
             _drain(engine, settings, sinks, summary, now, after_send)
         with Session(engine) as session:
             unfinished = store.load_unfinished(session)

@@ -133,6 +133,16 @@ def score_stage(context: StageContext) -> dict[str, Any]:
         },
         "not_scored": [{"upstream": n.upstream, "reason": n.reason} for n in not_scored],
         "no_rate_currencies": list(inputs.no_rate),
+        # each payment share left out of "given", with the reason it was not converted (as the issue shows it)
+        "not_converted": [
+            {
+                "upstream": u.upstream,
+                "channel": u.channel,
+                "payment": u.conversion.text(),
+                "reason": u.conversion.reason,
+            }
+            for u in inputs.unconverted
+        ],
         "unknown_contribution_kinds": list(inputs.unknown_kinds),
         "unattributed_payments": inputs.unattributed_payments,
     }

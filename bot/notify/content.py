@@ -3,12 +3,13 @@
 Built from :class:`~bot.deliver.interface.DigestData` with the Slack digest's wording. Every
 span is text, never markup: each renderer escapes *all* of it for its format, so no upstream
 name (or organisation name) can ping, link or inject markup anywhere. ``strong`` spans are
-emphasised by the renderer.
+emphasised by the renderer; a span with a ``url`` (an upstream's gap issue, the dashboard, from
+:mod:`bot.deliver.issue_links`, plain by construction) becomes a link in the format's own way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +24,7 @@ TOP_GAPS = "Top gaps"
 class Span:
     text: str
     strong: bool = False
+    url: str | None = None
 
 
 Line = tuple[Span, ...]
@@ -48,15 +50,31 @@ class DigestDocument:
     key: str
 
 
-def _names(names: Sequence[str]) -> str:
-    shown = ", ".join(clean(n) for n in names[:LIST_NAMES])
+def _names(names: Sequence[str], links: Mapping[str, str] | None = None, sep: str = ", ") -> tuple[Span, ...]:
+    """Up to :data:`LIST_NAMES` names, each linked to its gap issue when it has one, the rest counted."""
+    spans: list[Span] = []
+    for i, name in enumerate(names[:LIST_NAMES]):
+        spans += [Span(sep)] if i else []
+        spans.append(Span(clean(name), url=(links or {}).get(name)))
     more = len(names) - LIST_NAMES
-    return f"{shown} and {more} more" if more > 0 else shown
+    return (*spans, Span(f" and {more} more")) if more > 0 else tuple(spans)
+
+
+def _decisions(lines: Sequence[str], links: Mapping[str, str]) -> tuple[Span, ...]:
+    """ "HOST/OWNER/NAME: words" lines, the upstream linked to its gap issue."""
+    spans: list[Span] = []
+    for i, line in enumerate(lines[:LIST_NAMES]):
+        upstream, _, words = line.partition(": ")
+        spans += [Span("; ")] if i else []
+        spans += [Span(clean(upstream), url=links.get(upstream)), Span(": " + clean(words))]
+    more = len(lines) - LIST_NAMES
+    return (*spans, Span(f" and {more} more")) if more > 0 else tuple(spans)
 
 
 def build_document(digest: DigestData, *, key: str, top_gaps: int = 10) -> DigestDocument:
     """The document for ``digest``; ``top_gaps`` gaps listed, the rest counted."""
     cur = digest.currency
+    links = digest.links
     title = f"upkeep digest · {clean(digest.organisation)} · {clean(digest.period)}"
     headline = Section(
         None,
@@ -82,7 +100,7 @@ def build_document(digest: DigestData, *, key: str, top_gaps: int = 10) -> Diges
     if chosen:
         lines: list[Line] = [
             (
-                Span(clean(gap.upstream), strong=True),
+                Span(clean(gap.upstream), strong=True, url=links.get(gap.upstream)),
                 Span(
                     f" · gap {percent(gap.gap)} (uses {percent(gap.usage_share)}, gets "
                     f"{percent(gap.investment_share)}) · risk ×{gap.risk:.1f} · recommend "
@@ -96,13 +114,17 @@ def build_document(digest: DigestData, *, key: str, top_gaps: int = 10) -> Diges
         sections.append(Section(TOP_GAPS, tuple(lines), "numbered", note, hidden))
     changes: list[Line] = []
     if digest.new_gaps:
-        changes.append((Span(f"New gaps ({len(digest.new_gaps)}): "), Span(_names(digest.new_gaps))))
+        changes.append((Span(f"New gaps ({len(digest.new_gaps)}): "), *_names(digest.new_gaps, links)))
     if digest.closed_gaps:
-        changes.append((Span(f"Closed gaps ({len(digest.closed_gaps)}): "), Span(_names(digest.closed_gaps))))
+        changes.append((Span(f"Closed gaps ({len(digest.closed_gaps)}): "), *_names(digest.closed_gaps, links)))
     if digest.licence_drift:
         drift = digest.licence_drift
         events = [f"{clean(d.upstream)} {clean(d.before or 'none')} → {clean(d.after or 'none')}" for d in drift]
-        changes.append((Span(f"Licence changes ({len(events)}): "), Span(_names(events))))
+        changes.append((Span(f"Licence changes ({len(events)}): "), *_names(events)))
+    if digest.decisions:
+        changes.append((Span(f"Decisions ({len(digest.decisions)}): "), *_decisions(digest.decisions, links)))
+    if "dashboard" in links:
+        changes.append((Span("Every gap and its controls: "), Span("dashboard", url=links["dashboard"])))
     changes.append(
         (
             Span("Contributions upstream: "),
@@ -136,11 +158,22 @@ class Rendered:
     hidden: int = 0
 
 
-def render(document: DigestDocument, escape: Callable[[str], str], strong: Callable[[str], str]) -> list[Rendered]:
-    """Each section with every span escaped by ``escape`` and strong spans wrapped by ``strong``."""
+def render(
+    document: DigestDocument,
+    escape: Callable[[str], str],
+    strong: Callable[[str], str],
+    link: Callable[[str, str], str] = lambda text, url: f"{text} ({url})",
+) -> list[Rendered]:
+    """Each section with every span escaped by ``escape``, strong spans wrapped by ``strong`` and spans
+    with a URL made links by ``link(rendered text, url)`` (default: the address after the text)."""
+
+    def span(s: Span) -> str:
+        text = strong(escape(s.text)) if s.strong else escape(s.text)
+        return link(text, s.url) if s.url else text
+
     out = []
     for section in document.sections:
-        lines = ["".join(strong(escape(s.text)) if s.strong else escape(s.text) for s in ln) for ln in section.lines]
+        lines = ["".join(span(s) for s in ln) for ln in section.lines]
         out.append(
             Rendered(
                 escape(section.title) if section.title else None,
@@ -152,6 +185,16 @@ def render(document: DigestDocument, escape: Callable[[str], str], strong: Calla
             )
         )
     return out
+
+
+def markdown_link(text: str, url: str) -> str:
+    """A Markdown link (Mattermost, Teams); ``url`` is plain (:mod:`bot.deliver.issue_links`), ``text`` escaped."""
+    return f"[{text}]({url})"
+
+
+def html_link(text: str, url: str) -> str:
+    """An HTML link (Matrix ``formatted_body``, email); ``url`` is plain, ``text`` escaped."""
+    return f'<a href="{url}">{text}</a>'
 
 
 def bullet(style: str, number: int) -> str:

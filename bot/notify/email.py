@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.deliver.interface import Channel, Delivery, DeliveryError
-from bot.notify.content import DigestDocument, bullet, render
+from bot.notify.content import DigestDocument, bullet, html_link, render
 from bot.notify.escape import email_html, email_text
 from bot.notify.interface import PREVIEW, short_id
 
@@ -39,7 +39,7 @@ def render_email(document: DigestDocument) -> dict[str, Any]:
     for part in render(document, email_text, lambda s: s):
         text += ([part.title] if part.title else []) + [bullet(part.style, i) + x for i, x in enumerate(part.lines, 1)]
         text += ([part.note] if part.note else []) + [""]
-    for part in render(document, email_html, lambda s: f"<strong>{s}</strong>"):
+    for part in render(document, email_html, lambda s: f"<strong>{s}</strong>", html_link):
         if part.title:
             markup.append(f"<h3>{part.title}</h3>")
         if part.style == "paragraph":

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.deliver.interface import Channel, Delivery, DeliveryError
-from bot.notify.content import DigestDocument, bullet, render
+from bot.notify.content import DigestDocument, bullet, html_link, render
 from bot.notify.escape import matrix_html, matrix_plain
 from bot.notify.interface import PREVIEW, short_id
 
@@ -45,7 +45,7 @@ def render_matrix(document: DigestDocument) -> dict[str, Any]:
         if part.note:
             plain.append(part.note)
         plain.append("")
-    for part in render(document, matrix_html, lambda s: f"<strong>{s}</strong>"):
+    for part in render(document, matrix_html, lambda s: f"<strong>{s}</strong>", html_link):
         if part.title:
             markup.append(f"<p><strong>{part.title}</strong></p>")
         if part.style == "paragraph":

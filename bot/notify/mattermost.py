@@ -17,7 +17,7 @@ import httpx
 
 from bot.deliver.escape import clip
 from bot.deliver.interface import Channel, Delivery, DeliveryError
-from bot.notify.content import DigestDocument, fit, more_gaps, render
+from bot.notify.content import DigestDocument, fit, markdown_link, more_gaps, render
 from bot.notify.escape import mattermost_text
 from bot.notify.interface import PREVIEW
 
@@ -41,7 +41,7 @@ def render_mattermost(document: DigestDocument) -> dict[str, Any]:
     """The post: Markdown message (headline and changes) and one attachment listing the top gaps."""
     message = [f"#### {mattermost_text(document.title)}", ""]
     attachment_text: list[str] = []
-    for part in render(document, mattermost_text, lambda s: f"**{s}**"):
+    for part in render(document, mattermost_text, lambda s: f"**{s}**", markdown_link):
         if part.top_gaps:
             shown, left_out = fit(_lines(part.style, part.lines), ATTACHMENT_TEXT_LIMIT - 100)
             note = mattermost_text(more_gaps(left_out + part.hidden)) if left_out else part.note

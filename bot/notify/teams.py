@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bot.deliver.interface import Channel, Delivery, DeliveryError
-from bot.notify.content import DigestDocument, bullet, fit, more_gaps, render
+from bot.notify.content import DigestDocument, bullet, fit, markdown_link, more_gaps, render
 from bot.notify.escape import teams_text
 from bot.notify.interface import PREVIEW, short_id
 
@@ -58,7 +58,7 @@ def render_teams(document: DigestDocument) -> dict[str, Any]:
         {"type": "TextBlock", "text": teams_text(document.title), "size": "Large", "weight": "Bolder", "wrap": True}
     ]
     preview = [document.title, ""]
-    for part in render(document, teams_text, lambda s: f"**{s}**"):
+    for part in render(document, teams_text, lambda s: f"**{s}**", markdown_link):
         if part.title:
             title = {"type": "TextBlock", "text": part.title, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
             body.append(title)

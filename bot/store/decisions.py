@@ -82,3 +82,15 @@ def load_decisions(session: Session, *, upstream: str | None = None) -> list[Dec
     if upstream is not None:
         statement = statement.where(DecisionRow.upstream == upstream)
     return [_decision(row) for row in session.exec(statement)]
+
+
+def load_decisions_recorded_since(session: Session, *, since: datetime | None) -> list[Decision]:
+    """The decisions upkeep recorded after ``since`` (all when ``None``), in the order they were taken.
+
+    By the time upkeep *recorded* a decision, not when it was taken: a box ticked before the last
+    digest but read after it is still news to the next one.
+    """
+    statement = select(DecisionRow).order_by(col(DecisionRow.decided_at), col(DecisionRow.id))
+    if since is not None:
+        statement = statement.where(DecisionRow.recorded_at > _utc(since))
+    return [_decision(row) for row in session.exec(statement)]

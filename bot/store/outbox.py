@@ -68,6 +68,21 @@ def load_last_delivered(
     return session.exec(statement).first()
 
 
+def load_last_digest(session: Session, *, not_period: str) -> OutboxRow | None:
+    """The newest digest delivered on any channel (Slack, Mattermost, Matrix, Teams, email), leaving out
+    those of ``not_period`` (this week's, and their edits): the point the next digest counts changes from."""
+    statement = (
+        select(OutboxRow)
+        .where(
+            OutboxRow.subject == "digest",
+            OutboxRow.state == "delivered",
+            ~col(OutboxRow.key).contains(f":digest:{not_period}", autoescape=True),
+        )
+        .order_by(col(OutboxRow.delivered_at).desc().nulls_last(), col(OutboxRow.id).desc())
+    )
+    return session.exec(statement).first()
+
+
 def load_issue_identities(session: Session, *, target: str) -> dict[str, tuple[int, str | None]]:
     """Per issue subject of ``target``: the issue number delivered last, and the title upkeep set last.
 

@@ -47,6 +47,7 @@ class RepoUse:
     depth: Depth = Depth.UNKNOWN
     scope: Scope = Scope.UNKNOWN
     weight: float | None = None  # the repository's weight (RepositoryRow.weight); None: usage.default_repo_weight
+    team: str | None = None  # the repository's team (RepositoryRow.team); None: no team known
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,16 @@ class Term(NamedTuple):
         return f"{line}  ({self.note})" if self.note else line
 
 
+class TeamUsage(NamedTuple):
+    """The part of an upstream's usage that one team's repositories make (``team`` None: no team known).
+
+    The parts of one upstream add up to its usage: each repository counts once, in its team."""
+
+    team: str | None
+    usage: float
+    repos: int
+
+
 @dataclass(frozen=True)
 class GapScore:
     """The model's verdict on one upstream; ``terms`` hold the arithmetic behind every number."""
@@ -246,6 +257,7 @@ class GapScore:
     given: float  # money scaled to a year
     recommended: float  # yearly amount still to give, ≥ 0
     terms: tuple[Term, ...]
+    usage_by_team: tuple[TeamUsage, ...] = ()  # largest first, "no team" last
 
     def term(self, name: str) -> Term:
         for term in self.terms:

@@ -499,10 +499,17 @@ _EXPECTED = {
 
 def _known_keys(location: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
     """The keys allowed at the table that holds ``location`` (for "did you mean")."""
+    import typing
+
     model: Any = root
     for part in location[:-1]:
+        if isinstance(part, int):  # an entry of an array of tables, e.g. [[usage.weight]]
+            continue
         field = getattr(model, "model_fields", {}).get(part)
         model = getattr(field, "annotation", None) if field is not None else None
+        items = [a for a in typing.get_args(model) if a is not Ellipsis]
+        if items and not hasattr(model, "model_fields"):  # tuple[WeightRule, ...]: the entries' model
+            model = items[0]
         if model is None:
             return []
     return [name for name in getattr(model, "model_fields", {}) if name != "config_path"]

@@ -47,9 +47,7 @@ def load_upstream_usages(engine: Engine) -> list[UpstreamUsage]:
     with Session(engine) as session:
         for upstream, repo, weight, team, depth, scope in session.execute(statement):
             if upstream:
-                uses[upstream].add(
-                    RepoUse(repo=repo, depth=Depth(depth), scope=Scope(scope), weight=weight, team=team)
-                )
+                uses[upstream].add(RepoUse(repo=repo, depth=Depth(depth), scope=Scope(scope), weight=weight, team=team))
     return [
         UpstreamUsage(upstream=key, repos=tuple(sorted(repo_uses, key=lambda u: (u.repo, u.depth, u.scope))))
         for key, repo_uses in sorted(uses.items())

@@ -137,3 +137,19 @@ def test_scores_equal_the_model_on_the_truths_weights_and_teams(synced: Synced) 
         assert got.usage_weight == pytest.approx(score.usage_weight)
         assert [(t.team, t.repos) for t in got.usage_by_team] == [(t.team, t.repos) for t in score.usage_by_team]
         assert [t.usage for t in got.usage_by_team] == pytest.approx([t.usage for t in score.usage_by_team])
+
+
+def test_explain_and_the_query_layer_show_the_same_usage_by_team(synced: Synced) -> None:
+    from bot.gaps.explain import explain
+    from bot.query import Ledger
+
+    score = max(synced.scores.values(), key=lambda s: (len(s.usage_by_team), s.upstream))
+    text = explain(score, currency="USD")
+    assert "usage by team" in text
+    answer = Ledger(synced.engine, synced.settings).explain(score.upstream)
+    assert answer.summary is not None
+    got = [(t.team, t.repos, t.share, t.recommended) for t in answer.summary.usage_by_team]
+    assert got == [(p.team, p.repos, share, rec) for p, share, rec in score.team_parts()]
+    assert sum(t.share for t in answer.summary.usage_by_team) == pytest.approx(1.0)
+    for team, repos, share, _ in got:
+        assert f"{team or '(no team)'}: usage" in text and f"= {share:.1%} ({repos} repositor" in text

@@ -259,6 +259,16 @@ class GapScore:
     terms: tuple[Term, ...]
     usage_by_team: tuple[TeamUsage, ...] = ()  # largest first, "no team" last
 
+    def team_parts(self) -> tuple[tuple[TeamUsage, float, float], ...]:
+        """Each team's usage with its share of this upstream's usage and that share of the recommended
+        amount: the one computation the review, ``upkeep explain`` and the query layer show."""
+        total = self.usage_weight
+        return tuple(
+            (part, share, self.recommended * share)
+            for part in self.usage_by_team
+            for share in (part.usage / total if total > 0 else 0.0,)
+        )
+
     def term(self, name: str) -> Term:
         for term in self.terms:
             if term.name == name:

@@ -35,11 +35,10 @@ def gap_row(score: GapScore) -> GapRow:
 
 def team_rows(score: GapScore) -> tuple[TeamUsageRow, ...]:
     """Each team's part of the upstream's usage and of its recommended amount (the one computation of both)."""
-    rows = []
-    for part in score.usage_by_team:
-        share = part.usage / score.usage_weight if score.usage_weight > 0 else 0.0
-        rows.append(TeamUsageRow(part.team, part.repos, part.usage, share, score.recommended * share))
-    return tuple(rows)
+    return tuple(
+        TeamUsageRow(part.team, part.repos, part.usage, share, recommended)
+        for part, share, recommended in score.team_parts()
+    )
 
 
 def risk_rows(

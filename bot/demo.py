@@ -414,7 +414,8 @@ stdio, for an MCP client that starts upkeep itself. docs/api.md has curl example
 
 - [`review/review.html`](review/review.html) — the quarterly OSPO review (open it in a browser; it is
   self-contained), with [`review.md`](review/review.md), `gaps.csv`, `funding.csv`,
-  `contributions.csv`, `review.json` and the Open Source Pledge report beside it.
+  `contributions.csv`, `usage_by_team.csv` (which teams' repositories drive each gap), `review.json`
+  and the Open Source Pledge report beside it.
 - [`slack/digest.txt`](slack/digest.txt) — the Slack digest as the sandbox's Slack recorded it
   ([`messages.json`](slack/messages.json) has the raw Block Kit).
 - [`notify/`](notify/) — the same digest as the sandbox's Mattermost (Markdown and an attachment),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,41 @@ def test_explain_and_the_query_layer_show_the_same_usage_by_team(synced: Synced)
     assert sum(t.share for t in answer.summary.usage_by_team) == pytest.approx(1.0)
     for team, repos, share, _ in got:
         assert f"{team or '(no team)'}: usage" in text and f"= {share:.1%} ({repos} repositor" in text
+
+
+@pytest.mark.parametrize("granted", [True, False], ids=["app-with-custom-properties", "app-without"])
+def test_the_app_asks_for_custom_properties_only_when_it_has_them(
+    granted: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An App without ``organization_custom_properties`` still gets its token (asking for a permission it
+    lacks would be refused for every stage); the properties' 403 is then a warning naming the org."""
+    from bot.sandbox import github_app
+    from bot.sources.github_sync import sync_stage
+
+    if not granted:
+        lacking = {k: v for k, v in github_app.PERMISSIONS.items() if k != "organization_custom_properties"}
+        monkeypatch.setattr(github_app, "PERMISSIONS", lacking)
+    world = generate_world(7, "small")
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_engine(db_url)
+    SQLModel.metadata.create_all(engine)
+    with SandboxServer(world) as server:
+        overrides = {**sandbox_settings(server.base_url, world, app=True), **SANDBOX_USAGE, "database.url": db_url}
+        settings = load_settings(None, overrides=overrides)
+        secrets = Secrets.from_environment(sandbox_environment(world, app=True))
+        summary = sync_stage(StageContext(settings, secrets, engine, world.now))
+    assert summary["exported"] > 0  # every other read still works
+    with Session(engine) as session:
+        rows = {r.full_name: r for r in session.exec(select(RepositoryRow)).all()}
+    want = truth(world)["repo_facts"]
+    by_property = [name for name, f in want.items() if f["team_source"] == "property"]
+    assert by_property
+    if granted:
+        assert not summary["warnings"]
+        assert all(rows[name].team == want[name]["team"] for name in by_property)
+    else:
+        assert [w.split(" (")[0] for w in summary["warnings"]] == [
+            f"{org}: custom properties not readable" for org in world.orgs
+        ]
+        assert all(rows[name].team_source != "property" for name in by_property)
+    engine.dispose()

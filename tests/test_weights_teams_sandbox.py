@@ -192,3 +192,53 @@ def test_the_app_asks_for_custom_properties_only_when_it_has_them(
         ]
         assert all(rows[name].team_source != "property" for name in by_property)
     engine.dispose()
+
+
+# The shape GitHub's REST description (github/rest-api-description, operation
+# orgs/custom-properties-for-repos-get-organization-values) gives the answer: an array of
+# org-repo-custom-property-values, each holding custom-property-value items (value: string, array or null).
+PROPERTY_VALUES_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["repository_id", "repository_name", "repository_full_name", "properties"],
+        "properties": {
+            "repository_id": {"type": "integer"},
+            "repository_name": {"type": "string"},
+            "repository_full_name": {"type": "string"},
+            "properties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["property_name", "value"],
+                    "properties": {
+                        "property_name": {"type": "string"},
+                        "value": {"type": ["string", "array", "null"], "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_the_sandbox_serves_property_values_topics_and_codeowners_as_github_does() -> None:
+    import httpx
+    import jsonschema
+
+    world = generate_world(7, "small")
+    org = world.orgs[0]
+    with SandboxServer(world) as server:
+        api = f"{server.base_url}/api/v3"
+        auth = {"Authorization": f"Bearer {sandbox_environment(world)['GITHUB_TOKEN']}"}
+        first = httpx.get(f"{api}/orgs/{org}/properties/values?per_page=5", headers=auth)
+        assert first.status_code == 200 and 'rel="next"' in first.headers["link"]
+        jsonschema.validate(first.json(), PROPERTY_VALUES_SCHEMA)
+        assert httpx.get(f"{api}/orgs/{org}/properties/values").status_code == 403  # not for anonymous callers
+        listing = httpx.get(f"{api}/orgs/{org}/repos?per_page=100", headers=auth).json()
+        topics = {r["full_name"]: r["topics"] for r in listing}
+        owned = next(r for r in world.internal_repos if r.codeowners)
+        path = next(iter(owned.codeowners))
+        answer = httpx.get(f"{api}/repos/{owned.full_name}/contents/{path}", headers=auth).json()
+    assert {r.full_name: r.topics for r in world.internal_repos if r.org == org} == topics
+    assert answer["type"] == "file" and answer["encoding"] == "base64"

@@ -248,3 +248,16 @@ def test_a_weight_set_by_hand_is_kept_when_no_rule_matches(engine: Engine) -> No
     with Session(engine) as session:
         row = session.exec(select(RepositoryRow)).one()
     assert (row.weight, row.weight_rule, row.team, row.team_source) == (4.0, None, "finance", None)
+
+
+def test_the_sync_paragraph_names_weights_teams_and_warnings() -> None:
+    from bot.cli.sync import describe_sync
+
+    summary = SyncSummary(
+        orgs=["acme"], weighted=3, teams=5, property_pages=2, property_pages_not_modified=2, codeowners_reused=4
+    )
+    summary.warnings.append("acme/a: CODEOWNERS not readable (403: Resource not accessible by integration)")
+    text = describe_sync(summary)
+    assert "weights and teams: 3 repositories weighted by a rule, 5 with a team (2 of 2 property pages" in text
+    assert "warning: acme/a: CODEOWNERS not readable" in text
+    assert "weights and teams" not in describe_sync(SyncSummary(orgs=["acme"]))

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_PATH = Path("config/upkeep.toml")
@@ -270,6 +270,62 @@ class ReportSettings(_Section):
     pledge_report_url: str | None = Field(default=None, description="Where this year's report is published.")
 
 
+class WeightRule(_Section):
+    """One ``[[usage.weight]]`` rule: which repositories it matches, and the weight they get.
+
+    A rule matches by exactly one of: a custom property and its value (``property`` + ``value``),
+    a topic, or a name pattern (fnmatch on ``owner/name``, lower-cased)."""
+
+    weight: float = Field(ge=0, le=100, description="The repository's weight when the rule matches.")
+    property: str | None = Field(default=None, description="A custom property's name; needs value.")
+    value: str | None = Field(default=None, description="The custom property's value (case-insensitive).")
+    topic: str | None = Field(default=None, description="A repository topic.")
+    pattern: str | None = Field(default=None, description="An owner/name pattern, e.g. acme/payments-*.")
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> WeightRule:
+        given = [name for name in ("property", "topic", "pattern") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError("a rule matches by exactly one of property (with value), topic or pattern")
+        if self.property and not self.value:
+            raise ValueError(f"property {self.property!r}: give the value it must have")
+        if self.value and not self.property:
+            raise ValueError("value: give the property it belongs to")
+        return self
+
+    def label(self) -> str:
+        """How the rule is named where a weight is explained: ``tier=critical``, ``topic:pci``, ``acme/pay-*``."""
+        if self.property:
+            return f"{self.property}={self.value}"
+        return f"topic:{self.topic}" if self.topic else str(self.pattern)
+
+
+class UsageSettings(_Section):
+    """Repository weights and teams, read by ``upkeep sync`` from GitHub (docs/gap-model.md)."""
+
+    team_property: str | None = Field(default=None, description="The custom property naming a repository's team.")
+    team_topic_prefix: str | None = Field(
+        default=None, description="A topic prefix naming the team: team-payments gives payments."
+    )
+    team_from_codeowners: bool = Field(
+        default=False, description="Else the owning team of CODEOWNERS' * rule (@org/team gives team)."
+    )
+    weight: tuple[WeightRule, ...] = Field(
+        default=(), description="[[usage.weight]] rules, first match wins; none: gaps.toml usage.default_repo_weight."
+    )
+
+    @field_validator("team_property", "team_topic_prefix")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank (leave the key out instead)")
+        return value
+
+    def needs_properties(self) -> bool:
+        """Whether sync must read the organisation's custom property values."""
+        return self.team_property is not None or any(rule.property for rule in self.weight)
+
+
 class ScheduleSettings(_Section):
     timezone: str = "UTC"
     sync: str = "0 2 * * *"
@@ -306,6 +362,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     signals: SignalsSettings = SignalsSettings()
     report: ReportSettings = ReportSettings()
+    usage: UsageSettings = UsageSettings()
 
     @field_validator("organisation")
     @classmethod
@@ -442,10 +499,17 @@ _EXPECTED = {
 
 def _known_keys(location: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
     """The keys allowed at the table that holds ``location`` (for "did you mean")."""
+    import typing
+
     model: Any = root
     for part in location[:-1]:
+        if isinstance(part, int):  # an entry of an array of tables, e.g. [[usage.weight]]
+            continue
         field = getattr(model, "model_fields", {}).get(part)
         model = getattr(field, "annotation", None) if field is not None else None
+        items = [a for a in typing.get_args(model) if a is not Ellipsis]
+        if items and not hasattr(model, "model_fields"):  # tuple[WeightRule, ...]: the entries' model
+            model = items[0]
         if model is None:
             return []
     return [name for name in getattr(model, "model_fields", {}) if name != "config_path"]

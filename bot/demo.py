@@ -31,6 +31,7 @@ from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, s
 from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
 from bot.sandbox.model import Issue, SlackMessage, World
 from bot.sandbox.notify_targets import notify_entries, notify_environment
+from bot.sandbox.repo_facts import SANDBOX_USAGE
 from bot.sandbox.server import Knobs
 from bot.sandbox.smtp import SandboxSmtp
 from bot.sandbox.state import load_state, save_state
@@ -117,6 +118,9 @@ def demo_settings(options: DemoOptions, base_url: str, world: World, smtp: Sandb
             # GitHub's one write a second, on the sandbox's compressed clock (its secondary limits are real).
             "issues.seconds_between_writes": 1.0 / DEFAULT_TIME_COMPRESSION,
             "issues.seconds_between_requests": 0.0,
+            # Teams from the world's properties, topics and CODEOWNERS, so the review shows usage by team; its
+            # weight rules stay off, so the demo's scores are the ones the world was designed for.
+            **{key: value for key, value in SANDBOX_USAGE.items() if key != "usage.weight"},
             "notify": notify_entries(
                 base_url, smtp_url=smtp.url if smtp else None, ca_file=smtp.ca_file if smtp else None
             ),
@@ -410,7 +414,8 @@ stdio, for an MCP client that starts upkeep itself. docs/api.md has curl example
 
 - [`review/review.html`](review/review.html) — the quarterly OSPO review (open it in a browser; it is
   self-contained), with [`review.md`](review/review.md), `gaps.csv`, `funding.csv`,
-  `contributions.csv`, `review.json` and the Open Source Pledge report beside it.
+  `contributions.csv`, `usage_by_team.csv` (which teams' repositories drive each gap), `review.json`
+  and the Open Source Pledge report beside it.
 - [`slack/digest.txt`](slack/digest.txt) — the Slack digest as the sandbox's Slack recorded it
   ([`messages.json`](slack/messages.json) has the raw Block Kit).
 - [`notify/`](notify/) — the same digest as the sandbox's Mattermost (Markdown and an attachment),

@@ -22,6 +22,7 @@ from bot.report.interface import (
     ReviewData,
     RiskKind,
     RiskRow,
+    TeamUsageRow,
     UnresolvedRow,
 )
 
@@ -56,7 +57,7 @@ def sample_gaps(budget: float = BUDGET_EUR) -> tuple[GapRow, ...]:
     total_weighted = sum(weighted.values())
     total_given = sum(given for *_, given, _ in _UPSTREAMS)
     rows = []
-    for key, repos, risk, given, _ in _UPSTREAMS:
+    for key, repos, risk, given, team in _UPSTREAMS:
         usage = repos / total_usage
         expected = weighted[key] / total_weighted
         investment = given / total_given
@@ -80,9 +81,20 @@ def sample_gaps(budget: float = BUDGET_EUR) -> tuple[GapRow, ...]:
                     f"gap {gap:+.3f} = expected − investment",
                 ),
                 repos=round(repos),
+                usage_by_team=_team_parts(repos, team, max(budget * expected - given, 0.0)),
             )
         )
     return tuple(rows)
+
+
+def _team_parts(repos: float, team: str | None, recommended: float) -> tuple[TeamUsageRow, ...]:
+    """Two thirds of an upstream's repositories (rounded up) belong to its team, the rest to no known team."""
+    owned = -(-round(repos) * 2 // 3) if team else 0
+    parts = [(team, owned), (None, round(repos) - owned)]
+    total = sum(n for _, n in parts)
+    return tuple(
+        TeamUsageRow(name, n, float(n), n / total, recommended * n / total) for name, n in parts if n > 0 and total
+    )
 
 
 def sample_review() -> ReviewData:

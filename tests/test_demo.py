@@ -3,6 +3,7 @@ and a run with recognisable tokens leaves them in no log, no store and no output
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
@@ -32,6 +33,7 @@ EXPECTED_FILES = (
     "review/gaps.csv",
     "review/funding.csv",
     "review/contributions.csv",
+    "review/usage_by_team.csv",
     "review/review.json",
     "review/pledge.json",
     "slack/messages.json",
@@ -328,3 +330,10 @@ def test_every_headline_is_the_sum_of_its_table_and_the_outputs_agree(
     ]
     # the dashboard lists every under-invested upstream (those with an issue and those without)
     assert len(rows) == headline["gaps"]
+
+
+def test_the_demo_review_shows_which_teams_drive_each_top_gap(demo_runs: tuple[Path, DemoResult, DemoResult]) -> None:
+    out, _, _ = demo_runs
+    assert "### Usage by team" in (out / "review" / "review.md").read_text()
+    rows = list(csv.DictReader(io.StringIO((out / "review" / "usage_by_team.csv").read_text())))
+    assert {r["team"] for r in rows} - {""}  # the world's properties, topics and CODEOWNERS name teams

@@ -82,7 +82,16 @@ def test_every_file_is_written(tmp_path: Path) -> None:
     files = render_review(sample_review(), tmp_path / "new" / "dir")
     names = sorted(p.name for p in (tmp_path / "new" / "dir").iterdir())
     assert names == sorted(
-        ["review.md", "review.html", "gaps.csv", "funding.csv", "contributions.csv", "review.json", "pledge.json"]
+        [
+            "review.md",
+            "review.html",
+            "gaps.csv",
+            "funding.csv",
+            "contributions.csv",
+            "usage_by_team.csv",
+            "review.json",
+            "pledge.json",
+        ]
     )
     assert files.pledge_json is not None and files.pledge_json.name == "pledge.json"
 
@@ -179,7 +188,7 @@ def test_by_team_table_appears_only_when_repos_map_to_teams() -> None:
     assert "### By team" in with_teams
     assert "### By team" not in markdown(replace(data, teams_mapped=False))
     cells = _parse(_markdown_to_html(with_teams)).cells
-    platform = cells.index("platform")
+    platform = len(cells) - 1 - cells[::-1].index("platform")  # the By team table comes after Usage by team
     expected = sum(c.count for c in data.contributions if c.team == "platform")
     assert cells[platform + 1] == f"{expected:,}"
 

@@ -344,7 +344,15 @@ def test_report_command_writes_every_file(wired: Wired, tmp_path: Path) -> None:
         app, ["--database-url", wired.db_url, "report", "--quarter", quarter, "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
-    expected = {"review.md", "review.html", "gaps.csv", "funding.csv", "contributions.csv", "review.json"}
+    expected = {
+        "review.md",
+        "review.html",
+        "gaps.csv",
+        "funding.csv",
+        "contributions.csv",
+        "usage_by_team.csv",
+        "review.json",
+    }
     assert {p.name for p in tmp_path.iterdir()} == expected  # no Pledge membership configured: no pledge.json
     for name in sorted(expected):
         assert str(tmp_path / name) in result.output

@@ -26,6 +26,13 @@ def describe_sync(summary: SyncSummary) -> str:
         f"exported {summary.exported} ({summary.reports_requested} reports, {summary.sync_exports} synchronous): "
         f"{summary.ingested} ingested, {summary.unchanged_documents} documents unchanged",
     ]
+    if summary.weighted or summary.teams or summary.property_pages or summary.codeowners_requests:
+        lines.append(
+            f"weights and teams: {summary.weighted} repositories weighted by a rule, {summary.teams} with a team "
+            f"({summary.property_pages_not_modified} of {summary.property_pages} property pages unchanged, "
+            f"{summary.codeowners_requests} CODEOWNERS requests, {summary.codeowners_reused} kept since no push)"
+        )
+    lines += [f"warning: {message}" for message in summary.warnings]
     lines += [f"dependency graph disabled: {name}" for name in summary.disabled]
     lines += [f"failed: {message}" for message in summary.failed]
     if summary.stopped:

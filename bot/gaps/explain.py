@@ -22,7 +22,15 @@ def explain(score: GapScore, *, currency: str | None = None) -> str:
         f"risk {format_number(score.risk)}, priority {format_number(score.priority)}",
         f"  given {format_number(score.given)}{unit} per year, recommended {format_number(score.recommended)}{unit} "
         "per year",
-        "  how:",
     ]
+    if any(part.team is not None for part in score.usage_by_team):
+        lines.append("  usage by team (its part of the usage and of the recommended amount):")
+        for part, share, recommended in score.team_parts():
+            repos = f"{part.repos} {'repository' if part.repos == 1 else 'repositories'}"
+            lines.append(
+                f"    {part.team or '(no team)'}: usage {format_number(part.usage)} = {share:.1%} ({repos}), "
+                f"{format_number(recommended)}{unit} per year"
+            )
+    lines.append("  how:")
     lines += [f"    {term.text()}" for term in score.terms]
     return "\n".join(lines) + "\n"

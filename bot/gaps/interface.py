@@ -47,6 +47,7 @@ class RepoUse:
     depth: Depth = Depth.UNKNOWN
     scope: Scope = Scope.UNKNOWN
     weight: float | None = None  # the repository's weight (RepositoryRow.weight); None: usage.default_repo_weight
+    team: str | None = None  # the repository's team (RepositoryRow.team); None: no team known
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,16 @@ class Term(NamedTuple):
         return f"{line}  ({self.note})" if self.note else line
 
 
+class TeamUsage(NamedTuple):
+    """The part of an upstream's usage that one team's repositories make (``team`` None: no team known).
+
+    The parts of one upstream add up to its usage: each repository counts once, in its team."""
+
+    team: str | None
+    usage: float
+    repos: int
+
+
 @dataclass(frozen=True)
 class GapScore:
     """The model's verdict on one upstream; ``terms`` hold the arithmetic behind every number."""
@@ -246,6 +257,17 @@ class GapScore:
     given: float  # money scaled to a year
     recommended: float  # yearly amount still to give, ≥ 0
     terms: tuple[Term, ...]
+    usage_by_team: tuple[TeamUsage, ...] = ()  # largest first, "no team" last
+
+    def team_parts(self) -> tuple[tuple[TeamUsage, float, float], ...]:
+        """Each team's usage with its share of this upstream's usage and that share of the recommended
+        amount: the one computation the review, ``upkeep explain`` and the query layer show."""
+        total = self.usage_weight
+        return tuple(
+            (part, share, self.recommended * share)
+            for part in self.usage_by_team
+            for share in (part.usage / total if total > 0 else 0.0,)
+        )
 
     def term(self, name: str) -> Term:
         for term in self.terms:

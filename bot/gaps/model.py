@@ -36,6 +36,7 @@ from bot.gaps.interface import (
     Operand,
     RepoUse,
     RiskSignals,
+    TeamUsage,
     Term,
     UpstreamUsage,
 )
@@ -77,6 +78,7 @@ class _Usage:
     weight: float
     repos: int
     terms: tuple[Term, ...]
+    by_team: tuple[TeamUsage, ...]
 
 
 def _strongest(uses: Iterable[RepoUse], weights: GapWeights) -> dict[str, RepoUse]:
@@ -103,9 +105,17 @@ def _usage(usage: UpstreamUsage | None, weights: GapWeights) -> _Usage:
     factors = weights.usage
     best = _strongest(usage.repos if usage else (), weights)
     groups: Counter[tuple[Depth, Scope, float]] = Counter()
+    teams: dict[str | None, list[float]] = {}
     for use in best.values():
         weight = use.weight if use.weight is not None else factors.default_repo_weight
         groups[(use.depth, use.scope, weight)] += 1
+        teams.setdefault(use.team, []).append(weight * factors.depth.of(use.depth) * factors.scope.of(use.scope))
+    by_team = tuple(
+        sorted(
+            (TeamUsage(team, math.fsum(parts), len(parts)) for team, parts in teams.items()),
+            key=lambda t: (t.team is None, -t.usage, t.team or ""),
+        )
+    )
     terms: list[Term] = []
     for depth, scope, weight in sorted(groups, key=lambda g: (_DEPTH_ORDER[g[0]], _SCOPE_ORDER[g[1]], -g[2])):
         count = groups[(depth, scope, weight)]
@@ -119,7 +129,7 @@ def _usage(usage: UpstreamUsage | None, weights: GapWeights) -> _Usage:
         terms.append(Term(name, math.prod(o.value for o in operands), Op.PRODUCT, operands))
     parts = tuple(Operand(t.name, t.value, ref=t.name) for t in terms) or (Operand("no repositories", 0.0),)
     total = Term("usage", math.fsum(o.value for o in parts), Op.SUM, parts)
-    return _Usage(total.value, len(best), (*terms, total))
+    return _Usage(total.value, len(best), (*terms, total), by_team)
 
 
 def _code(investment: Investment | None, weights: GapWeights) -> tuple[float, tuple[Term, ...]]:
@@ -356,6 +366,7 @@ def _compute_gaps(
                 given=terms["given"].value,
                 recommended=recommended.value,
                 terms=tuple(terms.by_name.values()),
+                usage_by_team=usage[key].by_team,
             )
         )
     scores.sort(key=lambda s: (-s.gap, s.upstream))

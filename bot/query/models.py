@@ -21,6 +21,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class TeamUsageOut(_Model):
+    """The part of an upstream's usage one team's repositories make, and that part of its recommended amount."""
+
+    team: str | None = Field(description="The team ([usage] settings); null: repositories without a known team.")
+    repos: int = Field(description="The team's repositories using the upstream.")
+    usage: float = Field(description="Their weighted usage (repository weight × depth × scope, strongest use each).")
+    share: float = Field(description="Part of the upstream's usage (0..1); an upstream's parts add up to 1.")
+    recommended: float = Field(description="That share of the upstream's recommended yearly amount.")
+
+
 class UpstreamSummary(_Model):
     """One upstream as the latest gap snapshot scored it (or left it out, with the reason)."""
 
@@ -41,6 +51,9 @@ class UpstreamSummary(_Model):
     given: float | None = Field(description="Money given over the window, scaled to a year, reporting currency.")
     decision: str | None = Field(
         description="A person's recorded decision about this upstream; null until the store records decisions."
+    )
+    usage_by_team: list[TeamUsageOut] = Field(
+        default_factory=list, description="Which teams' repositories make its usage, largest first, no team last."
     )
 
 

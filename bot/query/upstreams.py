@@ -26,6 +26,7 @@ from bot.query.models import (
     PackageUse,
     SignalValueOut,
     SortKey,
+    TeamUsageOut,
     TermOut,
     UpstreamPage,
     UpstreamRecord,
@@ -96,6 +97,10 @@ def summary_of(
         recommended=score.recommended,
         given=score.given,
         decision=decision,
+        usage_by_team=[
+            TeamUsageOut(team=part.team, repos=part.repos, usage=part.usage, share=share, recommended=recommended)
+            for part, share, recommended in score.team_parts()
+        ],
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from bot.gaps.interface import GapScore, RiskSignals
-from bot.report.interface import GapRow, RiskKind, RiskRow
+from bot.report.interface import GapRow, RiskKind, RiskRow, TeamUsageRow
 from bot.signals.exits import Exit, exit_line
 
 
@@ -29,6 +29,15 @@ def gap_row(score: GapScore) -> GapRow:
         terms=tuple(term.text() for term in score.terms),
         repos=score.repos,
         risk_signals=score.risk_signals,
+        usage_by_team=team_rows(score),
+    )
+
+
+def team_rows(score: GapScore) -> tuple[TeamUsageRow, ...]:
+    """Each team's part of the upstream's usage and of its recommended amount (the one computation of both)."""
+    return tuple(
+        TeamUsageRow(part.team, part.repos, part.usage, share, recommended)
+        for part, share, recommended in score.team_parts()
     )
 
 

@@ -107,6 +107,27 @@ def contributions_csv(data: ReviewData) -> str:
     return _csv(header, rows)
 
 
+def usage_by_team_csv(data: ReviewData) -> str:
+    """Which teams' repositories make each upstream's usage, and their part of its recommended amount
+    (charge-back); the rows of one upstream add up to its usage and its recommended amount."""
+    header = ("rank", "upstream", "team", "repos", "usage", "share", "recommended_amount", "currency")
+    rows = (
+        (
+            rank,
+            _cell(row.upstream),
+            _cell(part.team or ""),
+            part.repos,
+            _number(part.usage),
+            _number(part.share),
+            _money(part.recommended_amount),
+            data.currency,
+        )
+        for rank, row in enumerate(ranked_gaps(data), start=1)
+        for part in row.usage_by_team
+    )
+    return _csv(header, rows)
+
+
 def review_json(data: ReviewData) -> str:
     """The whole review as one JSON document (``docs/review.schema.json``)."""
     pledge = data.pledge
@@ -148,6 +169,16 @@ def review_json(data: ReviewData) -> str:
                 "repos": row.repos,
                 "risk_signals": list(row.risk_signals),
                 "terms": list(row.terms),
+                "usage_by_team": [
+                    {
+                        "team": part.team,
+                        "repos": part.repos,
+                        "usage": part.usage,
+                        "share": part.share,
+                        "recommended_amount": part.recommended_amount,
+                    }
+                    for part in row.usage_by_team
+                ],
             }
             for row in ranked_gaps(data)
         ],

@@ -68,6 +68,28 @@ class Headline:
         return None if self.previous is None else self.value - self.previous
 
 
+#: How the review names repositories without a known team (``[usage]`` team settings).
+NO_TEAM = "(no team)"
+
+
+@dataclass(frozen=True, slots=True)
+class TeamUsageRow:
+    """The part of one upstream's usage that one team's repositories make: who drives the gap, for charge-back.
+
+    ``share`` is the part of the upstream's usage (the parts of an upstream add up to 1);
+    ``recommended_amount`` is that share of the upstream's recommended amount."""
+
+    team: str | None  # None: repositories without a known team
+    repos: int
+    usage: float
+    share: float
+    recommended_amount: float
+
+    @property
+    def label(self) -> str:
+        return self.team or NO_TEAM
+
+
 @dataclass(frozen=True, slots=True)
 class GapRow:
     """One upstream as the gap model scored it (field names follow ``bot.gaps`` ``GapScore``)."""
@@ -84,6 +106,7 @@ class GapRow:
     terms: tuple[str, ...] = ()  # the explanation, e.g. "usage 0.031 = 14 repos × direct 1.0 × runtime 1.0"
     repos: int = 0  # internal repositories using it
     risk_signals: tuple[str, ...] = ()  # the signals that raised the risk (bus_factor, archived, ...)
+    usage_by_team: tuple[TeamUsageRow, ...] = ()  # largest first, no team last
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,5 +268,6 @@ class ReviewFiles:
     gaps_csv: Path
     funding_csv: Path
     contributions_csv: Path
+    usage_by_team_csv: Path
     review_json: Path
     pledge_json: Path | None  # None when the organisation is not a Pledge member

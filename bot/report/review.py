@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from bot.report import exports
-from bot.report.interface import UNATTRIBUTED, Headline, ReviewData, ReviewError, ReviewFiles
+from bot.report.interface import UNATTRIBUTED, GapRow, Headline, ReviewData, ReviewError, ReviewFiles
 from bot.report.markdown import (
     MarkdownSafe,
     escape_keeping_code,
@@ -53,6 +53,7 @@ def render_review(data: ReviewData, out_dir: Path, *, templates_dir: Path = DEFA
             gaps_csv=_write(out_dir / "gaps.csv", exports.gaps_csv(data)),
             funding_csv=_write(out_dir / "funding.csv", exports.funding_csv(data)),
             contributions_csv=_write(out_dir / "contributions.csv", exports.contributions_csv(data)),
+            usage_by_team_csv=_write(out_dir / "usage_by_team.csv", exports.usage_by_team_csv(data)),
             review_json=_write(out_dir / "review.json", exports.review_json(data)),
             pledge_json=None if pledge is None else _write(out_dir / "pledge.json", pledge),
         )
@@ -121,9 +122,12 @@ def review_context(data: ReviewData) -> dict[str, Any]:
         ),
         key=lambda row: (-row.money, -row.contributions, row.team),
     )
+    shown = top_gaps(data)
     return {
         "data": data,
-        "top_gaps": top_gaps(data),
+        "top_gaps": shown,
+        # which teams' repositories drive each top gap: shown once any repository has a known team
+        "usage_by_team": [g for g in shown if g.usage_by_team] if _teams_known(shown) else [],
         "risks": sorted(data.risks, key=lambda r: (-r.usage_share, r.upstream)),
         "risk_counts": risk_counts(data),
         "kinds": kinds,
@@ -140,6 +144,10 @@ def review_context(data: ReviewData) -> dict[str, Any]:
         "upstream_count": len(data.gaps),
         "md_rows": MARKDOWN_TABLE_ROWS,
     }
+
+
+def _teams_known(rows: Sequence[GapRow]) -> bool:
+    return any(part.team is not None for row in rows for part in row.usage_by_team)
 
 
 def _charts(data: ReviewData) -> dict[str, Chart]:

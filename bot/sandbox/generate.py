@@ -43,6 +43,7 @@ from bot.sandbox.model import (
     UpstreamRepo,
     World,
 )
+from bot.sandbox.repo_facts import assign_repo_facts
 
 WORLD_NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 WINDOW_DAYS = 365
@@ -1388,6 +1389,7 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
     under.sort(key=lambda u: (-usage[u.key], u.key))
     _rename_some(random.Random(f"renames-{seed}"), upstreams, targets, by_upstream, contributions, ledger, sponsorships)
     own = _add_own_library(random.Random(f"own-{seed}"), spec.orgs[0], ids, people, internal)
+    assign_repo_facts(random.Random(f"repo-facts-{seed}"), internal)
     upstreams.append(own.upstream)
     packages.append(own.package)
     contributions += own.contributions

@@ -112,6 +112,8 @@ class SandboxApp:
             return None if grant.permissions.get("contents") else NOT_ACCESSIBLE
         if re.fullmatch(r"/orgs/[^/]+/members", path):
             return None if grant.permissions.get("members") else NOT_ACCESSIBLE
+        if re.fullmatch(r"/orgs/[^/]+/properties/values", path):
+            return None if grant.permissions.get("organization_custom_properties") else NOT_ACCESSIBLE
         return None
 
     def check_jwt(self, token: str | None, *, now: datetime | None = None) -> str | None:
@@ -190,7 +192,13 @@ class SandboxApp:
 
 
 #: What upkeep's App needs: read the organisations' repositories and members, write issues.
-PERMISSIONS = {"contents": "read", "metadata": "read", "members": "read", "issues": "write"}
+PERMISSIONS = {
+    "contents": "read",
+    "metadata": "read",
+    "members": "read",
+    "issues": "write",
+    "organization_custom_properties": "read",
+}
 LEVELS = {"read": 1, "write": 2, "admin": 3}
 NOT_ACCESSIBLE = "Resource not accessible by integration"
 NOT_VISIBLE = "There is at least one repository that does not exist or is not accessible to the parent installation."

@@ -201,6 +201,7 @@ class GitHubRestService:
             ("GET", re.compile(r"/orgs/([^/]+)"), self.get_org, "core"),
             ("GET", re.compile(r"/orgs/([^/]+)/repos"), self.org_repos, "core"),
             ("GET", re.compile(r"/orgs/([^/]+)/members"), self.org_members, "core"),
+            ("GET", re.compile(r"/orgs/([^/]+)/properties/values"), self.property_values, "core"),
             ("GET", re.compile(r"/search/issues"), self.search_issues, "search"),
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)"), self.get_repo, "core"),
             ("GET", re.compile(r"/repos/([^/]+)/([^/]+)/license"), self.get_license, "core"),
@@ -513,7 +514,7 @@ class GitHubRestService:
                 "default_branch": branch,
                 "open_issues_count": open_issues,
                 "is_template": False,
-                "topics": [],
+                "topics": list(repo.topics) if isinstance(repo, InternalRepo) else [],
                 "has_issues": True,
                 "has_projects": True,
                 "has_wiki": True,
@@ -814,6 +815,27 @@ class GitHubRestService:
         chunk, headers = self._page(call, repos)
         return httpx.Response(200, json=[self.repo_json(call, r, full=False) for r in chunk], headers=headers)
 
+    def property_values(self, call: Call) -> httpx.Response:
+        """``GET /orgs/{org}/properties/values``: each visible repository with the values set on it
+        (``repository_id``, ``repository_name``, ``repository_full_name``, ``properties``), 30 a page."""
+        org = call.args[0].lower()
+        if org not in {o.lower() for o in self.world.orgs}:
+            return not_found()
+        if call.auth != "valid":
+            return error(403, "Must have admin rights to Repository.")  # not for anonymous callers
+        repos = sorted((r for r in self.world.internal_repos if r.org.lower() == org), key=lambda r: r.database_id)
+        chunk, headers = self._page(call, repos)
+        body = [
+            {
+                "repository_id": r.database_id,
+                "repository_name": r.name,
+                "repository_full_name": r.full_name,
+                "properties": [{"property_name": k, "value": v} for k, v in sorted(r.properties.items())],
+            }
+            for r in chunk
+        ]
+        return httpx.Response(200, json=body, headers=headers)
+
     def org_members(self, call: Call) -> httpx.Response:
         if call.args[0].lower() not in {o.lower() for o in self.world.orgs}:
             return not_found()
@@ -858,6 +880,8 @@ class GitHubRestService:
         text = None
         if isinstance(repo, UpstreamRepo):
             text = {".github/FUNDING.yml": repo.funding_yml, "funding.json": repo.funding_json}.get(path)
+        else:
+            text = repo.codeowners.get(path)
         if text is None:
             return not_found()
         return httpx.Response(200, json=self.content_json(call, f"{call.args[0]}/{call.args[1]}", path, text))
@@ -939,7 +963,8 @@ class GitHubRestService:
     def topics(self, call: Call) -> httpx.Response:
         if self._visible(call, *call.args[:2]) is None:
             return not_found()
-        return httpx.Response(200, json={"names": []})  # the world gives repositories no topics
+        repo = self._visible(call, *call.args[:2])
+        return httpx.Response(200, json={"names": list(repo.topics) if isinstance(repo, InternalRepo) else []})
 
     # -- labels and issues ------------------------------------------------------------------------
 

@@ -155,6 +155,9 @@ class InternalRepo:
     pushed_at: datetime | None = None
     created_at: datetime | None = None
     dependencies: list[Dependency] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)  # custom property values (tier, team)
+    topics: list[str] = field(default_factory=list)
+    codeowners: dict[str, str] = field(default_factory=dict)  # path (.github/CODEOWNERS, ...) -> text
 
     @property
     def full_name(self) -> str:

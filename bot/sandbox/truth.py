@@ -46,6 +46,7 @@ from packageurl import PackageURL
 
 from bot.sandbox.ecb import world_rates
 from bot.sandbox.model import Person, UpstreamRepo, World
+from bot.sandbox.repo_facts import repo_facts_truth, usage_by_team_truth
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 20x faster
 PUBLIC_MAIL_DOMAINS = frozenset(
@@ -479,6 +480,8 @@ def truth(world: World) -> dict[str, Any]:
         "under_invested": list(world.under_invested),
         "renamed_upstreams": dict(sorted(renamed_upstreams(world).items())),
         "own_upstreams": own_upstreams(world),
+        "repo_facts": repo_facts_truth(world),
+        "usage_by_team": usage_by_team_truth(world),
     }
 
 

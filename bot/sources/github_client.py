@@ -86,6 +86,8 @@ def _app_auth(settings: Settings, secrets: Secrets) -> Auth.AppAuth:
 
 #: What every reading stage's installation token may do: read, nothing else.
 READ_ONLY = {"contents": "read", "metadata": "read", "members": "read"}
+#: The App permission ``GET /orgs/{org}/properties/values`` needs (weights and teams, ``[usage]``).
+CUSTOM_PROPERTIES = "organization_custom_properties"
 #: What the issue sink's token may do, and only on the OSPO repository.
 ISSUES_WRITE = {"issues": "write", "metadata": "read"}
 
@@ -110,8 +112,15 @@ def installation_auth(
     app_auth = _app_auth(settings, secrets)
     integration = GithubIntegration(auth=app_auth, base_url=settings.github.api_url.rstrip("/"))
     installation = integration.get_org_installation(org)
+    asked = dict(permissions)
+    if permissions is READ_ONLY:
+        # custom property values (weights and teams): asked for only when the App was granted them, since
+        # asking for a permission the App lacks fails the token request (422) for every stage
+        granted = (installation.raw_data or {}).get("permissions") or {}
+        if granted.get(CUSTOM_PROPERTIES) in ("read", "write", "admin"):
+            asked[CUSTOM_PROPERTIES] = "read"
     auth: Auth.AppInstallationAuth = _narrow_auth_class()(
-        app_auth, installation.id, dict(permissions), repositories, requester=integration.requester
+        app_auth, installation.id, asked, repositories, requester=integration.requester
     )
     return auth
 

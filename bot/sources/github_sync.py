@@ -35,16 +35,25 @@ from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import col, select
 
 from bot.config import Settings
-from bot.http import RateLimited, cache_key
+from bot.http import RateLimited
 from bot.inventory.ingest import ingest_bytes
 from bot.inventory.interface import InventoryError
 from bot.pipeline import StageContext
 from bot.progress import start_progress
+from bot.sources.github_repo_facts import (
+    FactsCalls,
+    cache_page,
+    cached_page,
+    fetch_codeowners_team,
+    fetch_property_values,
+    properties_of,
+)
+from bot.sources.repo_weights import RepoFacts, compute_repo_weight
 from bot.store.engine import session_scope
-from bot.store.tables import HttpCacheRow, RepositoryRow, utcnow
+from bot.store.tables import RepositoryRow
 
 log = logging.getLogger(__name__)
 PER_PAGE = 100
@@ -65,6 +74,7 @@ class Repo:
     fork: bool
     archived: bool
     pushed_at: datetime | None
+    topics: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,6 +96,13 @@ class SyncSummary:
     disabled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     stopped: str | None = None
+    weighted: int = 0  # repositories a [[usage.weight]] rule gave a weight
+    teams: int = 0  # repositories with a team from a property, a topic or CODEOWNERS
+    property_pages: int = 0
+    property_pages_not_modified: int = 0
+    codeowners_requests: int = 0
+    codeowners_reused: int = 0
+    warnings: list[str] = field(default_factory=list)  # properties or CODEOWNERS GitHub would not give
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,29 +121,13 @@ def _aware(value: datetime | None) -> datetime | None:
 # --------------------------------------------------------------------------- listing
 
 
-def _cached(engine: Engine, url: str) -> HttpCacheRow | None:
-    url = cache_key(url)
-    with Session(engine) as session:
-        return session.exec(select(HttpCacheRow).where(HttpCacheRow.url == url)).first()
-
-
-def _cache(engine: Engine, url: str, etag: str | None, body: bytes) -> None:
-    url = cache_key(url)
-    with session_scope(engine) as session:
-        row = session.exec(select(HttpCacheRow).where(HttpCacheRow.url == url)).first() or HttpCacheRow(
-            url=url, body=b""
-        )
-        row.etag, row.body, row.status_code, row.fetched_at = etag, body, 200, utcnow()
-        session.add(row)
-
-
 def list_repositories(engine: Engine, api: httpx.Client, api_url: str, org: str, summary: SyncSummary) -> list[Repo]:
     """Every repository of ``org`` the token can see, revalidating each page with its stored ETag."""
     repos: list[Repo] = []
     page = 1
     while True:
         url = f"{api_url.rstrip('/')}/orgs/{org}/repos?type=all&per_page={PER_PAGE}&page={page}"
-        cached = _cached(engine, url)
+        cached = cached_page(engine, url)
         headers = {"If-None-Match": cached.etag} if cached is not None and cached.etag else {}
         response = api.get(url, headers=headers)
         summary.listing_pages += 1
@@ -135,7 +136,7 @@ def list_repositories(engine: Engine, api: httpx.Client, api_url: str, org: str,
             body = cached.body
         elif response.status_code == 200:
             body = response.content
-            _cache(engine, url, response.headers.get("etag"), body)
+            cache_page(engine, url, response.headers.get("etag"), body)
         else:
             raise SbomExportError(f"{org}: listing repositories answered HTTP {response.status_code}")
         items = json.loads(body)
@@ -147,6 +148,7 @@ def list_repositories(engine: Engine, api: httpx.Client, api_url: str, org: str,
                     fork=bool(item.get("fork")),
                     archived=bool(item.get("archived")),
                     pushed_at=_time(item.get("pushed_at")),
+                    topics=tuple(str(t) for t in item.get("topics") or ()),
                 )
             )
         if len(items) < PER_PAGE:
@@ -281,6 +283,64 @@ def _mark(engine: Engine, full_name: str, *, pushed_at: datetime | None, digest:
 # --------------------------------------------------------------------------- the stage
 
 
+def _kept(repos: list[Repo], settings: Settings) -> list[Repo]:
+    return [
+        r
+        for r in repos
+        if (settings.github.include_forks or not r.fork) and (settings.github.include_archived or not r.archived)
+    ]
+
+
+def _weigh(
+    engine: Engine, settings: Settings, api: httpx.Client, org: str, repos: list[Repo], summary: SyncSummary
+) -> None:
+    """Weight each repository and name its team from its properties, topics and CODEOWNERS (``[usage]``).
+
+    Nothing is asked of GitHub unless ``[usage]`` needs it. A weight or team a person set by hand (no
+    rule or source recorded beside it) is kept when no rule or source names one."""
+    usage = settings.usage
+    if not (usage.weight or usage.team_property or usage.team_topic_prefix or usage.team_from_codeowners):
+        return
+    calls = FactsCalls()
+    values = (
+        fetch_property_values(engine, api, settings.github.api_url, org, calls) if usage.needs_properties() else None
+    )
+    with session_scope(engine) as session:
+        rows = {
+            r.full_name: r
+            for r in session.exec(
+                select(RepositoryRow).where(col(RepositoryRow.full_name).in_([r.full_name for r in repos]))
+            ).all()
+        }
+        for repo in repos:
+            row = rows[repo.full_name]
+            facts = RepoFacts(repo.full_name, properties_of(values, repo.full_name), repo.topics)
+            result = compute_repo_weight(facts, usage)
+            if usage.team_from_codeowners and result.team is None:
+                if row.codeowners_pushed_at is not None and _aware(row.codeowners_pushed_at) == repo.pushed_at:
+                    calls.codeowners_reused += 1
+                else:
+                    team, settled = fetch_codeowners_team(api, settings.github.api_url, repo.full_name, calls)
+                    row.codeowners_team = team
+                    row.codeowners_pushed_at = repo.pushed_at if settled else None
+                facts = RepoFacts(facts.full_name, facts.properties, facts.topics, row.codeowners_team)
+                result = compute_repo_weight(facts, usage)
+            if result.weight_rule is not None or row.weight_rule is not None:
+                row.weight, row.weight_rule = result.weight, result.weight_rule
+            if result.team_source is not None or row.team_source is not None:
+                row.team, row.team_source = result.team, result.team_source
+            summary.weighted += result.weight_rule is not None
+            summary.teams += row.team is not None
+            session.add(row)
+    summary.property_pages += calls.property_pages
+    summary.property_pages_not_modified += calls.property_pages_not_modified
+    summary.codeowners_requests += calls.codeowners_requests
+    summary.codeowners_reused += calls.codeowners_reused
+    summary.warnings.extend(calls.warnings)
+    for warning in calls.warnings:
+        log.warning("sync: %s", warning)
+
+
 def _due(repos: list[Repo], rows: dict[str, RepositoryRow], settings: Settings, summary: SyncSummary) -> Iterator[Repo]:
     for repo in repos:
         if repo.fork and not settings.github.include_forks:
@@ -326,6 +386,7 @@ def sync_organisations(
             repos = list_repositories(engine, client, settings.github.api_url, org, summary)
             summary.listed += len(repos)
             rows = _save_listing(engine, repos)
+            _weigh(engine, settings, client, org, _kept(repos, settings), summary)
             due = list(_due(repos, rows, settings, summary))
             _export_all(engine, settings, exporter, due, rows, summary)
     except RateLimited as exc:

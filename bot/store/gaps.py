@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from bot.gaps.interface import GapError, GapScore, GapSnapshot, NotScored, Op, Operand, Term, TrendDiff
+from bot.gaps.interface import GapError, GapScore, GapSnapshot, NotScored, Op, Operand, TeamUsage, Term, TrendDiff
 from bot.gaps.trends import ScorePoint, diff_scores
 from bot.gaps.under_invested import UnderInvestment
 from bot.gaps.weights import GapWeights
@@ -131,6 +131,7 @@ def save_snapshot(
                 "given": s.given,
                 "recommended": s.recommended,
                 "terms": encode_terms(s.terms),
+                "usage_by_team": [{"team": t.team, "usage": t.usage, "repos": t.repos} for t in s.usage_by_team],
             }
             for s in scores
         ]
@@ -175,6 +176,9 @@ def _score(row: GapScoreRow, *, with_terms: bool = True) -> GapScore:
         given=row.given,
         recommended=row.recommended,
         terms=decode_terms(row.terms, row.upstream_key) if with_terms else (),
+        usage_by_team=tuple(
+            TeamUsage(t.get("team"), float(t["usage"]), int(t["repos"])) for t in row.usage_by_team or ()
+        ),
     )
 
 

@@ -29,8 +29,14 @@ class RepositoryRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     full_name: str = Field(index=True, unique=True, description="owner/name, lower-cased")
     host: str = "github.com"
-    weight: float = 1.0
+    weight: float | None = Field(
+        default=None, description="set by a [[usage.weight]] rule (or by hand); None: usage.default_repo_weight"
+    )
+    weight_rule: str | None = Field(default=None, description="the rule that set the weight, e.g. tier=critical")
     team: str | None = None
+    team_source: str | None = Field(default=None, description="property | topic | codeowners; None: not set by sync")
+    codeowners_team: str | None = Field(default=None, description="the team CODEOWNERS' * rule names, as last read")
+    codeowners_pushed_at: datetime | None = Field(default=None, description="pushed_at when CODEOWNERS was read")
     source: str = Field(default="file", description="file | github")
     private: bool = False
     fork: bool = False
@@ -298,6 +304,8 @@ class GapScoreRow(SQLModel, table=True):
     given: float
     recommended: float
     terms: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [{"team": str | None, "usage": float, "repos": int}]: the usage each team's repositories make
+    usage_by_team: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
 
 
 # --------------------------------------------------------------------------- signals (evidence II: upstream health)

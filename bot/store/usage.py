@@ -33,6 +33,7 @@ def load_upstream_usages(engine: Engine) -> list[UpstreamUsage]:
             col(PackageResolutionRow.upstream_key),
             col(RepositoryRow.full_name),
             col(RepositoryRow.weight),
+            col(RepositoryRow.team),
             col(UsageRow.depth),
             col(UsageRow.scope),
         )
@@ -44,9 +45,9 @@ def load_upstream_usages(engine: Engine) -> list[UpstreamUsage]:
     )
     uses: dict[str, set[RepoUse]] = defaultdict(set)
     with Session(engine) as session:
-        for upstream, repo, weight, depth, scope in session.execute(statement):
+        for upstream, repo, weight, team, depth, scope in session.execute(statement):
             if upstream:
-                uses[upstream].add(RepoUse(repo=repo, depth=Depth(depth), scope=Scope(scope), weight=weight))
+                uses[upstream].add(RepoUse(repo=repo, depth=Depth(depth), scope=Scope(scope), weight=weight, team=team))
     return [
         UpstreamUsage(upstream=key, repos=tuple(sorted(repo_uses, key=lambda u: (u.repo, u.depth, u.scope))))
         for key, repo_uses in sorted(uses.items())

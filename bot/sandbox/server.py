@@ -40,12 +40,14 @@ from bot.sandbox.interface import Service, ServiceContext
 from bot.sandbox.limits import (
     DEFAULT_PROFILE,
     DEFAULT_TIME_COMPRESSION,
+    OPENCOLLECTIVE_PREFIX,
     SECONDARY_DOCS,
     SECONDARY_MESSAGE,
     Charge,
     LimitProfile,
     Limits,
     compressed_seconds,
+    opencollective_token,
     profile,
 )
 from bot.sandbox.model import World
@@ -356,12 +358,23 @@ class Router:
             answer = Answer(self._fault_response(fault, prefix, knobs, f"{url_key}\x1f{nth}"))
         else:
             limited = self._rate_limit(knobs, prefix, token)
+            profile_, compression = knobs.profile, knobs.time_compression
+            stated: dict[str, str] = {}  # limit headers on every answer (Open Collective's)
             if limited is None and prefix in GITHUB_PREFIXES and knobs.rate_limit is None:  # the old knob wins
                 limited, charge = self.limits.check(
-                    request, prefix, path, token, knobs.profile, knobs.time_compression, knobs.fault_seed
+                    request, prefix, path, token, profile_, compression, knobs.fault_seed
                 )
+                if limited is None and not self.limits.check_cpu(
+                    token, prefix == "/api/graphql", profile_, compression
+                ):
+                    limited = self.limits.secondary(profile_, compression, knobs.fault_seed)
             elif limited is None and prefix == "/slack/api" and knobs.rate_limit is None:
-                limited = self.limits.check_slack(request, path, knobs.profile, knobs.time_compression)
+                limited = self.limits.check_slack(request, path, profile_, compression)
+                limited = limited or self.limits.check_slack_post(request, path, profile_, compression)
+            elif limited is None and prefix == OPENCOLLECTIVE_PREFIX and knobs.rate_limit is None:
+                limited, stated = self.limits.check_opencollective(opencollective_token(request), profile_, compression)
+            elif limited is None and prefix.startswith("/registry/") and knobs.rate_limit is None:
+                limited = self.limits.check_registry(prefix, profile_, compression)
             if limited is not None:
                 answer = Answer(limited)
             elif service is None:
@@ -376,8 +389,13 @@ class Router:
                     if ok:
                         if charge is not None:
                             request.extensions["sandbox.charge"] = charge
+                        cpu_started = time.thread_time()
                         response = service.handle(request, path, self.context)
                         response.read()
+                        if prefix in GITHUB_PREFIXES and knobs.rate_limit is None and profile_.enforcing:
+                            used = time.thread_time() - cpu_started
+                            self.limits.charge_cpu(token, prefix == "/api/graphql", used, compression)
+                        response.headers.update(stated)
                         if charge is not None:
                             response.headers.update(charge.headers())
                         elif prefix == "/api/v3" and path.rstrip("/") == "/rate_limit" and knobs.rate_limit is None:

@@ -193,6 +193,7 @@ class RequestRecord:
     fault: str | None
     token: str | None  # a fingerprint of the token, never the token
     duration_ms: float
+    headerless_limit: bool = False  # a 403/429 limit answer that says nothing of when to come back
 
 
 @dataclass
@@ -205,6 +206,15 @@ class _Bucket:
 class _Stats:
     records: list[RequestRecord] = field(default_factory=list)
     seen: Counter[str] = field(default_factory=Counter)
+
+
+def _headerless_limit(response: httpx.Response) -> bool:
+    """A limit answer (429, or a 403 about a limit) with neither ``retry-after`` nor ``x-ratelimit-remaining: 0``."""
+    if response.status_code not in (403, 429):
+        return False
+    if "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0":
+        return False
+    return response.status_code == 429 or b"rate limit" in response.content[:500].lower()
 
 
 def route_of(path: str) -> str:
@@ -414,6 +424,7 @@ class Router:
             fault=fault,
             token=fingerprint(token),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            headerless_limit=_headerless_limit(answer.response),
         )
         with self._lock:
             self._stats.records.append(record)
@@ -566,6 +577,7 @@ class Router:
             "by_route": dict(sorted(Counter(f"{r.service} {r.method} {r.route}" for r in records).items())),
             "by_status": dict(sorted(Counter(str(r.status) for r in records).items())),
             "faults": dict(sorted(Counter(r.fault for r in records if r.fault).items())),
+            "headerless_limits": sum(r.headerless_limit for r in records),
         }
 
     def reset_stats(self) -> None:

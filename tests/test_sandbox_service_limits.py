@@ -127,10 +127,14 @@ def test_slack_takes_one_message_a_second_per_channel(world: World) -> None:
         elsewhere = c.post("/slack/api/chat.postMessage", headers=headers, json={"channel": other, "text": "3"})
         clock.now += 1.0
         later = c.post("/slack/api/chat.postMessage", headers=headers, json={"channel": ours, "text": "4"})
+        clock.now += 1.0
+        by_name = c.post("/slack/api/chat.postMessage", headers=headers, json={"channel": "#general", "text": "5"})
+        by_id = c.post("/slack/api/chat.postMessage", headers=headers, json={"channel": other, "text": "6"})
     assert first.json()["ok"] and elsewhere.json()["ok"] and later.json()["ok"]
     assert second.status_code == 429 and second.json() == {"ok": False, "error": "ratelimited"}
     assert second.headers["retry-after"] == "1"
-    assert [m.text for m in world.slack_messages][-3:] == ["1", "3", "4"]
+    assert by_name.json()["ok"] and by_id.status_code == 429  # a name and its id are one channel
+    assert [m.text for m in world.slack_messages][-4:] == ["1", "3", "4", "5"]
 
 
 def test_github_cpu_time_is_90_seconds_a_minute_60_of_them_graphql() -> None:

@@ -436,9 +436,10 @@ class Limits:
         per_second = limits.slack_posts_per_channel_second
         if path.strip("/") != "chat.postMessage" or per_second is None:
             return None
-        from bot.sandbox.slack import _args  # the Slack service reads its arguments one way
+        from bot.sandbox.slack import CHANNEL_ID, _args, channel_id  # the Slack service's own reading
 
-        channel = str(_args(request).get("channel") or "").lstrip("#")
+        channel = str(_args(request).get("channel") or "")
+        channel = channel if CHANNEL_ID.fullmatch(channel) else channel_id(channel.lstrip("#"))  # a name: its id
         with self._lock:
             ok, window = self._spend("slack-workspace", f"slack:post:{channel}", SECOND / compression, 1, per_second)
             wait = window.start + SECOND / compression - self.clock()

@@ -68,7 +68,9 @@ class GitHubSettings(_Section):
         default=5000, ge=1, description="Pace of each credential's shared token bucket (15000: App on GHEC)."
     )
     time_compression: float = Field(
-        default=1.0, ge=1.0, description="How much faster the service clock runs (GitHub: 1)."
+        default=1.0,
+        ge=1.0,
+        description="How much faster the services' clock runs (real services: 1; the sandbox's factor).",
     )
     web_host: str = Field(default="github.com", description="Host of upstream keys for repositories seen here.")
     people_per_query: int = Field(

@@ -65,6 +65,7 @@ class DemoResult:
     world: World | None = None
     findings: list[str] = field(default_factory=list)  # traps the world holds, and what upkeep made of them
     retries: list[dict[str, Any]] = field(default_factory=list)  # the deliver stage's later rounds, as retries came due
+    requests: dict[str, Any] = field(default_factory=dict)  # the sandbox's request counts (Router.stats)
 
 
 def drain_outbox(context: StageContext, deliver: Callable[[StageContext], Any]) -> list[dict[str, Any]]:
@@ -181,6 +182,7 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
             result.deliveries += sum(int(r.get("delivered", 0)) for r in result.retries)
         result.top_gaps = _top_gaps(engine, limit=5)
         result.findings = _findings(engine)
+        result.requests = server.router.stats()
         engine.dispose()
     save_state(world, options.out / STATE_FILE)
     result.files.update(_write_deliveries(options.out, world))

@@ -13,8 +13,10 @@ every request of every adapter gets the same policy:
   not) waits at least ``secondary_wait_seconds`` (a minute, GitHub's documented rule) and then
   twice as long each time, never the short backoff of a server error;
 * a :class:`TokenBucket` per credential, shared by every client of the process that uses the
-  same credential (:func:`bucket_for`), paces requests under the hourly budget and, once an answer
-  says the budget is spent, holds every request until its reset instead of sending it to be refused.
+  same credential (:func:`bucket_for`), paces requests under the budget (an hour's, or a minute's
+  for Open Collective) and, once any answer says a limit was hit (a spent budget, a 429, a
+  secondary-limit 403), holds every request of every client sharing it for the time the answer
+  gave (:meth:`TokenBucket.hold`) instead of sending them to be refused.
 
 Budgets and waits can be compressed by a declared factor (``time_compression``) for the sandbox,
 whose clock runs that much faster; against a real service the factor is 1.
@@ -77,7 +79,8 @@ def compressed_policy(policy: RetryPolicy, time_compression: float) -> RetryPoli
 class TokenBucket:
     """Paces one credential's requests under ``limit_per_hour`` by design: bursts of a tenth of the
     budget, refilled at nine tenths of it, so no hour (times the time compression) can hold more than
-    the budget; and no request at all while an answer says the budget is spent (:meth:`observe`).
+    the budget; and no request at all while an answer says a limit was hit (:meth:`observe`,
+    :meth:`hold`). ``window_seconds`` makes the budget one per that window instead of per hour.
 
     ``acquire`` returns how long the caller must sleep first; a wait longer than ``max_wait``
     raises :class:`RateLimited` instead, so a stage pauses rather than blocks for an hour.
@@ -88,10 +91,11 @@ class TokenBucket:
         limit_per_hour: float,
         *,
         time_compression: float = 1.0,
+        window_seconds: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.rate = 0.9 * limit_per_hour * max(1.0, time_compression) / 3600.0
+        self.rate = 0.9 * limit_per_hour * max(1.0, time_compression) / window_seconds
         self.capacity = max(1.0, 0.1 * limit_per_hour)
         self.tokens = self.capacity
         self.clock, self.wall = clock, wall
@@ -123,18 +127,34 @@ class TokenBucket:
         with self._lock:
             self.blocked_until = max(self.blocked_until, reset)
 
+    def hold(self, seconds: float) -> None:
+        """Issue nothing for ``seconds``: an answer said a limit was hit, for every client of this credential."""
+        with self._lock:
+            self.blocked_until = max(self.blocked_until, self.wall() + seconds)
+
 
 _BUCKETS: dict[tuple[str, str], TokenBucket] = {}
 _BUCKETS_LOCK = threading.Lock()
 
 
-def bucket_for(service: str, credential: str, rate_per_hour: float, *, time_compression: float = 1.0) -> TokenBucket:
-    """The process's one bucket for ``credential`` on ``service`` (made on first use; only a hash is kept)."""
+def bucket_for(
+    service: str,
+    credential: str,
+    rate_per_hour: float,
+    *,
+    time_compression: float = 1.0,
+    window_seconds: float = 3600.0,
+) -> TokenBucket:
+    """The process's one bucket for ``credential`` on ``service`` (made on first use; only a hash is kept).
+
+    ``rate_per_hour`` is the budget per ``window_seconds`` (an hour unless said otherwise)."""
     key = (service, hashlib.sha256(credential.encode()).hexdigest()[:16])
     with _BUCKETS_LOCK:
         bucket = _BUCKETS.get(key)
         if bucket is None:
-            bucket = _BUCKETS[key] = TokenBucket(rate_per_hour, time_compression=time_compression)
+            bucket = _BUCKETS[key] = TokenBucket(
+                rate_per_hour, time_compression=time_compression, window_seconds=window_seconds
+            )
         return bucket
 
 
@@ -218,6 +238,23 @@ class _Decision:
         return None
 
 
+def _after(
+    decision: _Decision, bucket: TokenBucket | None, request: httpx.Request, response: httpx.Response, attempt: int
+) -> float | None:
+    """The decision on ``response``; a limit answer holds ``bucket`` (every client of the credential) as long."""
+    if bucket is None:
+        return decision.after_response(request, response, attempt)
+    bucket.observe(response)
+    try:
+        wait = decision.after_response(request, response, attempt)
+    except RateLimited as exc:
+        bucket.hold(max(0.0, exc.reset_at.timestamp() - time.time()))
+        raise
+    if wait is not None and is_rate_limited(response):
+        bucket.hold(wait)
+    return wait
+
+
 class RetryingTransport(httpx.BaseTransport):
     """Wraps a transport with the retry policy described in the module docstring."""
 
@@ -249,9 +286,7 @@ class RetryingTransport(httpx.BaseTransport):
                 self.sleep(self.decision.backoff(attempt))
                 attempt += 1
                 continue
-            if self.bucket is not None:
-                self.bucket.observe(response)
-            wait = self.decision.after_response(request, response, attempt)
+            wait = _after(self.decision, self.bucket, request, response, attempt)
             if wait is None:
                 return response
             response.close()
@@ -293,9 +328,7 @@ class AsyncRetryingTransport(httpx.AsyncBaseTransport):
                 await self.sleep(self.decision.backoff(attempt))
                 attempt += 1
                 continue
-            if self.bucket is not None:
-                self.bucket.observe(response)
-            wait = self.decision.after_response(request, response, attempt)
+            wait = _after(self.decision, self.bucket, request, response, attempt)
             if wait is None:
                 return response
             await response.aclose()

@@ -12,6 +12,7 @@ import defusedxml.ElementTree as ET
 import httpx
 import pytest
 
+from bot.http import RetryingTransport
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Package, World
 from bot.sandbox.registries import PyPIService, pep503, registry_services
@@ -26,7 +27,9 @@ POM = "{http://maven.apache.org/POM/4.0.0}"
 @pytest.fixture
 def client(sandbox_world: World) -> Iterator[httpx.Client]:
     router = Router(sandbox_world, services=registry_services(sandbox_world))
-    with httpx.Client(transport=httpx.MockTransport(router.handler), base_url="http://sandbox.test") as c:
+    # as upkeep's clients do: crates.io's one request a second answers 429 with Retry-After, waited out
+    transport = RetryingTransport(httpx.MockTransport(router.handler))
+    with httpx.Client(transport=transport, base_url="http://sandbox.test") as c:
         yield c
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.sandbox.model import World
@@ -107,6 +108,13 @@ def test_timestamps_are_monotonic_and_deterministic(world: World) -> None:
     assert [call(again, "chat.postMessage", channel=CHANNEL, text=str(i)).json()["ts"] for i in range(3)] == stamps
 
 
+def sdk_client(base: str) -> WebClient:
+    """slack-sdk as upkeep builds it: a 429 (chat.postMessage's one a second per channel) waits and retries."""
+    return WebClient(
+        token=SLACK_TOKEN, base_url=f"{base}/slack/api/", retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=5)]
+    )
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[World, str]]:
     world = make_world()
@@ -116,7 +124,7 @@ def served() -> Iterator[tuple[World, str]]:
 
 def test_slack_sdk_posts_updates_and_reads_history(served: tuple[World, str]) -> None:
     world, base = served
-    client = WebClient(token=SLACK_TOKEN, base_url=f"{base}/slack/api/")
+    client = sdk_client(base)
     assert client.auth_test()["ok"]
     metadata = {"event_type": "upkeep_digest", "event_payload": {"digest_id": "2026-Q4"}}
     posted = client.chat_postMessage(
@@ -136,7 +144,7 @@ def test_slack_sdk_posts_updates_and_reads_history(served: tuple[World, str]) ->
 
 def test_history_pages_with_cursor(served: tuple[World, str]) -> None:
     world, base = served
-    client = WebClient(token=SLACK_TOKEN, base_url=f"{base}/slack/api/")
+    client = sdk_client(base)
     for i in range(5):
         client.chat_postMessage(channel=CHANNEL, text=f"m{i}")
     seen: list[str] = []
@@ -155,7 +163,7 @@ def test_history_pages_with_cursor(served: tuple[World, str]) -> None:
 
 def test_files_upload_v2_flow(served: tuple[World, str], tmp_path: Path) -> None:
     world, base = served
-    client = WebClient(token=SLACK_TOKEN, base_url=f"{base}/slack/api/")
+    client = sdk_client(base)
     report = tmp_path / "gaps.csv"
     report.write_text("upstream,gap\npsf/requests,1200\n")
     response = client.files_upload_v2(

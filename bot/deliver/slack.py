@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from http.client import HTTPException
@@ -47,6 +49,8 @@ HISTORY_PAGES = 20
 #: A Slack conversation id: public (C), private or multi-person (G), direct (D).
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 CHANNEL_PAGES = 50
+#: ``chat.postMessage`` takes one message a second per channel (https://api.slack.com/docs/rate-limits).
+POST_INTERVAL_SECONDS = 1.0
 
 
 class SlackSink:
@@ -59,10 +63,29 @@ class SlackSink:
 
     channel: Channel = "slack"
 
-    def __init__(self, client: WebClient, *, post_client: WebClient | None = None) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        post_client: WebClient | None = None,
+        post_interval: float = POST_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self._post_client = post_client or client
         self._ids: dict[str, str] = {}
+        self.post_interval = post_interval
+        self._clock, self._sleep = clock, sleep
+        self._last_post: dict[str, float] = {}  # channel id -> when its last chat.postMessage answered
+
+    def _pace(self, channel: str) -> None:
+        """Wait until ``channel``'s last post is ``post_interval`` old: Slack takes one message a second per channel."""
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = last + self.post_interval - self._clock()
+            if wait > 0:
+                self._sleep(wait)
 
     def channel_id(self, target: str) -> str:
         """``target``'s channel id: itself when it is one, else looked up by name once (``conversations.list``)."""
@@ -123,6 +146,7 @@ class SlackSink:
 
     def _post(self, item: Delivery) -> str:
         target = item.target
+        self._pace(target)
         try:
             response = self._post_client.chat_postMessage(
                 channel=target,
@@ -146,6 +170,8 @@ class SlackSink:
                 log.info("slack post answer lost; message found", extra={"channel": target, "ts": found})
                 return found
             raise
+        finally:
+            self._last_post[target] = self._clock()  # counted from the answer: the post arrived before it
         ts = str(response.get("ts") or "")
         if not ts:
             raise DeliveryError(f"slack {target}: chat.postMessage answered ok without a ts")
@@ -227,7 +253,9 @@ def make_slack_sink(settings: Settings, secrets: Secrets) -> SlackSink | SlackWe
             )
             for posting in (False, True)
         )
-        return SlackSink(reader, post_client=poster)
+        # one message a second per channel, on the service's clock (compressed in the sandbox)
+        interval = POST_INTERVAL_SECONDS / settings.github.time_compression
+        return SlackSink(reader, post_client=poster, post_interval=interval)
     if secrets.slack_webhook_url is not None:
         webhook = WebhookClient(
             secrets.slack_webhook_url.get_secret_value(),

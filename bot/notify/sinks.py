@@ -55,14 +55,15 @@ def _adapter(entry: NotifySettings, secret: str | None, settings: Settings) -> S
         )
     from slack_sdk import WebClient
 
-    from bot.deliver.slack import SlackSink, retry_handlers
+    from bot.deliver.slack import POST_INTERVAL_SECONDS, SlackSink, retry_handlers
 
     api = entry.url or settings.slack.api_url
     slack_clients = [
         WebClient(token=secret, base_url=api, timeout=entry.timeout_seconds, retry_handlers=retry_handlers(posting=p))
         for p in (False, True)
     ]
-    return SlackSink(slack_clients[0], post_client=slack_clients[1])
+    interval = POST_INTERVAL_SECONDS / settings.github.time_compression  # compressed in the sandbox
+    return SlackSink(slack_clients[0], post_client=slack_clients[1], post_interval=interval)
 
 
 def build_notify_sinks(

@@ -9,7 +9,11 @@
 * Sharing: URLs fetched with ``share=True`` (Maven parent POMs, go-get pages) are requested once per
   run, however many packages need them.
 * Failures: retries with backoff live in the client (``bot.http.make_async_client``); what is still
-  failing afterwards (5xx, 429, timeouts, long rate limits) becomes :class:`RegistryUnavailable`.
+  failing afterwards (5xx, 429, timeouts) becomes :class:`RegistryUnavailable`.
+* Limits: a registry with a documented rate (crates.io, RubyGems) is paced by its
+  :class:`~bot.http.TokenBucket` (``paces``); a limit it still answers with a wait longer than the
+  client blocks for becomes :class:`RegistryRateLimited`, and every later request to that registry
+  in the run fails at once with the same reset instead of hammering it.
 * Connections: :class:`RegistryPoolTransport` gives each registry its own small connection pool.
 """
 
@@ -17,16 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
-from bot.http import RateLimited
-from bot.resolve.interface import BAD_DOCUMENT, REGISTRY_404, RegistryUnavailable, Unresolved
+from bot.http import RateLimited, TokenBucket
+from bot.resolve.interface import BAD_DOCUMENT, REGISTRY_404, RegistryRateLimited, RegistryUnavailable, Unresolved
 
 MAX_CACHED_BODY = 4 * 1024 * 1024  # larger bodies are not stored for revalidation
 
@@ -150,8 +156,15 @@ class Fetcher:
         global_limit: int = 32,
         cache: HttpCache | None = None,
         registries: Iterable[str] = (),
+        paces: Mapping[str, TokenBucket] | None = None,
+        names: Mapping[str, str] | None = None,
+        max_pace_wait: float = 60.0,
     ) -> None:
+        self.max_pace_wait = max_pace_wait
         self.client = client
+        self.paces = {base.rstrip("/"): bucket for base, bucket in (paces or {}).items()}
+        self.names = {base.rstrip("/"): name for base, name in (names or {}).items()}
+        self.limited: dict[str, datetime] = {}  # registry base -> rate limited until
         self.cache = cache
         self.per_host_limit = per_host_limit
         self.stats = FetchStats()
@@ -180,6 +193,7 @@ class Fetcher:
         registry = self.registry_of(url)
         limiter = self._hosts.setdefault(registry, asyncio.Semaphore(self.per_host_limit))
         async with limiter, self._global:
+            await self._pace(url, registry)
             cached = self.cache.get(url) if self.cache is not None else None
             request_headers = dict(headers or {})
             if cached is not None:
@@ -193,7 +207,10 @@ class Fetcher:
                 response = await self.client.get(url, headers=request_headers)
             except RateLimited as exc:
                 self.stats.failures += 1
-                raise RegistryUnavailable(url, f"rate limited until {exc.reset_at.isoformat()}") from exc
+                self.limited[registry] = max(exc.reset_at, self.limited.get(registry, exc.reset_at))
+                if registry in self.paces:  # every client of this registry in the process stops until then
+                    self.paces[registry].hold(max(0.0, exc.reset_at.timestamp() - time.time()))
+                raise RegistryRateLimited(url, self.names.get(registry, registry), self.limited[registry]) from exc
             except httpx.HTTPError as exc:
                 self.stats.failures += 1
                 raise RegistryUnavailable(url, f"{type(exc).__name__}: {exc}") from exc
@@ -210,6 +227,22 @@ class Fetcher:
         if self.cache is not None and storable:
             self.cache.put(CachedResponse(url, 200, body, etag, last_modified))
         return FetchResult(url, response.status_code, body)
+
+    async def _pace(self, url: str, registry: str) -> None:
+        """Hold a request to a registry already rate limited this run; else wait for its pace, if it has one."""
+        until = self.limited.get(registry)
+        if until is not None:
+            raise RegistryRateLimited(url, self.names.get(registry, registry), until)
+        bucket = self.paces.get(registry)
+        if bucket is None:
+            return
+        try:
+            pause = bucket.acquire(url, self.max_pace_wait)
+        except RateLimited as exc:  # held for longer than we block: the stage pauses
+            self.limited[registry] = exc.reset_at
+            raise RegistryRateLimited(url, self.names.get(registry, registry), exc.reset_at) from exc
+        if pause > 0:
+            await asyncio.sleep(pause)
 
 
 def unresolved_for(result: FetchResult) -> Unresolved:

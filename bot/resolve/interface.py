@@ -9,6 +9,7 @@ turns into "retry next run".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.records import UpstreamKey
@@ -26,6 +27,7 @@ NO_PURL_NO_ECOSYSTEM = "no purl and no ecosystem"
 NO_RESOLVER = "no resolver for ecosystem"
 REGISTRY_UNAVAILABLE = "registry unavailable"
 BAD_DOCUMENT = "registry document unreadable"
+RATE_LIMITED = "rate limited"  # "rate limited: crates until 2026-…": the stage pauses, the package stays retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ class Unresolved:
         """Whether deps.dev may be asked instead: the registry gave nothing usable, a 404 and an
         unreadable document included. Only a rule that needs no registry (an unparseable purl, no
         ecosystem, no resolver) has nothing deps.dev could add."""
-        return self.category not in {NO_PURL_NO_ECOSYSTEM, NO_RESOLVER}
+        return self.category not in {NO_PURL_NO_ECOSYSTEM, NO_RESOLVER, RATE_LIMITED}
 
 
 Outcome = Resolution | Unresolved
@@ -86,6 +88,15 @@ class RegistryUnavailable(ResolveError):
         super().__init__(f"{url}: {detail}")
         self.url = url
         self.detail = detail
+
+
+class RegistryRateLimited(RegistryUnavailable):
+    """A registry said its limit was hit and when to come back: the stage pauses until ``reset_at``."""
+
+    def __init__(self, url: str, registry: str, reset_at: datetime) -> None:
+        super().__init__(url, f"{RATE_LIMITED}: {registry} until {reset_at.isoformat()}")
+        self.registry = registry
+        self.reset_at = reset_at
 
 
 class Resolver(Protocol):

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.http import RetryPolicy, make_async_client
+from bot.http import RetryPolicy, TokenBucket, bucket_for, compressed_policy, make_async_client
 from bot.pipeline import StageContext
 from bot.resolve.actions import GitHubActionsResolver
 from bot.resolve.cargo import CratesResolver
@@ -37,6 +37,7 @@ from bot.resolve.interface import (
     REGISTRY_UNAVAILABLE,
     Outcome,
     PackageRef,
+    RegistryRateLimited,
     RegistryUnavailable,
     Resolution,
     Resolver,
@@ -88,6 +89,7 @@ class ResolveSummary:
     revalidated: int = 0
     shared: int = 0
     seconds: float = 0.0
+    rate_limited: dict[str, str] = field(default_factory=dict)  # registry -> until (ISO): the stage paused
 
     @property
     def cache_hits(self) -> int:
@@ -126,6 +128,11 @@ class ResolveSummary:
             "revalidated": self.revalidated,
             "shared": self.shared,
             "seconds": round(self.seconds, 3),
+            **(
+                {"rate_limited": self.rate_limited, "stopped": max(self.rate_limited.values())}
+                if self.rate_limited
+                else {}
+            ),
         }
 
 
@@ -163,6 +170,31 @@ def registry_bases(settings: Settings) -> list[str]:
     return bases + ([reg.go_vanity_base] if reg.go_vanity_base else [])
 
 
+#: The pace of registries with a documented rate, requests a second: crates.io's crawler policy, one a second
+#: (https://crates.io/data-access); half RubyGems' 10 (https://guides.rubygems.org/rubygems-org-rate-limits/),
+#: because its 429 states no wait and so pauses the stage. See docs/sandbox-limits.md.
+REGISTRY_PER_SECOND = {"crates": 1.0, "rubygems": 5.0}
+
+
+def registry_names(settings: Settings) -> dict[str, str]:
+    """Each configured base URL's registry name, for reasons and summaries (``rate limited: crates until …``)."""
+    urls = settings.registries.model_dump().items()
+    return {
+        url.rstrip("/"): name for name, url in urls if isinstance(url, str) and url.startswith(("http://", "https://"))
+    }
+
+
+def registry_paces(settings: Settings) -> dict[str, TokenBucket]:
+    """A token bucket per registry with a documented rate, shared by every resolve in the process."""
+    names = registry_names(settings)
+    compression = settings.github.time_compression
+    return {
+        base: bucket_for("registry", base, per_second, time_compression=compression, window_seconds=1.0)
+        for base, name in names.items()
+        if (per_second := REGISTRY_PER_SECOND.get(name)) is not None
+    }
+
+
 class PackageResolver:
     """Resolves one package: override; a ``vcs_url`` qualifier of its purl; its ecosystem's resolver;
     then deps.dev whenever that gave nothing usable (404, unreadable document, registry down included)."""
@@ -180,6 +212,7 @@ class PackageResolver:
         self.depsdev = depsdev
         self.fetcher = fetcher
         self.forges = forges if forges is not None else forge_hosts(())
+        self.rate_limited: dict[str, datetime] = {}  # registry name -> rate limited until
 
     async def resolve(self, ref: PackageRef) -> Outcome:
         override = self.overrides.match(ref)
@@ -198,6 +231,9 @@ class PackageResolver:
             ref = PackageRef(ref.package_key, ecosystem, ref.namespace, ref.name, ref.version, ref.purl)
         try:
             outcome = await resolver.resolve(ref, self.fetcher)
+        except RegistryRateLimited as exc:  # no deps.dev instead: the stage pauses and the next run resumes
+            self.rate_limited[exc.registry] = max(exc.reset_at, self.rate_limited.get(exc.registry, exc.reset_at))
+            return Unresolved(exc.detail, retry=True)
         except RegistryUnavailable as exc:  # a registry (or a Go vanity host) that stays down
             outcome = Unresolved(f"{REGISTRY_UNAVAILABLE}: {exc}", retry=True)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -322,6 +358,7 @@ async def resolve_all(
         summary.requests = resolver.fetcher.stats.requests
         summary.revalidated = resolver.fetcher.stats.revalidated
         summary.shared = resolver.fetcher.stats.shared
+        summary.rate_limited = {name: until.isoformat() for name, until in sorted(resolver.rate_limited.items())}
         summary.seconds = time.perf_counter() - started
     return summary
 
@@ -330,9 +367,10 @@ def make_resolve_client(settings: Settings, transport: httpx.AsyncBaseTransport 
     """The stage's HTTP client: the project's retry policy, the configured timeout, and one connection pool
     per registry (:class:`~bot.resolve.fetch.RegistryPoolTransport`) unless ``transport`` is given."""
     inner = transport or RegistryPoolTransport(registry_bases(settings), pool_size=settings.resolve.per_host_limit)
+    policy = compressed_policy(RetryPolicy(max_retries=settings.resolve.max_retries), settings.github.time_compression)
     return make_async_client(
         timeout=settings.resolve.timeout_seconds,
-        policy=RetryPolicy(max_retries=settings.resolve.max_retries),
+        policy=policy,
         max_connections=settings.resolve.global_limit,
         transport=inner,
     )
@@ -348,6 +386,9 @@ def build_package_resolver(
         global_limit=settings.resolve.global_limit,
         cache=cache,
         registries=registry_bases(settings),
+        paces=registry_paces(settings),
+        names=registry_names(settings),
+        max_pace_wait=60.0 / settings.github.time_compression,
     )
     forges = forge_hosts(settings.resolve.extra_forges)
     depsdev = DepsDevResolver(settings.registries.depsdev, forges) if settings.resolve.use_depsdev else None

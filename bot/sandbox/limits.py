@@ -14,12 +14,22 @@ API"; see ``docs/sandbox-limits.md``):
 * secondary: at most 100 requests in flight per credential, 900 points a minute per REST endpoint
   and 2,000 GraphQL points a minute (GET/HEAD/OPTIONS 1 point, other methods 5), content creation
   80 a minute and 500 an hour. A secondary answer carries ``retry-after`` in most cases and no
-  header at all in ``headerless_share`` of them (chosen by hashing, so reproducible), as GitHub's do.
-  GitHub's CPU-time limit is not modelled: the sandbox's answers take no meaningful CPU.
+  header at all in ``headerless_share`` of them (chosen by hashing, so reproducible), as GitHub's do;
+* CPU time: at most 90 seconds of CPU time per 60 seconds of real time per credential, 60 of them
+  for GraphQL. The router charges each GitHub answer the CPU time its handler thread took
+  (``time.thread_time``), both sides compressed alike, so the ratio stays GitHub's.
 
 Slack: every method of :data:`SLACK_TIERS` at its tier's requests a minute; over it, ``429``
-``ratelimited`` with ``Retry-After``. ``chat.postMessage``'s one a second per channel (Slack's
-"special" tier) is the Slack service's ``per_channel_rate`` switch, still off by default.
+``ratelimited`` with ``Retry-After``. ``chat.postMessage``: one message a second per channel (Slack's
+"special" tier), on in every enforcing profile.
+
+Open Collective (GraphQL v2, its API's ``express-limiter``): 100 requests a minute per token, 10 a
+minute without one (per IP); over it ``429`` ``Rate limit exceeded`` with ``X-RateLimit-Limit``,
+``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` (epoch seconds) and ``Retry-After``. Query depth
+over 20 or more than 100 aliases: HTTP 400 GraphQL errors (the service checks those, always).
+
+Registries: crates.io's crawler policy, one request a second, answered ``429`` with ``Retry-After``;
+RubyGems' 10 requests a second, answered ``429`` without any header.
 
 Time compression: every window and every wait the sandbox states is divided by
 ``time_compression``, so an hour's budget at factor 60 renews each real minute and a
@@ -54,6 +64,10 @@ from graphql import parse as parse_graphql
 
 HOUR = 3600.0
 MINUTE = 60.0
+SECOND = 1.0
+#: Documented request rates of registries, per second: crates.io's crawler policy
+#: (https://crates.io/data-access) and RubyGems' API limit (https://guides.rubygems.org/rubygems-org-rate-limits/).
+REGISTRY_PER_SECOND: dict[str, int] = {"/registry/crates": 1, "/registry/rubygems": 10}
 NODE_LIMIT = 500_000
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out "
@@ -82,6 +96,12 @@ class LimitProfile:
     content_per_hour: int | None = 500
     node_limit: int | None = NODE_LIMIT
     headerless_share: float = 0.25  # share of secondary-limit answers with neither retry-after nor remaining: 0
+    cpu_seconds_per_minute: float | None = 90.0  # GitHub: 90 s of CPU per 60 s real time ...
+    graphql_cpu_seconds_per_minute: float | None = 60.0  # ... no more than 60 s of it for GraphQL
+    slack_posts_per_channel_second: int | None = 1  # chat.postMessage, per channel
+    opencollective_per_minute: int | None = 100  # per token
+    opencollective_anonymous_per_minute: int | None = 10  # per IP, no token
+    registry_per_second: tuple[tuple[str, int], ...] = tuple(REGISTRY_PER_SECOND.items())  # (mount, requests)
 
     @property
     def enforcing(self) -> bool:
@@ -117,6 +137,12 @@ PROFILES: dict[str, LimitProfile] = {
             content_per_hour=None,
             node_limit=None,
             headerless_share=0.0,
+            cpu_seconds_per_minute=None,
+            graphql_cpu_seconds_per_minute=None,
+            slack_posts_per_channel_second=None,
+            opencollective_per_minute=None,
+            opencollective_anonymous_per_minute=None,
+            registry_per_second=(),
         ),
     )
 }
@@ -216,8 +242,15 @@ class _Window:
 
 
 @dataclass
+class _CpuWindow:
+    start: float
+    used: float = 0.0  # CPU seconds
+
+
+@dataclass
 class _Credential:
     windows: dict[str, _Window] = field(default_factory=dict)
+    cpu: dict[str, _CpuWindow] = field(default_factory=dict)
     in_flight: int = 0
 
 
@@ -244,6 +277,21 @@ class Charge:
             "x-ratelimit-reset": str(self.reset),
             "x-ratelimit-resource": self.resource,
         }
+
+
+OPENCOLLECTIVE_PREFIX = "/opencollective/graphql/v2"
+
+
+def opencollective_token(request: httpx.Request) -> str | None:
+    """The token of an Open Collective request: ``Personal-Token``, ``Api-Key`` or a bearer ``Authorization``."""
+    for header in ("personal-token", "api-key"):
+        if header in request.headers:
+            return request.headers[header].strip()
+    auth = request.headers.get("authorization")
+    if auth is None:
+        return None
+    scheme, _, value = auth.strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
 
 
 def credential_of(token: str | None) -> str:
@@ -380,6 +428,101 @@ class Limits:
             return None
         headers = {"retry-after": str(max(1, math.ceil(wait)))}  # slack-sdk reads whole seconds
         return httpx.Response(429, headers=headers, json={"ok": False, "error": "ratelimited"})
+
+    def check_slack_post(
+        self, request: httpx.Request, path: str, limits: LimitProfile, compression: float
+    ) -> httpx.Response | None:
+        """``chat.postMessage``: one message a second per channel; 429 ``ratelimited`` with ``Retry-After``."""
+        per_second = limits.slack_posts_per_channel_second
+        if path.strip("/") != "chat.postMessage" or per_second is None:
+            return None
+        from bot.sandbox.slack import CHANNEL_ID, _args, channel_id  # the Slack service's own reading
+
+        channel = str(_args(request).get("channel") or "")
+        channel = channel if CHANNEL_ID.fullmatch(channel) else channel_id(channel.lstrip("#"))  # a name: its id
+        with self._lock:
+            ok, window = self._spend("slack-workspace", f"slack:post:{channel}", SECOND / compression, 1, per_second)
+            wait = window.start + SECOND / compression - self.clock()
+        if ok:
+            return None
+        headers = {"retry-after": str(max(1, math.ceil(wait)))}
+        return httpx.Response(429, headers=headers, json={"ok": False, "error": "ratelimited"})
+
+    def check_opencollective(
+        self, token: str | None, limits: LimitProfile, compression: float
+    ) -> tuple[httpx.Response | None, dict[str, str]]:
+        """Open Collective's per-token (else per-IP) requests a minute; the answer when over, and the headers."""
+        limit = limits.opencollective_per_minute if token else limits.opencollective_anonymous_per_minute
+        if limit is None:
+            return None, {}
+        who = "oc:" + (credential_of(token) if token else "ip:127.0.0.1")
+        span = MINUTE / compression
+        with self._lock:
+            ok, window = self._spend(who, "opencollective", span, 1, limit)
+            now = self.clock()
+        reset = window.start + span
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - window.used)),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        }
+        if ok:
+            return None, headers
+        headers["Retry-After"] = f"{max(0.0, reset - now):.3f}"
+        return httpx.Response(429, headers=headers, text="Rate limit exceeded"), headers
+
+    def check_registry(self, prefix: str, limits: LimitProfile, compression: float) -> httpx.Response | None:
+        """A registry's documented requests a second (crates.io: 429 with ``Retry-After``; RubyGems: no header)."""
+        per_second = dict(limits.registry_per_second).get(prefix)
+        if per_second is None:
+            return None
+        span = SECOND / compression
+        with self._lock:
+            ok, window = self._spend("registry-client", f"registry:{prefix}", span, 1, per_second)
+            wait = window.start + span - self.clock()
+        if ok:
+            return None
+        if prefix == "/registry/crates":
+            seconds = max(0.0, wait)
+            stated = str(max(1, math.ceil(seconds))) if compression == 1 else f"{seconds:.3f}"
+            return httpx.Response(
+                429,
+                headers={"retry-after": stated},
+                json={"errors": [{"detail": "You have made too many requests. Please try again later."}]},
+            )
+        return httpx.Response(429, text="Rate limit exceeded. Try again later.")  # RubyGems states no wait
+
+    def check_cpu(self, token: str | None, graphql: bool, limits: LimitProfile, compression: float) -> bool:
+        """Whether the credential has CPU time left in this minute (all requests, and GraphQL's share)."""
+        budgets = [("cpu:all", limits.cpu_seconds_per_minute)]
+        if graphql:
+            budgets.append(("cpu:graphql", limits.graphql_cpu_seconds_per_minute))
+        now = self.clock()
+        with self._lock:
+            credential = self._credentials.get(credential_of(token))
+            for key, seconds in budgets:
+                window = credential.cpu.get(key) if credential else None
+                if seconds is None or window is None or now >= window.start + MINUTE / compression:
+                    continue
+                if window.used >= seconds / compression:
+                    return False
+        return True
+
+    def charge_cpu(self, token: str | None, graphql: bool, seconds: float, compression: float) -> None:
+        """Add the CPU time a request's handler took to its credential's minute."""
+        now = self.clock()
+        with self._lock:
+            credential = self._credentials.setdefault(credential_of(token), _Credential())
+            for key in ("cpu:all", "cpu:graphql") if graphql else ("cpu:all",):
+                window = credential.cpu.get(key)
+                if window is None or now >= window.start + MINUTE / compression:
+                    window = credential.cpu[key] = _CpuWindow(now)
+                window.used += seconds
+
+    def secondary(self, limits: LimitProfile, compression: float, seed: int) -> httpx.Response:
+        """A secondary-limit answer (with ``retry-after``, or none in the profile's header-less share)."""
+        with self._lock:
+            return self._secondary(limits, compression, seed, graphql=False)
 
     def snapshot(self, token: str | None, limits: LimitProfile, compression: float) -> dict[str, Charge]:
         """The credential's primary budgets now, per resource, as ``GET /rate_limit`` states them (free)."""

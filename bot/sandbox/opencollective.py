@@ -26,18 +26,29 @@ from typing import Any
 
 import httpx
 from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLResolveInfo,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
     execute_sync,
 )
 
 from bot.sandbox.github_rest import iso, parse_time
 from bot.sandbox.graphql_schema import PublishedSchema
 from bot.sandbox.interface import ServiceContext
+from bot.sandbox.limits import OPENCOLLECTIVE_PREFIX, opencollective_token
 from bot.sandbox.model import Collective, OpenCollectiveContribution, World
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "opencollective-schema-v2.graphql"
 MAX_LIMIT = 1000
+#: Open Collective refuses queries nested deeper than this, or with more aliases (validation rules of its API).
+MAX_DEPTH = 20
+MAX_ALIASES = 100
 Info = GraphQLResolveInfo[Any]
 OPENCOLLECTIVE_SCHEMA = PublishedSchema(SCHEMA_PATH)
 
@@ -53,7 +64,7 @@ def _legacy(*parts: object) -> int:
 class OpenCollectiveService:
     """Open Collective's GraphQL v2 endpoint over a sandbox ``World``."""
 
-    prefix = "/opencollective/graphql/v2"
+    prefix = OPENCOLLECTIVE_PREFIX
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -63,7 +74,7 @@ class OpenCollectiveService:
         self.payments = sorted(world.oc_contributions, key=lambda p: p.created_at, reverse=True)
 
     def handle(self, request: httpx.Request, path: str, context: ServiceContext) -> httpx.Response:
-        token = _token(request)
+        token = opencollective_token(request)
         if token is not None and token not in self.world.tokens.get("opencollective", []):
             return httpx.Response(
                 401, json={"errors": [{"message": "Invalid personal token", "extensions": {"code": "Unauthorized"}}]}
@@ -80,6 +91,11 @@ class OpenCollectiveService:
         if document is None or errors:
             body = {"errors": [{**e.formatted, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}} for e in errors]}
             return httpx.Response(400, json=body)
+        refused = query_shape_error(document)
+        if refused is not None:
+            return httpx.Response(
+                400, json={"errors": [{"message": refused, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
+            )
         result = execute_sync(
             OPENCOLLECTIVE_SCHEMA.schema(),
             document,
@@ -236,12 +252,34 @@ def _date(value: Any) -> datetime | None:
     return moment
 
 
-def _token(request: httpx.Request) -> str | None:
-    for header in ("personal-token", "api-key"):
-        if header in request.headers:
-            return request.headers[header].strip()
-    auth = request.headers.get("authorization")
-    if auth is None:
-        return None
-    scheme, _, value = auth.strip().partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
+def query_shape_error(document: DocumentNode) -> str | None:
+    """Why Open Collective refuses ``document`` before running it (too deep, too many aliases), else None."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    aliases = 0
+
+    def depth(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        nonlocal aliases
+        deepest = 0
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                aliases += selection.alias is not None
+                below = 1 + depth(selection.selection_set, seen) if selection.selection_set else 0
+                deepest = max(deepest, below)
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, depth(selection.selection_set, seen))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in fragments and name not in seen:
+                    deepest = max(deepest, depth(fragments[name].selection_set, seen | {name}))
+        return deepest
+
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        levels = depth(definition.selection_set, frozenset())
+        name = definition.name.value if definition.name else "query"
+        if levels > MAX_DEPTH:
+            return f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}"
+    if aliases > MAX_ALIASES:
+        return f"Too many aliases: {aliases} (at most {MAX_ALIASES})"
+    return None

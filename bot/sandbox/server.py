@@ -40,12 +40,14 @@ from bot.sandbox.interface import Service, ServiceContext
 from bot.sandbox.limits import (
     DEFAULT_PROFILE,
     DEFAULT_TIME_COMPRESSION,
+    OPENCOLLECTIVE_PREFIX,
     SECONDARY_DOCS,
     SECONDARY_MESSAGE,
     Charge,
     LimitProfile,
     Limits,
     compressed_seconds,
+    opencollective_token,
     profile,
 )
 from bot.sandbox.model import World
@@ -191,6 +193,7 @@ class RequestRecord:
     fault: str | None
     token: str | None  # a fingerprint of the token, never the token
     duration_ms: float
+    headerless_limit: bool = False  # a 403/429 limit answer that says nothing of when to come back
 
 
 @dataclass
@@ -203,6 +206,15 @@ class _Bucket:
 class _Stats:
     records: list[RequestRecord] = field(default_factory=list)
     seen: Counter[str] = field(default_factory=Counter)
+
+
+def _headerless_limit(response: httpx.Response) -> bool:
+    """A limit answer (429, or a 403 about a limit) with neither ``retry-after`` nor ``x-ratelimit-remaining: 0``."""
+    if response.status_code not in (403, 429):
+        return False
+    if "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0":
+        return False
+    return response.status_code == 429 or b"rate limit" in response.content[:500].lower()
 
 
 def route_of(path: str) -> str:
@@ -356,12 +368,23 @@ class Router:
             answer = Answer(self._fault_response(fault, prefix, knobs, f"{url_key}\x1f{nth}"))
         else:
             limited = self._rate_limit(knobs, prefix, token)
+            profile_, compression = knobs.profile, knobs.time_compression
+            stated: dict[str, str] = {}  # limit headers on every answer (Open Collective's)
             if limited is None and prefix in GITHUB_PREFIXES and knobs.rate_limit is None:  # the old knob wins
                 limited, charge = self.limits.check(
-                    request, prefix, path, token, knobs.profile, knobs.time_compression, knobs.fault_seed
+                    request, prefix, path, token, profile_, compression, knobs.fault_seed
                 )
+                if limited is None and not self.limits.check_cpu(
+                    token, prefix == "/api/graphql", profile_, compression
+                ):
+                    limited = self.limits.secondary(profile_, compression, knobs.fault_seed)
             elif limited is None and prefix == "/slack/api" and knobs.rate_limit is None:
-                limited = self.limits.check_slack(request, path, knobs.profile, knobs.time_compression)
+                limited = self.limits.check_slack(request, path, profile_, compression)
+                limited = limited or self.limits.check_slack_post(request, path, profile_, compression)
+            elif limited is None and prefix == OPENCOLLECTIVE_PREFIX and knobs.rate_limit is None:
+                limited, stated = self.limits.check_opencollective(opencollective_token(request), profile_, compression)
+            elif limited is None and prefix.startswith("/registry/") and knobs.rate_limit is None:
+                limited = self.limits.check_registry(prefix, profile_, compression)
             if limited is not None:
                 answer = Answer(limited)
             elif service is None:
@@ -376,8 +399,13 @@ class Router:
                     if ok:
                         if charge is not None:
                             request.extensions["sandbox.charge"] = charge
+                        cpu_started = time.thread_time()
                         response = service.handle(request, path, self.context)
                         response.read()
+                        if prefix in GITHUB_PREFIXES and knobs.rate_limit is None and profile_.enforcing:
+                            used = time.thread_time() - cpu_started
+                            self.limits.charge_cpu(token, prefix == "/api/graphql", used, compression)
+                        response.headers.update(stated)
                         if charge is not None:
                             response.headers.update(charge.headers())
                         elif prefix == "/api/v3" and path.rstrip("/") == "/rate_limit" and knobs.rate_limit is None:
@@ -396,6 +424,7 @@ class Router:
             fault=fault,
             token=fingerprint(token),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            headerless_limit=_headerless_limit(answer.response),
         )
         with self._lock:
             self._stats.records.append(record)
@@ -548,6 +577,7 @@ class Router:
             "by_route": dict(sorted(Counter(f"{r.service} {r.method} {r.route}" for r in records).items())),
             "by_status": dict(sorted(Counter(str(r.status) for r in records).items())),
             "faults": dict(sorted(Counter(r.fault for r in records if r.fault).items())),
+            "headerless_limits": sum(r.headerless_limit for r in records),
         }
 
     def reset_stats(self) -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import replace
@@ -55,6 +56,10 @@ MAX_UPDATE_TEXT = 4000
 MAX_TEXT = 40000
 TEAM_ID, TEAM = "T0SANDBOX", "upkeep-sandbox"
 BOT_USER, BOT_ID = "U0UPKEEPBOT", "B0UPKEEPBOT"
+
+
+#: What the sandbox's channel ids look like (``channel_id``).
+CHANNEL_ID = re.compile(r"C[0-9A-F]{10}")
 
 
 def channel_id(name: str) -> str:

@@ -33,7 +33,7 @@ from bot.sources.ecb import RatesFeedError, fetch_new_days
 from bot.sources.github_client import GraphQLClient, api_client_for
 from bot.sources.ledger import read_ledger
 from bot.sources.money import Payment
-from bot.sources.opencollective import collective_payments, fetch_transactions
+from bot.sources.opencollective import collective_payments, fetch_transactions, make_opencollective_client
 from bot.sources.people import Identity, discover_people
 from bot.sources.sponsors import (
     fetch_funding_links,
@@ -93,10 +93,7 @@ def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseT
     api = api_client_for(settings, secrets, org, transport=transport)
     oc: httpx.Client | None = None
     if settings.funding.opencollective_slug:
-        headers = (
-            {"Personal-Token": secrets.opencollective_token.get_secret_value()} if secrets.opencollective_token else {}
-        )
-        oc = make_client(timeout=30.0, transport=transport, headers=headers)
+        oc = make_opencollective_client(settings, secrets, transport=transport)
     ecb = make_client(timeout=60.0, transport=transport) if settings.funding.ecb_rates else None
     return Clients(GraphQLClient(api, settings.github.graphql_url), oc, ecb)
 

@@ -19,10 +19,16 @@ from typing import Any
 
 import httpx
 
+from bot.config import Secrets, Settings
+from bot.http import RetryPolicy, bucket_for, compressed_policy, make_client
 from bot.records import current_key
 from bot.sources.money import Payment
 
 PAGE = 1000
+#: Open Collective's API limits (its ``express-limiter`` on ``/graphql``): requests a minute with a
+#: token, and without one (per IP). See docs/sandbox-limits.md.
+PER_MINUTE_WITH_TOKEN = 100
+PER_MINUTE_ANONYMOUS = 10
 TRANSACTIONS_QUERY = """
 query OrgContributions($slug: String!, $limit: Int!, $offset: Int!) {
   account(slug: $slug) {
@@ -45,6 +51,31 @@ query OrgContributions($slug: String!, $limit: Int!, $offset: Int!) {
   }
 }
 """
+
+
+def make_opencollective_client(
+    settings: Settings, secrets: Secrets, *, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """The one Open Collective client: its token header, and a bucket per token (or for no token) paced under
+    Open Collective's requests a minute, which every client of the process with that token shares.
+
+    A ``429`` holds the bucket for its ``Retry-After``; the clock is compressed like GitHub's in the sandbox."""
+    token = secrets.opencollective_token.get_secret_value() if secrets.opencollective_token else None
+    compression = settings.github.time_compression
+    bucket = bucket_for(
+        "opencollective",
+        token or "anonymous",
+        PER_MINUTE_WITH_TOKEN if token else PER_MINUTE_ANONYMOUS,
+        time_compression=compression,
+        window_seconds=60.0,
+    )
+    return make_client(
+        timeout=30.0,
+        transport=transport,
+        headers={"Personal-Token": token} if token else {},
+        policy=compressed_policy(RetryPolicy(), compression),
+        bucket=bucket,
+    )
 
 
 class OpenCollectiveError(Exception):

@@ -150,3 +150,17 @@ def test_charts_are_deterministic_to_the_byte() -> None:
 def _series(root: Element, name: str) -> Element:
     [group] = [g for g in root.iter(f"{SVG}g") if g.get("id") == f"gap-quadrant-series-{name}"]
     return group
+
+
+def test_labels_that_find_no_room_in_the_plot_go_below_it_inside_the_drawing() -> None:
+    # 400 top gaps, each at its own spot (over 8 px apart), more labels than the plot has room for.
+    top = [_row(f"t{i}", 10 ** (-3.9 + (i % 20) * 0.15), 10 ** (-3.9 + (i // 20) * 0.15)) for i in range(400)]
+    chart = gap_quadrant_chart(top, top=top)
+    root = ElementTree.fromstring(chart.svg)
+    labels = _labels(root)
+    assert sorted(int(r) for value, _ in labels for r in value.split(", ")) == list(range(1, 401))
+    for (a, box_a), (b, box_b) in itertools.combinations(labels, 2):
+        assert not box_a.overlaps(box_b), (a, b)
+    height = float(root.get("height", "0"))
+    assert max(box.bottom for _, box in labels) <= height
+    assert height > 540  # the drawing grew to hold the labels set below the plot

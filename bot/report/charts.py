@@ -157,7 +157,11 @@ def gap_quadrant_chart(gaps: Sequence[GapRow], *, top: Sequence[GapRow] = ()) ->
         series.append("top-gaps")
         obstacles += [Box(x - 3.5, y - 3.5, x + 3.5, y + 3.5) for x, y in points]
         groups = _label_groups(named, rank, x_of, y_of)
-        for label in place_labels([(at, ", ".join(map(str, ranks))) for at, ranks in groups], plot, obstacles):
+        labels = place_labels(
+            [(at, ", ".join(map(str, ranks))) for at, ranks in groups], plot, obstacles, below=plot.bottom + 40
+        )
+        svg.height = max(svg.height, *(label.box.bottom + 6 for label in labels))  # room for overflowed labels
+        for label in labels:
             if label.leader:
                 svg.line(*label.point, *label.leader, stroke=_MUTED, width=0.6)
             svg.text(
@@ -201,18 +205,23 @@ _DIRECTIONS = ((1, 0), (1, -1), (0, -1), (1, 1), (0, 1), (-1, -1), (-1, 0), (-1,
 
 
 def place_labels(
-    labels: Sequence[tuple[tuple[float, float], str]], area: Box, obstacles: Sequence[Box] = ()
+    labels: Sequence[tuple[tuple[float, float], str]],
+    area: Box,
+    obstacles: Sequence[Box] = (),
+    *,
+    below: float | None = None,
 ) -> list[PlacedLabel]:
     """Put each label near its point where it overlaps no other label and no obstacle, in the given order.
 
     Greedy: the first label gets the nearest free spot, the next ones search rings further out (a thin
-    line then joins label and point). A label that finds no free spot inside ``area`` goes under it,
-    on a line of its own, so labels never print over each other.
+    line then joins label and point). A label that finds no free spot inside ``area`` takes the next
+    place in rows from ``below`` down (default: just under ``area``), so labels never print over each other.
     """
     placed: list[PlacedLabel] = []
     taken = list(obstacles)
     radii = [6.0, 12.0, 20.0, 30.0, 42.0, 56.0, 72.0, 90.0, 110.0, 135.0, 165.0, 200.0]
-    overflow = area.bottom + 24.0
+    overflow = area.bottom + 24.0 if below is None else below
+    cursor: float | None = None  # where the next label below the area starts, on the current row
     for (x, y), value in labels:
         spot: PlacedLabel | None = None
         for radius in radii:
@@ -230,10 +239,13 @@ def place_labels(
                     break
             if spot is not None:
                 break
-        if spot is None:  # the plot is full: the label goes below it, still joined to its point
-            overflow += _SMALL * 1.4
-            box = text_box(area.left, overflow, value, _SMALL)
-            spot = PlacedLabel(value, area.left, overflow, "start", box, (x, y), _nearest_edge(box, (x, y)))
+        if spot is None:  # the plot is full: the label goes below it, in rows, still joined to its point
+            if cursor is None or cursor + text_width(value, _SMALL) > area.right:
+                overflow += _SMALL * 1.4
+                cursor = area.left
+            box = text_box(cursor, overflow, value, _SMALL)
+            spot = PlacedLabel(value, cursor, overflow, "start", box, (x, y), _nearest_edge(box, (x, y)))
+            cursor = box.right + _SMALL
         placed.append(spot)
         taken.append(spot.box)
     return placed

@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree
 
 from bot.report.charts import (
+    LABEL_GAP,
     QUADRANT_MAX_POINTS,
     gap_quadrant_chart,
     nice_ticks,
@@ -80,7 +81,7 @@ def test_every_chart_of_a_hostile_review_parses_and_shows_the_names_as_text() ->
         root = ElementTree.fromstring(chart.svg)
         assert not [e for e in root.iter() if not e.tag.startswith(SVG)], chart.id
     svg = top_gaps_chart([_row(HOSTILE_NAMES[0], 0.1, 0.0)], currency="<EUR>").svg
-    assert "github.com/o/&lt;script&gt;alert(1)&lt;/script&gt;" in svg and "&lt;EUR&gt; per year" in svg
+    assert "github.com/o/&lt;script&gt;alert(1)" in svg and "&lt;EUR&gt; per year" in svg and "<script" not in svg
 
 
 def test_placed_labels_never_overlap_each_other_or_the_points() -> None:
@@ -115,7 +116,8 @@ def test_quadrant_rank_labels_do_not_overlap_at_6000_upstreams() -> None:
     ranks = sorted(int(r) for value, _ in labels for r in value.split(", "))
     assert ranks == list(range(1, 21))  # every top gap named once
     for (a, box_a), (b, box_b) in itertools.combinations(labels, 2):
-        assert not box_a.overlaps(box_b), (a, b)
+        apart = Box(box_a.left - LABEL_GAP, box_a.top, box_a.right + LABEL_GAP, box_a.bottom)
+        assert not apart.overlaps(box_b), (a, b)  # not even touching: "2" beside "1, 5" would read "21, 5"
 
 
 def test_density_squares_replace_dots_above_the_threshold_and_count_every_upstream() -> None:
@@ -163,4 +165,4 @@ def test_labels_that_find_no_room_in_the_plot_go_below_it_inside_the_drawing() -
         assert not box_a.overlaps(box_b), (a, b)
     height = float(root.get("height", "0"))
     assert max(box.bottom for _, box in labels) <= height
-    assert height > 540  # the drawing grew to hold the labels set below the plot
+    assert height > 460  # the drawing grew to hold the labels set below the plot

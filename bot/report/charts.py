@@ -19,6 +19,7 @@ from bot.report.series import Chart, contributions_trend, funding_by_channel, ri
 from bot.report.svg import Box, Svg, text_box, text_width
 
 __all__ = [
+    "LABEL_GAP",
     "QUADRANT_MAX_POINTS",
     "Chart",
     "PlacedLabel",
@@ -49,11 +50,16 @@ QUADRANT_LINEAR_SCALE = 0.5
 #: Farther apart, each gets its own label, and :func:`place_labels` keeps the labels apart.
 QUADRANT_LABEL_DISTANCE = 8.0
 
+#: Least horizontal room between two rank labels, px.
+LABEL_GAP = 3.0
+
 _PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#718096", "#b7791f")
 _INK = "#2d3748"
 _MUTED = "#718096"
 _GRID = "#e2e8f0"
-_WIDTH = 640.0
+#: Drawing width in px: about the width a chart gets on the page, so 9 px text stays about 9 px.
+_WIDTH = 520.0
+_QUADRANT_HEIGHT = 460.0
 _FONT = 9.0
 _SMALL = 8.0
 
@@ -94,8 +100,8 @@ def gap_quadrant_chart(gaps: Sequence[GapRow], *, top: Sequence[GapRow] = ()) ->
         if dense
         else ""
     )
-    svg = Svg(_WIDTH, 540.0, prefix=prefix, font_size=_FONT)
-    plot = Box(64.0, 40.0, _WIDTH - 16.0, 540.0 - 48.0)
+    svg = Svg(_WIDTH, _QUADRANT_HEIGHT, prefix=prefix, font_size=_FONT)
+    plot = Box(64.0, 40.0, _WIDTH - 16.0, _QUADRANT_HEIGHT - 48.0)
     limit = max([0.01, *(max(row.usage_share, row.investment_share) for row in gaps)]) * 1.2
     end = _symlog(limit)
 
@@ -233,7 +239,9 @@ def place_labels(
                 elif dy > 0:
                     ly += _SMALL * 0.6
                 box = text_box(lx, ly, value, _SMALL, anchor)
-                if box.inside(area) and not any(box.overlaps(other) for other in taken):
+                # A gap of LABEL_GAP px between labels, so "2" beside "1, 5" cannot read as "21, 5".
+                padded = Box(box.left - LABEL_GAP, box.top, box.right + LABEL_GAP, box.bottom)
+                if box.inside(area) and not any(padded.overlaps(other) for other in taken):
                     leader = None if radius <= 12.0 else _nearest_edge(box, (x, y))
                     spot = PlacedLabel(value, lx, ly, anchor, box, (x, y), leader)
                     break
@@ -282,7 +290,7 @@ def top_gaps_chart(rows: Sequence[GapRow], *, currency: str) -> Chart:
     return _bars(
         "top-gaps",
         "Top gaps: recommended yearly amount and money given",
-        [_label(row.upstream, 42) for row in rows],
+        [_label(row.upstream, 36) for row in rows],
         [
             ("recommended", [row.recommended_amount for row in rows], _PALETTE[1]),
             ("given", [row.given_amount for row in rows], _PALETTE[0]),

@@ -19,6 +19,8 @@ COPY bot ./bot
 RUN /opt/upkeep/bin/pip install --no-deps --no-build-isolation .
 
 FROM ${PYTHON_IMAGE}
+# An ARG before the first FROM is not in scope inside a stage until declared again (for the label).
+ARG PYTHON_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown

@@ -1,6 +1,6 @@
 """Installed size of upkeep's runtime dependencies, and of the trees only one of them pulls in.
 
-    .venv/bin/python bench/dependency_sizes.py [--only matplotlib]
+    .venv/bin/python bench/dependency_sizes.py [--only mcp]
 
 Reads the installed distributions' RECORD files (the bytes pip wrote for each), walks the
 requirements of ``upkeep`` (without extras), and prints each distribution's size, the total, and

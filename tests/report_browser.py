@@ -71,8 +71,8 @@ class Chromium:
 
         def wire_pipes() -> None:  # runs in the child: protocol in on fd 3, out on fd 4
             # Copy both ends above 3 and 4 first, so neither dup2 below has its own target as source (a
-            # same-number dup2 would leave close-on-exec set). matplotlib closes its font files in a
-            # forked child, so 3 and 4 are often free here.
+            # same-number dup2 would leave close-on-exec set). Files the parent had open may hold 3
+            # and 4 here, or not.
             reader = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD, 10)
             writer = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD, 10)
             os.dup2(reader, 3)

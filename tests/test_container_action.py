@@ -77,3 +77,18 @@ def test_dockerignore_keeps_databases_venvs_and_outputs_out() -> None:
         line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")
     }
     assert {"**/*.db", ".venv/", "demo-out/", "out/", "config/upkeep.toml"} <= patterns
+
+
+def test_the_base_label_sees_the_base_argument() -> None:
+    # An ARG declared before the first FROM is empty inside a stage unless declared again there: the
+    # org.opencontainers.image.base.name label was built empty until it was.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    final_stage = dockerfile.rsplit("FROM ${PYTHON_IMAGE}", 1)[1]
+    assert re.search(r"^ARG PYTHON_IMAGE$", final_stage, re.MULTILINE)
+    assert 'org.opencontainers.image.base.name="${PYTHON_IMAGE}"' in final_stage
+
+
+def test_actionlint_is_called_with_flags_it_has() -> None:
+    script = (ROOT / ".ci/actionlint").read_text()
+    calls = [line for line in script.splitlines() if re.search(r"exec \S*actionlint ", line)]
+    assert calls and all("-no-color" in line and "-color=" not in line for line in calls)

@@ -79,7 +79,7 @@ def test_the_charts_render_with_their_series_and_no_errors(browser: Chromium, tm
 
 def test_hostile_names_render_as_text_without_errors(executable: str, tmp_path: Path) -> None:
     files = render_review(hostile_review(), tmp_path)
-    # A browser started after matplotlib has drawn (its font files are open, and closed in forked children).
+    # A browser started after a review was rendered in this process (whatever files that left open).
     with Chromium(executable) as browser:
         page = open_page(browser, files.html.as_uri())
         _check_hostile(page)

@@ -123,15 +123,20 @@ def test_empty_data_draws_a_message_instead_of_failing() -> None:
     assert charts["funding-by-channel"].series == ()
 
 
-def test_a_large_quadrant_is_capped_but_keeps_every_top_gap() -> None:
+def test_a_large_quadrant_draws_every_upstream_as_density_and_keeps_every_top_gap() -> None:
     many = tuple(
         GapRow(f"github.com/o/p{i}", (i + 1) / 10_000, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
         for i in range(QUADRANT_MAX_POINTS + 500)
     )
     tiny_gap = GapRow("github.com/o/tiny", 1e-9, 0.01, 0.0, 0.01, 1.0, 0.01, 5.0, 0.0)
     chart = gap_quadrant_chart((*many, tiny_gap), top=(tiny_gap,))
-    assert f"{QUADRANT_MAX_POINTS + 1:,} most used of {QUADRANT_MAX_POINTS + 501:,}" in chart.note
+    assert f"{QUADRANT_MAX_POINTS + 500:,} upstreams drawn as density squares" in chart.note
     assert "top-gaps" in chart.series
+    root = _tree(chart.svg)
+    [density] = [g for g in root.iter(f"{SVG}g") if g.get("id") == "gap-quadrant-series-upstreams"]
+    counts = [int((cell.findtext(f"{SVG}title") or "").split()[0].replace(",", "")) for cell in density]
+    assert sum(counts) == QUADRANT_MAX_POINTS + 500  # every upstream is in one square, none dropped
+    assert not [e for e in density.iter() if e.tag == f"{SVG}circle"]
 
 
 def test_dollar_signs_in_names_stay_literal_instead_of_mathtext() -> None:

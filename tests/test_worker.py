@@ -129,3 +129,25 @@ def test_two_workers_run_each_job_once(db_url: str, tmp_path: Path) -> None:
         assert earlier.finished_at is not None and earlier.finished_at <= later.started_at, "two runs overlapped"
     assert "took the scheduler lease" in logs
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_worker_on_an_empty_store_says_it_has_nothing_to_do_yet_and_runs(tmp_path: Path) -> None:
+    # Not refused (`upkeep ingest` can fill the store while it runs), but not silent either.
+    config = tmp_path / "upkeep.toml"
+    config.write_text("")
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    command = ["--config", str(config), "--database-url", url, "worker", "--poll-seconds", "0.5"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot", *command],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        time.sleep(4)
+        assert worker.poll() is None, "the worker stopped"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err.decode()
+    assert "upkeep worker: starting with nothing to do:" in err.decode()
+    assert "upkeep ingest PATH" in err.decode()

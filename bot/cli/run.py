@@ -76,6 +76,12 @@ def worker_command(
     problems = missing_credentials(app_ctx.settings, app_ctx.secrets, job_schedules(app_ctx.settings.schedule))
     if problems:
         raise CliError("the worker's jobs would fail: " + "; ".join(problems))
+    # An empty store is no reason to refuse: `upkeep ingest` can fill it while the worker runs. Said once.
+    reason = nothing_to_do(app_ctx.settings) if registry is None else None
+    if reason:
+        make_console(stderr=True).print(
+            f"upkeep worker: starting with {reason}; until then its jobs find no work", markup=False
+        )
     config_path = str(app_ctx.config_path) if app_ctx.config_path else None
     worker = Worker(app_ctx.settings, config_path=config_path, registry_path=registry, poll_seconds=poll_seconds)
     worker.install_signal_handlers()

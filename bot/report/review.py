@@ -151,7 +151,7 @@ def _teams_known(rows: Sequence[GapRow]) -> bool:
 
 
 def _charts(data: ReviewData) -> dict[str, Chart]:
-    # matplotlib loads only when a review is drawn, not with every `upkeep` command.
+    # The chart module loads only when a review is drawn, not with every `upkeep` command.
     from bot.report.charts import render_charts
 
     return {chart.id: chart for chart in render_charts(data)}
@@ -187,7 +187,7 @@ def _environment(templates_dir: Path, *, markdown: bool) -> jinja2.Environment:
             "value": lambda headline, currency: safe(format_value(headline, text(headline.currency or currency))),
             "plural": lambda count, word: safe(f"{format_number(count)} {word}{'' if count == 1 else 's'}"),
             "keep_code": escape_keeping_code if markdown else _html_code,
-            # matplotlib escapes the labels it writes into the SVG; the chart module adds only fixed text.
+            # bot.report.svg escapes every text and attribute it writes; the chart module adds only fixed markup.
             "svg": lambda chart: Markup(chart.svg),  # noqa: S704
         }
     )

@@ -102,10 +102,13 @@ def test_normalisation_is_cached_per_distinct_string() -> None:
     assert normalise_purl(raw) is normalise_purl(raw)
 
 
-_TYPES = ["npm", "pypi", "cargo", "gem", "nuget", "maven", "golang", "composer", "deb", "apk", "rpm", "github"]
+_TYPES = ["npm", "pypi", "cargo", "gem", "nuget", "oci", "maven", "golang", "composer", "deb", "apk", "rpm", "github"]
 _segment = st.text(alphabet="abcXYZ019._~-_", min_size=1, max_size=6)
 _key = st.sampled_from(["type", "arch", "distro", "classifier", "epoch", "Type", "a.b", "x-y", "1k", "vcs_url"])
-_odd = st.sampled_from(["", "%2B", "%2b", "@", "%40", "/", "//", "?a=b", "#sub", "%2A", "+", "*", "A", "_", ".", ":"])
+_ODD_ENDINGS = ["", "%2B", "%2b", "@", "%40", "/", "//", "?a=b", "#sub", "%2A", "+", "*", "A", "_", ".", ":"]
+_ODD_ENDINGS += ["%2F", "%2f", "#a/b", "#a/./b", "#..", "#/a", "?a=b#c", "?a=x%2Fy:z/w", "?v=git%2Bhttps%3A//h/o.git"]
+_ODD_ENDINGS += ["?a=", "?a=b&a=c", "?b=1&a=2", "#a#b"]
+_odd = st.sampled_from(_ODD_ENDINGS)
 
 
 @st.composite
@@ -121,7 +124,13 @@ def _purl_like(draw: st.DrawFn) -> str:
         st.lists(st.tuples(_key, st.one_of(_segment, st.just(""), _segment.map(lambda v: v + draw(_odd)))), max_size=3)
     )
     query = "&".join(f"{k}={v}" for k, v in qualifiers)
-    return f"pkg:{ptype}/{path}" + (f"@{version}" if version is not None else "") + (f"?{query}" if qualifiers else "")
+    subpath = draw(st.sampled_from(["", "#sub", "#a/b", "#./a", "#a/..", "#a//b", "#A~b/c-d"]))
+    return (
+        f"pkg:{ptype}/{path}"
+        + (f"@{version}" if version is not None else "")
+        + (f"?{query}" if qualifiers else "")
+        + subpath
+    )
 
 
 def test_qualified_purls_take_the_fast_path_in_canonical_order() -> None:
@@ -134,7 +143,7 @@ def test_qualified_purls_take_the_fast_path_in_canonical_order() -> None:
     )
     for slow_only in (
         "pkg:maven/g/a@1?Type=jar",
-        "pkg:maven/g/a@1?a=%2F",
+        "pkg:maven/g/a@1?a=%2f",
         "pkg:maven/g/a@1?a=1&a=2",
         "pkg:maven/g/a@1?",
     ):

@@ -141,7 +141,7 @@ class _FormatProbe(Struct, gc=False):
 
 def _present(raw: Raw) -> Raw | None:
     """msgspec has no optional ``Raw``: an absent field is an empty one, and ``null`` is kept as it is."""
-    return raw if raw and bytes(raw) != b"null" else None
+    return raw if raw and (len(raw) != 4 or bytes(raw) != b"null") else None  # no copy of a present part
 
 
 _DECODER = msgspec.json.Decoder(JsonSbom)

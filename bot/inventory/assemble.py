@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
@@ -35,6 +35,8 @@ class Warnings:
         self.single.append(text)
 
     def lines(self) -> tuple[str, ...]:
+        if not self.groups:
+            return tuple(self.single)
         out = list(self.single)
         for kind, distinct in self.groups.items():
             examples = list(distinct)
@@ -186,11 +188,6 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
     return scopes
 
 
-def _lookup(table: Mapping[str, T]) -> Callable[[str | None, T], T]:
-    """``table.get`` typed for refs that may be ``None`` (a ``None`` is never a key: the default comes back)."""
-    return cast("Callable[[str | None, T], T]", table.get)
-
-
 def _merge_repeated(usages: list[Usage]) -> list[Usage]:
     """One usage per component listed more than once: the closest depth and the runtime scope win."""
     merged: dict[str, Usage] = {}
@@ -245,8 +242,9 @@ def assemble(
                         warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
     has_edges = graph is not None and any(graph.edges.values())
     depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
-    depth_of = _lookup(depths)
-    scope_of = _lookup(_graph_scopes(graph, has_edges=has_edges))
+    # ``.get`` typed for refs that may be None: a None is never a key, so the default comes back
+    depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
+    scope_of: Callable[[str | None, Scope], Scope] = _graph_scopes(graph, has_edges=has_edges).get  # type: ignore[assignment]
     unknown = Depth.UNKNOWN
     components: list[Component] = []
     usages: list[Usage] = []

@@ -7,8 +7,9 @@ need no checks of their own. This is what makes parsing a 50,000-component docum
 much as ``json.loads`` alone (``bench/parse_sboms.py``).
 
 One shape, :class:`JsonSbom`, covers CycloneDX and SPDX 2 (their top-level keys do not collide), so
-the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` and
-the GitHub export's ``sbom`` wrapper are kept as raw bytes and decoded once their format is known.
+the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` is kept
+as raw bytes and decoded once its format is known; the GitHub export's ``sbom`` wrapper holds the same
+shape and is decoded with it.
 Every field is typed as its schema types it, so a document that breaks its schema is refused with
 the field named, not half read; fields whose shape really varies between producers (``type``,
 ``scope``, SPDX 3's elements) stay ``Any`` and the adapter decides.
@@ -116,17 +117,14 @@ class JsonSbom(Struct, gc=False):
     document_describes: list[str] | None = field(default=None, name="documentDescribes")
     context: Any = field(default=None, name="@context")
     graph_raw: Raw = field(default_factory=Raw, name="@graph")
-    sbom_raw: Raw = field(default_factory=Raw, name="sbom")  # GitHub's wrapper around an SPDX 2.3 document
+    # GitHub's wrapper around an SPDX 2.3 document, decoded in the same pass: a wrong type inside is
+    # reported with its path (``sbom.packages[0].name``), and a 2 KB export is not decoded twice
+    sbom: JsonSbom | None = None
 
     @property
     def graph(self) -> Raw | None:
         """SPDX 3's ``@graph``, undecoded; ``None`` when absent or null."""
         return _present(self.graph_raw)
-
-    @property
-    def sbom(self) -> Raw | None:
-        """The GitHub export wrapper's ``sbom``, undecoded; ``None`` when absent or null."""
-        return _present(self.sbom_raw)
 
 
 class _FormatProbe(Struct, gc=False):
@@ -170,14 +168,6 @@ def decode_raw(raw: Raw, *, source: str, where: str) -> Any:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:  # pragma: no cover - the bytes were valid JSON a moment ago
         raise NotParseable(source, f"{where}: not JSON: {exc}") from exc
-
-
-def decode_wrapped_spdx(raw: Raw, *, source: str) -> JsonSbom:
-    """The SPDX 2.3 document inside GitHub's ``{"sbom": ...}`` wrapper; errors name it ``sbom.<field>``."""
-    try:
-        return _DECODER.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise MalformedDocument(source, describe_validation_error(str(exc), within="sbom")) from exc
 
 
 _NO_FORMAT = "JSON, but no SBOM format: no bomFormat, spdxVersion, SPDX 3 @context or sbom wrapper"

@@ -140,7 +140,17 @@ def _canonical_qualifiers(text: str) -> str | None:
         text = text.replace("%2F", "/").replace("%3A", ":")
     if "&" not in text:  # one qualifier (Maven's "type=jar"): nothing to sort
         return "" if text[-1] == "=" else "?" + text
-    pairs = sorted(part.partition("=") for part in text.split("&"))
+    parts = text.split("&")
+    if len(parts) == 2:  # two (trivy's "arch=amd64&distro=debian-10.2"): one comparison of their keys
+        first, second = parts
+        first_key, second_key = first[: first.find("=")], second[: second.find("=")]
+        if first_key == second_key:
+            return None
+        if second_key < first_key:
+            first, second = second, first
+        kept = [part for part in (first, second) if part[-1] != "="]
+        return "?" + "&".join(kept) if kept else ""
+    pairs = sorted(part.partition("=") for part in parts)
     keys = [key for key, _, _ in pairs]
     if len(set(keys)) < len(keys):
         return None

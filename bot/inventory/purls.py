@@ -184,8 +184,8 @@ def _fast(raw: str) -> PurlInfo | None:
         if namespace[0] == "@" or namespace[0] == "%":
             if ptype != "npm" or "/" in namespace:
                 return None  # a scope outside npm, or a scope with more namespace
-        elif prohibited:
-            return None  # a namespace where the spec prohibits one: the library path says so
+        elif prohibited or ptype == "npm":
+            return None  # a namespace where the spec prohibits one, or an npm namespace that is no scope
     suffix = ""
     if qualifiers is not None:
         canonical_qualifiers = _canonical_qualifiers(qualifiers)
@@ -223,12 +223,13 @@ def _fast(raw: str) -> PurlInfo | None:
     at = "@" + written if written else ""
     if namespace is None:
         if ptype == "pypi":
-            name = name.replace("_", "-")
+            name = name.replace("_", "-")  # lower case already; PEP 503 differs only with "." or "--"
             canonical = f"pkg:pypi/{name}{at}{suffix}"
+            plain = "." not in name and "--" not in name
             return PurlInfo(
                 canonical,
-                _key(canonical, ptype, name),
-                "pypi/" + pep503(name),
+                canonical if plain else _key(canonical, ptype, name),
+                "pypi/" + (name if plain else pep503(name)),
                 ptype,
                 None,
                 name,

@@ -53,6 +53,8 @@ from bot.inventory.detect import parse_bytes
 from bot.inventory.identity import NoIdentity
 from bot.inventory.ingest import DocumentConflict, ingest_bytes
 from bot.inventory.interface import InventoryError
+from bot.inventory.json_model import decode_json_sbom
+from bot.inventory.purls import normalise_purl
 from bot.store.engine import make_engine, upgrade
 from bot.store.tables import ComponentRow, RepositoryRow, UsageRow
 
@@ -71,6 +73,9 @@ class Row:
     parse_ms: float | None = None
     loads_ms: float | None = None
     size: int = 0
+    decode_ms: float | None = None  # --floor: the typed decode alone
+    purls_ms: float | None = None  # --floor: the document's distinct purls normalised alone, memos emptied
+    purl_count: int = 0
     ingest_ms: float | None = None
     peak_mb: float | None = None
 
@@ -216,32 +221,48 @@ def _calls_per_loop(call: Any, loop_seconds: float, *, first_document: bool) -> 
     return max(1, round(loop_seconds / max(per_call, 1e-9)))
 
 
-def parse_and_loads(data: bytes, source: str, *, rounds: int, loop_seconds: float) -> tuple[float, float]:
-    """CPU seconds per call of ``parse_bytes`` and of ``json.loads`` on ``data``: interleaved, fastest round."""
+def interleaved(calls: dict[str, tuple[Any, bool]], *, rounds: int, loop_seconds: float) -> dict[str, float]:
+    """CPU seconds per call of each ``name: (call, first_document)``: loops interleaved, fastest round kept.
 
-    def parse() -> object:
-        return parse_bytes(data, source=source)
-
-    def loads() -> object:
-        return json.loads(data)
-
+    The cyclic garbage collector is off for every loop alike (``parse_bytes`` pauses it itself).
+    """
     was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
-        parse_count = _calls_per_loop(parse, loop_seconds, first_document=True)
-        loads_count = _calls_per_loop(loads, loop_seconds, first_document=False)
-        parse_best = loads_best = float("inf")
+        counts = {
+            name: _calls_per_loop(call, loop_seconds, first_document=first) for name, (call, first) in calls.items()
+        }
+        best = dict.fromkeys(calls, float("inf"))
         for _ in range(rounds):
-            parse_best = min(parse_best, _loop(parse, parse_count, first_document=True))
-            loads_best = min(loads_best, _loop(loads, loads_count, first_document=False))
+            for name, (call, first) in calls.items():
+                best[name] = min(best[name], _loop(call, counts[name], first_document=first))
     finally:
         if was_enabled:
             gc.enable()
-    return parse_best, loads_best
+    return best
 
 
-def measure(engine: Engine, path: Path, index: int, repeat: int, loop_seconds: float) -> Row:
+def raw_purls(data: bytes) -> list[str]:
+    """The distinct purl strings written in a JSON document (components, refs, the subject), as written."""
+    return sorted({json.loads(m) for m in re.findall(rb'"pkg:(?:[^"\\]|\\.)*"', data)})
+
+
+def timed_parse(data: bytes, source: str, *, rounds: int, loop_seconds: float, floor: bool) -> dict[str, float]:
+    """``parse`` and ``loads`` per call; with ``floor`` also the typed decode alone and the document's purls
+    normalised alone (memos emptied), the two costs no parse of it can avoid."""
+    calls: dict[str, tuple[Any, bool]] = {
+        "parse": (lambda: parse_bytes(data, source=source), True),
+        "loads": (lambda: json.loads(data), False),
+    }
+    if floor:
+        purls = raw_purls(data)
+        calls["decode"] = (lambda: decode_json_sbom(data, source=source), False)
+        calls["purls"] = (lambda: [normalise_purl(raw) for raw in purls], True)
+    return interleaved(calls, rounds=rounds, loop_seconds=loop_seconds)
+
+
+def measure(engine: Engine, path: Path, index: int, repeat: int, loop_seconds: float, *, floor: bool = False) -> Row:
     data = path.read_bytes()
     row = Row(path.name, "stored", size=len(data))
     try:
@@ -249,8 +270,12 @@ def measure(engine: Engine, path: Path, index: int, repeat: int, loop_seconds: f
     except InventoryError as exc:
         return Row(path.name, f"refused: {exc.message[:70]}")
     if data.lstrip()[:1] in (b"{", b"["):
-        parse, loads = parse_and_loads(data, str(path), rounds=repeat, loop_seconds=loop_seconds)
+        times = timed_parse(data, str(path), rounds=repeat, loop_seconds=loop_seconds, floor=floor)
+        parse, loads = times["parse"], times["loads"]
         row.ratio, row.parse_ms, row.loads_ms = parse / max(loads, 1e-9), parse * 1000, loads * 1000
+        if floor:
+            row.decode_ms, row.purls_ms = times["decode"] * 1000, times["purls"] * 1000
+            row.purl_count = len(raw_purls(data))
     started = time.perf_counter()
     tracemalloc.start()
     try:
@@ -276,6 +301,9 @@ def main() -> None:
     parser.add_argument("dirs", nargs="*", type=Path, help="Directories of SBOMs (default: the real corpus).")
     parser.add_argument("--repeat", type=int, default=15, help="Interleaved rounds of each timed loop.")
     parser.add_argument("--loop-ms", type=float, default=5.0, help="CPU time of one timed loop of calls.")
+    parser.add_argument(
+        "--floor", action="store_true", help="Also time the typed decode and the purls alone: what no parse avoids."
+    )
     args = parser.parse_args()
     files = sorted(
         (p, p.relative_to(d.parent) if len(args.dirs or DEFAULT) > 1 else p.relative_to(d))
@@ -289,11 +317,29 @@ def main() -> None:
         upgrade(engine)
         rows = []
         for index, (path, shown) in enumerate(files):
-            row = measure(engine, path, index, args.repeat, args.loop_ms / 1000)
+            row = measure(engine, path, index, args.repeat, args.loop_ms / 1000, floor=args.floor)
             row.file = str(shown)
             rows.append(row)
         engine.dispose()
     print_table(rows)
+    if args.floor:
+        print_floor(rows)
+
+
+def print_floor(rows: list[Row]) -> None:
+    """Per JSON file: the typed decode and the purls alone against ``json.loads``, and the rest of the parse."""
+    timed = [r for r in rows if r.decode_ms is not None and r.purls_ms is not None and r.loads_ms and r.parse_ms]
+    if not timed:
+        return
+    width = max(len(r.file) for r in timed)
+    head = f"{'loads ms':>9} {'decode ms':>9} {'purls ms':>9} {'purls':>5} {'rest ms':>9}"
+    print(f"\n{'file':<{width}}  {head}  (decode + purls) / loads")
+    for r in timed:
+        decode, purls, loads, parse = r.decode_ms or 0.0, r.purls_ms or 0.0, r.loads_ms or 1e-9, r.parse_ms or 0.0
+        print(
+            f"{r.file:<{width}}  {loads:>9.3f} {decode:>9.3f} {purls:>9.3f} {r.purl_count:>5} "
+            f"{parse - decode - purls:>9.3f}  {(decode + purls) / loads:.2f}x"
+        )
 
 
 def print_table(rows: list[Row]) -> None:

@@ -72,10 +72,6 @@ class Graph:
         dev = self.development
         return {parent: [c for c in kids if (parent, c) not in dev] for parent, kids in self.edges.items()}
 
-    @property
-    def has_edges(self) -> bool:
-        return any(self.edges.values())
-
 
 def _component(entry: Entry, warnings: Warnings) -> Component:
     if entry.purl:

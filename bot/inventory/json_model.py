@@ -63,8 +63,16 @@ class CdxComponent(Struct, gc=False):
     bom_ref: str | None = field(default=None, name="bom-ref")
     licenses: list[CdxLicenseChoice] | None = None
     properties: list[CdxProperty] | None = None
-    external_references: list[CdxExternalReference] | None = field(default=None, name="externalReferences")
     components: list[CdxComponent] | None = None
+
+
+class CdxSubject(CdxComponent, gc=False):
+    """The document's own component (``metadata.component``): its VCS reference names the product.
+
+    Only here are ``externalReferences`` read; every other component's are skipped undecoded.
+    """
+
+    external_references: list[CdxExternalReference] | None = field(default=None, name="externalReferences")
 
 
 class CdxDependency(Struct, gc=False):
@@ -73,7 +81,7 @@ class CdxDependency(Struct, gc=False):
 
 
 class CdxMetadata(Struct, gc=False):
-    component: CdxComponent | None = None
+    component: CdxSubject | None = None
 
 
 class SpdxExternalRef(Struct, gc=False):

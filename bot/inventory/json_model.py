@@ -204,26 +204,16 @@ def no_format(source: str) -> UnknownFormat:
     return UnknownFormat(source, _NO_FORMAT)
 
 
-def _joined(within: str, path: str | None) -> str:
-    path = (path or "").lstrip(".")
-    if within and path:
-        return f"{within}{path}" if path.startswith("[") else f"{within}.{path}"
-    return within or path
-
-
-def describe_validation_error(message: str, *, within: str = "") -> str:
-    """msgspec's ``Expected `str | null`, got `int` - at `$.components[0].purl``` in upkeep's words.
-
-    ``within`` names the part that was decoded on its own (``sbom`` for the export wrapper's content).
-    """
+def describe_validation_error(message: str) -> str:
+    """msgspec's ``Expected `str | null`, got `int` - at `$.components[0].purl``` in upkeep's words."""
     wrong = _WRONG_TYPE.fullmatch(message)
     if wrong:
-        path = _joined(within, wrong["path"])
+        path = (wrong["path"] or "").lstrip(".")
         expected = [part for part in wrong["expected"].split(" | ") if part != "null"]
         wanted = " or ".join(_EXPECTED.get(part, part) for part in expected) or "null"
         got = _JSON_NAMES.get(wrong["got"], wrong["got"])
         return f"{path} must be {wanted}, not {got}" if path else f"the top level must be a JSON object, not {got}"
     missing = _MISSING.fullmatch(message)
     if missing:
-        return f"{_joined(within, missing['path']) or 'the document'} has no {missing['field']}"
-    return f"{within}: {message}" if within else message
+        return f"{(missing['path'] or '').lstrip('.') or 'the document'} has no {missing['field']}"
+    return message

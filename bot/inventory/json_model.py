@@ -195,6 +195,43 @@ def looks_like_sbom(data: bytes) -> bool:
     )
 
 
+class Spdx3Element(Struct, gc=False):
+    """One element of SPDX 3's ``@graph``: only the properties read. JSON-LD lets their shapes vary, so
+    they stay untyped and :mod:`bot.inventory.spdx3` decides; every other property is skipped unbuilt."""
+
+    type: Any = None
+    at_type: Any = field(default=None, name="@type")
+    spdx_id: Any = field(default=None, name="spdxId")
+    at_id: Any = field(default=None, name="@id")
+    spec_version: Any = field(default=None, name="specVersion")
+    root_element: Any = field(default=None, name="rootElement")
+    name: Any = None
+    package_url: Any = field(default=None, name="software_packageUrl")
+    external_identifier: Any = field(default=None, name="externalIdentifier")
+    package_version: Any = field(default=None, name="software_packageVersion")
+    source: Any = field(default=None, name="from")
+    relationship_type: Any = field(default=None, name="relationshipType")
+    to: Any = None
+    scope: Any = None
+    license_expression: Any = field(default=None, name="simplelicensing_licenseExpression")
+    license_id: Any = field(default=None, name="expandedlicensing_licenseId")
+
+
+_SPDX3_GRAPH = msgspec.json.Decoder(list[Spdx3Element])
+
+
+def decode_spdx3_graph(raw: Raw, *, source: str) -> list[Spdx3Element]:
+    """SPDX 3's ``@graph`` as elements; a graph that is no list of objects is refused with the culprit named."""
+    try:
+        return _SPDX3_GRAPH.decode(raw)
+    except msgspec.ValidationError:
+        elements = decode_raw(raw, source=source, where="@graph")
+        if not isinstance(elements, list):
+            raise MalformedDocument(source, f"@graph must be a list, not {type(elements).__name__}") from None
+        index, element = next((i, e) for i, e in enumerate(elements) if not isinstance(e, dict))
+        raise MalformedDocument(source, f"@graph[{index}] must be an object, not {type(element).__name__}") from None
+
+
 def is_spdx3_context(context: object) -> bool:
     contexts = context if isinstance(context, list) else [context]
     return any(isinstance(c, str) and "spdx" in c.lower() for c in contexts)

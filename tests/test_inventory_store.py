@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -93,7 +93,8 @@ def test_replacement_is_one_transaction(store: Engine) -> None:
     parsed = parse_bytes(JUICE.read_bytes(), source="juice")
     first = parsed.usages[0]
     stray = Usage("pkg:npm/not-in-components@1", first.depth, first.scope)
-    broken = replace(parsed, usages=(*parsed.usages, stray))  # a usage whose component was never written
+    # a usage whose component was never written
+    broken = msgspec.structs.replace(parsed, usages=(*parsed.usages, stray))
     with pytest.raises(KeyError), session_scope(store) as session:
         save_document(
             session, broken, repo_full_name="acme/api", source="juice", digest="x", repo_hint_source="t", replace=True

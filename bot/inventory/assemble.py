@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
@@ -36,6 +35,8 @@ class Warnings:
         self.single.append(text)
 
     def lines(self) -> tuple[str, ...]:
+        if not self.groups:
+            return tuple(self.single)
         out = list(self.single)
         for kind, distinct in self.groups.items():
             examples = list(distinct)
@@ -70,10 +71,6 @@ class Graph:
     def runtime_edges(self) -> dict[str, list[str]]:
         dev = self.development
         return {parent: [c for c in kids if (parent, c) not in dev] for parent, kids in self.edges.items()}
-
-    @property
-    def has_edges(self) -> bool:
-        return any(self.edges.values())
 
 
 def _component(entry: Entry, warnings: Warnings) -> Component:
@@ -115,9 +112,11 @@ def _component(entry: Entry, warnings: Warnings) -> Component:
 INFERRED_ROOT = "\x00inferred-root"  # never a document ref: it holds no NUL
 
 
-def _depths(entries: Sequence[Entry], graph: Graph | None, warnings: Warnings) -> tuple[dict[str, Depth], bool]:
+def _depths(
+    entries: Sequence[Entry], graph: Graph | None, warnings: Warnings, *, has_edges: bool
+) -> tuple[dict[str, Depth], bool]:
     """Depth by ref, and whether the root's direct dependencies were inferred (the graph never names the root)."""
-    if graph is None or not graph.has_edges:
+    if graph is None or not has_edges:
         warnings.note("no dependency graph: usage depth is unknown")
         return _contained({}, graph), False
     roots = [root for root in graph.roots if graph.edges.get(root)]
@@ -165,9 +164,9 @@ def _contained(depths: dict[str, Depth], graph: Graph | None) -> dict[str, Depth
     return depths
 
 
-def _graph_scopes(graph: Graph | None) -> Mapping[str, Scope]:
+def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope]:
     """Scope from edge types (SPDX): reached only through dev/test/build edges means development."""
-    if graph is None or not graph.edge_scopes or not graph.has_edges:
+    if graph is None or not graph.edge_scopes or not has_edges:
         return {}
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
         return dict.fromkeys(set().union(*graph.edges.values()), Scope.RUNTIME)
@@ -183,11 +182,6 @@ def _graph_scopes(graph: Graph | None) -> Mapping[str, Scope]:
         for node in everything:
             scopes[node] = Scope.RUNTIME if node in runtime else Scope.DEVELOPMENT
     return scopes
-
-
-def _lookup(table: Mapping[str, T]) -> Callable[[str | None, T], T]:
-    """``table.get`` typed for refs that may be ``None`` (a ``None`` is never a key: the default comes back)."""
-    return cast("Callable[[str | None, T], T]", table.get)
 
 
 def _merge_repeated(usages: list[Usage]) -> list[Usage]:
@@ -224,76 +218,72 @@ def assemble(
     ``subject_vcs`` maps a ref to a VCS URL the document gives for it (SPDX ``downloadLocation``).
     """
     warnings = warnings or Warnings()
-    root_refs = set(graph.roots) if graph else set()
-    if subject is None:
-        described = [entry for entry in entries if entry.ref is not None and entry.ref in root_refs]
-        subject = described[0] if len(described) == 1 else None
-    used = [entry for entry in entries if entry.ref is None or entry.ref not in root_refs]
-    if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
-        # Every package is described (some tools DESCRIBE each one): they are the inventory, not one
-        # subject. A lone described package (a GitHub export of a repository without dependencies)
-        # is the repository itself and is not a usage of anything.
-        used = list(entries)
-    elif len(used) < len(entries):
-        for entry in entries:
-            if entry.ref in root_refs and entry.purl:
-                problem = normalise_purl(entry.purl).problem
-                if problem:
-                    warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
-    depths, inferred = _depths(entries, graph, warnings)
-    graph_scopes = _graph_scopes(graph)
+    root_refs = set(graph.roots) if graph is not None and graph.roots else None
+    used: Sequence[Entry] = entries
+    if root_refs:  # refs are strings: a ref of None is never among them
+        if subject is None:
+            described = [entry for entry in entries if entry.ref in root_refs]
+            subject = described[0] if len(described) == 1 else None
+        used = [entry for entry in entries if entry.ref not in root_refs]
+        if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
+            # Every package is described (some tools DESCRIBE each one): they are the inventory, not one
+            # subject. A lone described package (a GitHub export of a repository without dependencies)
+            # is the repository itself and is not a usage of anything.
+            used = entries
+        elif len(used) < len(entries):
+            for entry in entries:
+                if entry.ref in root_refs and entry.purl:
+                    problem = normalise_purl(entry.purl).problem
+                    if problem:
+                        warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
+    has_edges = graph is not None and any(graph.edges.values())
+    depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
+    # ``.get`` typed for refs that may be None: a None is never a key, so the default comes back
+    depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
+    scope_of: Callable[[str | None, Scope], Scope] = _graph_scopes(graph, has_edges=has_edges).get  # type: ignore[assignment]
+    unknown = Depth.UNKNOWN
     components: list[Component] = []
-    append = components.append
-    # once per component (50,000 in a large document): the common case inlined, the rest in _component
+    usages: list[Usage] = []
+    keys: set[str] = set()
+    # once per component (50,000 in a large document): the common case inlined, the rest in _component;
+    # depth and scope by document ref (a ref of None, or outside the graph, is unknown / the entry's own)
     for entry in used:
-        info = normalise_purl(entry.purl) if entry.purl else None
+        purl = entry.purl
+        info = normalise_purl(purl) if purl else None
         if info is not None and info.exact:
-            append(
-                Component(
-                    info.key,
-                    info.package_key,
-                    info.purl,
-                    info.ecosystem,
-                    info.namespace,
-                    info.name,
-                    info.version,
-                    entry.licenses,
-                )
+            component = Component(
+                info.key,
+                info.package_key,
+                info.purl,
+                info.ecosystem,
+                info.namespace,
+                info.name,
+                info.version,
+                entry.licenses,
             )
         else:
-            append(_component(entry, warnings))
-    # depth and scope by document ref, a column at a time (a ref of None, or outside the graph, is unknown)
-    keys = [component.key for component in components]
-    refs = [entry.ref for entry in used]
-    own_scopes = [entry.scope for entry in used]
-    usage_depths = list(map(_lookup(depths), refs, repeat(Depth.UNKNOWN)))
-    usage_scopes = list(map(_lookup(graph_scopes), refs, own_scopes)) if graph_scopes else own_scopes
-    usages = list(map(Usage, keys, usage_depths, usage_scopes))
-    if len(set(keys)) < len(keys):
+            component = _component(entry, warnings)
+        components.append(component)
+        key = component.key
+        keys.add(key)
+        ref = entry.ref
+        usages.append(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope)))
+    if len(keys) < len(usages):
         usages = _merge_repeated(usages)
     return ParsedDocument(
-        format=sbom_format,
-        spec_version=spec_version,
-        components=tuple(components),
-        usages=tuple(usages),
-        has_graph=bool(graph and graph.has_edges),
-        repo_hint=repo_hint,
-        repo_hint_source=repo_hint_source if repo_hint else None,
-        warnings=warnings.lines(),
-        subject=_subject(subject, subject_vcs or {}, subject_where),
-        depth_inferred=inferred,
+        sbom_format,
+        spec_version,
+        tuple(components),
+        tuple(usages),
+        has_edges,
+        repo_hint,
+        repo_hint_source if repo_hint else None,
+        warnings.lines(),
+        _subject(subject, subject_vcs, subject_where) if subject is not None else None,
+        inferred,
     )
 
 
-def _subject(entry: Entry | None, vcs: Mapping[str, str], where: str) -> DocumentSubject | None:
-    if entry is None:
-        return None
-    url = vcs.get(entry.ref or "")
-    return DocumentSubject(
-        purl=entry.purl,
-        name=entry.name or None,
-        group=entry.group,
-        version=entry.version,
-        vcs_urls=(url,) if url else (),
-        where=where,
-    )
+def _subject(entry: Entry, vcs: Mapping[str, str] | None, where: str) -> DocumentSubject:
+    url = vcs.get(entry.ref or "") if vcs else None
+    return DocumentSubject(entry.purl, entry.name or None, entry.group, entry.version, (url,) if url else (), where)

@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
-from bot.inventory.json_model import CdxComponent, CdxLicenseChoice, CdxProperty, JsonSbom
+from bot.inventory.json_model import CdxComponent, CdxLicenseChoice, JsonSbom
 from bot.records import ParsedDocument, SbomFormat, Scope
 
 KNOWN_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
@@ -47,10 +47,6 @@ def _license_names(choices: list[CdxLicenseChoice]) -> tuple[str, ...]:
         elif choice.license is not None and (choice.license.id or choice.license.name):
             found.append(choice.license.id or choice.license.name or "")
     return tuple(found)
-
-
-def _property_values(properties: list[CdxProperty]) -> dict[str, str]:
-    return {p.name: p.value or "" for p in properties if p.name is not None}
 
 
 def _component_path(document: JsonSbom, wanted: CdxComponent) -> str:
@@ -84,9 +80,13 @@ def _json_entry(component: CdxComponent) -> Entry:
         names = _license_names(licenses)
     hint, development = None, False
     if component.properties:
-        properties = _property_values(component.properties)
-        development = any(properties.get(key) == "true" for key in _DEV_PROPERTIES)
-        hint = properties.get(_ECOSYSTEM_PROPERTY) or None
+        # the two properties read, in one pass; of repeated ones the last counts, as in a dict of them
+        for prop in component.properties:
+            name = prop.name
+            if name == _ECOSYSTEM_PROPERTY:
+                hint = prop.value or None
+            elif name in _DEV_PROPERTIES:
+                development = prop.value == "true"
     return Entry(
         component.bom_ref,
         component.name or "",

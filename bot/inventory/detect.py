@@ -43,8 +43,13 @@ def _unmarked_encoding(head: bytes) -> str | None:
     }.get(zeros)
 
 
+_MARK_STARTS = frozenset(b"\xef\xff\xfe\x00")  # first bytes of the marks above, and UTF-16/32 BE's zero
+
+
 def to_utf8(data: bytes, *, source: str) -> bytes:
     """UTF-8 bytes without a mark: UTF-16 and UTF-32 (Windows tools write them), marked or not, are transcoded."""
+    if data[:1] and data[0] not in _MARK_STARTS and 0 not in data[1:4]:
+        return data  # no mark, and no zero byte among the first characters: UTF-8 (or ASCII) as it is
     if data.startswith(_UTF8_BOM):
         return data[len(_UTF8_BOM) :]
     encoding, body = _unmarked_encoding(data), data

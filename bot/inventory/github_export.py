@@ -8,7 +8,7 @@ as ``DEPENDS_ON`` from the repository, so a flat graph says nothing about direct
 
 from __future__ import annotations
 
-from bot.inventory.json_model import JsonSbom, decode_wrapped_spdx
+from bot.inventory.json_model import JsonSbom
 from bot.inventory.spdx import assemble_spdx2, read_spdx2_json
 from bot.records import ParsedDocument, SbomFormat
 
@@ -27,6 +27,6 @@ class GitHubExportParser:
     format = SbomFormat.GITHUB_EXPORT
 
     def parse(self, document: JsonSbom, *, source: str) -> ParsedDocument:
-        inner = decode_wrapped_spdx(document.sbom, source=source) if document.sbom is not None else document
+        inner = document.sbom if document.sbom is not None else document
         content = read_spdx2_json(inner, source=source)
         return assemble_spdx2(content, sbom_format=self.format, github=True, source=source)

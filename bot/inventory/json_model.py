@@ -7,8 +7,9 @@ need no checks of their own. This is what makes parsing a 50,000-component docum
 much as ``json.loads`` alone (``bench/parse_sboms.py``).
 
 One shape, :class:`JsonSbom`, covers CycloneDX and SPDX 2 (their top-level keys do not collide), so
-the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` and
-the GitHub export's ``sbom`` wrapper are kept as raw bytes and decoded once their format is known.
+the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` is kept
+as raw bytes and decoded once its format is known; the GitHub export's ``sbom`` wrapper holds the same
+shape and is decoded with it.
 Every field is typed as its schema types it, so a document that breaks its schema is refused with
 the field named, not half read; fields whose shape really varies between producers (``type``,
 ``scope``, SPDX 3's elements) stay ``Any`` and the adapter decides.
@@ -62,8 +63,16 @@ class CdxComponent(Struct, gc=False):
     bom_ref: str | None = field(default=None, name="bom-ref")
     licenses: list[CdxLicenseChoice] | None = None
     properties: list[CdxProperty] | None = None
-    external_references: list[CdxExternalReference] | None = field(default=None, name="externalReferences")
     components: list[CdxComponent] | None = None
+
+
+class CdxSubject(CdxComponent, gc=False):
+    """The document's own component (``metadata.component``): its VCS reference names the product.
+
+    Only here are ``externalReferences`` read; every other component's are skipped undecoded.
+    """
+
+    external_references: list[CdxExternalReference] | None = field(default=None, name="externalReferences")
 
 
 class CdxDependency(Struct, gc=False):
@@ -72,7 +81,7 @@ class CdxDependency(Struct, gc=False):
 
 
 class CdxMetadata(Struct, gc=False):
-    component: CdxComponent | None = None
+    component: CdxSubject | None = None
 
 
 class SpdxExternalRef(Struct, gc=False):
@@ -116,17 +125,14 @@ class JsonSbom(Struct, gc=False):
     document_describes: list[str] | None = field(default=None, name="documentDescribes")
     context: Any = field(default=None, name="@context")
     graph_raw: Raw = field(default_factory=Raw, name="@graph")
-    sbom_raw: Raw = field(default_factory=Raw, name="sbom")  # GitHub's wrapper around an SPDX 2.3 document
+    # GitHub's wrapper around an SPDX 2.3 document, decoded in the same pass: a wrong type inside is
+    # reported with its path (``sbom.packages[0].name``), and a 2 KB export is not decoded twice
+    sbom: JsonSbom | None = None
 
     @property
     def graph(self) -> Raw | None:
         """SPDX 3's ``@graph``, undecoded; ``None`` when absent or null."""
         return _present(self.graph_raw)
-
-    @property
-    def sbom(self) -> Raw | None:
-        """The GitHub export wrapper's ``sbom``, undecoded; ``None`` when absent or null."""
-        return _present(self.sbom_raw)
 
 
 class _FormatProbe(Struct, gc=False):
@@ -141,7 +147,7 @@ class _FormatProbe(Struct, gc=False):
 
 def _present(raw: Raw) -> Raw | None:
     """msgspec has no optional ``Raw``: an absent field is an empty one, and ``null`` is kept as it is."""
-    return raw if raw and bytes(raw) != b"null" else None
+    return raw if raw and (len(raw) != 4 or bytes(raw) != b"null") else None  # no copy of a present part
 
 
 _DECODER = msgspec.json.Decoder(JsonSbom)
@@ -172,14 +178,6 @@ def decode_raw(raw: Raw, *, source: str, where: str) -> Any:
         raise NotParseable(source, f"{where}: not JSON: {exc}") from exc
 
 
-def decode_wrapped_spdx(raw: Raw, *, source: str) -> JsonSbom:
-    """The SPDX 2.3 document inside GitHub's ``{"sbom": ...}`` wrapper; errors name it ``sbom.<field>``."""
-    try:
-        return _DECODER.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise MalformedDocument(source, describe_validation_error(str(exc), within="sbom")) from exc
-
-
 _NO_FORMAT = "JSON, but no SBOM format: no bomFormat, spdxVersion, SPDX 3 @context or sbom wrapper"
 
 
@@ -197,6 +195,43 @@ def looks_like_sbom(data: bytes) -> bool:
     )
 
 
+class Spdx3Element(Struct, gc=False):
+    """One element of SPDX 3's ``@graph``: only the properties read. JSON-LD lets their shapes vary, so
+    they stay untyped and :mod:`bot.inventory.spdx3` decides; every other property is skipped unbuilt."""
+
+    type: Any = None
+    at_type: Any = field(default=None, name="@type")
+    spdx_id: Any = field(default=None, name="spdxId")
+    at_id: Any = field(default=None, name="@id")
+    spec_version: Any = field(default=None, name="specVersion")
+    root_element: Any = field(default=None, name="rootElement")
+    name: Any = None
+    package_url: Any = field(default=None, name="software_packageUrl")
+    external_identifier: Any = field(default=None, name="externalIdentifier")
+    package_version: Any = field(default=None, name="software_packageVersion")
+    source: Any = field(default=None, name="from")
+    relationship_type: Any = field(default=None, name="relationshipType")
+    to: Any = None
+    scope: Any = None
+    license_expression: Any = field(default=None, name="simplelicensing_licenseExpression")
+    license_id: Any = field(default=None, name="expandedlicensing_licenseId")
+
+
+_SPDX3_GRAPH = msgspec.json.Decoder(list[Spdx3Element])
+
+
+def decode_spdx3_graph(raw: Raw, *, source: str) -> list[Spdx3Element]:
+    """SPDX 3's ``@graph`` as elements; a graph that is no list of objects is refused with the culprit named."""
+    try:
+        return _SPDX3_GRAPH.decode(raw)
+    except msgspec.ValidationError:
+        elements = decode_raw(raw, source=source, where="@graph")
+        if not isinstance(elements, list):
+            raise MalformedDocument(source, f"@graph must be a list, not {type(elements).__name__}") from None
+        index, element = next((i, e) for i, e in enumerate(elements) if not isinstance(e, dict))
+        raise MalformedDocument(source, f"@graph[{index}] must be an object, not {type(element).__name__}") from None
+
+
 def is_spdx3_context(context: object) -> bool:
     contexts = context if isinstance(context, list) else [context]
     return any(isinstance(c, str) and "spdx" in c.lower() for c in contexts)
@@ -206,26 +241,16 @@ def no_format(source: str) -> UnknownFormat:
     return UnknownFormat(source, _NO_FORMAT)
 
 
-def _joined(within: str, path: str | None) -> str:
-    path = (path or "").lstrip(".")
-    if within and path:
-        return f"{within}{path}" if path.startswith("[") else f"{within}.{path}"
-    return within or path
-
-
-def describe_validation_error(message: str, *, within: str = "") -> str:
-    """msgspec's ``Expected `str | null`, got `int` - at `$.components[0].purl``` in upkeep's words.
-
-    ``within`` names the part that was decoded on its own (``sbom`` for the export wrapper's content).
-    """
+def describe_validation_error(message: str) -> str:
+    """msgspec's ``Expected `str | null`, got `int` - at `$.components[0].purl``` in upkeep's words."""
     wrong = _WRONG_TYPE.fullmatch(message)
     if wrong:
-        path = _joined(within, wrong["path"])
+        path = (wrong["path"] or "").lstrip(".")
         expected = [part for part in wrong["expected"].split(" | ") if part != "null"]
         wanted = " or ".join(_EXPECTED.get(part, part) for part in expected) or "null"
         got = _JSON_NAMES.get(wrong["got"], wrong["got"])
         return f"{path} must be {wanted}, not {got}" if path else f"the top level must be a JSON object, not {got}"
     missing = _MISSING.fullmatch(message)
     if missing:
-        return f"{_joined(within, missing['path']) or 'the document'} has no {missing['field']}"
-    return f"{within}: {message}" if within else message
+        return f"{(missing['path'] or '').lstrip('.') or 'the document'} has no {missing['field']}"
+    return message

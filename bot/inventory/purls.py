@@ -34,30 +34,47 @@ _LOWER_NAMESPACE = frozenset(
     {"bitbucket", "github", "pypi", "gitlab", "composer", "luarocks", "qpkg", "alpm", "apk", "hex"}
 )
 _LOWER_NAME = _LOWER_NAMESPACE | {"oci", "alpm", "bitnami", "pub"}
-# The fast path's shapes: the common types written with only unreserved characters and no qualifiers
-# or subpath, split into (namespace, name, version). A namespace is required (maven, golang, ...),
-# absent (pypi, cargo, ...) or, for npm, an optional scope. Anything else takes packageurl-python's path.
-_SEGMENT = "[A-Za-z0-9._~-]+"  # what packageurl-python leaves unencoded; never "@", "/", "%", "?" or "#"
-# a version may also hold "+" as its canonical escape "%2B" (Debian's "10.3+deb10u2")
-_VERSION = r"(?:@((?:[A-Za-z0-9._~-]|%2B)+))?"
-_NO_NAMESPACE = re.compile(rf"()({_SEGMENT}){_VERSION}")
-_WITH_NAMESPACE = re.compile(rf"((?:{_SEGMENT}/)*{_SEGMENT})/({_SEGMENT}){_VERSION}")
-_NPM_SCOPE = re.compile(rf"(?:((?:%40|@){_SEGMENT})/)?({_SEGMENT}){_VERSION}")
-_FAST_SHAPES: dict[str, re.Pattern[str]] = {
-    "npm": _NPM_SCOPE,
-    **dict.fromkeys(("pypi", "cargo", "gem", "nuget"), _NO_NAMESPACE),
-    **dict.fromkeys(("maven", "golang", "composer", "deb", "apk", "rpm", "github"), _WITH_NAMESPACE),
-}
+# The fast path: the common types written with only unreserved characters, split by one regular
+# expression without backtracking. Everything else (other types, percent escapes other than the few
+# below, "." segments in a subpath, repeated or upper-case qualifier keys) takes packageurl-python's path.
+_U = "A-Za-z0-9._~-"  # what packageurl-python leaves unencoded: never "@", "/", "%", "?" or "#"
+# a qualifier value may hold "/" and ":" (canonical) or their escapes, and "+" as its canonical escape ("git%2Bhttps")
+_QUALIFIER_PAIR = rf"[a-z][a-z0-9._-]*=[/:{_U}]*(?:%(?:2F|3A|2B)[/:{_U}]*)*"
+# Each repetition unrolled ("x*(?:%2B x*)*", not "(?:x|%2B)*"): an alternative tried per character costs
+# three times as much, and nothing can backtrack.
+_PURL = re.compile(
+    rf"pkg:([a-z]+)/"
+    rf"((?:%40|@)?[{_U}]+(?:/[{_U}]+)*)"  # namespace segments and name; an npm scope may start with "@" or "%40"
+    rf"(?:@((?:[:+{_U}]|%2B)[:+{_U}]*(?:%2B[:+{_U}]*)*))?"  # version: "+" is "%2B" in the canonical form
+    rf"(?:\?({_QUALIFIER_PAIR}(?:&{_QUALIFIER_PAIR})*))?"
+    rf"(?:#([{_U}]+(?:/[{_U}]+)*))?"  # subpath
+)
+_NO_NAMESPACE_TYPES = frozenset({"pypi", "cargo", "gem", "nuget", "oci"})
+_NAMESPACE_TYPES = frozenset({"maven", "golang", "composer", "deb", "apk", "rpm", "github"})
+_FAST_TYPES = _NO_NAMESPACE_TYPES | _NAMESPACE_TYPES | {"npm"}
 # Types whose definition says lower case but whose parts packageurl-python does not lowercase: upper case
-# there is a spec violation that its validator reports, so such purls take the library path and warn.
+# there is a spec violation that its validator reports, so such purls are kept as written, with a warning.
 _CASELESS_NAMESPACE = frozenset(
-    t for t in _FAST_SHAPES if not DEFINITIONS_BY_TYPE[t].namespace_case_sensitive and t not in _LOWER_NAMESPACE
+    t for t in _FAST_TYPES if not DEFINITIONS_BY_TYPE[t].namespace_case_sensitive and t not in _LOWER_NAMESPACE
 )
 _CASELESS_NAME = frozenset(
-    t for t in _FAST_SHAPES if not DEFINITIONS_BY_TYPE[t].name_case_sensitive and t not in _LOWER_NAME
+    t for t in _FAST_TYPES if not DEFINITIONS_BY_TYPE[t].name_case_sensitive and t not in _LOWER_NAME
 ) - {"npm"}  # npm names keep their case here on purpose (see above)
+_NAMESPACE_REQUIRED = frozenset(t for t in _FAST_TYPES if DEFINITIONS_BY_TYPE[t].namespace_requirement == "required")
+# per type, in one lookup: (namespace prohibited, namespace required, upper-case namespace is a violation,
+# upper-case name is a violation, namespace lowercased, name lowercased)
+_RULES: dict[str, tuple[bool, bool, bool, bool, bool, bool]] = {
+    t: (
+        t in _NO_NAMESPACE_TYPES,
+        t in _NAMESPACE_REQUIRED,
+        t in _CASELESS_NAMESPACE,
+        t in _CASELESS_NAME,
+        t in _LOWER_NAMESPACE,
+        t in _LOWER_NAME,
+    )
+    for t in _FAST_TYPES
+}
 _PEP503 = re.compile(r"[-_.]+")
-_QUALIFIER = re.compile(r"([a-z][a-z0-9._-]*)=([A-Za-z0-9._~-]*)")
 _RANGE = re.compile(r"[*<>=|, ]|^[~^]|(?:^|\.)[xX](?:\.|$)")  # "~" inside is fine: Debian "9.2~deb10u1"
 _quote = get_quoter(True)
 _VALIDATION_NOISE = "Unexpected purl type"  # packageurl-python flags every type it has no definition for
@@ -117,16 +134,28 @@ def _key(canonical: str, ptype: str, name: str) -> str:
 
 
 def _canonical_qualifiers(text: str) -> str | None:
-    """``?k=v&...`` in canonical form (keys sorted, empty values dropped) for plain qualifiers; ``None``
-    for anything packageurl-python would have to decode or fold (``%``, upper-case keys, repeats, ``#``)."""
-    pairs: dict[str, str] = {}
-    for part in text.split("&"):
-        match = _QUALIFIER.fullmatch(part)
-        if match is None or match.group(1) in pairs:
+    """``?k=v&...`` in canonical form (keys sorted, empty values dropped, ``%2F`` as ``/``, ``%3A`` as ``:``)
+    for qualifiers :data:`_PURL` matched; ``None`` for a repeated key (the library path keeps the last)."""
+    if "%" in text:
+        text = text.replace("%2F", "/").replace("%3A", ":")
+    if "&" not in text:  # one qualifier (Maven's "type=jar"): nothing to sort
+        return "" if text[-1] == "=" else "?" + text
+    parts = text.split("&")
+    if len(parts) == 2:  # two (trivy's "arch=amd64&distro=debian-10.2"): one comparison of their keys
+        first, second = parts
+        first_key, second_key = first[: first.find("=")], second[: second.find("=")]
+        if first_key == second_key:
             return None
-        if match.group(2):
-            pairs[match.group(1)] = match.group(2)
-    return "?" + "&".join(f"{k}={pairs[k]}" for k in sorted(pairs)) if pairs else ""
+        if second_key < first_key:
+            first, second = second, first
+        kept = [part for part in (first, second) if part[-1] != "="]
+        return "?" + "&".join(kept) if kept else ""
+    pairs = sorted(part.partition("=") for part in parts)
+    keys = [key for key, _, _ in pairs]
+    if len(set(keys)) < len(keys):
+        return None
+    kept = [f"{key}={value}" for key, _, value in pairs if value]
+    return "?" + "&".join(kept) if kept else ""
 
 
 def _fast(raw: str) -> PurlInfo | None:
@@ -134,70 +163,82 @@ def _fast(raw: str) -> PurlInfo | None:
 
     Plain qualifiers (``?type=jar``, ``?arch=amd64&distro=ubuntu-22.04``: lower-case keys, unreserved
     values) are put in canonical order here too: every Maven purl of the CycloneDX Maven plugin has one.
+    This runs once per distinct purl of every document, so it is written for speed: one match, one rule
+    lookup, and no call on the common path but the struct's.
     """
-    slash = raw.find("/", 4)
-    shape = _FAST_SHAPES.get(raw[4:slash]) if slash > 4 and raw.startswith("pkg:") else None
-    if shape is None:
-        return None
-    question = raw.find("?", slash)
-    if question < 0:
-        match, suffix = shape.fullmatch(raw, slash + 1), ""
-    else:
-        qualifiers = _canonical_qualifiers(raw[question + 1 :])
-        if qualifiers is None:
-            return None
-        match, suffix = shape.fullmatch(raw, slash + 1, question), qualifiers
+    match = _PURL.fullmatch(raw)
     if match is None:
         return None
-    ptype = raw[4:slash]
-    if suffix:
-        plain = _fast_plain(ptype, match)
-        if plain is None:
+    ptype, path, written, qualifiers, subpath = match.groups()
+    rules = _RULES.get(ptype)
+    if rules is None:
+        return None
+    prohibited, required, caseless_namespace, caseless_name, lower_namespace, lower_name = rules
+    slash = path.rfind("/")
+    if slash < 0:
+        namespace, name = None, path
+        if path[0] == "@" or path[0] == "%":
+            return None  # an npm scope without a name
+    else:
+        namespace, name = path[:slash], path[slash + 1 :]
+        if namespace[0] == "@" or namespace[0] == "%":
+            if ptype != "npm" or "/" in namespace:
+                return None  # a scope outside npm, or a scope with more namespace
+        elif prohibited or ptype == "npm":
+            return None  # a namespace where the spec prohibits one, or an npm namespace that is no scope
+    suffix = ""
+    if qualifiers is not None:
+        canonical_qualifiers = _canonical_qualifiers(qualifiers)
+        if canonical_qualifiers is None:
             return None
-        return PurlInfo(
-            plain.purl + suffix,
-            plain.key + suffix,
-            plain.package_key,
-            plain.ecosystem,
-            plain.namespace,
-            plain.name,
-            plain.version,
-            True,
-            plain.problem,
-            plain.exact,
-        )
-    return _fast_plain(ptype, match)
-
-
-def _fast_plain(ptype: str, match: re.Match[str]) -> PurlInfo | None:
-    """A matched purl of type ``ptype``, without qualifiers, taken apart."""
-    namespace, name, written = match.groups()
-    version = written.replace("%2B", "+") if written else written  # the purl keeps the escape, the version not
-    exact = version is not None and version_warning(version) is None
+        suffix = canonical_qualifiers
+    if subpath is not None:
+        if "." in subpath and any(part in (".", "..") for part in subpath.split("/")):
+            return None
+        suffix += "#" + subpath
+    version = None
+    exact = False
+    if written is not None:
+        if ptype == "oci":
+            if "%" in written or "+" in written:
+                return None
+            written = written.lower()  # packageurl-python lowercases OCI digests
+        elif "+" in written:
+            written = written.replace("+", "%2B")  # the canonical escape; the version itself holds "+"
+        version = written.replace("%2B", "+") if "%" in written else written
+        # of a range's characters only "~", "x" and "X" can pass the match: without them it is exact
+        exact = ("~" not in version and "x" not in version and "X" not in version) or version_warning(version) is None
     problem = None
-    upper_name = ptype in _CASELESS_NAME and name != name.lower()
-    upper_namespace = bool(namespace) and ptype in _CASELESS_NAMESPACE and namespace != namespace.lower()
-    if upper_name or upper_namespace:
+    if (namespace is None and required) or (
+        (caseless_name and name != name.lower())
+        or (namespace is not None and caseless_namespace and namespace != namespace.lower())
+    ):
         if ptype == "npm":
             return None  # npm keeps its names' case here on purpose: the library path decides
-        # Kept as written, with the spec violation packageurl-python's validator reports, in its words
-        # (golang's github.com/BurntSushi: a fifth of a Go document's purls). The property test holds this.
-        found = [f"Namespace is not lowercased for purl type: {ptype!r}"] if upper_namespace else []
-        found += [f"Name is not lowercased for purl type: {ptype!r}"] if upper_name else []
-        problem, exact = "; ".join(found), False
-    if ptype in _LOWER_NAME:
+        problem, exact = _spec_problems(ptype, namespace, name, required=required), False
+    if lower_name:
         name = name.lower()
-        if namespace and ptype in _LOWER_NAMESPACE:
+        if namespace is not None and lower_namespace:
             namespace = namespace.lower()
-    if ptype == "pypi":
-        name = name.replace("_", "-")
-        canonical = f"pkg:pypi/{name}@{written}" if version else f"pkg:pypi/{name}"
-        key = _key(canonical, ptype, name)
-        return PurlInfo(
-            canonical, key, _package_key(ptype, None, name), ptype, None, name, version, True, problem, exact
-        )
-    if not namespace:
-        canonical = f"pkg:{ptype}/{name}@{written}" if version else f"pkg:{ptype}/{name}"
+    at = "@" + written if written else ""
+    if namespace is None:
+        if ptype == "pypi":
+            name = name.replace("_", "-")  # lower case already; PEP 503 differs only with "." or "--"
+            canonical = f"pkg:pypi/{name}{at}{suffix}"
+            plain = "." not in name and "--" not in name
+            return PurlInfo(
+                canonical,
+                canonical if plain else _key(canonical, ptype, name),
+                "pypi/" + (name if plain else pep503(name)),
+                ptype,
+                None,
+                name,
+                version,
+                True,
+                problem,
+                exact,
+            )
+        canonical = f"pkg:{ptype}/{name}{at}{suffix}"
         return PurlInfo(canonical, canonical, f"{ptype}/{name}", ptype, None, name, version, True, problem, exact)
     if namespace[0] == "@":  # an unencoded npm scope: the canonical form encodes it
         shown = "%40" + namespace[1:]
@@ -205,10 +246,24 @@ def _fast_plain(ptype: str, match: re.Match[str]) -> PurlInfo | None:
         shown, namespace = namespace, "@" + namespace[3:]
     else:
         shown = namespace
-    canonical = f"pkg:{ptype}/{shown}/{name}@{written}" if version else f"pkg:{ptype}/{shown}/{name}"
+    canonical = f"pkg:{ptype}/{shown}/{name}{at}{suffix}"
     return PurlInfo(
         canonical, canonical, f"{ptype}/{namespace}/{name}", ptype, namespace, name, version, True, problem, exact
     )
+
+
+def _spec_problems(ptype: str, namespace: str | None, name: str, *, required: bool) -> str:
+    """The spec violations packageurl-python's validator reports for a fast-path purl, in its words and order.
+
+    Such purls are kept as written, with a warning (golang's github.com/BurntSushi: a fifth of a Go
+    document's purls; trivy's ``pkg:golang/stdlib``). The property test holds the two paths together.
+    """
+    found = [f"Namespace is required for purl type: {ptype!r}"] if namespace is None and required else []
+    if namespace is not None and ptype in _CASELESS_NAMESPACE and namespace != namespace.lower():
+        found.append(f"Namespace is not lowercased for purl type: {ptype!r}")
+    if ptype in _CASELESS_NAME and name != name.lower():
+        found.append(f"Name is not lowercased for purl type: {ptype!r}")
+    return "; ".join(found)
 
 
 def _npm_name_with_case(raw: str, parsed: PackageURL) -> str:

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
-from bot.inventory.json_model import JsonSbom, SpdxPackage, SpdxRelationship
+from bot.inventory.json_model import JsonSbom, SpdxExternalRef, SpdxPackage, SpdxRelationship
 from bot.inventory.purls import best_purl
 from bot.records import ParsedDocument, SbomFormat
 
@@ -157,11 +157,8 @@ def assemble_spdx2(
     )
 
 
-def _purl_of(package: SpdxPackage) -> str | None:
-    """The package's purl; of several, the valid one (:func:`best_purl`)."""
-    refs = package.external_refs
-    if not refs:
-        return None
+def _purl_of(refs: list[SpdxExternalRef]) -> str | None:
+    """A package's purl; of several, the valid one (:func:`best_purl`)."""
     purls = [ref.reference_locator for ref in refs if ref.reference_type == "purl" and ref.reference_locator]
     return best_purl(purls) if len(purls) > 1 else (purls[0] if purls else None)
 
@@ -178,7 +175,13 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
     content = Spdx2Content(version=document.spdx_version, name=document.name)
     append = content.packages.append
     for package in document.packages or ():
-        name, purl = package.name, _purl_of(package)
+        name, refs = package.name, package.external_refs
+        if not refs:
+            purl = None
+        elif len(refs) == 1:  # the common case, without a list: one reference, a purl or not
+            purl = (refs[0].reference_locator or None) if refs[0].reference_type == "purl" else None
+        else:
+            purl = _purl_of(refs)
         if not name and not purl:
             raise MalformedDocument(source, f"{_package_path(document, package)} has neither a name nor a purl")
         shown, ecosystem = _hint_from_name(name) if name and ":" in name else (name, None)

@@ -46,6 +46,7 @@ from bot.sandbox.model import (
 
 WORLD_NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 WINDOW_DAYS = 365
+GITLAB_HOSTS = ("gitlab.com",)  # upstream hosts the sandbox GitLab serves
 HISTORY_DAYS = 455  # contributions reach back about 15 months
 ECOSYSTEMS = ("pypi", "npm", "cargo", "golang", "maven", "gem", "nuget", "composer", "githubactions")
 PUBLIC_MAIL_DOMAINS = (
@@ -72,6 +73,7 @@ TOKENS: dict[str, list[str]] = {
     "matrix": ["sandbox-matrix-token"],
     "teams": ["sandbox-teams-signature"],
     "smtp": ["sandbox-smtp-password"],
+    "gitlab": ["sandbox-gitlab-token"],
 }
 
 
@@ -746,6 +748,37 @@ def _make_contributions(
     return out
 
 
+def _plant_gitlab(
+    rng: random.Random, org: str, people: list[Person], targets: list[UpstreamRepo], out: list[Contribution]
+) -> dict[str, list[str]]:
+    """Give some members an account on the sandbox GitLab (a third under another username, which the
+    config maps with ``[people.accounts]``), put them in the organisation's group ``org`` and its
+    subgroup ``org/platform``, and plant their contributions to the GitLab-hosted upstreams in ``out``.
+    The release bot is a member there too, with merge requests that must never count."""
+    eligible = sorted(
+        (p for p in people if p.identity == "member" and not p.is_bot and not p.roster_start and not p.roster_end),
+        key=lambda p: p.login,
+    )
+    chosen = rng.sample(eligible, min(6, len(eligible)))
+    groups: dict[str, list[str]] = {org: [], f"{org}/platform": []}
+    for n, person in enumerate(chosen):
+        person.gitlab_username = person.login if n % 3 else f"{person.login}-gl"
+        groups[org if n % 2 else f"{org}/platform"].append(person.gitlab_username)
+        for up in rng.sample(targets, min(len(targets), rng.randint(1, 2))):
+            for _ in range(rng.randint(2, 6)):
+                kind = _pick(rng, _KINDS, _KIND_WEIGHTS)
+                out.append(
+                    Contribution(person.login, up.key, kind, _day(rng.randint(1, HISTORY_DAYS)), rng.randint(1, 3))
+                )
+    for bot in (p for p in people if p.is_bot and not p.login.endswith("[bot]")):
+        bot.gitlab_username = bot.login
+        groups[org].append(bot.login)
+        for up in targets[:2]:
+            out.append(Contribution(bot.login, up.key, "pr_merged", _day(rng.randint(1, 300)), 2))
+    out.sort(key=lambda c: (c.occurred_at, c.login, c.upstream, c.kind))
+    return {path: sorted(members) for path, members in groups.items()}
+
+
 # --------------------------------------------------------------------------------------------- commits
 
 
@@ -1350,6 +1383,8 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
 
     people = _make_people(rng, spec, ids, domains)
     contributions = _make_contributions(rng, people, targets, others)
+    gitlab_targets = [u for u in used if u.host in GITLAB_HOSTS and not u.archived]
+    gitlab_groups = _plant_gitlab(random.Random(f"gitlab-{seed}"), spec.orgs[0], people, gitlab_targets, contributions)
 
     # commits: the people's commit contributions become commits, then the design fills the rest
     person_by_login = {p.login: p for p in people}
@@ -1415,4 +1450,6 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
         issues={ospo: []},
         opencollective_slug=spec.orgs[0],
         slack_channel="upkeep",
+        gitlab_groups=gitlab_groups,
+        gitlab_hosts=GITLAB_HOSTS,
     )

@@ -68,6 +68,7 @@ OPTIONAL_SERVICES = (
     "bot.sandbox.matrix:MatrixService",
     "bot.sandbox.teams:TeamsWorkflowService",
     "bot.sandbox.ecb:EcbRatesService",
+    "bot.sandbox.gitlab:GitLabService",
 )
 _ROUTE_WORDS = frozenset(
     (
@@ -476,6 +477,15 @@ class Router:
             return httpx.Response(403, headers=headers, json=body)
         if prefix.startswith("/slack"):
             return httpx.Response(429, headers={"retry-after": wait}, json={"ok": False, "error": "ratelimited"})
+        if prefix == "/gitlab":  # GitLab's documented rate-limit headers on its 429
+            headers = {
+                "ratelimit-limit": str(knobs.rate_limit),
+                "ratelimit-observed": str(bucket.used + 1),
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": str(reset),
+                "retry-after": wait,
+            }
+            return httpx.Response(429, headers=headers, text="Retry later\n")
         return httpx.Response(429, headers={"retry-after": wait}, text="Too Many Requests")
 
     def _limit_headers(self, knobs: Knobs, prefix: str, bucket: _Bucket | None, reset: int) -> dict[str, str]:

@@ -26,6 +26,7 @@ with GitLab's documented headers (``RateLimit-Limit``, ``RateLimit-Remaining``, 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +36,7 @@ from urllib.parse import unquote
 import httpx
 
 from bot.sandbox.interface import ServiceContext
-from bot.sandbox.model import Contribution, Person, UpstreamRepo, World
+from bot.sandbox.model import Contribution, Issue, IssueComment, IssueEvent, Person, UpstreamRepo, World
 
 PREFIX = "/gitlab"
 MAX_PER_PAGE = 100
@@ -54,6 +55,8 @@ LICENSEE_KEYS = {
     "GPL-3.0-only": "gpl-3.0",
     "AGPL-3.0-only": "agpl-3.0",
 }
+OSPO_ID = 900
+USER = "upkeep-bot"  # the user the sandbox's token belongs to
 TOKEN_BOT_USERNAME = "group_1_bot_5f1d0c"  # the user a group access token makes (GitLab's naming)
 
 
@@ -86,6 +89,7 @@ class GitLabService:
         self.user_ids[TOKEN_BOT_USERNAME] = 499
         self.group_ids = {path: 10 + n for n, path in enumerate(sorted(world.gitlab_groups))}
         self.activity = self._activity()
+        self.ospo_path = f"{world.orgs[0]}/ospo"  # the project upkeep's issues go to when [issues].forge says so
 
     # ------------------------------------------------------------------ serving
 
@@ -93,12 +97,18 @@ class GitLabService:
         token = request.headers.get("private-token") or request.headers.get("authorization", "").removeprefix("Bearer ")
         if token not in self.world.tokens.get("gitlab", []):
             return _error(401, "401 Unauthorized")
-        if request.method != "GET":
+        if request.method not in ("GET", "POST", "PUT"):
             return _error(405, "405 Method Not Allowed")
         raw = request.url.raw_path.decode("ascii").split("?", 1)[0]
         raw = raw[raw.index("/api/v4") :] if "/api/v4" in raw else path
         params = request.url.params
         web = f"{context.base_url}{PREFIX}"
+        joined = raw.removeprefix("/api/v4").strip("/")
+        issues = re.fullmatch(r"projects/([^/]+)/issues(?:/(\d+))?(?:/(notes|resource_state_events))?", joined)
+        if issues and unquote(issues.group(1)).lower() in (self.ospo_path.lower(), str(OSPO_ID)):
+            return self._ospo_issues(request, web, issues.group(2), issues.group(3))
+        if request.method != "GET":
+            return _error(405, "405 Method Not Allowed")
         routes: list[tuple[str, Callable[..., Any]]] = [
             (r"groups/([^/]+)/members/all", self._members),
             (r"groups/([^/]+)/descendant_groups", self._descendants),
@@ -112,7 +122,6 @@ class GitLabService:
             (r"merge_requests", self._merge_requests),
             (r"issues", self._issues),
         ]
-        joined = raw.removeprefix("/api/v4").strip("/")
         for pattern, route in routes:
             match = re.fullmatch(pattern, joined)
             if match:
@@ -169,7 +178,120 @@ class GitLabService:
         ]
 
     def _group_projects(self, params: httpx.QueryParams, web: str, ident: str) -> Any:
-        return [] if self._group(ident) is not None else _error(404, "404 Group Not Found")
+        group = self._group(ident)
+        if group is None:
+            return _error(404, "404 Group Not Found")
+        inside = group == self.ospo_path.rsplit("/", 1)[0] or (
+            params.get("include_subgroups") == "true" and self.ospo_path.startswith(group + "/")
+        )
+        return [self._ospo_project(web)] if inside else []
+
+    def _ospo_project(self, web: str) -> dict[str, Any]:
+        return {
+            "id": OSPO_ID,
+            "name": "ospo",
+            "path": "ospo",
+            "path_with_namespace": self.ospo_path,
+            "namespace": {"kind": "group", "full_path": self.ospo_path.rsplit("/", 1)[0]},
+            "default_branch": "main",
+            "archived": False,
+            "visibility": "private",
+            "web_url": f"{web}/{self.ospo_path}",
+        }
+
+    # ------------------------------------------------------------------ the OSPO project's issues
+
+    def _issue_list(self) -> list[Issue]:
+        return self.world.issues.setdefault(f"gitlab:{self.ospo_path}", [])
+
+    def _issue_json(self, issue: Issue, web: str) -> dict[str, Any]:
+        return {
+            "id": 70000 + issue.number,
+            "iid": issue.number,
+            "project_id": OSPO_ID,
+            "title": issue.title,
+            "description": issue.body,
+            "state": "opened" if issue.state == "open" else "closed",
+            "labels": list(issue.labels),
+            "author": {"username": issue.user},
+            "created_at": _iso(issue.created_at),
+            "updated_at": _iso(issue.updated_at),
+            "closed_at": _iso(issue.closed_at) if issue.closed_at else None,
+            "web_url": f"{web}/{self.ospo_path}/-/issues/{issue.number}",
+        }
+
+    def _ospo_issues(self, request: httpx.Request, web: str, number: str | None, sub: str | None) -> httpx.Response:
+        now = (datetime.now(UTC) + self.world.clock_shift).replace(microsecond=0)
+        issues = self._issue_list()
+        body: dict[str, Any] = {}
+        if request.method in ("POST", "PUT"):
+            try:
+                body = json.loads(request.content or b"{}")
+            except ValueError:
+                return _error(400, "400 Bad request - the body is not JSON")
+        if number is None:
+            if request.method == "POST":
+                if not str(body.get("title", "")).strip():
+                    return _error(400, "400 Bad request - title is missing")
+                labels = [x for x in str(body.get("labels", "")).split(",") if x]
+                created = Issue(
+                    len(issues) + 1,
+                    str(body["title"]),
+                    str(body.get("description", "")),
+                    "open",
+                    labels,
+                    USER,
+                    now,
+                    now,
+                )
+                issues.append(created)
+                return httpx.Response(201, json=self._issue_json(created, web))
+            if request.method != "GET":
+                return _error(405, "405 Method Not Allowed")
+            params = request.url.params
+            state = {"opened": "open", "closed": "closed"}.get(params.get("state", "all"))
+            label = params.get("labels")
+            chosen = [i for i in issues if (state is None or i.state == state) and (not label or label in i.labels)]
+            if params.get("sort", "desc") == "desc":
+                chosen = list(reversed(chosen))
+            return _paged(request, [self._issue_json(i, web) for i in chosen])
+        issue = next((i for i in issues if i.number == int(number)), None)
+        if issue is None:
+            return _error(404, "404 Not found")
+        if sub == "notes":
+            if request.method == "POST":
+                note = IssueComment(len(issue.comments) + 1, str(body.get("body", "")), USER, now)
+                issue.comments.append(note)
+                issue.updated_at = now
+                return httpx.Response(201, json={"id": note.id, "body": note.body, "author": {"username": USER}})
+            notes = [{"id": c.id, "body": c.body, "author": {"username": c.user}} for c in issue.comments]
+            return _paged(request, notes)
+        if sub == "resource_state_events":
+            events = [
+                {"id": e.id, "state": e.event, "user": {"username": e.actor}, "created_at": _iso(e.created_at)}
+                for e in issue.events
+                if e.event in ("closed", "reopened")
+            ]
+            return _paged(request, events)
+        if request.method == "PUT":
+            if "title" in body:
+                issue.title = str(body["title"])
+            if "description" in body:
+                issue.body = str(body["description"])
+            for label in str(body.get("add_labels", "")).split(","):
+                if label and label not in issue.labels:
+                    issue.labels.append(label)
+            event = body.get("state_event")
+            if event == "close" and issue.state == "open":
+                issue.state, issue.closed_at, issue.closed_by = "closed", now, USER
+                issue.events.append(IssueEvent(len(issue.events) + 1, "closed", USER, now))
+            elif event == "reopen" and issue.state == "closed":
+                issue.state, issue.closed_at = "open", None
+                issue.events.append(IssueEvent(len(issue.events) + 1, "reopened", USER, now))
+            issue.updated_at = now
+        elif request.method != "GET":
+            return _error(405, "405 Method Not Allowed")
+        return httpx.Response(200, json=self._issue_json(issue, web))
 
     # ------------------------------------------------------------------ projects
 

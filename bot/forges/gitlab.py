@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +65,8 @@ LICENCE_KEYS = {
 #: Users GitLab makes for group and project access tokens (``group_42_bot_…``, ``project_7_bot_…``).
 TOKEN_BOT = re.compile(r"^(group|project)_\d+_bot")
 NOTE_TARGETS = frozenset({"Note", "DiffNote", "DiscussionNote"})
+EXPORT_POLLS = 30
+EXPORT_POLL_SECONDS = 2.0
 
 
 def _moment(text: str) -> datetime:
@@ -206,6 +209,55 @@ class GitLabForge:
                     fork=fork,
                 )
         return [out[k] for k in sorted(out)]
+
+    # ------------------------------------------------------------------ SBOMs
+
+    def sbom(self, repo: ForgeRepository) -> tuple[bytes, str] | str:
+        """The repository's SBOM and where it came from, else why there is none (see docs/forges.md):
+        the dependency list export (Ultimate, a token allowed to create exports), else the first of
+        ``sbom_paths`` committed at the default branch."""
+        project = self._project(repo.path)
+        if project is None:
+            return "not visible to the token"
+        exported = self._export(int(project["id"]))
+        if isinstance(exported, bytes):
+            return exported, "dependency-list-export"
+        branch = project.get("default_branch")
+        if branch:
+            for path in self.config.sbom_paths:
+                response = self._get(
+                    f"/projects/{project['id']}/repository/files/{quote(path, safe='')}/raw", {"ref": branch}
+                )
+                if response.status_code == 200:
+                    return response.content, f"file:{path}"
+        paths = ", ".join(self.config.sbom_paths) or "none configured"
+        return f"no SBOM: {exported}; no committed file at sbom_paths ({paths})"
+
+    def _export(self, pid: int) -> bytes | str:
+        """A CycloneDX export of the dependency list: create, poll until ready, download; else the reason."""
+        with self._lock:
+            self.calls += 1
+        created = self.client.post(f"/projects/{pid}/dependency_list_exports", json={"export_type": "sbom"})
+        if created.status_code in (401, 403, 404):
+            return (
+                f"dependency list export refused ({created.status_code}: Ultimate tier and a token that may create it)"
+            )
+        if created.status_code not in (200, 201):
+            raise ForgeError(f"forge {self.name}: dependency list export answered HTTP {created.status_code}")
+        export_id = created.json()["id"]
+        for _ in range(EXPORT_POLLS):
+            with self._lock:
+                self.calls += 1
+            state = self.client.get(f"/dependency_list_exports/{export_id}")  # 202 while it is being built
+            if state.status_code not in (200, 202):
+                return f"dependency list export {export_id} answered HTTP {state.status_code}"
+            if state.status_code == 200 and state.json().get("has_finished", True):
+                download = self._get(f"/dependency_list_exports/{export_id}/download")
+                if download.status_code == 200:
+                    return download.content
+                return f"dependency list export {export_id} could not be downloaded"
+            time.sleep(EXPORT_POLL_SECONDS / self.config.time_compression)
+        return f"dependency list export {export_id} not ready after {EXPORT_POLLS} polls"
 
     # ------------------------------------------------------------------ upstream signals
 

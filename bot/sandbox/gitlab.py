@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -77,8 +77,13 @@ class GitLabService:
 
     prefix = PREFIX
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, repositories: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """``repositories``: the organisation's own projects, ``group/sub/name`` → ``{"files": {path: text},
+        "export": text or None}`` (an ``export`` is what the Ultimate-tier dependency list export gives)."""
         self.world = world
+        self.repositories = {path: dict(spec) for path, spec in (repositories or {}).items()}
+        self.repository_ids = {path: 800 + n for n, path in enumerate(sorted(self.repositories))}
+        self.exports: dict[int, tuple[str, int]] = {}  # export id -> (repository path, times asked)
         hosts = set(world.gitlab_hosts)
         self.projects: dict[int, UpstreamRepo] = {}
         for n, up in enumerate(sorted((u for u in world.upstreams if u.host in hosts), key=lambda u: u.key)):
@@ -104,6 +109,9 @@ class GitLabService:
         params = request.url.params
         web = f"{context.base_url}{PREFIX}"
         joined = raw.removeprefix("/api/v4").strip("/")
+        own = self._own(request, web, joined)
+        if own is not None:
+            return own
         issues = re.fullmatch(r"projects/([^/]+)/issues(?:/(\d+))?(?:/(notes|resource_state_events))?", joined)
         if issues and unquote(issues.group(1)).lower() in (self.ospo_path.lower(), str(OSPO_ID)):
             return self._ospo_issues(request, web, issues.group(2), issues.group(3))
@@ -184,7 +192,64 @@ class GitLabService:
         inside = group == self.ospo_path.rsplit("/", 1)[0] or (
             params.get("include_subgroups") == "true" and self.ospo_path.startswith(group + "/")
         )
-        return [self._ospo_project(web)] if inside else []
+        found = [self._ospo_project(web)] if inside else []
+        for path in sorted(self.repositories):
+            parent = path.rsplit("/", 1)[0]
+            if parent == group or (params.get("include_subgroups") == "true" and parent.startswith(group + "/")):
+                found.append(self._own_project(path, web))
+        return found
+
+    # ------------------------------------------------------------------ the organisation's own projects
+
+    def _own_project(self, path: str, web: str) -> dict[str, Any]:
+        return {
+            "id": self.repository_ids[path],
+            "name": path.rsplit("/", 1)[-1],
+            "path": path.rsplit("/", 1)[-1],
+            "path_with_namespace": path,
+            "namespace": {"kind": "group", "full_path": path.rsplit("/", 1)[0]},
+            "default_branch": "main",
+            "archived": False,
+            "visibility": "private",
+            "web_url": f"{web}/{path}",
+        }
+
+    def _own(self, request: httpx.Request, web: str, joined: str) -> httpx.Response | None:
+        """The own projects' routes (project, raw files, dependency list exports); None: not one of them."""
+        export = re.fullmatch(r"dependency_list_exports/(\d+)(/download)?", joined)
+        if export and request.method == "GET":
+            found = self.exports.get(int(export.group(1)))
+            if found is None:
+                return _error(404, "404 Not found")
+            path, asked = found
+            self.exports[int(export.group(1))] = (path, asked + 1)
+            if export.group(2):
+                return httpx.Response(200, text=str(self.repositories[path]["export"]))
+            if asked == 0:  # the first look finds it still running
+                return httpx.Response(202, json={"id": int(export.group(1)), "has_finished": False})
+            return httpx.Response(200, json={"id": int(export.group(1)), "has_finished": True})
+        match = re.fullmatch(r"projects/([^/]+)(/.*)?", joined)
+        if match is None:
+            return None
+        ident = unquote(match.group(1))
+        project_path = next((p for p, i in self.repository_ids.items() if ident in (p, str(i))), None)
+        if project_path is None:
+            return None
+        rest, spec = match.group(2) or "", self.repositories[project_path]
+        if rest == "" and request.method == "GET":
+            return httpx.Response(200, json=self._own_project(project_path, web))
+        if rest == "/dependency_list_exports" and request.method == "POST":
+            if spec.get("export") is None:  # not the Ultimate tier
+                return _error(403, "403 Forbidden")
+            export_id = 60 + len(self.exports)
+            self.exports[export_id] = (project_path, 0)
+            links = {"self": f"{web}/api/v4/dependency_list_exports/{export_id}"}
+            return httpx.Response(201, json={"id": export_id, "has_finished": False, "export_type": "sbom", **links})
+        raw = re.fullmatch(r"/repository/files/(.+)/raw", rest)
+        if raw and request.method == "GET":
+            text = dict(spec.get("files") or {}).get(unquote(raw.group(1)))
+            return _error(404, "404 File Not Found") if text is None else httpx.Response(200, text=text)
+        return _error(404, "404 Not Found")
 
     def _ospo_project(self, web: str) -> dict[str, Any]:
         return {

@@ -250,3 +250,15 @@ def test_gitlab_budget_headers_alone_say_how_long_to_wait() -> None:
     assert bucket.blocked_until == 1_000_600.0
     bucket.observe(httpx.Response(200, headers={**headers, "RateLimit-Remaining": "5", "RateLimit-Reset": "2000000"}))
     assert bucket.blocked_until == 1_000_600.0  # a budget not spent holds nothing
+
+
+def test_run_names_the_missing_forge_token_before_anything_is_written(world: World, monkeypatch: Any) -> None:
+    from bot.cli.preflight import missing_credentials
+
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    settings = settings_for(world, **{"issues.forge": "gitlab", "issues.repository": "acme/ospo"})
+    without = Secrets.from_environment({"GITHUB_TOKEN": "t"})
+    reasons = missing_credentials(settings, without, ["pipeline"])
+    assert any("forges.gitlab.groups but GITLAB_TOKEN is not set" in r for r in reasons)
+    assert any("on forge gitlab but GITLAB_TOKEN is not set" in r for r in reasons)
+    assert not missing_credentials(settings, secrets_for(world), ["pipeline"])

@@ -255,7 +255,7 @@ class ForgeSettings(_Section):
     def api_base(self) -> str:
         if self.api_url:
             return self.api_url.rstrip("/")
-        suffix = "/api/v4" if self.kind == "gitlab" else "/api/v1" if self.kind == "forgejo" else ""
+        suffix = {"gitlab": "/api/v4", "forgejo": "/api/v1"}.get(self.kind, "")
         return self.url.rstrip("/") + suffix
 
 

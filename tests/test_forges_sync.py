@@ -40,14 +40,16 @@ def test_group_projects_sboms_are_stored_and_the_rest_listed_with_a_reason(tmp_p
         f"{org}/tools": {"files": {"README.md": "no SBOM here"}},
     }
     router = Router(world, service_options={"GitLabService": {"repositories": own}})
-    gitlab = {**sandbox_settings(BASE, world)["forges"][0], "sbom_paths": ["sbom.cdx.json"]}
-    settings = load_settings(None, overrides={**sandbox_settings(BASE, world), "forges": [gitlab]}, search=False)
+    gitlab, *others = sandbox_settings(BASE, world)["forges"]
+    gitlab = {**gitlab, "sbom_paths": ["sbom.cdx.json"]}
+    overrides = {**sandbox_settings(BASE, world), "forges": [gitlab, *others]}
+    settings = load_settings(None, overrides=overrides, search=False)
     forges = make_forges(
         settings, Secrets.from_environment(sandbox_environment(world)), transport=httpx.MockTransport(router.handler)
     )
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     SQLModel.metadata.create_all(engine)
-    summary = sync_forges(engine, settings, forges)
+    summary = sync_forges(engine, settings, {"gitlab": forges["gitlab"]})
     assert summary.repositories == 4 and summary.documents == 2 and not summary.failed  # the OSPO project too
     reasons = dict(line.split(": ", 1) for line in summary.without_sbom)
     assert set(reasons) == {f"gitlab.com/{org}/tools", f"gitlab.com/{org}/ospo"}
@@ -59,6 +61,6 @@ def test_group_projects_sboms_are_stored_and_the_rest_listed_with_a_reason(tmp_p
     assert set(rows) == {f"gitlab.com/{org}/platform/billing", f"gitlab.com/{org}/platform/ledger"}
     exports = [r for r in router.log if "dependency_list_exports" in r.path]
     assert [r.status for r in exports if r.method == "GET"][:2] == [202, 200]  # polled until ready
-    again = sync_forges(engine, settings, forges)
+    again = sync_forges(engine, settings, {"gitlab": forges["gitlab"]})
     assert again.documents == 2 and again.changed == 0  # unchanged documents change nothing
     engine.dispose()

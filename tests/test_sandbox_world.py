@@ -209,6 +209,7 @@ def test_organisation_repositories_have_the_promised_variety(sandbox_world: Worl
         "teams",
         "smtp",
         "gitlab",
+        "forgejo",
     }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 import httpx
 
 from bot.config import ForgeSettings, Secrets, Settings
+from bot.forges.forgejo import ForgejoForge
 from bot.forges.gitlab import GitLabForge
 from bot.forges.interface import Forge
 from bot.http import RetryPolicy, bucket_for, compressed_policy, make_client
@@ -26,8 +27,8 @@ def make_forge(
     transport: httpx.BaseTransport | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Forge | None:
-    """The adapter for one entry (None for ``github``, which ``[github]`` serves; Forgejo: not yet)."""
-    if config.kind != "gitlab":
+    """The adapter for one entry (None for ``github``, which ``[github]`` serves)."""
+    if config.kind not in ("gitlab", "forgejo"):
         return None
     secret = secrets.named_secret(config.token_env)
     env = os.environ if environ is None else environ
@@ -46,6 +47,8 @@ def make_forge(
         bucket=bucket,
         policy=compressed_policy(RetryPolicy(), config.time_compression),
     )
+    if config.kind == "forgejo":
+        return ForgejoForge(config, client, bots=bots)
     return GitLabForge(config, client, bots=bots)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.forges.forgejo import ForgejoForge
 from bot.forges.gitlab import GitLabForge
 from bot.forges.interface import Forge, ForgeError
 from bot.inventory.ingest import ingest_bytes
@@ -40,7 +41,7 @@ class ForgeSyncSummary:
 def sync_forges(engine: Engine, settings: Settings, forges: Mapping[str, Forge]) -> ForgeSyncSummary:
     summary = ForgeSyncSummary()
     for name, forge in sorted(forges.items()):
-        if not isinstance(forge, GitLabForge) or not forge.config.groups:
+        if not isinstance(forge, GitLabForge | ForgejoForge) or not forge.config.groups:
             continue
         try:
             repositories = forge.repositories()

@@ -92,15 +92,16 @@ def sandbox_settings(
     for person in world.people:
         if person.identity == "extra-login" and person.alias_of:
             extra_logins.setdefault(person.alias_of, []).append(person.login)
-    accounts = {
-        p.login: [f"{GITLAB_FORGE}:{p.gitlab_username}"]
-        for p in world.people
-        if p.gitlab_username and p.gitlab_username.lower() != p.login.lower()
-    }
+    accounts: dict[str, list[str]] = {}
+    for p in world.people:
+        if p.gitlab_username and p.gitlab_username.lower() != p.login.lower():
+            accounts.setdefault(p.login, []).append(f"{GITLAB_FORGE}:{p.gitlab_username}")
+        if p.forgejo_username and p.forgejo_username.lower() != p.login.lower():
+            accounts.setdefault(p.login, []).append(f"{FORGEJO_FORGE}:{p.forgejo_username}")
     return {
         "organisation": world.orgs[0],
         **urls,
-        "forges": [gitlab_forge(base, world)],
+        "forges": [gitlab_forge(base, world), forgejo_forge(base, world)],
         "people.accounts": accounts,
         "github.orgs": tuple(world.orgs),
         "people.email_domains": tuple(world.email_domains),
@@ -132,6 +133,25 @@ def gitlab_forge(base_url: str, world: World) -> dict[str, Any]:
     }
 
 
+FORGEJO_FORGE = "codeberg"  # the name of the sandbox Forgejo's [[forges]] entry
+FORGEJO_TOKEN_ENV = "FORGEJO_TOKEN"
+
+
+def forgejo_forge(base_url: str, world: World) -> dict[str, Any]:
+    """The ``[[forges]]`` entry of the sandbox Forgejo (Codeberg-like): hosts, organisation, token variable."""
+    from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
+
+    return {
+        "name": FORGEJO_FORGE,
+        "kind": "forgejo",
+        "url": f"{base_url.rstrip('/')}/forgejo",
+        "token_env": FORGEJO_TOKEN_ENV,
+        "hosts": list(world.forgejo_hosts),
+        "groups": sorted(world.forgejo_orgs),
+        "time_compression": DEFAULT_TIME_COMPRESSION,
+    }
+
+
 def sandbox_environment(world: World, *, app: bool = False) -> dict[str, str]:
     """The world's fake tokens under the environment variable names upkeep reads secrets from;
     with ``app``, the world's GitHub App key instead of a GitHub token."""
@@ -141,6 +161,7 @@ def sandbox_environment(world: World, *, app: bool = False) -> dict[str, str]:
         "SLACK_BOT_TOKEN": world.tokens["slack"][0],
         "OPENCOLLECTIVE_TOKEN": world.tokens["opencollective"][0],
         GITLAB_TOKEN_ENV: world.tokens.get("gitlab", [""])[0],
+        FORGEJO_TOKEN_ENV: world.tokens.get("forgejo", [""])[0],
     }
 
 

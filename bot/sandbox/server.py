@@ -69,6 +69,7 @@ OPTIONAL_SERVICES = (
     "bot.sandbox.teams:TeamsWorkflowService",
     "bot.sandbox.ecb:EcbRatesService",
     "bot.sandbox.gitlab:GitLabService",
+    "bot.sandbox.forgejo:ForgejoService",
 )
 _ROUTE_WORDS = frozenset(
     (

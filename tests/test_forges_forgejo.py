@@ -108,3 +108,12 @@ def test_contributions_on_forgejo_are_counted_per_person_equal_to_the_truth(
     # per person: each account's feed is read once, down to the oldest quarter asked
     feeds = [r for r in router.log if r.service == "/forgejo" and r.path.endswith("/activities/feeds")]
     assert feeds and len({r.path for r in feeds}) == len(accounts)
+
+
+def test_issues_cannot_go_to_a_forgejo_yet(world: World) -> None:
+    import pytest
+
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"issues\.forge: 'codeberg' is a forgejo forge"):
+        settings_for(world, **{"issues.forge": "codeberg"})

@@ -29,6 +29,7 @@ Mount points, relative to the sandbox base URL (``http://127.0.0.1:PORT``):
 ``/registry/depsdev``       deps.dev API v3 (and v3alpha ``projectbatch``)
 ``/ecb``                    ECB euro reference rates (``/stats/eurofxref/eurofxref-hist.xml``, ...)
 ``/gitlab``                 GitLab REST v4 (``/api/v4/projects/...``, ``/groups/...``, ``/users/...``)
+``/forgejo``                Forgejo API v1 (``/api/v1/repos/...``, ``/orgs/...``, ``/users/...``)
 ==========================  =================================================
 """
 

@@ -1,4 +1,4 @@
-"""Both adapters behind the one forge port, against the sandbox: the same questions, each forge's answers."""
+"""The three adapters behind the one forge port, against the sandbox: the same questions, each forge's answers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 
 from bot.config import Secrets, load_settings
+from bot.forges.forgejo import ForgejoForge
 from bot.forges.github import GitHubForge
 from bot.forges.gitlab import GitLabForge
 from bot.forges.interface import Forge
@@ -32,9 +33,10 @@ def test_github_and_gitlab_answer_the_same_port() -> None:
         orgs=world.orgs,
         bots=settings.people.bots,
     )
-    gitlab = make_forges(settings, Secrets.from_environment(sandbox_environment(world)), transport=transport)["gitlab"]
-    assert isinstance(gitlab, GitLabForge)
-    forges: dict[str, Forge] = {"github": github, "gitlab": gitlab}
+    built = make_forges(settings, Secrets.from_environment(sandbox_environment(world)), transport=transport)
+    gitlab = built["gitlab"]
+    assert isinstance(gitlab, GitLabForge) and isinstance(built["codeberg"], ForgejoForge)
+    forges: dict[str, Forge] = {"github": github, **built}
     for name, forge in forges.items():
         members = forge.members()
         assert not members.problems and members.members, name

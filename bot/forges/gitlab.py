@@ -327,23 +327,28 @@ class GitLabForge:
     # ------------------------------------------------------------------ contributions
 
     def contributions(self, spans: Sequence[Span]) -> Iterator[SpanResult]:
-        users: dict[str, dict[str, Any] | None] = {}
+        """Each account is asked once for all its spans (from the earliest start to the latest end)."""
+        by_account: dict[str, list[Span]] = {}
         for span in spans:
-            _, username = split_account(span.account)
-            if username not in users:
-                found = self._get("/users", {"username": username}).json()
-                users[username] = found[0] if isinstance(found, list) and found else None
-            user = users[username]
+            by_account.setdefault(span.account, []).append(span)
+        for account, mine in by_account.items():
+            _, username = split_account(account)
+            found = self._get("/users", {"username": username}).json()
+            user = found[0] if isinstance(found, list) and found else None
             if user is None:
-                yield SpanResult(span, missing=True)
+                yield from (SpanResult(span, missing=True) for span in mine)
                 continue
-            yield self._span(span, user)
+            yield from self._spans(mine, user)
 
-    def _span(self, span: Span, user: dict[str, Any]) -> SpanResult:
-        result = SpanResult(span)
+    def _spans(self, spans: list[Span], user: dict[str, Any]) -> list[SpanResult]:
+        results = [SpanResult(span) for span in spans]
+        span = Span(spans[0].account, spans[0].segment, min(s.start for s in spans), max(s.end for s in spans))
 
         def add(project_id: Any, kind: str, moment: datetime, count: int = 1) -> None:
-            if not span.start <= moment < span.end or count <= 0:
+            if count <= 0:
+                return
+            result = next((r for r in results if r.span.start <= moment < r.span.end), None)
+            if result is None:
                 return
             project = self._project(int(project_id)) if project_id is not None else None
             if project is None:
@@ -376,4 +381,4 @@ class GitLabForge:
             add(mr.get("project_id"), kind, _moment(mr["created_at"]))
         for issue in self._pages("/issues", {**window, "state": "all"}) or ():
             add(issue.get("project_id"), "issue", _moment(issue["created_at"]))
-        return result
+        return results

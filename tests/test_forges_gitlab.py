@@ -262,3 +262,23 @@ def test_run_names_the_missing_forge_token_before_anything_is_written(world: Wor
     assert any("forges.gitlab.groups but GITLAB_TOKEN is not set" in r for r in reasons)
     assert any("on forge gitlab but GITLAB_TOKEN is not set" in r for r in reasons)
     assert not missing_credentials(settings, secrets_for(world), ["pipeline"])
+
+
+def test_a_gitlab_that_keeps_failing_costs_only_its_own_part(
+    world: World, engine: Engine, router: Router, tmp_path: Path
+) -> None:
+    _seed_resolutions(engine, world)
+    router.knobs = Knobs(fault_rate=1.0, fault_kinds=("500",), fault_prefixes=("/gitlab",))
+    transport = httpx.MockTransport(router.handler)
+    settings = settings_for(world)
+    clients = make_clients(settings, secrets_for(world), transport=transport)
+    summary = gather_evidence(
+        engine, settings, secrets_for(world), now=world.now, clients=clients, parts=("people", "contributions")
+    )
+    router.knobs = Knobs()
+    assert summary.stopped is None
+    assert any("forge gitlab" in p and "500" in p for p in summary.people_problems)
+    with Session(engine) as session:
+        accounts = {i.account for i in evidence_store.load_identities(session)}
+    assert not any(a.startswith("gitlab:") and not a.endswith("-gl") for a in accounts)  # no group member listed
+    assert any(a.startswith("codeberg:") for a in accounts) and any(":" not in a for a in accounts)

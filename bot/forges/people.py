@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.forges.interface import Forge, split_account
+from bot.forges.interface import Forge, ForgeError, split_account
 from bot.sources.people import Identity, is_bot
 
 
@@ -36,7 +36,11 @@ def forge_identities(settings: Settings, forges: Mapping[str, Forge]) -> ForgePe
     }
     seen: set[str] = set()
     for name, forge in sorted(forges.items()):
-        result = forge.members()
+        try:
+            result = forge.members()
+        except ForgeError as exc:  # the forge's groups count as not listed: no membership ends on this run
+            out.problems.append(str(exc))
+            continue
         out.problems += result.problems
         out.groups_seen += [f"{name}:{g}" for g in result.groups_seen]
         for member in result.members:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Secrets, Settings
-from bot.forges.interface import Forge
+from bot.forges.interface import Forge, ForgeError
 from bot.forges.people import expected_groups, forge_identities
 from bot.forges.registry import make_forges
 from bot.http import RateLimited, make_client
@@ -216,7 +216,11 @@ def gather_contributions(
     try:
         answers = itertools.chain(
             source.fetch(spans),
-            *(clients.forges[name].contributions(group) for name, group in elsewhere.items() if name in clients.forges),
+            *(
+                _guarded(name, clients.forges[name].contributions(group))
+                for name, group in elsewhere.items()
+                if name in clients.forges
+            ),
         )
         for result in answers:
             key = (result.span.account, result.span.segment)
@@ -240,6 +244,14 @@ def gather_contributions(
     finally:
         flush()
         progress.close()
+
+
+def _guarded(forge: str, results: Iterator[SpanResult]) -> Iterator[SpanResult]:
+    """A forge's answers until it fails; what it did not answer is asked again on the next run."""
+    try:
+        yield from results
+    except ForgeError as exc:
+        log.warning("contributions: forge %s stopped answering (%s); the rest is asked on the next run", forge, exc)
 
 
 # --------------------------------------------------------------------------- money

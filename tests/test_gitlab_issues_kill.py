@@ -135,3 +135,29 @@ def test_sigkill_after_an_issue_write_leaves_one_issue_per_gap(tmp_path: Path) -
         third = _deliver(settings, secrets, world, now)
         assert third.enqueued == 0 and third.failed == 0 and _one_per_marker(world) == markers
         engine.dispose()
+
+
+def test_a_person_closing_a_gitlab_issue_is_read_back_as_their_decision(tmp_path: Path) -> None:
+    from bot.sandbox.model import IssueEvent
+    from bot.store.decisions import load_decisions
+
+    world = generate_world(7, "small")
+    now = datetime.now(UTC)
+    with SandboxServer(world) as server:
+        settings = load_settings(None, overrides=_overrides(server.base_url, world, tmp_path), search=False)
+        secrets = Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
+        _deliver(settings, secrets, world, now)
+        issue = next(i for i in _issues(world) if "upkeep:gap:" in (find_marker(i.body) or "") and i.state == "open")
+        upstream = (find_marker(issue.body) or "").split("upkeep:gap:", 1)[1].removesuffix(" -->")
+        closed_at = now.replace(microsecond=0)
+        issue.state, issue.closed_at = "closed", closed_at  # a person closes it on GitLab
+        issue.events.append(IssueEvent(len(issue.events) + 1, "closed", "jdoe", closed_at))
+        _deliver(settings, secrets, world, now)
+        engine = make_engine(settings.database_url())
+        with Session(engine) as session:
+            decisions = load_decisions(session, upstream=upstream)
+        engine.dispose()
+        assert [(d.kind, d.actor, d.source_ref) for d in decisions] == [
+            ("done", "jdoe", f"{world.orgs[0]}/ospo#{issue.number}")
+        ]
+        assert issue.state == "closed"  # a person's action wins: upkeep does not open it again

@@ -11,7 +11,8 @@ and keeps a title a person changed.
 Outbox rows keep the channel ``github`` (the outbox's name for "the issue tracker"): the plan, the
 decisions read-back and ``upkeep status`` need not know which forge holds the issues.
 
-What GitLab does not offer, and what follows: no ``state_reason`` (a close is read as done), and no
+What GitLab does not offer, and what follows: no ``state_reason`` (a person's close is read as done,
+who and when from ``resource_state_events``), and no
 public REST API for a description's earlier versions (:meth:`revisions` is empty, so the dashboard's
 ticks are read from the description as it is).
 """
@@ -234,7 +235,7 @@ class GitLabIssueSink:
             out[subject] = WatchedIssue(
                 number=number,
                 state="open" if issue.get("state") == "opened" else "closed",
-                state_reason=None,
+                state_reason=None if issue.get("state") == "opened" else "completed",  # GitLab states no reason
                 closed_at=_moment(issue.get("closed_at")),
                 updated_at=_moment(issue.get("updated_at")) or datetime.now(UTC),
                 body=str(issue.get("description") or ""),

@@ -79,8 +79,9 @@ def test_the_index_says_what_upkeep_made_of_the_worlds_traps(demo_runs: tuple[Pa
     for own in facts["own_upstreams"]:
         assert f"`{own}` is used by " in traps and "not scored: the organisation's own repository" in traps
     assert "sign a CLA" in traps
+    assert "upstreams off GitHub (codeberg.org, gitlab.com) were read from their own forge" in traps
     assert (
-        traps.count("\n- ") == len(first.findings) == len(facts["renamed_upstreams"]) + len(facts["own_upstreams"]) + 1
+        traps.count("\n- ") == len(first.findings) == len(facts["renamed_upstreams"]) + len(facts["own_upstreams"]) + 2
     )
 
 

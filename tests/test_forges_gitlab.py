@@ -209,7 +209,7 @@ def test_an_unknown_token_is_refused_and_the_stage_says_which_forge(
 
 
 def test_gitlab_rate_limit_headers_are_honoured(world: World, router: Router) -> None:
-    router.knobs = Knobs(rate_limit=2, rate_limit_window_seconds=3600)
+    router.knobs = Knobs(rate_limit=2, rate_limit_window_seconds=3600, headerless_share=0.0)
     client = make_client(
         f"{BASE}/gitlab/api/v4",
         token=world.tokens["gitlab"][0],
@@ -282,3 +282,19 @@ def test_a_gitlab_that_keeps_failing_costs_only_its_own_part(
         accounts = {i.account for i in evidence_store.load_identities(session)}
     assert not any(a.startswith("gitlab:") and not a.endswith("-gl") for a in accounts)  # no group member listed
     assert any(a.startswith("codeberg:") for a in accounts) and any(":" not in a for a in accounts)
+
+
+def test_a_gitlab_429_without_headers_waits_a_minute_then_doubles(world: World, router: Router) -> None:
+    router.knobs = Knobs(rate_limit=1, rate_limit_window_seconds=3600, headerless_share=1.0)
+    waits: list[float] = []
+    policy = RetryPolicy(max_wait_seconds=1000, max_retries=2)
+    from bot.http import RetryingTransport
+
+    inner = RetryingTransport(httpx.MockTransport(router.handler), policy, sleep=waits.append)
+    client = httpx.Client(base_url=f"{BASE}/gitlab/api/v4", transport=inner)
+    headers = {"PRIVATE-TOKEN": world.tokens["gitlab"][0]}
+    assert client.get("/users", params={"username": "x"}, headers=headers).status_code == 200
+    with pytest.raises(RateLimited):
+        client.get("/users", params={"username": "x"}, headers=headers)
+    assert router.log[-1].status == 429
+    assert len(waits) == 2 and 60 <= waits[0] < 70 and 120 <= waits[1] < 140  # nothing said: a minute, doubling

@@ -21,7 +21,8 @@ What it holds against a careless client, as GitLab does:
 
 The router applies the shared knobs (latency, faults) and, with ``Knobs.rate_limit``, answers ``429``
 with GitLab's documented headers (``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset``,
-``Retry-After``); see :meth:`bot.sandbox.server.Router._rate_limit`.
+``Retry-After``), or in the limit profile's header-less share none at all, as GitLab.com sometimes
+does; see :meth:`bot.sandbox.server.Router._rate_limit`.
 """
 
 from __future__ import annotations

@@ -478,7 +478,11 @@ class Router:
             return httpx.Response(403, headers=headers, json=body)
         if prefix.startswith("/slack"):
             return httpx.Response(429, headers={"retry-after": wait}, json={"ok": False, "error": "ratelimited"})
-        if prefix == "/gitlab":  # GitLab's documented rate-limit headers on its 429
+        if prefix == "/gitlab":  # GitLab's documented rate-limit headers on its 429, though not always
+            with self._lock:
+                bucket.used += 1  # counts the refusals too, so each one is its own draw below
+            if self.limits.headerless(knobs.profile, knobs.fault_seed, f"gitlab\x1f{key[1]}\x1f{bucket.used}"):
+                return httpx.Response(429, text="Retry later\n")  # GitLab.com sometimes says nothing at all
             headers = {
                 "ratelimit-limit": str(knobs.rate_limit),
                 "ratelimit-observed": str(bucket.used + 1),

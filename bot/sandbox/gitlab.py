@@ -233,6 +233,13 @@ class GitLabService:
         if match is None:
             return None
         ident = unquote(match.group(1))
+        if ident.lower() in (self.ospo_path.lower(), str(OSPO_ID)) and "/issues" not in (match.group(2) or ""):
+            rest = match.group(2) or ""
+            if rest == "" and request.method == "GET":
+                return httpx.Response(200, json=self._ospo_project(web))
+            if rest == "/dependency_list_exports":
+                return _error(403, "403 Forbidden")
+            return _error(404, "404 File Not Found")
         project_path = next((p for p, i in self.repository_ids.items() if ident in (p, str(i))), None)
         if project_path is None:
             return None

@@ -27,6 +27,8 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ECB_URL = "https://www.ecb.europa.eu/stats/eurofxref"
 DEFAULT_OPENCOLLECTIVE_URL = "https://api.opencollective.com/graphql/v2"
 
+#: The conventional variables of forge tokens, read even before the config names them (``token_env``).
+FORGE_TOKEN_NAMES = ("GITLAB_TOKEN", "FORGEJO_TOKEN")
 #: TOML keys that look like secrets and are refused in the file.
 SECRET_LIKE_KEYS = frozenset({"token", "github_token", "slack_bot_token", "private_key", "webhook_url", "password"})
 
@@ -113,6 +115,9 @@ class ResolveSettings(_Section):
 
 class PeopleSettings(_Section):
     extra_logins: dict[str, list[str]] = Field(default_factory=dict, description="person -> extra GitHub logins")
+    accounts: dict[str, list[str]] = Field(
+        default_factory=dict, description='person -> accounts on other forges, "FORGE:username" ([[forges]] name)'
+    )
     email_domains: tuple[str, ...] = ()
     roster_csv: str | None = None
     bots: tuple[str, ...] = ()
@@ -208,8 +213,59 @@ class NotifySettings(_Section):
         return ",".join(sorted(set(parts))) if self.kind == "email" else ",".join(parts)
 
 
+ForgeKind = Literal["github", "gitlab", "forgejo"]
+
+
+class ForgeSettings(_Section):
+    """One ``[[forges]]`` entry: a forge upkeep reads (and may write issues to). Its token is read from the
+    environment variable it names, never from the file."""
+
+    name: str = Field(description="How accounts (people.accounts) and issues.forge name this forge.")
+    kind: ForgeKind
+    url: str = Field(description="The web base URL, e.g. https://gitlab.com.")
+    api_url: str | None = Field(default=None, description="The API base; default: url + /api/v4 (GitLab).")
+    token_env: str | None = Field(default=None, description="Name of the environment variable holding a read token.")
+    issue_token_env: str | None = Field(
+        default=None, description="Name of the variable holding the token that writes issues (default: token_env)."
+    )
+    hosts: tuple[str, ...] = Field(default=(), description="Upstream hosts this forge serves, e.g. gitlab.com.")
+    groups: tuple[str, ...] = Field(default=(), description="The organisation's groups (with their subgroups).")
+    include_forks: bool = False
+    include_archived: bool = False
+    sbom_paths: tuple[str, ...] = Field(default=(), description="Committed SBOM files read from each repository.")
+    funding_paths: tuple[str, ...] = Field(
+        default=(".gitlab/FUNDING.yml", ".github/FUNDING.yml", "FUNDING.yml"),
+        description="Where an upstream's FUNDING.yml is looked for, first found wins.",
+    )
+    requests_per_hour: int = Field(default=2000, ge=1)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    time_compression: float = Field(default=1.0, ge=1, description="The sandbox's clock factor (1: real time).")
+
+    @field_validator("token_env", "issue_token_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError(f"{value!r}: the name of an environment variable (A-Z, 0-9, _), not the token itself")
+        return value
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in value if h.strip())
+
+    @property
+    def api_base(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        suffix = {"gitlab": "/api/v4", "forgejo": "/api/v1"}.get(self.kind, "")
+        return self.url.rstrip("/") + suffix
+
+
 class IssueSettings(_Section):
     repository: str | None = Field(default=None, description="OWNER/NAME of the OSPO repository.")
+    forge: str | None = Field(
+        default=None, description="The [[forges]] name the issues go to (default: GitHub, [github])."
+    )
     labels: tuple[str, ...] = ("upkeep",)
     max_attempts: int = Field(default=5, ge=1)
     max_open: int = Field(
@@ -359,6 +415,7 @@ class Settings(BaseSettings):
     gaps: GapSettings = GapSettings()
     slack: SlackSettings = SlackSettings()
     notify: tuple[NotifySettings, ...] = ()
+    forges: tuple[ForgeSettings, ...] = ()
     issues: IssueSettings = IssueSettings()
     decisions: DecisionSettings = DecisionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
@@ -385,9 +442,38 @@ class Settings(BaseSettings):
         # The TOML content arrives through init kwargs (see load_settings), below the environment.
         return env_settings, init_settings
 
+    @model_validator(mode="after")
+    def _forges_consistent(self) -> Settings:
+        names = [f.name for f in self.forges]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"forges: name {twice[0]!r} is used by more than one [[forges]] entry")
+        served: dict[str, str] = {}
+        for forge in self.forges:
+            for host in forge.hosts:
+                if host in served:
+                    raise ValueError(f"forges: host {host!r} is served by both {served[host]!r} and {forge.name!r}")
+                served[host] = forge.name
+        if self.issues.forge is not None and self.issues.forge not in names:
+            raise ValueError(
+                f"issues.forge: {self.issues.forge!r} names no [[forges]] entry (known: {names or 'none'})"
+            )
+        chosen = next((f for f in self.forges if f.name == self.issues.forge), None)
+        if chosen is not None and chosen.kind != "gitlab":
+            raise ValueError(f"issues.forge: {chosen.name!r} is a {chosen.kind} forge; issues go to GitHub or a GitLab")
+        for person, accounts in self.people.accounts.items():
+            for account in accounts:
+                forge_name, sep, user = account.partition(":")
+                if not sep or not user or forge_name not in names:
+                    raise ValueError(
+                        f"people.accounts.{person}: {account!r} is not FORGE:username with FORGE a [[forges]] name"
+                    )
+        return self
+
     def notify_secret_names(self) -> list[str]:
-        """The environment variables the ``[[notify]]`` entries read their secrets from."""
-        return sorted({entry.secret_env for entry in self.notify if entry.secret_env})
+        """The environment variables the ``[[notify]]`` and ``[[forges]]`` entries read their secrets from."""
+        forge_names = {n for f in self.forges for n in (f.token_env, f.issue_token_env) if n}
+        return sorted({entry.secret_env for entry in self.notify if entry.secret_env} | forge_names)
 
     def database_url(self) -> str:
         """The database URL, defaulting to ``upkeep.db`` beside the config file."""
@@ -434,7 +520,7 @@ class Secrets(BaseModel):
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_webhook_url=get("SLACK_WEBHOOK_URL"),
             opencollective_token=get("OPENCOLLECTIVE_TOKEN"),
-            named={name: value for name in names if (value := get(name)) is not None},
+            named={name: value for name in (*names, *FORGE_TOKEN_NAMES) if (value := get(name)) is not None},
             api_tokens=tuple(SecretStr(t.strip()) for t in env.get("UPKEEP_API_TOKENS", "").split(",") if t.strip()),
         )
 

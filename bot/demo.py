@@ -241,7 +241,33 @@ def _findings(engine: Any) -> list[str]:
             f"{len(relicensable)} upstreams in use are controlled by one company that makes contributors "
             f"sign a CLA, so it could relicense them alone (e.g. `{relicensable[0]}`): see the risk register."
         )
+    lines += _off_github(engine)
     return lines
+
+
+def _off_github(engine: Any) -> list[str]:
+    """The index's line on the upstreams off GitHub: read from their own forge, and the work counted there."""
+    from sqlmodel import Session, col, select
+
+    from bot.store.tables import ContributionRow, UpstreamSignalRow
+
+    with Session(engine) as session:
+        signals = session.exec(
+            select(UpstreamSignalRow.upstream_key, UpstreamSignalRow.partial).where(
+                ~col(UpstreamSignalRow.upstream_key).startswith("github.com/")
+            )
+        ).all()
+        counted = session.exec(
+            select(ContributionRow.count).where(~col(ContributionRow.repository).startswith("github.com/"))
+        ).all()
+    read = sorted({key for key, partial in signals if not partial})
+    if not read:
+        return []
+    hosts = sorted({key.split("/", 1)[0] for key in read})
+    return [
+        f"{len(read)} upstreams off GitHub ({', '.join(hosts)}) were read from their own forge (GitLab, Forgejo) "
+        f"with their bus factors, and {sum(counted)} contributions of the organisation's people there were counted."
+    ]
 
 
 def _slug(text: str) -> str:

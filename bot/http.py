@@ -118,11 +118,8 @@ class TokenBucket:
 
     def observe(self, response: httpx.Response) -> None:
         """Learn from an answer's budget headers: a spent budget blocks until its reset."""
-        if response.headers.get("x-ratelimit-remaining") != "0":
-            return
-        try:
-            reset = float(response.headers.get("x-ratelimit-reset", ""))
-        except ValueError:
+        reset = spent_budget_reset(response)
+        if reset is None:
             return
         with self._lock:
             self.blocked_until = max(self.blocked_until, reset)
@@ -164,6 +161,21 @@ def forget_buckets() -> None:
         _BUCKETS.clear()
 
 
+#: Budget headers, GitHub's first: ``x-ratelimit-*``; GitLab's ``RateLimit-*`` (reset as epoch seconds too).
+BUDGET_HEADERS = (("x-ratelimit-remaining", "x-ratelimit-reset"), ("ratelimit-remaining", "ratelimit-reset"))
+
+
+def spent_budget_reset(response: httpx.Response) -> float | None:
+    """When a spent budget refills (epoch seconds), if a budget header says it is spent; else None."""
+    for remaining, reset in BUDGET_HEADERS:
+        if response.headers.get(remaining) == "0" and response.headers.get(reset):
+            try:
+                return float(response.headers[reset])
+            except ValueError:
+                return None
+    return None
+
+
 def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
     """How long the server asks us to wait, from ``Retry-After`` or ``X-RateLimit-Reset``; None if it does not."""
     now = time.time() if now is None else now
@@ -174,12 +186,8 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
         except ValueError:
             parsed = email.utils.parsedate_to_datetime(header)
             return max(0.0, parsed.timestamp() - now)
-    if response.headers.get("x-ratelimit-remaining") == "0" and response.headers.get("x-ratelimit-reset"):
-        try:
-            return max(0.0, float(response.headers["x-ratelimit-reset"]) - now)
-        except ValueError:
-            return None
-    return None
+    reset = spent_budget_reset(response)
+    return None if reset is None else max(0.0, reset - now)
 
 
 _LIMIT_WORDS = (b"rate limit", b"ratelimit", b"rate-limit", b"abuse detection")
@@ -191,7 +199,7 @@ def is_rate_limited(response: httpx.Response) -> bool:
         return True
     if response.status_code != 403:
         return False
-    if "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0":
+    if "retry-after" in response.headers or any(response.headers.get(r) == "0" for r, _ in BUDGET_HEADERS):
         return True
     try:
         body = response.content[:2000].lower()

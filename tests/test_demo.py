@@ -81,8 +81,9 @@ def test_the_index_says_what_upkeep_made_of_the_worlds_traps(demo_runs: tuple[Pa
     for own in facts["own_upstreams"]:
         assert f"`{own}` is used by " in traps and "not scored: the organisation's own repository" in traps
     assert "sign a CLA" in traps
+    assert "upstreams off GitHub (codeberg.org, gitlab.com) were read from their own forge" in traps
     assert (
-        traps.count("\n- ") == len(first.findings) == len(facts["renamed_upstreams"]) + len(facts["own_upstreams"]) + 1
+        traps.count("\n- ") == len(first.findings) == len(facts["renamed_upstreams"]) + len(facts["own_upstreams"]) + 2
     )
 
 
@@ -337,3 +338,39 @@ def test_the_demo_review_shows_which_teams_drive_each_top_gap(demo_runs: tuple[P
     assert "### Usage by team" in (out / "review" / "review.md").read_text()
     rows = list(csv.DictReader(io.StringIO((out / "review" / "usage_by_team.csv").read_text())))
     assert {r["team"] for r in rows} - {""}  # the world's properties, topics and CODEOWNERS name teams
+
+
+def test_the_demo_reads_the_gitlab_group_beside_the_github_orgs(
+    demo_runs: tuple[Path, DemoResult, DemoResult],
+) -> None:
+    """Every upstream on the sandbox GitLab has its forge signals, and the people's work there is counted as
+    the truth counts it; the group's members are people of the organisation beside the GitHub orgs' members."""
+    out, first, _ = demo_runs
+    assert first.world is not None
+    world = first.world
+    facts = truth(world)
+    on_gitlab = sorted(k for k in facts["upstreams"] if k.startswith("gitlab.com/"))
+    assert on_gitlab
+    with sqlite3.connect(out / "upkeep.db") as db:
+        signals = {
+            key: (partial, bus, elephant)
+            for key, partial, bus, elephant in db.execute(
+                "SELECT upstream_key, partial, bus_factor, elephant_factor FROM upstream_signals"
+            )
+        }
+        accounts = {row[0] for row in db.execute("SELECT account FROM identities")}
+        rows = db.execute("SELECT repository, kind, count, occurred_at FROM contributions").fetchall()
+    for key in on_gitlab:
+        fact = facts["signals"][key]
+        assert signals[key] == (0, fact["bus_factor"], fact["elephant_factor"]), key
+    gitlab_members = {f"gitlab:{m.lower()}" for ms in world.gitlab_groups.values() for m in ms}
+    assert {a for a in accounts if a.startswith("gitlab:")} <= gitlab_members
+    assert "gitlab:acme-release-bot" not in accounts  # a bot on every forge
+    counted = {repo for repo, *_ in rows if repo.startswith("gitlab.com/")}
+    expected = {
+        repo
+        for repos in facts["contributions"]["trailing_12_months"].values()
+        for repo in repos
+        if "gitlab.com/" in repo
+    }
+    assert expected and expected <= counted

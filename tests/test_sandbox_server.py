@@ -326,3 +326,27 @@ def test_service_options_reach_the_optional_services(sandbox_world: World) -> No
             if ghes:
                 assert answer.json()["sbom"]["spdxVersion"] == "SPDX-2.3"
     assert statuses[0] != 200 and statuses[1] == 200
+
+
+def test_cli_serve_prints_the_gitlab_and_forgejo_that_answer_with_their_tokens(sandbox_world: World) -> None:
+    with _cli_serve() as (_base, text):
+        gitlab = re.search(r"^  GitLab\s+(\S+)", text, re.MULTILINE)
+        forgejo = re.search(r"^  Forgejo\s+(\S+)", text, re.MULTILINE)
+        assert gitlab and forgejo, text
+        assert f"export GITLAB_TOKEN={sandbox_world.tokens['gitlab'][0]}" in text
+        settings = tomllib.loads(text.split("# config snippet (e.g. config/sandbox.toml)", 1)[1].split("# fake", 1)[0])
+        assert [f["kind"] for f in settings["forges"]] == ["gitlab", "forgejo"]
+        org = sandbox_world.orgs[0]
+        members = httpx.get(
+            f"{gitlab.group(1)}/groups/{org}/members/all",
+            headers={"PRIVATE-TOKEN": sandbox_world.tokens["gitlab"][0]},
+            timeout=10,
+        )
+        assert members.status_code == 200 and members.json()
+        assert httpx.get(f"{gitlab.group(1)}/groups/{org}/members/all", timeout=10).status_code == 401
+        orgs = httpx.get(
+            f"{forgejo.group(1)}/orgs/{org}/members",
+            headers={"authorization": f"token {sandbox_world.tokens['forgejo'][0]}"},
+            timeout=10,
+        )
+        assert orgs.status_code == 200 and {m["login"] for m in orgs.json()} == set(sandbox_world.forgejo_orgs[org])

@@ -200,7 +200,17 @@ def test_organisation_repositories_have_the_promised_variety(sandbox_world: Worl
     deps = [d for r in repos for d in r.dependencies]
     assert {(d.direct, d.scope) for d in deps} >= {(True, "runtime"), (False, "runtime"), (True, "development")}
     assert all(d.via for d in deps if not d.direct)
-    assert set(sandbox_world.tokens) == {"github", "slack", "opencollective", "mattermost", "matrix", "teams", "smtp"}
+    assert set(sandbox_world.tokens) == {
+        "github",
+        "slack",
+        "opencollective",
+        "mattermost",
+        "matrix",
+        "teams",
+        "smtp",
+        "gitlab",
+        "forgejo",
+    }
 
 
 def test_sandbox_settings_are_valid_upkeep_settings(sandbox_world: World) -> None:

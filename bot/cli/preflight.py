@@ -6,6 +6,7 @@ the reason, instead of recording an empty run or failing at 02:00 when the first
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +29,10 @@ def _has_github_credentials(settings: Settings, secrets: Secrets) -> bool:
     return secrets.github_token is not None
 
 
+def _forge_secret(secrets: Secrets, name: str) -> bool:
+    return secrets.named_secret(name) is not None or bool(os.environ.get(name, "").strip())
+
+
 def missing_credentials(settings: Settings, secrets: Secrets, jobs: Iterable[str]) -> list[str]:
     """One reason per job whose configured work needs a credential that is not in the environment."""
     jobs = set(jobs)
@@ -42,7 +47,20 @@ def missing_credentials(settings: Settings, secrets: Secrets, jobs: Iterable[str
     reasons = []
     if "sync" in jobs and settings.github.orgs and not github:
         reasons.append(f"sync reads github.orgs ({', '.join(settings.github.orgs)}) but no GitHub credential: {how}")
-    if "issues" in jobs and settings.issues.repository and not github:
+    for forge in settings.forges:  # a [[forges]] entry's token is read from the variable it names
+        if forge.kind == "github" or not forge.groups or not forge.token_env or _forge_secret(secrets, forge.token_env):
+            continue
+        if "sync" in jobs:
+            reasons.append(f"sync reads forges.{forge.name}.groups but {forge.token_env} is not set: set it (read_api)")
+    on_forge = next((f for f in settings.forges if f.name == settings.issues.forge), None)
+    if "issues" in jobs and settings.issues.repository and on_forge is not None:
+        variable = on_forge.issue_token_env or on_forge.token_env
+        if not variable or not _forge_secret(secrets, variable):
+            reasons.append(
+                f"issues writes to issues.repository ({settings.issues.repository}) on forge {on_forge.name} "
+                f"but {variable or 'no token_env'} is not set: set it (api scope on that project only)"
+            )
+    elif "issues" in jobs and settings.issues.repository and not github:
         reasons.append(
             f"issues writes to issues.repository ({settings.issues.repository}) but no GitHub credential: {how}"
         )

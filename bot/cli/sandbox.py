@@ -101,6 +101,8 @@ def serve(
     typer.echo(f"  GitHub GraphQL   {base}/api/graphql")
     typer.echo(f"  Slack Web API    {base}/slack/api/")
     typer.echo(f"  Open Collective  {base}/opencollective/graphql/v2")
+    typer.echo(f"  GitLab           {base}/gitlab/api/v4 (groups: {', '.join(sorted(world.gitlab_groups))})")
+    typer.echo(f"  Forgejo          {base}/forgejo/api/v1 (organisations: {', '.join(sorted(world.forgejo_orgs))})")
     registries = "pypi|npm|crates|goproxy|govanity|maven2|rubygems|nuget|packagist|depsdev"
     typer.echo(f"  registries       {base}/registry/<{registries}>")
     typer.echo(f"  SBOM downloads   {server.alt_base_url}/sbom-downloads")

@@ -53,11 +53,21 @@ def sync_command(
     started = datetime.now(UTC)
     try:
         with BUDGETS.recording(app_ctx.engine):
-            summary = SyncSummary(**sync_stage(StageContext(settings, app_ctx.secrets, app_ctx.engine, started)))
+            done = sync_stage(StageContext(settings, app_ctx.secrets, app_ctx.engine, started))
+            forges = done.pop("forges", None)  # the [[forges]] groups' part, when any is configured
+            summary = SyncSummary(**done)
     except GitHubAuthError as exc:
         raise CliError(str(exc)) from exc
     except SbomExportError as exc:
         raise WorkFailed(str(exc)) from exc
     status = "partial" if summary.stopped or summary.failed else "ok"
-    save_run(app_ctx.engine, kind="sync", status=status, summary=summary.to_dict(), started_at=started)
-    typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else describe_sync(summary))
+    shown = {**summary.to_dict(), **({"forges": forges} if forges is not None else {})}
+    save_run(app_ctx.engine, kind="sync", status=status, summary=shown, started_at=started)
+    typer.echo(json.dumps(shown, indent=2) if as_json else describe_sync(summary))
+    if forges is not None and not as_json:
+        typer.echo(
+            f"forges: {forges['repositories']} repositories, {forges['documents']} SBOMs stored "
+            f"({forges['changed']} changed), {len(forges['without_sbom'])} without SBOM, {len(forges['failed'])} failed"
+        )
+        for line in [*forges["without_sbom"], *forges["failed"]]:
+            typer.echo(f"  {line}")

@@ -24,6 +24,17 @@ def build_sinks(settings: Settings, secrets: Secrets) -> tuple[dict[str, Sink], 
     routed, routed_notes = build_notify_sinks(settings, secrets, slack=sinks.get("slack"))
     sinks.update(routed)  # a [[notify]] Slack entry with its own token routes by channel; the rest go to [slack]
     notes += routed_notes
+    from bot.deliver.gitlab_issues import issue_forge, make_gitlab_issue_sink
+
+    forge = issue_forge(settings)
+    if forge is not None:  # [issues].forge: the issues go to a GitLab project (the outbox channel stays "github")
+        on_gitlab = make_gitlab_issue_sink(settings, secrets)
+        if on_gitlab is not None:
+            sinks["github"] = on_gitlab
+        elif settings.issues.repository:
+            variable = forge.issue_token_env or forge.token_env or "its token_env"
+            notes.append(f"issues: {variable} is not set for forge {forge.name}; issue changes wait in the outbox")
+        return sinks, notes
     issues = make_github_issue_sink(settings, secrets)
     if issues is not None:
         sinks["github"] = issues

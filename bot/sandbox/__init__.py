@@ -92,9 +92,17 @@ def sandbox_settings(
     for person in world.people:
         if person.identity == "extra-login" and person.alias_of:
             extra_logins.setdefault(person.alias_of, []).append(person.login)
+    accounts: dict[str, list[str]] = {}
+    for p in world.people:
+        if p.gitlab_username and p.gitlab_username.lower() != p.login.lower():
+            accounts.setdefault(p.login, []).append(f"{GITLAB_FORGE}:{p.gitlab_username}")
+        if p.forgejo_username and p.forgejo_username.lower() != p.login.lower():
+            accounts.setdefault(p.login, []).append(f"{FORGEJO_FORGE}:{p.forgejo_username}")
     return {
         "organisation": world.orgs[0],
         **urls,
+        "forges": [gitlab_forge(base, world), forgejo_forge(base, world)],
+        "people.accounts": accounts,
         "github.orgs": tuple(world.orgs),
         "people.email_domains": tuple(world.email_domains),
         "people.extra_logins": extra_logins,
@@ -102,6 +110,45 @@ def sandbox_settings(
         "funding.opencollective_slug": world.opencollective_slug or world.orgs[0],
         "slack.channel": _slack_channel(world),
         "issues.repository": world.ospo_repo,
+    }
+
+
+GITLAB_FORGE = "gitlab"  # the name of the sandbox GitLab's [[forges]] entry
+GITLAB_TOKEN_ENV = "GITLAB_TOKEN"
+
+
+def gitlab_forge(base_url: str, world: World) -> dict[str, Any]:
+    """The ``[[forges]]`` entry of the sandbox GitLab: its hosts, the organisation's group, its token's variable."""
+    from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
+
+    groups = sorted(g for g in world.gitlab_groups if "/" not in g)
+    return {
+        "name": GITLAB_FORGE,
+        "kind": "gitlab",
+        "url": f"{base_url.rstrip('/')}/gitlab",
+        "token_env": GITLAB_TOKEN_ENV,
+        "hosts": list(world.gitlab_hosts),
+        "groups": groups,
+        "time_compression": DEFAULT_TIME_COMPRESSION,
+    }
+
+
+FORGEJO_FORGE = "codeberg"  # the name of the sandbox Forgejo's [[forges]] entry
+FORGEJO_TOKEN_ENV = "FORGEJO_TOKEN"
+
+
+def forgejo_forge(base_url: str, world: World) -> dict[str, Any]:
+    """The ``[[forges]]`` entry of the sandbox Forgejo (Codeberg-like): hosts, organisation, token variable."""
+    from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
+
+    return {
+        "name": FORGEJO_FORGE,
+        "kind": "forgejo",
+        "url": f"{base_url.rstrip('/')}/forgejo",
+        "token_env": FORGEJO_TOKEN_ENV,
+        "hosts": list(world.forgejo_hosts),
+        "groups": sorted(world.forgejo_orgs),
+        "time_compression": DEFAULT_TIME_COMPRESSION,
     }
 
 
@@ -113,6 +160,8 @@ def sandbox_environment(world: World, *, app: bool = False) -> dict[str, str]:
         **github,
         "SLACK_BOT_TOKEN": world.tokens["slack"][0],
         "OPENCOLLECTIVE_TOKEN": world.tokens["opencollective"][0],
+        GITLAB_TOKEN_ENV: world.tokens.get("gitlab", [""])[0],
+        FORGEJO_TOKEN_ENV: world.tokens.get("forgejo", [""])[0],
     }
 
 

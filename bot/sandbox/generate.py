@@ -47,6 +47,8 @@ from bot.sandbox.repo_facts import assign_repo_facts
 
 WORLD_NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 WINDOW_DAYS = 365
+GITLAB_HOSTS = ("gitlab.com",)  # upstream hosts the sandbox GitLab serves
+FORGEJO_HOSTS = ("codeberg.org",)  # upstream hosts the sandbox Forgejo serves
 HISTORY_DAYS = 455  # contributions reach back about 15 months
 ECOSYSTEMS = ("pypi", "npm", "cargo", "golang", "maven", "gem", "nuget", "composer", "githubactions")
 PUBLIC_MAIL_DOMAINS = (
@@ -73,6 +75,8 @@ TOKENS: dict[str, list[str]] = {
     "matrix": ["sandbox-matrix-token"],
     "teams": ["sandbox-teams-signature"],
     "smtp": ["sandbox-smtp-password"],
+    "gitlab": ["sandbox-gitlab-token"],
+    "forgejo": ["sandbox-forgejo-token"],
 }
 
 
@@ -747,6 +751,60 @@ def _make_contributions(
     return out
 
 
+def _plant_gitlab(
+    rng: random.Random, org: str, people: list[Person], targets: list[UpstreamRepo], out: list[Contribution]
+) -> dict[str, list[str]]:
+    """Give some members an account on the sandbox GitLab (a third under another username, which the
+    config maps with ``[people.accounts]``), put them in the organisation's group ``org`` and its
+    subgroup ``org/platform``, and plant their contributions to the GitLab-hosted upstreams in ``out``.
+    The release bot is a member there too, with merge requests that must never count."""
+    eligible = sorted(
+        (p for p in people if p.identity == "member" and not p.is_bot and not p.roster_start and not p.roster_end),
+        key=lambda p: p.login,
+    )
+    chosen = rng.sample(eligible, min(6, len(eligible)))
+    groups: dict[str, list[str]] = {org: [], f"{org}/platform": []}
+    for n, person in enumerate(chosen):
+        person.gitlab_username = person.login if n % 3 else f"{person.login}-gl"
+        groups[org if n % 2 else f"{org}/platform"].append(person.gitlab_username)
+        for up in rng.sample(targets, min(len(targets), rng.randint(1, 2))):
+            for _ in range(rng.randint(2, 6)):
+                kind = _pick(rng, _KINDS, _KIND_WEIGHTS)
+                out.append(
+                    Contribution(person.login, up.key, kind, _day(rng.randint(1, HISTORY_DAYS)), rng.randint(1, 3))
+                )
+    for bot in (p for p in people if p.is_bot and not p.login.endswith("[bot]")):
+        bot.gitlab_username = bot.login
+        groups[org].append(bot.login)
+        for up in targets[:2]:
+            out.append(Contribution(bot.login, up.key, "pr_merged", _day(rng.randint(1, 300)), 2))
+    out.sort(key=lambda c: (c.occurred_at, c.login, c.upstream, c.kind))
+    return {path: sorted(members) for path, members in groups.items()}
+
+
+def _plant_forgejo(
+    rng: random.Random, org: str, people: list[Person], targets: list[UpstreamRepo], out: list[Contribution]
+) -> dict[str, list[str]]:
+    """Like :func:`_plant_gitlab` for the Codeberg-like Forgejo: some members there (one under another
+    username), the organisation ``org`` with them as members, and their work on the codeberg.org upstreams."""
+    eligible = sorted(
+        (p for p in people if p.identity == "member" and not p.is_bot and not p.roster_start and not p.roster_end),
+        key=lambda p: p.login,
+    )
+    chosen = rng.sample(eligible, min(4, len(eligible)))
+    members: list[str] = []
+    for n, person in enumerate(chosen):
+        person.forgejo_username = person.login if n else f"{person.login}.cb"
+        members.append(person.forgejo_username)
+        for up in rng.sample(targets, min(len(targets), rng.randint(1, 2))):
+            for _ in range(rng.randint(2, 6)):
+                kind = _pick(rng, _KINDS, _KIND_WEIGHTS)
+                moment = _day(rng.randint(1, HISTORY_DAYS))
+                out.append(Contribution(person.login, up.key, kind, moment, rng.randint(1, 3)))
+    out.sort(key=lambda c: (c.occurred_at, c.login, c.upstream, c.kind))
+    return {org: sorted(members)}
+
+
 # --------------------------------------------------------------------------------------------- commits
 
 
@@ -1009,6 +1067,14 @@ def _make_money(
                 ledger.append(
                     LedgerEntry(_day(months * 30 + 3).date(), up.key, f"{amount}.00", currency, channel, up.name)
                 )
+    if oc and not any(c.currency == "EUR" for c in oc):  # the world always pays in two currencies, whatever the draws
+        slug = oc[0].collective
+        for paid in oc:
+            if paid.collective == slug:
+                paid.currency = "EUR"
+        for collective in collectives:
+            if collective.slug == slug:
+                collective.currency = "EUR"
     _link_one_collective_by_owner(collectives, oc, used)
     ledger.append(
         LedgerEntry(
@@ -1351,6 +1417,12 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
 
     people = _make_people(rng, spec, ids, domains)
     contributions = _make_contributions(rng, people, targets, others)
+    gitlab_targets = [u for u in used if u.host in GITLAB_HOSTS and not u.archived]
+    gitlab_groups = _plant_gitlab(random.Random(f"gitlab-{seed}"), spec.orgs[0], people, gitlab_targets, contributions)
+    forgejo_targets = [u for u in used if u.host in FORGEJO_HOSTS and not u.archived]
+    forgejo_orgs = _plant_forgejo(
+        random.Random(f"forgejo-{seed}"), spec.orgs[0], people, forgejo_targets, contributions
+    )
 
     # commits: the people's commit contributions become commits, then the design fills the rest
     person_by_login = {p.login: p for p in people}
@@ -1417,4 +1489,8 @@ def generate_world(seed: int = 7, scale: str = "small") -> World:
         issues={ospo: []},
         opencollective_slug=spec.orgs[0],
         slack_channel="upkeep",
+        gitlab_groups=gitlab_groups,
+        gitlab_hosts=GITLAB_HOSTS,
+        forgejo_orgs=forgejo_orgs,
+        forgejo_hosts=FORGEJO_HOSTS,
     )

@@ -28,6 +28,8 @@ Mount points, relative to the sandbox base URL (``http://127.0.0.1:PORT``):
 ``/registry/packagist``     Packagist p2
 ``/registry/depsdev``       deps.dev API v3 (and v3alpha ``projectbatch``)
 ``/ecb``                    ECB euro reference rates (``/stats/eurofxref/eurofxref-hist.xml``, ...)
+``/gitlab``                 GitLab REST v4 (``/api/v4/projects/...``, ``/groups/...``, ``/users/...``)
+``/forgejo``                Forgejo API v1 (``/api/v1/repos/...``, ``/orgs/...``, ``/users/...``)
 ==========================  =================================================
 """
 

@@ -36,6 +36,8 @@ class Person:
     has_sponsors_listing: bool = False
     member_of: list[str] = field(default_factory=list)  # which of World.orgs list them as members
     alias_of: str | None = None  # identity "extra-login": the login of the person this account also belongs to
+    gitlab_username: str | None = None  # their account on the sandbox GitLab (None: none there)
+    forgejo_username: str | None = None  # their account on the sandbox Forgejo (None: none there)
 
 
 @dataclass
@@ -317,3 +319,9 @@ class World:
     person_tokens: dict[str, str] = field(default_factory=dict)
     # How far the sandbox's clock for writes (issues, comments, events) runs ahead of the wall clock.
     clock_shift: timedelta = field(default_factory=timedelta)
+    # The organisation's groups on the sandbox GitLab, path -> member usernames ("acme", "acme/platform").
+    gitlab_groups: dict[str, list[str]] = field(default_factory=dict)
+    gitlab_hosts: tuple[str, ...] = ("gitlab.com",)  # upstream hosts the sandbox GitLab serves
+    # The organisation on the sandbox Forgejo (Codeberg-like), name -> member usernames.
+    forgejo_orgs: dict[str, list[str]] = field(default_factory=dict)
+    forgejo_hosts: tuple[str, ...] = ("codeberg.org",)  # upstream hosts the sandbox Forgejo serves

@@ -70,6 +70,8 @@ OPTIONAL_SERVICES = (
     "bot.sandbox.matrix:MatrixService",
     "bot.sandbox.teams:TeamsWorkflowService",
     "bot.sandbox.ecb:EcbRatesService",
+    "bot.sandbox.gitlab:GitLabService",
+    "bot.sandbox.forgejo:ForgejoService",
 )
 _ROUTE_WORDS = frozenset(
     (
@@ -505,6 +507,19 @@ class Router:
             return httpx.Response(403, headers=headers, json=body)
         if prefix.startswith("/slack"):
             return httpx.Response(429, headers={"retry-after": wait}, json={"ok": False, "error": "ratelimited"})
+        if prefix == "/gitlab":  # GitLab's documented rate-limit headers on its 429, though not always
+            with self._lock:
+                bucket.used += 1  # counts the refusals too, so each one is its own draw below
+            if self.limits.headerless(knobs.profile, knobs.fault_seed, f"gitlab\x1f{key[1]}\x1f{bucket.used}"):
+                return httpx.Response(429, text="Retry later\n")  # GitLab.com sometimes says nothing at all
+            headers = {
+                "ratelimit-limit": str(knobs.rate_limit),
+                "ratelimit-observed": str(bucket.used + 1),
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": str(reset),
+                "retry-after": wait,
+            }
+            return httpx.Response(429, headers=headers, text="Retry later\n")
         return httpx.Response(429, headers={"retry-after": wait}, text="Too Many Requests")
 
     def _limit_headers(self, knobs: Knobs, prefix: str, bucket: _Bucket | None, reset: int) -> dict[str, str]:

@@ -11,9 +11,10 @@ evidence into per-window figures (``bot.store.gap_inputs`` converts them for the
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +26,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Secrets, Settings
+from bot.forges.interface import Forge, ForgeError
+from bot.forges.people import expected_groups, forge_identities
+from bot.forges.registry import make_forges
 from bot.http import RateLimited, make_client
 from bot.pipeline import StageContext
 from bot.progress import start_progress
@@ -85,6 +89,7 @@ class Clients:
     github: GraphQLClient
     opencollective: httpx.Client | None = None
     ecb: httpx.Client | None = None  # the ECB reference-rate feed (None: not fetched)
+    forges: dict[str, Forge] = field(default_factory=dict)  # [[forges]] adapters by name (GitLab, ...)
 
 
 def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseTransport | None = None) -> Clients:
@@ -95,7 +100,8 @@ def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseT
     if settings.funding.opencollective_slug:
         oc = make_opencollective_client(settings, secrets, transport=transport)
     ecb = make_client(timeout=60.0, transport=transport) if settings.funding.ecb_rates else None
-    return Clients(GraphQLClient(api, settings.github.graphql_url), oc, ecb)
+    forges = make_forges(settings, secrets, transport=transport)
+    return Clients(GraphQLClient(api, settings.github.graphql_url), oc, ecb, forges)
 
 
 # --------------------------------------------------------------------------- people
@@ -105,9 +111,14 @@ def gather_people(
     engine: Engine, settings: Settings, clients: Clients, summary: EvidenceSummary, now: datetime
 ) -> None:
     result = discover_people(settings, clients.github)
+    elsewhere = forge_identities(settings, clients.forges)  # members and accounts on the other forges
+    result.identities += elsewhere.identities
+    result.bots = sorted({*result.bots, *elsewhere.bots})
+    result.problems += elsewhere.problems
     with session_scope(engine) as session:
-        # membership history moves only when every org answered (a lost org must not end its members)
+        # membership history moves only when every org and group answered (a lost one must not end its members)
         listed = bool(settings.github.orgs) and set(result.members_seen) == set(settings.github.orgs)
+        listed = listed and set(elsewhere.groups_seen) == expected_groups(settings, clients.forges)
         store.save_identities(session, result.identities, now=now, members_listed=listed)
     summary.identities = len(result.identities)
     summary.people = len({i.person for i in result.identities})
@@ -156,15 +167,23 @@ def pending_spans(engine: Engine, settings: Settings, now: datetime) -> tuple[li
 def gather_contributions(
     engine: Engine, settings: Settings, clients: Clients, summary: EvidenceSummary, now: datetime
 ) -> None:
-    spans, summary.segments_skipped = pending_spans(engine, settings, now)
+    every, summary.segments_skipped = pending_spans(engine, settings, now)
+    spans = [s for s in every if ":" not in s.account]  # GitHub logins; FORGE:username accounts go to their forge
+    elsewhere: dict[str, list[Span]] = defaultdict(list)
+    for span in every:
+        if ":" in span.account:
+            elsewhere[span.account.split(":", 1)[0]].append(span)
+    for name in sorted(set(elsewhere) - set(clients.forges)):
+        log.warning("contributions: accounts on forge %s, which is not configured any more: not asked", name)
     source = GitHubContributionSource(
         clients.github,
         web_host=settings.github.web_host,
         per_query=settings.github.people_per_query,
         workers=settings.github.max_concurrent_queries,
     )
-    outstanding: dict[tuple[str, datetime], int] = {(s.account, s.segment): 1 for s in spans}
-    ends = {(s.account, s.segment): s.end for s in spans}
+    asked = spans + [s for name, group in elsewhere.items() if name in clients.forges for s in group]
+    outstanding: dict[tuple[str, datetime], int] = {(s.account, s.segment): 1 for s in asked}
+    ends = {(s.account, s.segment): s.end for s in asked}
     merged: dict[tuple[str, datetime], SpanResult] = {}
     done: list[SpanResult] = []
 
@@ -192,7 +211,15 @@ def gather_contributions(
         done.clear()
 
     try:
-        for result in source.fetch(spans):
+        answers = itertools.chain(
+            source.fetch(spans),
+            *(
+                _guarded(name, clients.forges[name].contributions(group))
+                for name, group in elsewhere.items()
+                if name in clients.forges
+            ),
+        )
+        for result in answers:
             key = (result.span.account, result.span.segment)
             if result.cut_short:
                 outstanding[key] += 1
@@ -216,6 +243,14 @@ def gather_contributions(
         progress.close()
 
 
+def _guarded(forge: str, results: Iterator[SpanResult]) -> Iterator[SpanResult]:
+    """A forge's answers until it fails; what it did not answer is asked again on the next run."""
+    try:
+        yield from results
+    except ForgeError as exc:
+        log.warning("contributions: forge %s stopped answering (%s); the rest is asked on the next run", forge, exc)
+
+
 # --------------------------------------------------------------------------- money
 
 
@@ -231,7 +266,7 @@ def _owners(upstreams: Iterable[str]) -> dict[str, list[str]]:
 def gather_money(engine: Engine, settings: Settings, clients: Clients, summary: EvidenceSummary, now: datetime) -> None:
     with Session(engine) as session:
         upstreams = store.load_upstream_keys(session)
-        accounts = sorted({i.account for i in store.load_identities(session)})
+        accounts = sorted({i.account for i in store.load_identities(session) if ":" not in i.account})
         renames = load_renames(session)
     web_host = settings.github.web_host
     owners = _owners(upstreams)
@@ -325,6 +360,8 @@ def gather_evidence(
         summary.stopped = exc.reset_at.isoformat()
         log.warning("evidence: rate limited until %s; the next run resumes here", summary.stopped)
     summary.calls = dict(clients.github.calls)
+    for name, forge in clients.forges.items():
+        summary.calls[f"forge:{name}"] = int(getattr(forge, "calls", 0))
     return summary
 
 

@@ -537,7 +537,7 @@ def _finish(
 
 
 def sync_stage(context: StageContext) -> dict[str, Any]:
-    """The pipeline's GitHub half of ``sync``: clients from the settings, summary as a dict."""
+    """The pipeline's ``sync`` of GitHub and of the ``[[forges]]`` groups: clients from the settings, a summary dict."""
     from bot.sources.github_client import api_client_for, make_download_client
 
     settings = context.settings
@@ -549,7 +549,17 @@ def sync_stage(context: StageContext) -> dict[str, Any]:
 
     try:
         with make_download_client(settings) as download:
-            return sync_organisations(context.engine, settings, api=api, download=download, now=context.now).to_dict()
+            done = sync_organisations(context.engine, settings, api=api, download=download, now=context.now).to_dict()
     finally:
         for client in clients.values():
             client.close()
+    if any(f.groups for f in settings.forges):  # the groups on other forges (GitLab): their SBOMs too
+        from bot.forges.registry import close_forges, make_forges
+        from bot.forges.sync import sync_forges
+
+        forges = make_forges(settings, context.secrets)
+        try:
+            done["forges"] = sync_forges(context.engine, settings, forges).to_dict()
+        finally:
+            close_forges(forges)
+    return done

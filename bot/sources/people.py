@@ -91,8 +91,13 @@ def _day(text: str, where: str, column: str) -> date | None:
         raise ValueError(f"{where}: column {column}: {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def parse_roster(text: str, *, source: str, email_domains: Sequence[str]) -> tuple[list[Identity], list[str]]:
-    """Roster CSV (``login,name[,email],start,end``; header required) → identities, and one problem per bad line."""
+def parse_roster(
+    text: str, *, source: str, email_domains: Sequence[str], forges: Sequence[str] | None = None
+) -> tuple[list[Identity], list[str]]:
+    """Roster CSV (``login,name[,email],start,end[,accounts]``; header required) → identities, and one problem
+    per bad line. ``accounts`` lists the person's accounts on other forges (``FORGE:username``, separated by
+    spaces or semicolons); each is bounded by the line's dates like the login. ``forges``: the configured
+    ``[[forges]]`` names (None: not checked)."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in ROSTER_COLUMNS if c not in header]
@@ -132,6 +137,14 @@ def parse_roster(text: str, *, source: str, email_domains: Sequence[str]) -> tup
                 valid_until=end,
             )
         )
+        for account in (row.get("accounts") or "").replace(";", " ").split():
+            forge, sep, username = account.partition(":")
+            if not sep or not username or (forges is not None and forge not in forges):
+                problems.append(f"{where}: column accounts: {account!r} is not FORGE:username of a [[forges]] name")
+                continue
+            identities.append(
+                Identity(f"{forge}:{username.lower()}", login.lower(), "roster", where, None, None, start, end)
+            )
     return identities, problems
 
 
@@ -160,12 +173,17 @@ def discover_people(settings: Settings, gql: GraphQLClient | None) -> PeopleResu
         except OSError as exc:
             result.problems.append(f"{path}: cannot read the roster: {exc.strerror or exc}")
         else:
-            roster, problems = parse_roster(text, source=str(path), email_domains=people.email_domains)
+            roster, problems = parse_roster(
+                text,
+                source=str(path),
+                email_domains=people.email_domains,
+                forges=[f.name for f in settings.forges],
+            )
             found += roster
             result.problems += problems
     kept: dict[tuple[str, str], Identity] = {}
     for identity in found:
-        if is_bot(identity.account, people.bots):
+        if is_bot(identity.account.rsplit(":", 1)[-1], people.bots):  # a bot on any forge
             if identity.account not in result.bots:
                 result.bots.append(identity.account)
             continue

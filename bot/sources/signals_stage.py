@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,8 @@ from sqlmodel import Session
 
 from bot.ahead import map_ahead
 from bot.config import Secrets, Settings
+from bot.forges.interface import Forge, ForgeError
+from bot.forges.registry import close_forges, forge_hosts, make_forges
 from bot.http import cache_key, make_client
 from bot.paths import DataFileNotFound, find_data_file
 from bot.pipeline import StageContext
@@ -193,8 +196,12 @@ def gather_signals(
     now: datetime,
     rescan: bool = False,
     governance_list: GovernanceList | None = None,
+    forges: Mapping[str, Forge] | None = None,
 ) -> SignalsSummary:
-    """Observe every upstream the current scan lacks, store its signals and any licence drift."""
+    """Observe every upstream the current scan lacks, store its signals and any licence drift.
+
+    Upstreams on a host a ``[[forges]]`` entry serves are observed by that forge's adapter
+    (``forges``, default: built from the settings)."""
     config = settings.signals
     governance = governance_list or load_settings_governance(settings)
     with session_scope(engine) as session:
@@ -221,6 +228,10 @@ def gather_signals(
         else None
     )
     github_hosts = {h.lower() for h in config.github_hosts}
+    built = forges is None
+    adapters: Mapping[str, Forge] = make_forges(settings, secrets) if forges is None else forges
+    served = {host: name for host, name in forge_hosts(settings).items() if name in adapters}
+    read_hosts = github_hosts | set(served)
     since = now - timedelta(days=config.window_days)
     observed = partial = missing = drifts = risks = 0
     # GitHub upstreams first and apart, so every GraphQL query carries a full batch.
@@ -233,9 +244,15 @@ def gather_signals(
     progress = start_progress("gather signals", total=len(pending), unit="upstreams")
 
     def observe(batch: list[UpstreamKey]) -> list[RepoObservation]:
-        return github.observe(
+        found = github.observe(
             [(str(u), u.owner, u.name) for u in batch if u.host in github_hosts], since=since, now=now
         )
+        for upstream in (u for u in batch if u.host in served):
+            try:
+                found += adapters[served[upstream.host]].observe([upstream], since=since, now=now)
+            except ForgeError as exc:  # not stored: the next run asks again
+                log.warning("signals: %s not observed: %s", upstream, exc)
+        return found
 
     # The next batches are asked for while this one is stored (``github.max_concurrent_queries`` in flight).
     observed_batches = map_ahead(observe, batches, workers=settings.github.max_concurrent_queries, name="signals")
@@ -253,7 +270,7 @@ def gather_signals(
         with session_scope(engine) as session:
             for upstream in batch:
                 key = str(upstream)
-                if upstream.host in github_hosts and key not in repos:
+                if upstream.host in read_hosts and key not in repos:
                     continue  # not observed this time (an error was logged); the next run retries it
                 signals = assemble_signals(
                     upstream,
@@ -275,13 +292,16 @@ def gather_signals(
                     risks += drift
         log.info("signals: batch stored", extra={"scan": scan_id, "upstreams": len(batch), "observed": observed})
     progress.close()
+    if built:
+        close_forges(dict(adapters))
+    calls = {**counter.as_dict(), **{f"forge:{n}": int(getattr(a, "calls", 0)) for n, a in adapters.items()}}
     with session_scope(engine) as session:
         keys = store.load_upstream_keys(session)  # renames found in this run replaced some
         scan = session.get(SignalScanRow, scan_id)
         if scan is not None:
             remaining = set(keys) - store.load_keys_in_scan(session, scan_id=scan_id)
             scan.upstreams_done = len(keys) - len(remaining)
-            scan.calls = _add_calls(scan.calls, counter.as_dict())
+            scan.calls = _add_calls(scan.calls, calls)
             if not remaining and scan.status == "running":
                 scan.status, scan.finished_at = "ok", now
     return SignalsSummary(
@@ -294,7 +314,7 @@ def gather_signals(
         missing=missing,
         drifts=drifts,
         sovereignty_risks=risks,
-        calls=counter.as_dict(),
+        calls=calls,
     )
 
 

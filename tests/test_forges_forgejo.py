@@ -1,0 +1,119 @@
+"""The Forgejo path of the forge port against the sandbox Forgejo (Codeberg-like): the organisation's members,
+the codeberg.org upstreams' signals and the people's work there, each equal to the truth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import Session, select
+
+from bot.forges.forgejo import ForgejoForge
+from bot.forges.registry import make_forges
+from bot.http import make_client
+from bot.sandbox import Router, truth
+from bot.sandbox.model import World
+from bot.sources.evidence_stage import gather_evidence, make_clients
+from bot.sources.signals_stage import gather_signals
+from bot.store import evidence as evidence_store
+from bot.store.engine import session_scope
+from bot.store.tables import UpstreamRow, UpstreamSignalRow
+from tests.test_forges_gitlab import _seed_resolutions, engine, router, secrets_for, settings_for, transport, world
+
+__all__ = ["engine", "router", "transport", "world"]  # the fixtures, shared with the GitLab tests
+
+
+def on_forgejo(world: World) -> list[str]:
+    return sorted(u.key for u in world.upstreams if u.host in world.forgejo_hosts)
+
+
+def test_every_codeberg_upstream_gets_its_signals_equal_to_the_truth(
+    world: World, engine: Any, transport: httpx.MockTransport
+) -> None:
+    with session_scope(engine) as session:
+        for up in world.upstreams:
+            session.add(UpstreamRow(key=up.key, host=up.host, owner=up.owner.lower(), name=up.name.lower()))
+    settings = settings_for(world)
+    forges = make_forges(settings, secrets_for(world), transport=transport)
+    assert isinstance(forges["codeberg"], ForgejoForge)
+    with make_client(transport=transport) as client:
+        summary = gather_signals(engine, settings, secrets_for(world), client, now=world.now, forges=forges)
+    assert summary.calls["forge:codeberg"] > 0
+    expected = truth(world)["signals"]
+    with Session(engine) as session:
+        rows = {
+            r.upstream_key: r
+            for r in session.exec(select(UpstreamSignalRow).where(UpstreamSignalRow.scan_id == summary.scan_id))
+        }
+    got, want = {}, {}
+    for key in on_forgejo(world):
+        row, fact = rows[key], expected[key]
+        got[key] = (
+            row.partial,
+            row.bus_factor,
+            row.elephant_factor,
+            row.active_maintainers,
+            row.archived,
+            row.owner_type,
+            row.last_commit_at.isoformat() if row.last_commit_at else None,
+            row.last_release_at.isoformat() if row.last_release_at else None,
+        )
+        want[key] = (
+            False,
+            fact["bus_factor"],
+            fact["elephant_factor"],
+            fact["active_maintainers"],
+            fact["archived"],
+            fact["owner_type"],
+            fact["last_commit_at"].replace("Z", "+00:00") if fact["last_commit_at"] else None,
+            fact["last_release_at"].replace("Z", "+00:00") if fact["last_release_at"] else None,
+        )
+    assert len(got) >= 2 and got == want
+
+
+def test_contributions_on_forgejo_are_counted_per_person_equal_to_the_truth(
+    world: World, engine: Any, transport: httpx.MockTransport, router: Router, tmp_path: Path
+) -> None:
+    _seed_resolutions(engine, world)
+    settings = settings_for(world)
+    secrets = secrets_for(world)
+    clients = make_clients(settings, secrets, transport=transport)
+    router.reset_stats()
+    summary = gather_evidence(
+        engine, settings, secrets, now=world.now, clients=clients, parts=("people", "contributions")
+    )
+    assert summary.stopped is None and not summary.people_problems
+    with Session(engine) as session:
+        identities = evidence_store.load_identities(session)
+        counts = evidence_store.load_contribution_counts(
+            session, start=world.now - timedelta(days=365), end=world.now, bounds="(start, end]"
+        )
+    accounts = {i.account: i.person for i in identities if i.account.startswith("codeberg:")}
+    for person in world.people:
+        if person.forgejo_username:
+            assert accounts[f"codeberg:{person.forgejo_username.lower()}"] == person.login.lower()
+    expected = truth(world)["contributions"]["trailing_12_months"]
+
+    def codeberg_only(tree: dict[str, Any]) -> dict[str, Any]:
+        out = {
+            person: {repo: dict(kinds) for repo, kinds in repos.items() if repo.startswith("codeberg.org/")}
+            for person, repos in tree.items()
+        }
+        return {p: r for p, r in out.items() if r}
+
+    assert codeberg_only(expected)
+    assert codeberg_only(counts) == codeberg_only(expected)
+    # per person: each account's feed is read once, down to the oldest quarter asked
+    feeds = [r for r in router.log if r.service == "/forgejo" and r.path.endswith("/activities/feeds")]
+    assert feeds and len({r.path for r in feeds}) == len(accounts)
+
+
+def test_issues_cannot_go_to_a_forgejo_yet(world: World) -> None:
+    import pytest
+
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"issues\.forge: 'codeberg' is a forgejo forge"):
+        settings_for(world, **{"issues.forge": "codeberg"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -251,6 +252,10 @@ def gather_signals(
         with Session(engine) as session:
             registry = _registry_observations(session, settings, [str(u) for u in batch], depsdev)
         with session_scope(engine) as session:
+            # the licences of earlier scans, for drift: one query for the batch
+            previous = store.load_previous_licences(
+                session, upstream_keys=[str(u) for u in batch], before_scan_id=scan_id
+            )
             for upstream in batch:
                 key = str(upstream)
                 if upstream.host in github_hosts and key not in repos:
@@ -269,7 +274,7 @@ def gather_signals(
                 observed += 1
                 partial += signals.partial
                 missing += signals.missing
-                drift = _drift(session, scan_id, signals, now)
+                drift = _drift(session, scan_id, signals, now, previous)
                 if drift is not None:
                     drifts += 1
                     risks += drift
@@ -313,14 +318,14 @@ def _add_calls(before: dict[str, int], now: dict[str, int]) -> dict[str, int]:
     return {k: int(before.get(k, 0)) + int(now.get(k, 0)) for k in set(before) | set(now)}
 
 
-def _drift(session: Session, scan_id: int, signals: UpstreamSignals, now: datetime) -> bool | None:
-    """Store a drift event when the licence differs from the last scan that observed one; None if no drift."""
-    if not signals.licence_observed:
+def _drift(
+    session: Session, scan_id: int, signals: UpstreamSignals, now: datetime, previous: Mapping[str, str | None]
+) -> bool | None:
+    """Store a drift event when the licence differs from the last scan that observed one (``previous``,
+    by upstream); None if no drift."""
+    if not signals.licence_observed or signals.upstream_key not in previous:
         return None
-    found, previous = store.load_previous_licence(session, upstream_key=signals.upstream_key, before_scan_id=scan_id)
-    if not found:
-        return None
-    drift = detect_drift(signals.upstream_key, previous, signals.licence, first_seen_at=now)
+    drift = detect_drift(signals.upstream_key, previous[signals.upstream_key], signals.licence, first_seen_at=now)
     if drift is None or not store.save_drift(session, scan_id=scan_id, drift=drift):
         return None
     log.warning(

@@ -217,6 +217,15 @@ def load_cached(session: Session, url: str) -> Cached | None:
     return Cached(row.url, row.status_code, row.body, row.etag, row.last_modified)
 
 
+def load_cached_many(session: Session, urls: Iterable[str]) -> dict[str, Cached]:
+    """The cached answers of ``urls`` by URL, in one query; a URL never cached is absent."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return {}
+    rows = session.exec(select(HttpCacheRow).where(col(HttpCacheRow.url).in_(wanted))).all()
+    return {row.url: Cached(row.url, row.status_code, row.body, row.etag, row.last_modified) for row in rows}
+
+
 def save_cached(session: Session, entry: Cached, *, now: datetime) -> None:
     """Upsert a validator; a concurrent writer of the same URL wins without an error."""
     row = session.exec(select(HttpCacheRow).where(HttpCacheRow.url == entry.url)).first()

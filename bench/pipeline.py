@@ -1,6 +1,6 @@
 """Benchmark of the whole pipeline, cold then warm, against the sandbox served in another process.
 
-    .venv/bin/python bench/pipeline.py [--scale small|medium|large] [--latency-ms 50] [--seed 7] [--limits off] [--json]
+    .venv/bin/python bench/pipeline.py [--scale small|medium|large] [--latency-ms 50] [--seed 7] [--json]
 
 Three processes: the sandbox server (so its threads do not share upkeep's interpreter lock), and
 one process per pipeline run (cold on an empty store, then warm on the same store), so each run's
@@ -15,8 +15,7 @@ The floor is the larger of two:
 * the budget floor: what GitHub's documented primary limits allow for one token (5,000 REST
   requests an hour; GraphQL 5,000 points an hour, each query counted at the cost the API reported
   when the store has it, else 1 point). It is printed in real hours: a large cold run is bound by
-  it, not by latency. The sandbox enforces its default limit profile unless ``--limits`` names
-  another; a stage a limit pauses ends the run there (``--limits off`` measures every stage).
+  it, not by latency. The sandbox here runs without limits (it measures upkeep, not the wait).
 
 With ``--json`` the last line is one object with at least ``wall_s``, ``floor_s``, ``ratio``,
 ``peak_rss_mb``, ``requests`` and ``warm_requests``.
@@ -39,13 +38,12 @@ GITHUB_REST_PER_HOUR = 5000
 GITHUB_GRAPHQL_POINTS_PER_HOUR = 5000
 
 
-def serve(seed: int, scale: str, latency_ms: float, pipe: Connection, limits: str | None = None) -> None:
+def serve(seed: int, scale: str, latency_ms: float, pipe: Connection) -> None:
     """Child process: serve the world; answer ``stats`` with the per-service request counts."""
     from bot.sandbox import Knobs, SandboxServer, generate_world
 
     world = generate_world(seed, scale)
-    knobs = Knobs(latency_ms=latency_ms) if limits is None else Knobs(latency_ms=latency_ms, limits=limits)
-    with SandboxServer(world, knobs=knobs) as server:
+    with SandboxServer(world, knobs=Knobs(latency_ms=latency_ms)) as server:
         pipe.send(server.base_url)
         while True:
             message = pipe.recv()
@@ -211,19 +209,11 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
-    parser.add_argument(
-        "--limits",
-        default=None,
-        help="the sandbox's limit profile (bot.sandbox.limits.PROFILES; default: the sandbox's own). "
-        "'off' lets every stage run on the large world, whose GraphQL points exceed one token's budget",
-    )
     args = parser.parse_args()
 
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    server = context.Process(
-        target=serve, args=(args.seed, args.scale, args.latency_ms, child, args.limits), daemon=True
-    )
+    server = context.Process(target=serve, args=(args.seed, args.scale, args.latency_ms, child), daemon=True)
     server.start()
     base_url = parent.recv()
     with tempfile.TemporaryDirectory(prefix="upkeep-bench-") as folder:

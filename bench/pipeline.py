@@ -131,7 +131,8 @@ def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe
 
 
 def _graphql_points(engine: Any) -> int | None:
-    """GraphQL points GitHub reported as used, where the store recorded them (``rate_limits``)."""
+    """GraphQL points GitHub reported as used, where the store recorded them (``rate_limits``): summed
+    over the credentials (one row per App installation, ``github:ORG``; one for a token)."""
     from sqlmodel import Session, select
 
     from bot.store.tables import RateLimitRow
@@ -139,7 +140,7 @@ def _graphql_points(engine: Any) -> int | None:
     with Session(engine) as session:
         rows = session.exec(select(RateLimitRow).where(RateLimitRow.resource == "graphql")).all()
     used = [row.used for row in rows if getattr(row, "used", None) is not None]
-    return int(max(used)) if used else None
+    return int(sum(used)) if used else None
 
 
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.errors import ConfigError as ConfigError  # re-exported: callers import it from here too
+
 DEFAULT_CONFIG_PATH = Path("config/upkeep.toml")
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_GITHUB_GRAPHQL_URL = "https://api.github.com/graphql"
@@ -31,10 +33,6 @@ DEFAULT_OPENCOLLECTIVE_URL = "https://api.opencollective.com/graphql/v2"
 FORGE_TOKEN_NAMES = ("GITLAB_TOKEN", "FORGEJO_TOKEN")
 #: TOML keys that look like secrets and are refused in the file.
 SECRET_LIKE_KEYS = frozenset({"token", "github_token", "slack_bot_token", "private_key", "webhook_url", "password"})
-
-
-class ConfigError(Exception):
-    """A configuration file or value is wrong; the message names the key."""
 
 
 class _Section(BaseModel):

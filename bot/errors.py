@@ -17,6 +17,12 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+class ConfigError(Exception):
+    """A configuration file or value is wrong; the message names the key.
+
+    Defined here, not in ``bot.config``, so the command line can catch it without importing pydantic."""
+
+
 def redact_url(url: str) -> str:
     """``url`` without its password (``postgresql://user:***@host/db``)."""
     parts = urlsplit(url)

@@ -15,12 +15,13 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger("bot.progress")
+T = TypeVar("T")
 
 
 @dataclass
@@ -102,6 +103,15 @@ class Progress:
             self._task = self._bar.add_task(self.stage, total=self.total)
         self._bar.update(self._task, completed=self.done)
 
+    def each(self, items: Iterable[T]) -> Iterator[T]:
+        """``items``, advancing after each one's work (a ``continue`` counts too); closes when the loop ends."""
+        try:
+            for item in items:
+                yield item
+                self.advance()
+        finally:
+            self.close()
+
     def close(self) -> None:
         with self._lock:
             if self._bar is not None:
@@ -122,3 +132,17 @@ def track(stage: str, total: int, unit: str) -> Iterator[Progress]:
         yield progress
     finally:
         progress.close()
+
+
+@contextmanager
+def logged_stage(stage: str) -> Iterator[None]:
+    """Log a stage's start and its end with the seconds it took, as ``bot.pipeline`` does for a run, for a
+    stage a command runs on its own (``upkeep score``): the log says what runs even when nothing else does."""
+    started = _mode.clock()
+    log.info("stage started", extra={"stage": stage})
+    try:
+        yield
+    except BaseException:
+        log.info("stage ended early", extra={"stage": stage, "seconds": round(_mode.clock() - started, 3)})
+        raise
+    log.info("stage done", extra={"stage": stage, "seconds": round(_mode.clock() - started, 3)})

@@ -47,13 +47,17 @@ def upkeep(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, 
 
 
 def all_commands() -> list[str]:
-    """Every command path (``sandbox serve``), walked from the click tree."""
+    """Every command path (``sandbox serve``), walked from the click tree as click lists it (each
+    command's module is imported when it is asked for)."""
     group = typer.main.get_command(app)
     found: list[str] = []
 
     def walk(command: click.Command, prefix: list[str]) -> None:
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            context = click.Context(command)
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None, f"{' '.join([*prefix, name])}: listed but not found"
                 walk(sub, [*prefix, name])
         else:
             found.append(" ".join(prefix))

@@ -20,7 +20,9 @@ def _command(path: str) -> click.Command:
     command: click.Command = typer.main.get_command(app)
     for name in path.split():
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, f"{path}: no such command"
+        command = found
     return command
 
 

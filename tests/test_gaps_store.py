@@ -64,6 +64,9 @@ def test_snapshot_round_trip_and_trends(db_url: str) -> None:
     light = load_scores(engine, snapshot_id=second, with_terms=False)
     assert [s.upstream for s in light] == [s.upstream for s in load_scores(engine, snapshot_id=second)]
     assert all(s.terms == () for s in light) and light[0].gap > light[-1].gap
+    some = load_scores(engine, snapshot_id=second, upstreams=[C, A])  # the explained few, with their terms
+    full = {s.upstream: s for s in load_scores(engine, snapshot_id=second)}
+    assert some == [full[s.upstream] for s in light if s.upstream in (A, C)] and all(s.terms for s in some)
 
     latest_c = load_score(engine, upstream=C)
     assert latest_c is not None and latest_c.money == 5000.0

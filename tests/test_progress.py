@@ -108,3 +108,65 @@ def test_every_stage_logs_its_start_and_its_end(tmp_path: Path, caplog: pytest.L
     done = [r for r in caplog.records if r.getMessage() == "stage done"]
     assert all(isinstance(getattr(r, "seconds", None), float) for r in done)
     engine.dispose()
+
+
+def test_each_counts_an_item_when_its_work_is_done_even_a_skipped_one(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    progress.configure(terminal=False, log_every=0.0)  # a line at every step, to see each count
+    caplog.set_level(logging.INFO, logger="bot.progress")
+    shown = progress.start_progress("deliver", total=3, unit="deliveries")
+    seen = []
+    for item in shown.each(["a", "b", "c"]):
+        clock.now += 1.0
+        lines = [r.getMessage() for r in caplog.records if r.name == "bot.progress"]
+        seen.append((item, len(lines)))  # the item being worked on is not counted yet
+        if item == "b":
+            continue
+    assert seen == [("a", 0), ("b", 1), ("c", 2)]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.progress"]
+    assert [line.split(" ")[1] for line in lines] == ["1/3", "2/3", "3/3"]
+
+
+def test_each_closes_its_bar_when_the_work_fails(clock: FakeClock) -> None:
+    progress.configure(terminal=True, bar_after=0.0)
+    shown = progress.start_progress("deliver", total=3, unit="deliveries")
+    with pytest.raises(RuntimeError):
+        for _item in shown.each(range(3)):
+            clock.now += 1.0
+            if shown.done == 1:
+                raise RuntimeError("a sink failed")
+    assert shown._bar is None
+
+
+def test_a_stage_run_on_its_own_logs_its_start_and_its_end(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.progress")
+    with progress.logged_stage("score"):
+        clock.now += 3.0
+    with pytest.raises(ValueError), progress.logged_stage("report"):
+        raise ValueError("no snapshot")
+    events = [(r.getMessage(), r.stage, getattr(r, "seconds", None)) for r in caplog.records]  # type: ignore[attr-defined]
+    assert events == [
+        ("stage started", "score", None),
+        ("stage done", "score", 3.0),
+        ("stage started", "report", None),
+        ("stage ended early", "report", 0.0),
+    ]
+
+
+def test_score_reports_its_steps(tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.gaps.score_stage import SCORE_STEPS, score_stage
+
+    settings = load_settings(None, overrides={"database.url": f"sqlite:///{tmp_path / 'u.db'}"}, search=False)
+    engine = make_engine(settings.database_url())
+    upgrade(engine)
+    context = StageContext(
+        settings=settings, secrets=Secrets.from_environment({}), engine=engine, now=datetime(2026, 11, 15, tzinfo=UTC)
+    )
+    progress.configure(terminal=False, log_every=0.0)
+    caplog.set_level(logging.INFO, logger="bot.progress")
+    score_stage(context)
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.progress"]
+    assert lines[-1] == f"score: {SCORE_STEPS}/{SCORE_STEPS} steps (100%)"
+    assert len(lines) == SCORE_STEPS
+    engine.dispose()

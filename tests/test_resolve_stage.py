@@ -229,7 +229,7 @@ def test_cli_lists_unresolved_and_resolves_without_network(tmp_path: Path) -> No
     runner = CliRunner()
     result = runner.invoke(app, ["--database-url", url, "resolve", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)  # the stage logs its start and end on stderr
     assert (summary["resolved"], summary["unresolved"], summary["requests"]) == (1, {"no purl and no ecosystem": 1}, 0)
     listed = runner.invoke(app, ["--database-url", url, "resolve", "--unresolved", "--json"])
     assert listed.exit_code == 0, listed.output

@@ -329,3 +329,34 @@ def test_graphql_rate_limit_errors_stop_the_stage_until_the_reset(engine: Engine
     with pytest.raises(RateLimited) as caught:
         gather_signals(engine, settings(), SECRETS, limited, now=NOW)
     assert caught.value.reset_at == NOW + timedelta(hours=1)
+
+
+def test_previous_licences_are_read_for_a_whole_batch_at_once(engine: Engine) -> None:
+    from bot.store.signals import load_previous_licences
+    from bot.store.tables import SignalScanRow
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with session_scope(engine) as session:
+        scans = [SignalScanRow(started_at=at + timedelta(days=n)) for n in range(3)]
+        session.add_all(scans)
+        session.flush()
+        first, second, third = (s.id for s in scans)
+        assert first is not None and second is not None and third is not None
+        rows = [
+            ("h/a/one", first, "MIT", True),
+            ("h/a/one", second, "BUSL-1.1", True),  # the latest observed before the third scan
+            ("h/a/one", third, "Apache-2.0", True),  # the scan asking: not earlier
+            ("h/a/two", first, "MIT", True),
+            ("h/a/two", second, None, False),  # not observed: does not count
+            ("h/a/three", second, None, True),  # observed, without a licence
+            ("h/a/four", second, "MIT", False),
+        ]
+        session.add_all(
+            UpstreamSignalRow(scan_id=scan, upstream_key=key, observed_at=at, licence=licence, licence_observed=seen)
+            for key, scan, licence, seen in rows
+        )
+    with Session(engine) as session:
+        found = load_previous_licences(
+            session, upstream_keys=["h/a/one", "h/a/two", "h/a/three", "h/a/four", "h/a/five"], before_scan_id=third
+        )
+    assert found == {"h/a/one": "BUSL-1.1", "h/a/two": "MIT", "h/a/three": None}

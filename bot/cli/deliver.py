@@ -19,6 +19,7 @@ from bot.cli.app import CliError, app, context
 from bot.deliver.inputs import load_delivery_inputs
 from bot.deliver.sinks import build_sinks
 from bot.deliver.stage import deliver as deliver_stage
+from bot.progress import logged_stage
 from bot.store.rate_limits import BUDGETS
 
 
@@ -68,7 +69,7 @@ def deliver(
     sinks, notes = ({}, []) if dry_run else build_sinks(settings, app_ctx.secrets)
     for line in notes:
         typer.echo(line)
-    with contextlib.nullcontext() if dry_run else BUDGETS.recording(engine):
+    with contextlib.nullcontext() if dry_run else BUDGETS.recording(engine), logged_stage("deliver"):
         summary = deliver_stage(
             engine, settings, inputs.digest, inputs.gap_issues, sinks=sinks, now=now, dry_run=dry_run, echo=echo
         )

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.cli.app import AppContext, CliError, WorkFailed, app, context
 from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
 from bot.http import RateLimited, make_client
+from bot.progress import logged_stage
 from bot.query.upstreams import SIGNAL_FIELDS
 from bot.signals.exits import Exit, ExitListError, exit_line, load_configured_exits
 from bot.signals.governance import FoundationListError
@@ -80,10 +81,12 @@ def gather(
     done: dict[str, Any] = {}
     for name, run in parts:
         try:
+            with logged_stage(f"gather {name}"):
+                result = run()
             if as_json:
-                done[name] = run()
+                done[name] = result
             else:
-                typer.echo(run())
+                typer.echo(result)
         except RateLimited as exc:
             raise WorkFailed(f"{name}: {exc}; rerun after that time to resume") from exc
         except (FoundationListError, GitHubAuthError) as exc:

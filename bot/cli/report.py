@@ -11,6 +11,7 @@ import typer
 
 from bot.cli.app import CliError, WorkFailed, app, context
 from bot.pipeline import StageContext
+from bot.progress import logged_stage
 from bot.report.interface import ReviewError
 from bot.report.quarters import Quarter
 from bot.report.report_stage import report_stage
@@ -43,7 +44,8 @@ def report_command(
         options=options,
     )
     try:
-        summary = report_stage(stage_context)
+        with logged_stage("report"):
+            summary = report_stage(stage_context)
     except ReviewError as exc:
         raise WorkFailed(str(exc)) from exc
     if as_json:

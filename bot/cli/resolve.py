@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.app import CliError, app, context, make_console
 from bot.config import Settings
+from bot.progress import logged_stage
 from bot.resolve.ask import Answer, resolve_purls
 from bot.resolve.stage import ResolveSummary, make_resolve_client, resolve_all
 from bot.store.resolution import load_resolutions
@@ -128,7 +129,8 @@ def resolve_command(
         console.print(table)
         return
     show_progress = sys.stderr.isatty() and not as_json
-    summary = asyncio.run(_run(settings, engine, show_progress, refresh))
+    with logged_stage("resolve"):
+        summary = asyncio.run(_run(settings, engine, show_progress, refresh))
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
     else:

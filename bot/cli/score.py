@@ -17,6 +17,7 @@ from bot.decisions.ledger import decision_ledger
 from bot.gaps.explain import explain
 from bot.gaps.score_stage import ranked, score_stage
 from bot.pipeline import StageContext
+from bot.progress import logged_stage
 from bot.store.gap_inputs import conversions_of
 from bot.store.gaps import latest_snapshots, load_score, load_scores
 
@@ -54,7 +55,8 @@ def score_command(
     stage_context = StageContext(
         settings=app_context.settings, secrets=app_context.secrets, engine=app_context.engine, now=datetime.now(UTC)
     )
-    summary = score_stage(stage_context)
+    with logged_stage("score"):
+        summary = score_stage(stage_context)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

@@ -10,6 +10,7 @@ import typer
 
 from bot.cli.app import CliError, WorkFailed, app, context
 from bot.pipeline import StageContext
+from bot.progress import logged_stage
 from bot.sources.github_client import GitHubAuthError
 from bot.sources.github_sync import SbomExportError, SyncSummary, sync_stage
 from bot.store.inventory import save_run
@@ -52,7 +53,7 @@ def sync_command(
         raise CliError("github.orgs: no organisation configured to sync; set [github].orgs in the config")
     started = datetime.now(UTC)
     try:
-        with BUDGETS.recording(app_ctx.engine):
+        with BUDGETS.recording(app_ctx.engine), logged_stage("sync"):
             done = sync_stage(StageContext(settings, app_ctx.secrets, app_ctx.engine, started))
             forges = done.pop("forges", None)  # the [[forges]] groups' part, when any is configured
             summary = SyncSummary(**done)

@@ -89,7 +89,9 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
     if not snapshots:
         return DeliveryInputs(None, None, ["deliver: no gap snapshot in the store yet (run `upkeep score`)"])
     snapshot = snapshots[0]
-    scores = gaps_store.load_scores(engine, snapshot_id=snapshot.id)
+    # Every score without its terms (the digest's figures need none), then the terms of the gaps only,
+    # which the issues explain: on thousands of upstreams the terms are most of the memory.
+    scores = gaps_store.load_scores(engine, snapshot_id=snapshot.id, with_terms=False)
     definition = load_gap_weights(settings).thresholds.under_investment()
     missing: list[str] = []
     try:
@@ -100,11 +102,15 @@ def load_delivery_inputs(engine: Engine, settings: Settings, now: datetime) -> D
     repos_of = {score.upstream: score.repos for score in scores}
     # The one definition of "under-invested": the digest, the dashboard and the issues count the same list.
     gaps = rank(scores, definition, lambda s: s.recommended)
+    keys = [score.upstream for score in gaps]
+    explained = (
+        {s.upstream: s for s in gaps_store.load_scores(engine, snapshot_id=snapshot.id, upstreams=keys)} if keys else {}
+    )
     with Session(engine) as session:
-        keys = [score.upstream for score in gaps]
         packages = signals_store.load_packages_by_upstream(session, upstream_keys=keys)
         issues = []
-        for score in gaps:
+        for ranked in gaps:
+            score = explained.get(ranked.upstream, ranked)
             names = sorted(row.package_key for row in packages.get(score.upstream, []))
             repos = signals_store.load_repositories_using(session, package_keys=names) if names else []
             issues.append(

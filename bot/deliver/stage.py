@@ -51,6 +51,7 @@ from bot.deliver.outbox import (
 from bot.deliver.slack_blocks import build_digest
 from bot.gaps.score_stage import load_gap_weights
 from bot.gaps.under_invested import UnderInvestment, rank, split
+from bot.progress import start_progress
 from bot.records import current_key
 from bot.store import outbox as store
 from bot.store.decisions import load_decisions, load_decisions_recorded_since
@@ -361,7 +362,7 @@ def _drain(
 ) -> None:
     with Session(engine) as session:
         due = store.load_due(session, now=now)
-    for row in due:
+    for row in start_progress("deliver", total=len(due), unit="deliveries").each(due):
         assert row.id is not None
         sink = sinks.get(row.channel)
         if sink is None:

@@ -25,6 +25,7 @@ from bot.gaps.under_invested import rank
 from bot.gaps.weights import GapWeights, load_weights
 from bot.paths import resolve_config_file
 from bot.pipeline import StageContext
+from bot.progress import track
 from bot.store.gap_inputs import count_people, load_investment_inputs, load_risk_signals
 from bot.store.gaps import latest_trends, load_scores
 from bot.store.rates import rate_book
@@ -85,22 +86,35 @@ def ranked(scores: list[GapScore]) -> list[GapScore]:
     return sorted(scores, key=lambda s: (-s.priority, -s.gap, s.upstream))
 
 
+#: The steps :func:`score_stage` reports progress in: usage, investment, risk signals, scoring, ranking.
+SCORE_STEPS = 5
+
+
 def score_stage(context: StageContext) -> dict[str, Any]:
     """Score every upstream from the stored inputs and store one snapshot; return what an operator reads."""
     settings, engine, now = context.settings, context.engine, context.now
-    weights = load_gap_weights(settings)
-    budget, developers = make_budget(engine, settings, now)
-    scope = ScoringScope.from_settings(settings)
-    usages, not_scored = scope.split(load_upstream_usages(engine))
-    inputs = load_investment_inputs(
-        engine, settings, window_start=now - timedelta(days=settings.gaps.window_days), window_end=now
-    )
-    investments = [i for i in inputs.investments if scope.scores(i.upstream)]
-    signals = [s for s in load_risk_signals(engine) if scope.scores(s.upstream)]
-    snapshot_id = score_from_inputs(engine, usages, investments, signals, weights, budget, now, not_scored=not_scored)
-    scores = ranked(load_scores(engine, snapshot_id=snapshot_id, with_terms=False))
-    definition = weights.thresholds.under_investment()
-    trends = latest_trends(engine, threshold=definition, movers=TOP)
+    # Scoring is a few whole-store steps, not a loop over upstreams: its progress counts the steps.
+    with track("score", total=SCORE_STEPS, unit="steps") as progress:
+        weights = load_gap_weights(settings)
+        budget, developers = make_budget(engine, settings, now)
+        scope = ScoringScope.from_settings(settings)
+        usages, not_scored = scope.split(load_upstream_usages(engine))
+        progress.advance()
+        inputs = load_investment_inputs(
+            engine, settings, window_start=now - timedelta(days=settings.gaps.window_days), window_end=now
+        )
+        investments = [i for i in inputs.investments if scope.scores(i.upstream)]
+        progress.advance()
+        signals = [s for s in load_risk_signals(engine) if scope.scores(s.upstream)]
+        progress.advance()
+        snapshot_id = score_from_inputs(
+            engine, usages, investments, signals, weights, budget, now, not_scored=not_scored
+        )
+        progress.advance()
+        scores = ranked(load_scores(engine, snapshot_id=snapshot_id, with_terms=False))
+        definition = weights.thresholds.under_investment()
+        trends = latest_trends(engine, threshold=definition, movers=TOP)
+        progress.advance()
     return {
         "snapshot": snapshot_id,
         "upstreams": len(scores),

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.paths import templates_dir
 from bot.pipeline import StageContext
+from bot.progress import track
 from bot.report.build import build_review, quarter_end
 from bot.report.interface import ReviewFiles
 from bot.report.quarters import Quarter
@@ -48,8 +49,11 @@ def report_stage(context: StageContext) -> dict[str, Any]:
         quarter = running
     option = context.options.get("out")  # --out is relative to the cwd, report.out_dir to the config file
     out_dir = Path(str(option)) if option else context.settings.review_dir()
-    data = build_review(context.engine, context.settings, quarter=quarter, now=context.now, note=note)
-    files = render_review(data, out_dir, templates_dir=templates_dir() / "review")
+    with track("report", total=2, unit="steps") as progress:  # building the review, then rendering it
+        data = build_review(context.engine, context.settings, quarter=quarter, now=context.now, note=note)
+        progress.advance()
+        files = render_review(data, out_dir, templates_dir=templates_dir() / "review")
+        progress.advance()
     return {
         "quarter": str(quarter),
         "out_dir": str(out_dir),

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -34,7 +36,7 @@ from bot.pipeline import StageContext
 from bot.progress import start_progress
 from bot.sources.contributions import GitHubContributionSource, Span, SpanResult, segments
 from bot.sources.ecb import RatesFeedError, fetch_new_days
-from bot.sources.github_client import GraphQLClient, api_client_for
+from bot.sources.github_client import GraphQLClient, api_client_for, uses_app
 from bot.sources.ledger import read_ledger
 from bot.sources.money import Payment
 from bot.sources.opencollective import collective_payments, fetch_transactions, make_opencollective_client
@@ -74,6 +76,7 @@ class EvidenceSummary:
     unattributed_payments: int = 0
     ledger_problems: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
+    queries_by_org: dict[str, int] = field(default_factory=dict)  # GraphQL queries per App installation
     stopped: str | None = None
     rate_days_added: int = 0  # ECB reference-rate days added to the store
     rates_problem: str | None = None  # why the ECB rates could not be fetched (payments may stay unconverted)
@@ -84,24 +87,51 @@ class EvidenceSummary:
 
 @dataclass(frozen=True, slots=True)
 class Clients:
-    """The network, injected: GitHub GraphQL and Open Collective."""
+    """The network, injected: GitHub GraphQL and Open Collective.
+
+    ``by_org`` holds one GraphQL client per organisation when upkeep runs as a GitHub App: each
+    installation has its own budget of points, so what concerns an organisation (its members, its
+    people's contributions, its sponsorships) is asked through that organisation's installation, and
+    the budgets add up instead of one installation paying for all. ``github`` serves the rest."""
 
     github: GraphQLClient
     opencollective: httpx.Client | None = None
     ecb: httpx.Client | None = None  # the ECB reference-rate feed (None: not fetched)
     forges: dict[str, Forge] = field(default_factory=dict)  # [[forges]] adapters by name (GitLab, ...)
+    by_org: Mapping[str, GraphQLClient] = field(default_factory=dict)
+
+    def for_org(self, org: str | None) -> GraphQLClient:
+        """The client of ``org``'s installation, or the default one."""
+        return self.by_org.get(org, self.github) if org else self.github
+
+    def calls(self) -> dict[str, int]:
+        """Queries sent by purpose, over every client."""
+        total: dict[str, int] = {}
+        for client in {id(c): c for c in (self.github, *self.by_org.values())}.values():
+            for purpose, count in client.calls.items():
+                total[purpose] = total.get(purpose, 0) + count
+        return total
 
 
 def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseTransport | None = None) -> Clients:
-    """Clients on the configured base URLs with the configured credentials."""
+    """Clients on the configured base URLs with the configured credentials (one per installation for an App)."""
     org = settings.github.orgs[0] if settings.github.orgs else settings.organisation
     api = api_client_for(settings, secrets, org, transport=transport)
+    github = GraphQLClient(api, settings.github.graphql_url)
+    by_org: dict[str, GraphQLClient] = {}
+    if uses_app(settings, secrets):
+        for name in settings.github.orgs:
+            if name == org:
+                by_org[name] = github
+            else:
+                client = api_client_for(settings, secrets, name, transport=transport)
+                by_org[name] = GraphQLClient(client, settings.github.graphql_url)
     oc: httpx.Client | None = None
     if settings.funding.opencollective_slug:
         oc = make_opencollective_client(settings, secrets, transport=transport)
     ecb = make_client(timeout=60.0, transport=transport) if settings.funding.ecb_rates else None
     forges = make_forges(settings, secrets, transport=transport)
-    return Clients(GraphQLClient(api, settings.github.graphql_url), oc, ecb, forges)
+    return Clients(github, oc, ecb, forges=forges, by_org=by_org)
 
 
 # --------------------------------------------------------------------------- people
@@ -110,7 +140,7 @@ def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseT
 def gather_people(
     engine: Engine, settings: Settings, clients: Clients, summary: EvidenceSummary, now: datetime
 ) -> None:
-    result = discover_people(settings, clients.github)
+    result = discover_people(settings, clients.github, client_for=clients.for_org)
     elsewhere = forge_identities(settings, clients.forges)  # members and accounts on the other forges
     result.identities += elsewhere.identities
     result.bots = sorted({*result.bots, *elsewhere.bots})
@@ -164,6 +194,88 @@ def pending_spans(engine: Engine, settings: Settings, now: datetime) -> tuple[li
     return spans, skipped
 
 
+def installation_of(identities: Iterable[Identity], orgs: Sequence[str]) -> dict[str, str | None]:
+    """account → the organisation whose installation asks for its contributions: the first configured
+    organisation it is a member of; None (the default client) for an account known only from the
+    config or the roster."""
+    member_of: dict[str, set[str]] = defaultdict(set)
+    for identity in identities:
+        if identity.source == "member":
+            member_of[identity.account].update(part.strip() for part in identity.detail.split(","))
+        else:
+            member_of.setdefault(identity.account, set())
+    return {account: next((org for org in orgs if org in found), None) for account, found in member_of.items()}
+
+
+def _fetch_by_installation(
+    engine: Engine, settings: Settings, clients: Clients, spans: Sequence[Span]
+) -> Iterator[SpanResult]:
+    """Each span through the installation of its account's organisation (one client when not an App).
+
+    The installations' groups are asked at the same time, one thread each: a group spends only its
+    own installation's budget, so asking them one after another would add up the waits the budgets
+    impose instead of overlapping them. Results arrive on this thread, which alone writes the store."""
+    groups: dict[str | None, list[Span]] = defaultdict(list)
+    if clients.by_org:
+        with Session(engine) as session:
+            owner = installation_of(store.load_identities(session), settings.github.orgs)
+        for span in spans:
+            groups[owner.get(span.account)].append(span)
+    else:
+        groups[None] = list(spans)
+    sources = [
+        (
+            GitHubContributionSource(
+                clients.for_org(org),
+                web_host=settings.github.web_host,
+                per_query=settings.github.people_per_query,
+                workers=settings.github.max_concurrent_queries,
+            ),
+            group,
+        )
+        for org, group in groups.items()
+        if group
+    ]
+    if len(sources) <= 1:
+        for source, group in sources:
+            yield from source.fetch(group)
+        return
+    results: queue.Queue[SpanResult | BaseException | None] = queue.Queue()
+    stop = threading.Event()
+
+    def produce(source: GitHubContributionSource, group: list[Span]) -> None:
+        try:
+            for result in source.fetch(group):
+                if stop.is_set():
+                    return
+                results.put(result)
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            results.put(exc)
+        finally:
+            results.put(None)
+
+    threads = [
+        threading.Thread(target=produce, args=pair, name=f"contributions-{n}", daemon=True)
+        for n, pair in enumerate(sources)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        running = len(threads)
+        while running:
+            item = results.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
 def gather_contributions(
     engine: Engine, settings: Settings, clients: Clients, summary: EvidenceSummary, now: datetime
 ) -> None:
@@ -175,12 +287,6 @@ def gather_contributions(
             elsewhere[span.account.split(":", 1)[0]].append(span)
     for name in sorted(set(elsewhere) - set(clients.forges)):
         log.warning("contributions: accounts on forge %s, which is not configured any more: not asked", name)
-    source = GitHubContributionSource(
-        clients.github,
-        web_host=settings.github.web_host,
-        per_query=settings.github.people_per_query,
-        workers=settings.github.max_concurrent_queries,
-    )
     asked = spans + [s for name, group in elsewhere.items() if name in clients.forges for s in group]
     outstanding: dict[tuple[str, datetime], int] = {(s.account, s.segment): 1 for s in asked}
     ends = {(s.account, s.segment): s.end for s in asked}
@@ -212,7 +318,7 @@ def gather_contributions(
 
     try:
         answers = itertools.chain(
-            source.fetch(spans),
+            _fetch_by_installation(engine, settings, clients, spans),
             *(
                 _guarded(name, clients.forges[name].contributions(group))
                 for name, group in elsewhere.items()
@@ -272,9 +378,9 @@ def gather_money(engine: Engine, settings: Settings, clients: Clients, summary: 
     owners = _owners(upstreams)
     sponsorships = []
     for org in settings.github.orgs:
-        found = fetch_sponsorships(clients.github, org, organisation=True)
+        found = fetch_sponsorships(clients.for_org(org), org, organisation=True)
         asks = total_asks(found, now)
-        totals = fetch_totals(clients.github, org, [ask for _, ask in asks])
+        totals = fetch_totals(clients.for_org(org), org, [ask for _, ask in asks])
         sponsorships.append((found, {i: totals.get(n) for n, (i, _) in enumerate(asks)}))
     if settings.funding.include_people_sponsorships:
         sponsorships += [(fetch_sponsorships(clients.github, a, organisation=False), {}) for a in accounts]
@@ -359,9 +465,10 @@ def gather_evidence(
     except RateLimited as exc:
         summary.stopped = exc.reset_at.isoformat()
         log.warning("evidence: rate limited until %s; the next run resumes here", summary.stopped)
-    summary.calls = dict(clients.github.calls)
+    summary.calls = clients.calls()
     for name, forge in clients.forges.items():
         summary.calls[f"forge:{name}"] = int(getattr(forge, "calls", 0))
+    summary.queries_by_org = {org: sum(client.calls.values()) for org, client in clients.by_org.items()}
     return summary
 
 

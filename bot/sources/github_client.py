@@ -219,16 +219,17 @@ def make_api_client(
     timeout: float = 30.0,
     budgets: BudgetLog = BUDGETS,
     credential: str | None = None,
+    service: str = GITHUB_SERVICE,
 ) -> httpx.Client:
     """An httpx client for GitHub REST and GraphQL, carrying the token (never for download hosts).
 
     Its requests are paced by the credential's shared bucket (``credential``: whose budget they
-    spend, the token by default)."""
+    spend, the token by default); the budgets its answers state are recorded under ``service``."""
     return make_client(
         token=token,
         timeout=timeout,
         policy=github_policy(settings),
-        transport=BudgetWatch(transport, service_of=lambda _url: GITHUB_SERVICE, budgets=budgets),
+        transport=BudgetWatch(transport, service_of=lambda _url: service, budgets=budgets),
         headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
         bucket=github_bucket(settings, credential or token or "anonymous"),
     )
@@ -248,9 +249,14 @@ class InstallationTokenAuth(httpx.Auth):
 def api_client_for(
     settings: Settings, secrets: Secrets, org: str, *, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
-    """A REST/GraphQL client for ``org``: the App's installation on it when an App is configured, else the token."""
+    """A REST/GraphQL client for ``org``: the App's installation on it when an App is configured, else the token.
+
+    Each installation has budgets of its own (GitHub counts REST requests and GraphQL points per
+    installation), so an installation's are recorded as the service ``github:ORG``, a token's as ``github``."""
     if uses_app(settings, secrets):
-        client = make_api_client(settings, "", transport=transport, credential=f"app:{org}")
+        client = make_api_client(
+            settings, "", transport=transport, credential=f"app:{org}", service=f"{GITHUB_SERVICE}:{org}"
+        )
         client.auth = InstallationTokenAuth(installation_auth(settings, secrets, org))
         return client
     return make_api_client(settings, token_for(settings, secrets), transport=transport)

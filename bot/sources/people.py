@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -148,14 +148,19 @@ def parse_roster(
     return identities, problems
 
 
-def discover_people(settings: Settings, gql: GraphQLClient | None) -> PeopleResult:
-    """Every identity from the orgs (when a GraphQL client is given), the config and the roster file."""
+def discover_people(
+    settings: Settings, gql: GraphQLClient | None, *, client_for: Callable[[str], GraphQLClient] | None = None
+) -> PeopleResult:
+    """Every identity from the orgs (when a GraphQL client is given), the config and the roster file.
+
+    ``client_for`` names the client of an organisation's own App installation, whose budget its
+    member listing spends; without it ``gql`` asks for every organisation."""
     people = settings.people
     result = PeopleResult()
     found: list[Identity] = []
     if gql is not None:
         for org in settings.github.orgs:
-            members = fetch_members(gql, org)
+            members = fetch_members(client_for(org) if client_for is not None else gql, org)
             if members is None:
                 result.problems.append(f"github.orgs: {org}: no such organisation visible to the token")
                 continue

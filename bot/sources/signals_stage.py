@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -95,25 +95,34 @@ def _store_cache(engine: Engine, now: datetime) -> ConditionalCache:
     return ConditionalCache(get=get, put=put)
 
 
+def _registry_document_of(
+    settings: Settings, package_key: str
+) -> tuple[str, Callable[[Any], PackageSignals], str] | None:
+    """Where the resolve stage cached a package's registry document (npm, PyPI), its reader and source name."""
+    ecosystem, _, name = package_key.partition("/")
+    if ecosystem == "npm":
+        return f"{settings.registries.npm.rstrip('/')}/{quote(name, safe='@')}", npm_signals, "npm"
+    if ecosystem == "pypi":
+        pep503 = re.sub(r"[-_.]+", "-", name).lower()
+        return f"{settings.registries.pypi.rstrip('/')}/pypi/{pep503}/json", pypi_signals, "pypi"
+    return None
+
+
 def _registry_documents(
-    session: Session, settings: Settings, packages: list[PackageResolutionRow]
+    cached: Mapping[str, Cached], settings: Settings, packages: list[PackageResolutionRow]
 ) -> list[tuple[str, PackageSignals]]:
     """Signals from registry documents the resolve stage cached (npm, PyPI); no calls are made here."""
     out = []
     for package in packages:
-        ecosystem, _, name = package.package_key.partition("/")
-        if ecosystem == "npm":
-            url, read, source = f"{settings.registries.npm.rstrip('/')}/{quote(name, safe='@')}", npm_signals, "npm"
-        elif ecosystem == "pypi":
-            pep503 = re.sub(r"[-_.]+", "-", name).lower()
-            url, read, source = f"{settings.registries.pypi.rstrip('/')}/pypi/{pep503}/json", pypi_signals, "pypi"
-        else:
+        where = _registry_document_of(settings, package.package_key)
+        if where is None:
             continue
-        cached = store.load_cached(session, url)
-        if cached is None or cached.status_code != 200:
+        url, read, source = where
+        entry = cached.get(url)
+        if entry is None or entry.status_code != 200:
             continue
         try:
-            out.append((source, read(json.loads(cached.body))))
+            out.append((source, read(json.loads(entry.body))))
         except (json.JSONDecodeError, UnicodeDecodeError):
             continue
     return out
@@ -126,11 +135,14 @@ def _registry_observations(
     licences = store.load_component_licences(
         session, package_keys=[p.package_key for rows in packages.values() for p in rows]
     )
+    # the batch's cached registry documents in one query, not one per package
+    urls = (_registry_document_of(settings, p.package_key) for rows in packages.values() for p in rows)
+    cached = store.load_cached_many(session, [where[0] for where in urls if where is not None])
     out = {}
     for key in keys:
         rows = packages.get(key, [])
         sources: dict[str, str] = {}
-        documents = _registry_documents(session, settings, rows)
+        documents = _registry_documents(cached, settings, rows)
         from_registry = [d.licence for _, d in documents if d.licence]
         from_sbom = [n for p in rows for n in (normalise_spdx(x) for x in licences[p.package_key]) if n]
         declared = tuple(dict.fromkeys(n for n in map(normalise_spdx, from_registry or from_sbom) if n))
@@ -268,6 +280,10 @@ def gather_signals(
         with Session(engine) as session:
             registry = _registry_observations(session, settings, [str(u) for u in batch], depsdev)
         with session_scope(engine) as session:
+            # the licences of earlier scans, for drift: one query for the batch
+            previous = store.load_previous_licences(
+                session, upstream_keys=[str(u) for u in batch], before_scan_id=scan_id
+            )
             for upstream in batch:
                 key = str(upstream)
                 if upstream.host in read_hosts and key not in repos:
@@ -286,7 +302,7 @@ def gather_signals(
                 observed += 1
                 partial += signals.partial
                 missing += signals.missing
-                drift = _drift(session, scan_id, signals, now)
+                drift = _drift(session, scan_id, signals, now, previous)
                 if drift is not None:
                     drifts += 1
                     risks += drift
@@ -333,14 +349,14 @@ def _add_calls(before: dict[str, int], now: dict[str, int]) -> dict[str, int]:
     return {k: int(before.get(k, 0)) + int(now.get(k, 0)) for k in set(before) | set(now)}
 
 
-def _drift(session: Session, scan_id: int, signals: UpstreamSignals, now: datetime) -> bool | None:
-    """Store a drift event when the licence differs from the last scan that observed one; None if no drift."""
-    if not signals.licence_observed:
+def _drift(
+    session: Session, scan_id: int, signals: UpstreamSignals, now: datetime, previous: Mapping[str, str | None]
+) -> bool | None:
+    """Store a drift event when the licence differs from the last scan that observed one (``previous``,
+    by upstream); None if no drift."""
+    if not signals.licence_observed or signals.upstream_key not in previous:
         return None
-    found, previous = store.load_previous_licence(session, upstream_key=signals.upstream_key, before_scan_id=scan_id)
-    if not found:
-        return None
-    drift = detect_drift(signals.upstream_key, previous, signals.licence, first_seen_at=now)
+    drift = detect_drift(signals.upstream_key, previous[signals.upstream_key], signals.licence, first_seen_at=now)
     if drift is None or not store.save_drift(session, scan_id=scan_id, drift=drift):
         return None
     log.warning(

@@ -12,7 +12,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -189,8 +188,3 @@ def payments_in(engine: Engine, *, start: datetime, end: datetime, bounds: Bound
 def upstream_keys(engine: Engine) -> set[str]:
     with Session(engine) as session:
         return load_upstream_keys(session)
-
-
-def unit_rate(engine: Engine, settings: Settings, currency: str, on: date) -> Decimal | None:
-    """One unit of ``currency`` in the reporting currency on ``on`` (``None``: no rate)."""
-    return rate_book(engine, settings).convert(Decimal(1), currency, on).rate

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -74,9 +73,14 @@ def _insert_ignoring_conflicts(session: Session, model: type[Any], rows: list[di
     table = _table(model)
     dialect = session.get_bind().dialect.name
     connection = session.connection()
+    # The dialect's module only when it is the store's: importing PostgreSQL's costs a SQLite command time.
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         connection.execute(postgresql.insert(table).on_conflict_do_nothing(index_elements=[unique]), rows)
     elif dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         connection.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[unique]), rows)
     else:  # portable fallback: look first, then insert the rest
         column = table.c[unique]

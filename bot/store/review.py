@@ -79,10 +79,3 @@ def load_unresolved(engine: Engine) -> list[UnresolvedPackage]:
         )
         for r in rows
     ]
-
-
-def load_resolution_counts(engine: Engine) -> dict[str, int]:
-    """How many packages have each resolution status (resolved, override, unresolved, retry)."""
-    statement = select(col(PackageResolutionRow.status), func.count()).group_by(col(PackageResolutionRow.status))
-    with Session(engine) as session:
-        return {str(status): int(count) for status, count in session.execute(statement)}

@@ -7,9 +7,12 @@ upstreams it has no row for yet, and each batch is committed as it finishes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -58,19 +61,27 @@ def load_keys_in_scan(session: Session, *, scan_id: int) -> set[str]:
     return set(rows.all())
 
 
-def load_previous_licence(session: Session, *, upstream_key: str, before_scan_id: int) -> tuple[bool, str | None]:
-    """The licence of the latest earlier scan that observed one: ``(found, spdx)``."""
-    row = session.exec(
-        select(UpstreamSignalRow)
-        .where(
-            UpstreamSignalRow.upstream_key == upstream_key,
-            col(UpstreamSignalRow.scan_id) < before_scan_id,
-            col(UpstreamSignalRow.licence_observed).is_(True),
+def load_previous_licences(
+    session: Session, *, upstream_keys: Iterable[str], before_scan_id: int
+) -> dict[str, str | None]:
+    """For each of ``upstream_keys``, the licence of the latest earlier scan that observed one; a key
+    no earlier scan observed is absent. One query for a whole batch, not one per upstream."""
+    keys = sorted(set(upstream_keys))
+    if not keys:
+        return {}
+    signal = UpstreamSignalRow.__table__.c  # type: ignore[attr-defined]
+    latest = (
+        sa_select(signal.upstream_key, func.max(signal.scan_id).label("scan_id"))
+        .where(signal.upstream_key.in_(keys), signal.scan_id < before_scan_id, signal.licence_observed.is_(True))
+        .group_by(signal.upstream_key)
+        .subquery()
+    )
+    rows = session.connection().execute(
+        sa_select(signal.upstream_key, signal.licence).join(
+            latest, (signal.upstream_key == latest.c.upstream_key) & (signal.scan_id == latest.c.scan_id)
         )
-        .order_by(col(UpstreamSignalRow.scan_id).desc())
-        .limit(1)
-    ).first()
-    return (row is not None, row.licence if row else None)
+    )
+    return {key: licence for key, licence in rows}
 
 
 def save_signals(session: Session, *, scan_id: int, signals: UpstreamSignals) -> bool:
@@ -204,6 +215,15 @@ def load_cached(session: Session, url: str) -> Cached | None:
     if row is None:
         return None
     return Cached(row.url, row.status_code, row.body, row.etag, row.last_modified)
+
+
+def load_cached_many(session: Session, urls: Iterable[str]) -> dict[str, Cached]:
+    """The cached answers of ``urls`` by URL, in one query; a URL never cached is absent."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return {}
+    rows = session.exec(select(HttpCacheRow).where(col(HttpCacheRow.url).in_(wanted))).all()
+    return {row.url: Cached(row.url, row.status_code, row.body, row.etag, row.last_modified) for row in rows}
 
 
 def save_cached(session: Session, entry: Cached, *, now: datetime) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -14,15 +13,6 @@ from bot.records import Depth, Scope
 from bot.store.tables import ComponentRow, PackageResolutionRow, RepositoryRow, UsageRow
 
 RESOLVED_STATES = ("resolved", "override")
-
-
-@dataclass(frozen=True)
-class UpstreamPackages:
-    """Which packages of an upstream the organisation uses, and from which repositories."""
-
-    upstream: str
-    packages: tuple[str, ...]
-    repos: tuple[str, ...]
 
 
 def load_upstream_usages(engine: Engine) -> list[UpstreamUsage]:
@@ -52,26 +42,3 @@ def load_upstream_usages(engine: Engine) -> list[UpstreamUsage]:
         UpstreamUsage(upstream=key, repos=tuple(sorted(repo_uses, key=lambda u: (u.repo, u.depth, u.scope))))
         for key, repo_uses in sorted(uses.items())
     ]
-
-
-def load_upstream_packages(engine: Engine) -> dict[str, UpstreamPackages]:
-    """Packages and repositories per upstream, for issue bodies and the review."""
-    statement = (
-        select(col(PackageResolutionRow.upstream_key), col(ComponentRow.package_key), col(RepositoryRow.full_name))
-        .select_from(PackageResolutionRow)
-        .join(ComponentRow, col(ComponentRow.package_key) == col(PackageResolutionRow.package_key))
-        .join(UsageRow, col(UsageRow.component_id) == col(ComponentRow.id))
-        .join(RepositoryRow, col(RepositoryRow.id) == col(UsageRow.repository_id))
-        .where(col(PackageResolutionRow.status).in_(RESOLVED_STATES))
-    )
-    packages: dict[str, set[str]] = defaultdict(set)
-    repos: dict[str, set[str]] = defaultdict(set)
-    with Session(engine) as session:
-        for upstream, package, repo in session.execute(statement):
-            if upstream:
-                packages[upstream].add(package)
-                repos[upstream].add(repo)
-    return {
-        key: UpstreamPackages(upstream=key, packages=tuple(sorted(packages[key])), repos=tuple(sorted(repos[key])))
-        for key in sorted(packages)
-    }

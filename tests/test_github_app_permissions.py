@@ -17,7 +17,7 @@ from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, s
 from bot.sandbox.github_app import SandboxApp, installation_id
 from bot.sandbox.github_rest import GitHubRestService
 from bot.sandbox.model import World
-from bot.sources.github_client import ISSUES_WRITE, READ_ONLY
+from bot.sources.github_client import CUSTOM_PROPERTIES, ISSUES_WRITE, READ_ONLY
 from bot.stages import REGISTRY
 from bot.store.engine import make_engine
 from tests.test_github_app_sandbox import app_jwt
@@ -116,7 +116,9 @@ def test_as_the_app_every_stage_asks_only_for_what_it_needs(
             assert grant.permissions == ISSUES_WRITE and grant.repositories == (ospo.lower(),)
             assert grant.org == ospo_owner
         else:
-            assert grant.permissions == READ_ONLY and grant.repositories is None
+            # sync reads custom properties for [usage] weights and teams: read, and only when the App has it
+            assert grant.permissions in (READ_ONLY, {**READ_ONLY, CUSTOM_PROPERTIES: "read"}), grant.permissions
+            assert grant.repositories is None
     assert any("issues" in g.permissions for g in grants) and any("issues" not in g.permissions for g in grants)
     orgs = {o.lower() for o in world.orgs}
     ended = [s for s in world.sponsorships if s.ended_at and not s.is_one_time and s.sponsor.lower() in orgs]

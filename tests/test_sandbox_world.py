@@ -20,7 +20,7 @@ from bot.config import load_settings
 from bot.sandbox import generate_world, ledger_csv, roster_csv, sandbox_settings, sandbox_toml, truth, world_truth_json
 from bot.sandbox.model import LedgerEntry, World
 from bot.sandbox.registries import registry_services
-from bot.sandbox.server import Router
+from bot.sandbox.server import Knobs, Router
 from bot.sandbox.truth import LICENSE_CLASSES
 from bot.sources.ledger import parse_ledger
 
@@ -31,7 +31,8 @@ def _rendered_digest(world: World) -> str:
     """A digest of every registry document of the world, as served."""
     import httpx
 
-    router = Router(world, services=registry_services(world))
+    # Limits off: this compares documents, and a fast loop over crates.io would meet its one a second.
+    router = Router(world, services=registry_services(world), knobs=Knobs(limits="off"))
     digest = hashlib.sha256()
     with httpx.Client(transport=httpx.MockTransport(router.handler), base_url="http://sandbox.test") as client:
         for pkg in world.packages:

@@ -172,6 +172,8 @@ class Fetcher:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._registries = registry_bases_longest_first(registries)
         self._shared: dict[str, asyncio.Task[FetchResult]] = {}
+        self._pace_locks: dict[str, asyncio.Lock] = {}
+        self._last_sent: dict[str, float] = {}  # registry base -> monotonic time of its last paced request
 
     def registry_of(self, url: str) -> str:
         """The limiter key of ``url``: the configured registry base it starts with, else its origin."""
@@ -236,13 +238,20 @@ class Fetcher:
         bucket = self.paces.get(registry)
         if bucket is None:
             return
-        try:
-            pause = bucket.acquire(url, self.max_pace_wait)
-        except RateLimited as exc:  # held for longer than we block: the stage pauses
-            self.limited[registry] = exc.reset_at
-            raise RegistryRateLimited(url, self.names.get(registry, registry), exc.reset_at) from exc
-        if pause > 0:
-            await asyncio.sleep(pause)
+        # One paced request at a time, spaced from the last one actually sent: sleeps that end together
+        # while the event loop was busy (parsing an answer) would otherwise send together.
+        async with self._pace_locks.setdefault(registry, asyncio.Lock()):
+            try:
+                pause = bucket.acquire(url, self.max_pace_wait)
+            except RateLimited as exc:  # held for longer than we block: the stage pauses
+                self.limited[registry] = exc.reset_at
+                raise RegistryRateLimited(url, self.names.get(registry, registry), exc.reset_at) from exc
+            last = self._last_sent.get(registry)
+            if last is not None:
+                pause = max(pause, last + 1.0 / bucket.rate - time.monotonic())
+            if pause > 0:
+                await asyncio.sleep(pause)
+            self._last_sent[registry] = time.monotonic()
 
 
 def unresolved_for(result: FetchResult) -> Unresolved:

@@ -457,8 +457,10 @@ class Settings(BaseSettings):
                 f"issues.forge: {self.issues.forge!r} names no [[forges]] entry (known: {names or 'none'})"
             )
         chosen = next((f for f in self.forges if f.name == self.issues.forge), None)
-        if chosen is not None and chosen.kind != "gitlab":
-            raise ValueError(f"issues.forge: {chosen.name!r} is a {chosen.kind} forge; issues go to GitHub or a GitLab")
+        if chosen is not None and chosen.kind == "github":
+            raise ValueError(
+                f"issues.forge: {chosen.name!r} is a github forge; GitHub issues go where [issues].forge is unset"
+            )
         for person, accounts in self.people.accounts.items():
             for account in accounts:
                 forge_name, sep, user = account.partition(":")

@@ -110,10 +110,15 @@ def test_contributions_on_forgejo_are_counted_per_person_equal_to_the_truth(
     assert feeds and len({r.path for r in feeds}) == len(accounts)
 
 
-def test_issues_cannot_go_to_a_forgejo_yet(world: World) -> None:
+def test_issues_may_go_to_a_forgejo_but_not_to_a_github_entry(world: World) -> None:
     import pytest
 
     from bot.config import ConfigError
 
-    with pytest.raises(ConfigError, match=r"issues\.forge: 'codeberg' is a forgejo forge"):
-        settings_for(world, **{"issues.forge": "codeberg"})
+    assert settings_for(world, **{"issues.forge": "codeberg"}).issues.forge == "codeberg"
+    github = {"name": "gh", "kind": "github", "url": "https://github.com", "token_env": "GITHUB_TOKEN"}
+    from bot.sandbox import sandbox_settings
+
+    forges = [*sandbox_settings("http://sandbox.test", world)["forges"], github]
+    with pytest.raises(ConfigError, match=r"issues\.forge: 'gh' is a github forge"):
+        settings_for(world, forges=forges, **{"issues.forge": "gh"})

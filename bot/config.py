@@ -231,6 +231,10 @@ class ForgeSettings(_Section):
     include_forks: bool = False
     include_archived: bool = False
     sbom_paths: tuple[str, ...] = Field(default=(), description="Committed SBOM files read from each repository.")
+    sbom_assets: tuple[str, ...] = Field(
+        default=("*.cdx.json", "*.spdx.json", "sbom.json", "bom.json"),
+        description="Forgejo: names (shell patterns) of the latest release's assets read as its SBOM.",
+    )
     funding_paths: tuple[str, ...] = Field(
         default=(".gitlab/FUNDING.yml", ".github/FUNDING.yml", "FUNDING.yml"),
         description="Where an upstream's FUNDING.yml is looked for, first found wins.",

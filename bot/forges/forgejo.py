@@ -3,7 +3,9 @@
 Endpoints (docs/forges.md): ``GET /orgs/{org}/members``, ``/orgs/{org}/repos``; per upstream
 ``GET /repos/{owner}/{repo}``, ``/orgs/{owner}`` (is the owner an organisation), ``/repos/{o}/{r}/commits``
 (``sha``, ``since``, ``until``; the author's account when the e-mail is linked to one), ``/releases``,
-``/raw/{path}``; per account ``GET /users/{username}`` and its activity feed
+``/raw/{path}``; for the organisation's repositories their committed SBOM files and the latest
+release's assets (``GET /repos/{o}/{r}/releases/latest``, each asset downloaded from its
+``browser_download_url`` on the same host); per account ``GET /users/{username}`` and its activity feed
 ``/users/{username}/activities/feeds?only-performed-by=true`` read once down to the oldest span asked
 (pushes to the default branch are commits, approvals, rejections and review comments are reviews,
 ``create_issue`` an issue, ``create_pull_request`` a pull request, asked once for whether it merged).
@@ -14,6 +16,7 @@ and ``limit`` until a short page.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import threading
@@ -156,13 +159,42 @@ class ForgejoForge:
         return sorted(out, key=lambda r: r.path)
 
     def sbom(self, repo: ForgeRepository) -> tuple[bytes, str] | str:
-        """The first of ``sbom_paths`` committed at the default branch (Forgejo has no dependency graph)."""
+        """The repository's SBOM and where it came from, else why there is none (Forgejo has no dependency
+        graph): the first of ``sbom_paths`` committed at the default branch, else the first asset of the
+        latest release whose name matches ``sbom_assets``."""
         owner, _, name = repo.path.partition("/")
+        base = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
         for path in self.config.sbom_paths:
-            response = self._get(f"/repos/{owner}/{name}/raw/{quote(path)}", {"ref": repo.default_branch or ""})
+            response = self._get(f"{base}/raw/{quote(path)}", {"ref": repo.default_branch or ""})
             if response.status_code == 200:
                 return response.content, f"file:{path}"
-        return f"no committed file at sbom_paths ({', '.join(self.config.sbom_paths) or 'none configured'})"
+        asset = self._release_asset(base)
+        if isinstance(asset, tuple):
+            return asset
+        return f"no committed file at sbom_paths ({', '.join(self.config.sbom_paths) or 'none configured'}); {asset}"
+
+    def _release_asset(self, base: str) -> tuple[bytes, str] | str:
+        """The latest release's SBOM asset, else the reason (no release, no matching asset, another host)."""
+        response = self._get(f"{base}/releases/latest")  # drafts and pre-releases are not "latest"
+        if response.status_code == 404:
+            return "no release"
+        release = response.json()
+        tag = str(release.get("tag_name") or "?")
+        assets = [a for a in release.get("assets") or () if isinstance(a, dict)]
+        for pattern in self.config.sbom_assets:
+            for asset in assets:
+                asset_name = str(asset.get("name", ""))
+                if not fnmatch.fnmatch(asset_name.lower(), pattern.lower()):
+                    continue
+                url = httpx.URL(str(asset.get("browser_download_url", "")))
+                if url.host != self.client.base_url.host:  # the token goes to the forge's own host only
+                    return f"release {tag}: asset {asset_name} is served from another host ({url.host})"
+                download = self._get(str(url))
+                if download.status_code != 200:
+                    return f"release {tag}: asset {asset_name} answered HTTP {download.status_code}"
+                return download.content, f"release:{tag}/{asset_name}"
+        patterns = ", ".join(self.config.sbom_assets) or "none configured"
+        return f"latest release {tag} has no asset matching sbom_assets ({patterns})"
 
     # ------------------------------------------------------------------ upstream signals
 

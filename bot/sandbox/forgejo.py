@@ -20,7 +20,9 @@ What it holds against a careless client, as Forgejo does:
   an edit is a ``PATCH`` (``state`` closes or reopens); closes and reopens are read from the issue's
   ``timeline`` (``type`` ``close``/``reopen``);
 * the organisation's own repositories (service option ``repositories``) with their committed files
-  and their latest release's assets (``GET …/releases/latest``, downloads at ``browser_download_url``).
+  and their latest release's assets (``GET …/releases/latest``, ``404`` without a release; each asset
+  downloaded from its ``browser_download_url``, a web path ``/{owner}/{repo}/releases/download/{tag}/{name}``
+  that takes the same token).
 
 The router applies the shared knobs (latency, faults, ``Knobs.rate_limit`` with ``Retry-After``).
 """
@@ -84,7 +86,7 @@ class ForgejoService:
         joined = raw[raw.index("/api/v1") :].removeprefix("/api/v1").strip("/") if "/api/v1" in raw else ""
         params = request.url.params
         web = f"{context.base_url}{PREFIX}"
-        download = re.fullmatch(r"attachments/([^/]+)/([^/]+)/(.+)", raw.removeprefix(PREFIX).strip("/"))
+        download = re.fullmatch(r"([^/]+)/([^/]+)/releases/download/[^/]+/([^/]+)", raw.removeprefix(PREFIX).strip("/"))
         if download and request.method == "GET":
             return self._download(*(unquote(g) for g in download.groups()))
         ospo = re.fullmatch(r"repos/([^/]+)/([^/]+)/(issues|labels)(?:/(\d+))?(?:/(comments|timeline|labels))?", joined)
@@ -190,7 +192,10 @@ class ForgejoService:
                         "download_count": 0,
                         "created_at": _iso(self.world.now),
                         "uuid": f"{n:08x}-0000-4000-8000-000000000000",
-                        "browser_download_url": f"{web}/attachments/{quote(real, safe='/')}/{quote(name)}",
+                        "browser_download_url": (
+                            f"{web}/{quote(real, safe='/')}/releases/download/"
+                            f"{quote(str(spec.get('release', 'v1.0.0')))}/{quote(name)}"
+                        ),
                     }
                     for n, (name, text) in enumerate(sorted(assets.items()))
                 ],

@@ -122,3 +122,35 @@ def test_issues_may_go_to_a_forgejo_but_not_to_a_github_entry(world: World) -> N
     forges = [*sandbox_settings("http://sandbox.test", world)["forges"], github]
     with pytest.raises(ConfigError, match=r"issues\.forge: 'gh' is a github forge"):
         settings_for(world, forges=forges, **{"issues.forge": "gh"})
+
+
+def test_a_rescan_of_unchanged_codeberg_upstreams_is_answered_304_with_the_same_signals(
+    world: World, engine: Any, router: Router, transport: httpx.MockTransport
+) -> None:
+    with session_scope(engine) as session:
+        for up in world.upstreams:
+            session.add(UpstreamRow(key=up.key, host=up.host, owner=up.owner.lower(), name=up.name.lower()))
+    settings = settings_for(world)
+    scans = []
+    for _ in range(2):  # each run builds its adapters afresh: the validators live in the store
+        forges = make_forges(settings, secrets_for(world), transport=transport)
+        with make_client(transport=transport) as client:
+            scans.append(
+                gather_signals(engine, settings, secrets_for(world), client, now=world.now, forges=forges, rescan=True)
+            )
+    first, second = scans
+    assert first.calls["forge:codeberg_not_modified"] == 0
+    assert second.calls["forge:codeberg_not_modified"] > 0
+    forgejo = [r for r in router.log if r.service == "/forgejo"]
+    assert any(r.status == 304 for r in forgejo) and not any("/commits" in r.path and r.status == 304 for r in forgejo)
+
+    def signals(scan_id: int) -> dict[str, tuple[Any, ...]]:
+        with Session(engine) as session:
+            rows = session.exec(select(UpstreamSignalRow).where(UpstreamSignalRow.scan_id == scan_id))
+            return {
+                r.upstream_key: (r.bus_factor, r.archived, r.owner_type, r.last_release_at, r.last_commit_at)
+                for r in rows
+                if r.upstream_key in on_forgejo(world)
+            }
+
+    assert signals(first.scan_id) == signals(second.scan_id) and len(signals(first.scan_id)) >= 2

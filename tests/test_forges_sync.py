@@ -111,6 +111,9 @@ def test_forgejo_organisation_repositories_sboms_from_committed_files_or_release
     assert len(listed) == 2  # paged: 50, then the rest
     downloads = [r for r in router.log if "/releases/download/" in r.path]
     assert [r.path.rsplit("/", 1)[1] for r in downloads] == ["cli-1.2.0.cdx.json"]  # the binary is never fetched
+    before = len(router.log)
     again = sync_forges(engine, settings, {"codeberg": forges["codeberg"]})
-    assert again.documents == 2 and again.changed == 0
+    assert again.documents == 2 and again.changed == 0 and again.without_sbom == summary.without_sbom
+    rerun = [r for r in router.log[before:] if r.service == "/forgejo"]
+    assert rerun and all(r.status in (304, 404) for r in rerun)  # unchanged: every answer without a body
     engine.dispose()

@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlmodel import Session, select
 
 from bot.config import Secrets, Settings, load_settings
 from bot.deliver.forgejo_issues import ForgejoIssueSink
 from bot.deliver.issue_bodies import find_marker
+from bot.deliver.issue_links import issue_url
 from bot.deliver.sinks import build_sinks
 from bot.deliver.stage import deliver
 from bot.sandbox import SandboxServer, generate_world, sandbox_environment, sandbox_settings
@@ -82,6 +84,10 @@ def test_gap_issues_go_to_the_forgejo_repository_once(tmp_path: Path) -> None:
         again = _deliver(settings, secrets, world, now)
         assert again.enqueued == 0 and again.failed == 0
         assert _one_per_marker(world) == markers
+        # the digest links each issue where Forgejo shows it
+        with httpx.Client(headers={"Authorization": f"token {world.tokens['forgejo'][0]}"}) as client:
+            shown = client.get(f"{server.base_url}/forgejo/api/v1/repos/{world.orgs[0]}/ospo/issues/2").json()
+        assert issue_url(settings, 2) == shown["html_url"]
 
 
 def test_sigkill_after_an_issue_write_leaves_one_issue_per_gap(tmp_path: Path) -> None:

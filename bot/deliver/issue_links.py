@@ -8,7 +8,9 @@ another address (the demo's sandbox on a new port) are not.
 
 The web address is derived from ``github.api_url``: ``https://api.github.com`` →
 ``https://github.com``, ``https://HOST/api/v3`` (GitHub Enterprise Server, the sandbox) →
-``https://HOST``. An address that is not plain (characters any output format would have to
+``https://HOST``. When ``[issues].forge`` sends the issues to a GitLab or a Forgejo, the address is that
+forge's ``url`` with the forge's own issue path (GitLab ``…/-/issues/N``, Forgejo ``…/issues/N``).
+An address that is not plain (characters any output format would have to
 escape) is not linked at all.
 """
 
@@ -43,11 +45,13 @@ def web_base(api_url: str) -> str | None:
 
 def issue_url(settings: Settings, number: int) -> str | None:
     """The web address of issue ``number`` in the OSPO repository, or ``None`` when it cannot be a plain link."""
-    base = web_base(settings.github.api_url)
     repository = settings.issues.repository
+    forge = next((f for f in settings.forges if f.name == settings.issues.forge and f.kind != "github"), None)
+    base = forge.url.rstrip("/") if forge is not None else web_base(settings.github.api_url)
     if base is None or not repository:
         return None
-    url = f"{base}/{repository}/issues/{number}"
+    issues = "-/issues" if forge is not None and forge.kind == "gitlab" else "issues"
+    url = f"{base}/{repository}/{issues}/{number}"
     return url if _PLAIN_URL.match(url) else None
 
 

@@ -154,3 +154,26 @@ def test_a_rescan_of_unchanged_codeberg_upstreams_is_answered_304_with_the_same_
             }
 
     assert signals(first.scan_id) == signals(second.scan_id) and len(signals(first.scan_id)) >= 2
+
+
+def test_the_sandbox_forgejo_refuses_issue_writes_its_description_refuses(
+    world: World, transport: httpx.MockTransport
+) -> None:
+    token = world.tokens["forgejo"][0]
+    base = f"http://sandbox.test/forgejo/api/v1/repos/{world.orgs[0]}/ospo"
+    with httpx.Client(transport=transport, headers={"Authorization": f"token {token}"}) as client:
+        by_name = client.post(f"{base}/issues", json={"title": "t", "labels": ["upkeep"]})
+        assert by_name.status_code == 422  # labels are ids on Forgejo, never names
+        assert client.post(f"{base}/issues", json={"body": "no title"}).status_code == 422
+        assert client.post(f"{base}/labels", json={"name": "upkeep", "color": "red"}).status_code == 422
+        assert client.get(f"{base}/issues", params={"state": "any"}).status_code == 422
+        label = client.post(f"{base}/labels", json={"name": "upkeep", "color": "#00aabb"}).json()
+        made = client.post(f"{base}/issues", json={"title": "t", "labels": [label["id"]]}).json()
+        assert [x["name"] for x in made["labels"]] == ["upkeep"] and made["state"] == "open"
+        closed = client.patch(f"{base}/issues/{made['number']}", json={"state": "closed"})
+        assert closed.status_code == 201 and closed.json()["state"] == "closed"
+        assert client.get(f"{base}/issues").json() == []  # open issues only unless state says otherwise
+        timeline = client.get(f"{base}/issues/{made['number']}/timeline").json()
+        assert [e["type"] for e in timeline] == ["close"]
+    with httpx.Client(transport=transport) as anonymous:
+        assert anonymous.post(f"{base}/issues", json={"title": "t"}).status_code == 401

@@ -24,6 +24,10 @@ What it holds against a careless client, as Forgejo does:
   downloaded from its ``browser_download_url``, a web path ``/{owner}/{repo}/releases/download/{tag}/{name}``
   that takes the same token).
 
+Requests to the operations upkeep's issue sink and inventory call are checked against
+``data/forgejo-issues-v1.yaml`` (written for upkeep from Forgejo's published description): a wrong
+parameter or body is refused with ``422``, as Forgejo refuses it.
+
 The router applies the shared knobs (latency, faults, ``Knobs.rate_limit`` with ``Retry-After``).
 """
 
@@ -38,6 +42,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
+from bot.sandbox.api_spec import ApiDescription, SpecError
 from bot.sandbox.interface import ServiceContext
 from bot.sandbox.model import Issue, IssueComment, IssueEvent, UpstreamRepo, World
 
@@ -71,6 +76,7 @@ class ForgejoService:
         self.own = {path.lower(): (path, dict(spec)) for path, spec in (repositories or {}).items()}
         self.ospo_path = f"{world.orgs[0]}/ospo"  # where upkeep's issues go when [issues].forge names the Forgejo
         self.labels: dict[str, int] = {}  # the ospo repository's labels, name -> id
+        self.api = ApiDescription(("forgejo-issues-v1.yaml",))
         hosts = set(world.forgejo_hosts)
         self.repos = {u.full_name.lower(): u for u in world.upstreams if u.host in hosts}
         self.people = {p.forgejo_username.lower(): p for p in world.people if p.forgejo_username}
@@ -84,6 +90,12 @@ class ForgejoService:
             return _error(401, "token is required")
         raw = request.url.raw_path.decode("ascii").split("?", 1)[0]
         joined = raw[raw.index("/api/v1") :].removeprefix("/api/v1").strip("/") if "/api/v1" in raw else ""
+        described = self.api.match(request.method, f"/api/v1/{joined}")
+        if described is not None:  # what the published description refuses, Forgejo refuses (422)
+            try:
+                self.api.check(described[0], request)
+            except SpecError as exc:
+                return _error(422, str(exc))
         params = request.url.params
         web = f"{context.base_url}{PREFIX}"
         download = re.fullmatch(r"([^/]+)/([^/]+)/releases/download/[^/]+/([^/]+)", raw.removeprefix(PREFIX).strip("/"))

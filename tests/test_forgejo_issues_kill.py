@@ -197,3 +197,37 @@ def test_a_close_labelled_not_planned_is_read_back_as_declined(tmp_path: Path) -
                 found[issue.number] = [d.kind for d in load_decisions(session, upstream=upstream)]
         engine.dispose()
         assert found == {declined.number: ["decline"], done.number: ["done"]}
+
+
+def test_faults_after_forgejo_acted_never_duplicate_an_issue(tmp_path: Path) -> None:
+    """Resets and cut bodies arrive after Forgejo stored the write (an issue, a label, a comment); reruns adopt."""
+    from datetime import timedelta
+
+    from bot.sandbox import Knobs
+
+    world = generate_world(7, "small")
+    now = datetime.now(UTC)
+    knobs = Knobs(
+        fault_rate=0.25,
+        fault_kinds=("reset", "truncated", "500", "429"),
+        fault_prefixes=("/forgejo",),
+        retry_after_seconds=0,
+        fault_seed=5,
+    )
+    with SandboxServer(world, knobs=knobs) as server:
+        overrides = {**_overrides(server.base_url, world, tmp_path), "issues.max_attempts": 20}
+        settings = load_settings(None, overrides=overrides, search=False)
+        secrets = Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
+        for day in range(15):
+            _deliver(settings, secrets, world, now + timedelta(days=day))
+            engine = make_engine(settings.database_url())
+            with Session(engine) as session:
+                states = {r.state for r in session.exec(select(OutboxRow).where(OutboxRow.channel == "github"))}
+            engine.dispose()
+            if states == {"delivered"}:
+                break
+        faults = [r for r in server.router.log if r.fault in ("reset", "truncated") and r.method == "POST"]
+    assert states == {"delivered"}
+    assert any(r.path.endswith("/issues") for r in faults)  # an issue was made and its answer lost
+    markers = _one_per_marker(world)
+    assert len(_issues(world)) == len(markers)  # no copy was ever created, not even one closed later

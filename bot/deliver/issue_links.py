@@ -43,14 +43,20 @@ def web_base(api_url: str) -> str | None:
     return None
 
 
+def _issue_forge_base(settings: Settings) -> tuple[str | None, str]:
+    """The web address of the forge holding the issues, and its path to an issue (GitLab ``-/issues``)."""
+    forge = next((f for f in settings.forges if f.name == settings.issues.forge and f.kind != "github"), None)
+    if forge is None:
+        return web_base(settings.github.api_url), "issues"
+    return forge.url.rstrip("/"), "-/issues" if forge.kind == "gitlab" else "issues"
+
+
 def issue_url(settings: Settings, number: int) -> str | None:
     """The web address of issue ``number`` in the OSPO repository, or ``None`` when it cannot be a plain link."""
     repository = settings.issues.repository
-    forge = next((f for f in settings.forges if f.name == settings.issues.forge and f.kind != "github"), None)
-    base = forge.url.rstrip("/") if forge is not None else web_base(settings.github.api_url)
+    base, issues = _issue_forge_base(settings)
     if base is None or not repository:
         return None
-    issues = "-/issues" if forge is not None and forge.kind == "gitlab" else "issues"
     url = f"{base}/{repository}/{issues}/{number}"
     return url if _PLAIN_URL.match(url) else None
 
@@ -83,7 +89,7 @@ def load_issue_links(session: Session, settings: Settings) -> dict[str, str]:
 
 def link_stable_hash(payload: Mapping[str, Any], settings: Settings) -> str:
     """The content hash of a digest ``payload`` with the issue links' web base left out (see the module)."""
-    base = web_base(settings.github.api_url)
+    base = _issue_forge_base(settings)[0]
     if base is None:
         return content_hash(payload)
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).replace(base + "/", "/")

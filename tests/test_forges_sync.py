@@ -81,6 +81,11 @@ def test_forgejo_organisation_repositories_sboms_from_committed_files_or_release
             },
         },
         f"{org}/notes": {"release": "v0.1.0", "assets": {"notes.tar.gz": "binary"}},
+        f"{org}/mirror": {
+            "release": "v2.0.0",
+            "assets": {"mirror.cdx.json": _cyclonedx("mirror", "pkg:pypi/six@1.16.0")},
+            "asset_origin": "https://cdn.example.org",
+        },
         f"{org}/old": {"archived": True, "files": {"sbom.cdx.json": _cyclonedx("old", "pkg:pypi/six@1.16.0")}},
         f"{org}/upstream-fork": {"fork": True, "files": {"sbom.cdx.json": _cyclonedx("f", "pkg:pypi/six@1.16.0")}},
     }
@@ -97,9 +102,10 @@ def test_forgejo_organisation_repositories_sboms_from_committed_files_or_release
     SQLModel.metadata.create_all(engine)
     summary = sync_forges(engine, settings, {"codeberg": forges["codeberg"]})
     # the archived repository and the fork are left out as configured; the ospo repository is listed
-    assert summary.repositories == 52 + 3 + 1 and summary.documents == 2 and not summary.failed, summary
+    assert summary.repositories == 52 + 4 + 1 and summary.documents == 2 and not summary.failed, summary
     reasons = dict(line.split(": ", 1) for line in summary.without_sbom)
-    assert len(reasons) == 52 + 2
+    assert len(reasons) == 52 + 3
+    assert "served from another origin (cdn.example.org)" in reasons[f"codeberg.org/{org}/mirror"]  # no token sent
     assert "no asset matching sbom_assets" in reasons[f"codeberg.org/{org}/notes"]
     assert "v0.1.0" in reasons[f"codeberg.org/{org}/notes"]
     assert reasons[f"codeberg.org/{org}/ospo"].endswith("; no release")

@@ -206,9 +206,9 @@ class ForgejoForge:
                 asset_name = str(asset.get("name", ""))
                 if not fnmatch.fnmatch(asset_name.lower(), pattern.lower()):
                     continue
-                url = httpx.URL(str(asset.get("browser_download_url", "")))
-                if url.host != self.client.base_url.host:  # the token goes to the forge's own host only
-                    return f"release {tag}: asset {asset_name} is served from another host ({url.host})"
+                url, api = httpx.URL(str(asset.get("browser_download_url", ""))), self.client.base_url
+                if (url.scheme, url.host, url.port) != (api.scheme, api.host, api.port):  # the token stays home
+                    return f"release {tag}: asset {asset_name} is served from another origin ({url.host})"
                 download = self._get(str(url))
                 if download.status_code != 200:
                     return f"release {tag}: asset {asset_name} answered HTTP {download.status_code}"

@@ -71,7 +71,8 @@ class ForgejoService:
 
     def __init__(self, world: World, repositories: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         """``repositories``: the organisation's own repositories, ``org/name`` → ``{"files": {path: text},
-        "assets": {name: text}, "fork": bool, "archived": bool}`` (``assets``: the latest release's)."""
+        "assets": {name: text}, "fork": bool, "archived": bool}`` (``assets``: the latest release's; an
+        ``asset_origin`` serves their downloads from another address, as an instance behind a CDN does)."""
         self.world = world
         self.own = {path.lower(): (path, dict(spec)) for path, spec in (repositories or {}).items()}
         self.ospo_path = f"{world.orgs[0]}/ospo"  # where upkeep's issues go when [issues].forge names the Forgejo
@@ -205,7 +206,7 @@ class ForgejoService:
                         "created_at": _iso(self.world.now),
                         "uuid": f"{n:08x}-0000-4000-8000-000000000000",
                         "browser_download_url": (
-                            f"{web}/{quote(real, safe='/')}/releases/download/"
+                            f"{spec.get('asset_origin', web)}/{quote(real, safe='/')}/releases/download/"
                             f"{quote(str(spec.get('release', 'v1.0.0')))}/{quote(name)}"
                         ),
                     }

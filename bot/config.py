@@ -231,6 +231,10 @@ class ForgeSettings(_Section):
     include_forks: bool = False
     include_archived: bool = False
     sbom_paths: tuple[str, ...] = Field(default=(), description="Committed SBOM files read from each repository.")
+    sbom_assets: tuple[str, ...] = Field(
+        default=("*.cdx.json", "*.spdx.json", "sbom.json", "bom.json"),
+        description="Forgejo: names (shell patterns) of the latest release's assets read as its SBOM.",
+    )
     funding_paths: tuple[str, ...] = Field(
         default=(".gitlab/FUNDING.yml", ".github/FUNDING.yml", "FUNDING.yml"),
         description="Where an upstream's FUNDING.yml is looked for, first found wins.",
@@ -457,8 +461,10 @@ class Settings(BaseSettings):
                 f"issues.forge: {self.issues.forge!r} names no [[forges]] entry (known: {names or 'none'})"
             )
         chosen = next((f for f in self.forges if f.name == self.issues.forge), None)
-        if chosen is not None and chosen.kind != "gitlab":
-            raise ValueError(f"issues.forge: {chosen.name!r} is a {chosen.kind} forge; issues go to GitHub or a GitLab")
+        if chosen is not None and chosen.kind == "github":
+            raise ValueError(
+                f"issues.forge: {chosen.name!r} is a github forge; GitHub issues go where [issues].forge is unset"
+            )
         for person, accounts in self.people.accounts.items():
             for account in accounts:
                 forge_name, sep, user = account.partition(":")

@@ -1,4 +1,5 @@
-"""Run by ``test_gitlab_issues_kill.py`` in a child process: deliver the gap issues to the sandbox GitLab,
+"""Run by ``test_gitlab_issues_kill.py`` and ``test_forgejo_issues_kill.py`` in a child process: deliver the gap
+issues to the sandbox GitLab or Forgejo (whichever ``[issues].forge`` names),
 and after the ``kill_after``-th issue write (made, not yet recorded) write a marker and wait for SIGKILL.
 
 ``python -m tests.gitlab_issues_crash_child SETUP.json``; the JSON holds ``overrides`` (settings),

@@ -110,10 +110,70 @@ def test_contributions_on_forgejo_are_counted_per_person_equal_to_the_truth(
     assert feeds and len({r.path for r in feeds}) == len(accounts)
 
 
-def test_issues_cannot_go_to_a_forgejo_yet(world: World) -> None:
+def test_issues_may_go_to_a_forgejo_but_not_to_a_github_entry(world: World) -> None:
     import pytest
 
     from bot.config import ConfigError
 
-    with pytest.raises(ConfigError, match=r"issues\.forge: 'codeberg' is a forgejo forge"):
-        settings_for(world, **{"issues.forge": "codeberg"})
+    assert settings_for(world, **{"issues.forge": "codeberg"}).issues.forge == "codeberg"
+    github = {"name": "gh", "kind": "github", "url": "https://github.com", "token_env": "GITHUB_TOKEN"}
+    from bot.sandbox import sandbox_settings
+
+    forges = [*sandbox_settings("http://sandbox.test", world)["forges"], github]
+    with pytest.raises(ConfigError, match=r"issues\.forge: 'gh' is a github forge"):
+        settings_for(world, forges=forges, **{"issues.forge": "gh"})
+
+
+def test_a_rescan_of_unchanged_codeberg_upstreams_is_answered_304_with_the_same_signals(
+    world: World, engine: Any, router: Router, transport: httpx.MockTransport
+) -> None:
+    with session_scope(engine) as session:
+        for up in world.upstreams:
+            session.add(UpstreamRow(key=up.key, host=up.host, owner=up.owner.lower(), name=up.name.lower()))
+    settings = settings_for(world)
+    scans = []
+    for _ in range(2):  # each run builds its adapters afresh: the validators live in the store
+        forges = make_forges(settings, secrets_for(world), transport=transport)
+        with make_client(transport=transport) as client:
+            scans.append(
+                gather_signals(engine, settings, secrets_for(world), client, now=world.now, forges=forges, rescan=True)
+            )
+    first, second = scans
+    assert first.calls["forge:codeberg_not_modified"] == 0
+    assert second.calls["forge:codeberg_not_modified"] > 0
+    forgejo = [r for r in router.log if r.service == "/forgejo"]
+    assert any(r.status == 304 for r in forgejo) and not any("/commits" in r.path and r.status == 304 for r in forgejo)
+
+    def signals(scan_id: int) -> dict[str, tuple[Any, ...]]:
+        with Session(engine) as session:
+            rows = session.exec(select(UpstreamSignalRow).where(UpstreamSignalRow.scan_id == scan_id))
+            return {
+                r.upstream_key: (r.bus_factor, r.archived, r.owner_type, r.last_release_at, r.last_commit_at)
+                for r in rows
+                if r.upstream_key in on_forgejo(world)
+            }
+
+    assert signals(first.scan_id) == signals(second.scan_id) and len(signals(first.scan_id)) >= 2
+
+
+def test_the_sandbox_forgejo_refuses_issue_writes_its_description_refuses(
+    world: World, transport: httpx.MockTransport
+) -> None:
+    token = world.tokens["forgejo"][0]
+    base = f"http://sandbox.test/forgejo/api/v1/repos/{world.orgs[0]}/ospo"
+    with httpx.Client(transport=transport, headers={"Authorization": f"token {token}"}) as client:
+        by_name = client.post(f"{base}/issues", json={"title": "t", "labels": ["upkeep"]})
+        assert by_name.status_code == 422  # labels are ids on Forgejo, never names
+        assert client.post(f"{base}/issues", json={"body": "no title"}).status_code == 422
+        assert client.post(f"{base}/labels", json={"name": "upkeep", "color": "red"}).status_code == 422
+        assert client.get(f"{base}/issues", params={"state": "any"}).status_code == 422
+        label = client.post(f"{base}/labels", json={"name": "upkeep", "color": "#00aabb"}).json()
+        made = client.post(f"{base}/issues", json={"title": "t", "labels": [label["id"]]}).json()
+        assert [x["name"] for x in made["labels"]] == ["upkeep"] and made["state"] == "open"
+        closed = client.patch(f"{base}/issues/{made['number']}", json={"state": "closed"})
+        assert closed.status_code == 201 and closed.json()["state"] == "closed"
+        assert client.get(f"{base}/issues").json() == []  # open issues only unless state says otherwise
+        timeline = client.get(f"{base}/issues/{made['number']}/timeline").json()
+        assert [e["type"] for e in timeline] == ["close"]
+    with httpx.Client(transport=transport) as anonymous:
+        assert anonymous.post(f"{base}/issues", json={"title": "t"}).status_code == 401

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from bot.config import Secrets, Settings, load_settings
 from bot.deliver.gitlab_issues import GitLabIssueSink
 from bot.deliver.issue_bodies import find_marker
+from bot.deliver.issue_links import issue_url
 from bot.deliver.sinks import build_sinks
 from bot.deliver.stage import deliver
 from bot.sandbox import SandboxServer, generate_world, sandbox_environment, sandbox_settings
@@ -80,6 +81,8 @@ def test_gap_issues_go_to_the_gitlab_project_once(tmp_path: Path) -> None:
         again = _deliver(settings, secrets, world, now)
         assert again.enqueued == 0 and again.failed == 0
         assert _one_per_marker(world) == markers
+        # the digest links each issue where GitLab shows it
+        assert issue_url(settings, 2) == f"{server.base_url}/gitlab/{world.orgs[0]}/ospo/-/issues/2"
 
 
 def test_sigkill_after_an_issue_write_leaves_one_issue_per_gap(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ another address (the demo's sandbox on a new port) are not.
 
 The web address is derived from ``github.api_url``: ``https://api.github.com`` →
 ``https://github.com``, ``https://HOST/api/v3`` (GitHub Enterprise Server, the sandbox) →
-``https://HOST``. An address that is not plain (characters any output format would have to
+``https://HOST``. When ``[issues].forge`` sends the issues to a GitLab or a Forgejo, the address is that
+forge's ``url`` with the forge's own issue path (GitLab ``…/-/issues/N``, Forgejo ``…/issues/N``).
+An address that is not plain (characters any output format would have to
 escape) is not linked at all.
 """
 
@@ -41,13 +43,21 @@ def web_base(api_url: str) -> str | None:
     return None
 
 
+def _issue_forge_base(settings: Settings) -> tuple[str | None, str]:
+    """The web address of the forge holding the issues, and its path to an issue (GitLab ``-/issues``)."""
+    forge = next((f for f in settings.forges if f.name == settings.issues.forge and f.kind != "github"), None)
+    if forge is None:
+        return web_base(settings.github.api_url), "issues"
+    return forge.url.rstrip("/"), "-/issues" if forge.kind == "gitlab" else "issues"
+
+
 def issue_url(settings: Settings, number: int) -> str | None:
     """The web address of issue ``number`` in the OSPO repository, or ``None`` when it cannot be a plain link."""
-    base = web_base(settings.github.api_url)
     repository = settings.issues.repository
+    base, issues = _issue_forge_base(settings)
     if base is None or not repository:
         return None
-    url = f"{base}/{repository}/issues/{number}"
+    url = f"{base}/{repository}/{issues}/{number}"
     return url if _PLAIN_URL.match(url) else None
 
 
@@ -79,7 +89,7 @@ def load_issue_links(session: Session, settings: Settings) -> dict[str, str]:
 
 def link_stable_hash(payload: Mapping[str, Any], settings: Settings) -> str:
     """The content hash of a digest ``payload`` with the issue links' web base left out (see the module)."""
-    base = web_base(settings.github.api_url)
+    base = _issue_forge_base(settings)[0]
     if base is None:
         return content_hash(payload)
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).replace(base + "/", "/")

@@ -24,13 +24,15 @@ def build_sinks(settings: Settings, secrets: Secrets) -> tuple[dict[str, Sink], 
     routed, routed_notes = build_notify_sinks(settings, secrets, slack=sinks.get("slack"))
     sinks.update(routed)  # a [[notify]] Slack entry with its own token routes by channel; the rest go to [slack]
     notes += routed_notes
-    from bot.deliver.gitlab_issues import issue_forge, make_gitlab_issue_sink
+    from bot.deliver.forgejo_issues import make_forgejo_issue_sink
+    from bot.deliver.gitlab_issues import make_gitlab_issue_sink
 
-    forge = issue_forge(settings)
-    if forge is not None:  # [issues].forge: the issues go to a GitLab project (the outbox channel stays "github")
-        on_gitlab = make_gitlab_issue_sink(settings, secrets)
-        if on_gitlab is not None:
-            sinks["github"] = on_gitlab
+    forge = next((f for f in settings.forges if f.name == settings.issues.forge and f.kind != "github"), None)
+    if forge is not None:  # [issues].forge: the issues go to a GitLab project or a Forgejo repository
+        make = make_forgejo_issue_sink if forge.kind == "forgejo" else make_gitlab_issue_sink
+        on_forge = make(settings, secrets)  # the outbox channel stays "github", the name of the issue tracker
+        if on_forge is not None:
+            sinks["github"] = on_forge
         elif settings.issues.repository:
             variable = forge.issue_token_env or forge.token_env or "its token_env"
             notes.append(f"issues: {variable} is not set for forge {forge.name}; issue changes wait in the outbox")

@@ -3,24 +3,29 @@
 Endpoints (docs/forges.md): ``GET /orgs/{org}/members``, ``/orgs/{org}/repos``; per upstream
 ``GET /repos/{owner}/{repo}``, ``/orgs/{owner}`` (is the owner an organisation), ``/repos/{o}/{r}/commits``
 (``sha``, ``since``, ``until``; the author's account when the e-mail is linked to one), ``/releases``,
-``/raw/{path}``; per account ``GET /users/{username}`` and its activity feed
+``/raw/{path}``; for the organisation's repositories their committed SBOM files and the latest
+release's assets (``GET /repos/{o}/{r}/releases/latest``, each asset downloaded from its
+``browser_download_url`` on the same host); per account ``GET /users/{username}`` and its activity feed
 ``/users/{username}/activities/feeds?only-performed-by=true`` read once down to the oldest span asked
 (pushes to the default branch are commits, approvals, rejections and review comments are reviews,
 ``create_issue`` an issue, ``create_pull_request`` a pull request, asked once for whether it merged).
 
 Forgejo detects no licence: the licence comes from the registries and deps.dev. Pagination: ``page``
-and ``limit`` until a short page.
+and ``limit`` until a short page. Reads are conditional when the stage gives a cache (:attr:`cache`):
+a stored ``ETag`` goes out as ``If-None-Match`` and a ``304`` reuses the stored body, so a rescan of
+unchanged repositories costs answers without bodies, as GitHub's reads do.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -29,8 +34,11 @@ from bot.config import ForgeSettings
 from bot.forges.interface import ForgeError, ForgeMember, ForgeRepository, MembersResult, account_of, split_account
 from bot.records import UpstreamKey
 from bot.signals.people import is_bot
-from bot.signals.records import CommitAuthor, RepoObservation
+from bot.signals.records import Cached, CommitAuthor, RepoObservation
 from bot.sources.contributions import Span, SpanResult
+
+if TYPE_CHECKING:
+    from bot.sources.github_signals import ConditionalCache
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,8 @@ class ForgejoForge:
         self.client = client
         self.bots = tuple(bots)
         self.calls = 0
+        self.not_modified = 0  # 304 answers: a stored body reused
+        self.cache: ConditionalCache | None = None  # set by a stage that keeps validators in the store
         self._lock = threading.Lock()
         self._repos: dict[str, dict[str, Any] | None] = {}
 
@@ -66,10 +76,21 @@ class ForgejoForge:
     def web_host(self) -> str:
         return self.hosts[0] if self.hosts else (httpx.URL(self.config.url).host or self.name)
 
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    def _get(self, path: str, params: dict[str, Any] | None = None, *, cacheable: bool = True) -> httpx.Response:
+        """GET, conditional when a cache is set and the URL is stable (a time window's URL never repeats)."""
         with self._lock:
             self.calls += 1
-        response = self.client.get(path, params=params)
+        cache = self.cache if cacheable else None
+        url = str(self.client.build_request("GET", path, params=params).url)
+        cached = cache.get(url) if cache is not None else None
+        headers = {"If-None-Match": cached.etag} if cached is not None and cached.etag else {}
+        response = self.client.get(path, params=params, headers=headers)
+        if response.status_code == 304 and cached is not None:
+            with self._lock:
+                self.not_modified += 1
+            return httpx.Response(200, content=cached.body, request=response.request)
+        if response.status_code == 200 and cache is not None and response.headers.get("etag"):
+            cache.put(Cached(url, 200, response.content, response.headers["etag"]))
         if response.status_code not in (200, 404):
             raise ForgeError(
                 f"forge {self.name}: GET {response.request.url.path} answered HTTP {response.status_code}: "
@@ -77,8 +98,10 @@ class ForgejoForge:
             )
         return response
 
-    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]] | None:
-        first = self._get(path, {**(params or {}), "limit": LIMIT, "page": 1})
+    def _pages(
+        self, path: str, params: dict[str, Any] | None = None, *, cacheable: bool = True
+    ) -> Iterator[dict[str, Any]] | None:
+        first = self._get(path, {**(params or {}), "limit": LIMIT, "page": 1}, cacheable=cacheable)
         if first.status_code == 404:
             return None
 
@@ -92,7 +115,7 @@ class ForgejoForge:
                 if len(body) < LIMIT:
                     return
                 page += 1
-                response = self._get(path, {**(params or {}), "limit": LIMIT, "page": page})
+                response = self._get(path, {**(params or {}), "limit": LIMIT, "page": page}, cacheable=cacheable)
                 if response.status_code == 404:
                     return
 
@@ -156,13 +179,42 @@ class ForgejoForge:
         return sorted(out, key=lambda r: r.path)
 
     def sbom(self, repo: ForgeRepository) -> tuple[bytes, str] | str:
-        """The first of ``sbom_paths`` committed at the default branch (Forgejo has no dependency graph)."""
+        """The repository's SBOM and where it came from, else why there is none (Forgejo has no dependency
+        graph): the first of ``sbom_paths`` committed at the default branch, else the first asset of the
+        latest release whose name matches ``sbom_assets``."""
         owner, _, name = repo.path.partition("/")
+        base = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
         for path in self.config.sbom_paths:
-            response = self._get(f"/repos/{owner}/{name}/raw/{quote(path)}", {"ref": repo.default_branch or ""})
+            response = self._get(f"{base}/raw/{quote(path)}", {"ref": repo.default_branch or ""})
             if response.status_code == 200:
                 return response.content, f"file:{path}"
-        return f"no committed file at sbom_paths ({', '.join(self.config.sbom_paths) or 'none configured'})"
+        asset = self._release_asset(base)
+        if isinstance(asset, tuple):
+            return asset
+        return f"no committed file at sbom_paths ({', '.join(self.config.sbom_paths) or 'none configured'}); {asset}"
+
+    def _release_asset(self, base: str) -> tuple[bytes, str] | str:
+        """The latest release's SBOM asset, else the reason (no release, no matching asset, another host)."""
+        response = self._get(f"{base}/releases/latest")  # drafts and pre-releases are not "latest"
+        if response.status_code == 404:
+            return "no release"
+        release = response.json()
+        tag = str(release.get("tag_name") or "?")
+        assets = [a for a in release.get("assets") or () if isinstance(a, dict)]
+        for pattern in self.config.sbom_assets:
+            for asset in assets:
+                asset_name = str(asset.get("name", ""))
+                if not fnmatch.fnmatch(asset_name.lower(), pattern.lower()):
+                    continue
+                url, api = httpx.URL(str(asset.get("browser_download_url", ""))), self.client.base_url
+                if (url.scheme, url.host, url.port) != (api.scheme, api.host, api.port):  # the token stays home
+                    return f"release {tag}: asset {asset_name} is served from another origin ({url.host})"
+                download = self._get(str(url))
+                if download.status_code != 200:
+                    return f"release {tag}: asset {asset_name} answered HTTP {download.status_code}"
+                return download.content, f"release:{tag}/{asset_name}"
+        patterns = ", ".join(self.config.sbom_assets) or "none configured"
+        return f"latest release {tag} has no asset matching sbom_assets ({patterns})"
 
     # ------------------------------------------------------------------ upstream signals
 
@@ -180,7 +232,7 @@ class ForgejoForge:
         last_commit_at: datetime | None = None
         if branch:
             params = {"sha": branch, "since": _iso(since), "until": _iso(now), "stat": "false", "files": "false"}
-            for c in self._pages(f"{base}/commits", params) or ():
+            for c in self._pages(f"{base}/commits", params, cacheable=False) or ():
                 author = (c.get("commit") or {}).get("author") or {}
                 email = (author.get("email") or "").lower() or None
                 login = (c.get("author") or {}).get("login")
@@ -240,7 +292,9 @@ class ForgejoForge:
             results = [SpanResult(span) for span in mine]
             oldest = min(span.start for span in mine)
             params = {"only-performed-by": "true"}
-            for activity in self._pages(f"/users/{quote(username, safe='')}/activities/feeds", params) or ():
+            for activity in (
+                self._pages(f"/users/{quote(username, safe='')}/activities/feeds", params, cacheable=False) or ()
+            ):
                 moment = _moment(activity["created"])
                 if moment < oldest:
                     break  # newest first: everything after is older than every span asked

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -39,10 +40,15 @@ class ForgeSyncSummary:
 
 
 def sync_forges(engine: Engine, settings: Settings, forges: Mapping[str, Forge]) -> ForgeSyncSummary:
+    from bot.sources.signals_stage import store_cache  # the stage's cache, imported late: it loads the sources
+
     summary = ForgeSyncSummary()
+    cache = store_cache(engine, datetime.now(UTC))
     for name, forge in sorted(forges.items()):
         if not isinstance(forge, GitLabForge | ForgejoForge) or not forge.config.groups:
             continue
+        if isinstance(forge, ForgejoForge) and forge.cache is None:
+            forge.cache = cache  # conditional reads: an unchanged listing, file or release answers 304
         try:
             repositories = forge.repositories()
         except ForgeError as exc:

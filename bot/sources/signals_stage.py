@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from bot.ahead import map_ahead
 from bot.config import Secrets, Settings
+from bot.forges.forgejo import ForgejoForge
 from bot.forges.interface import Forge, ForgeError
 from bot.forges.registry import close_forges, forge_hosts, make_forges
 from bot.http import cache_key, make_client
@@ -82,7 +83,9 @@ def load_settings_governance(settings: Settings) -> GovernanceList:
     )
 
 
-def _store_cache(engine: Engine, now: datetime) -> ConditionalCache:
+def store_cache(engine: Engine, now: datetime) -> ConditionalCache:
+    """Validators and bodies of conditional GETs, kept in the store's HTTP cache (keys without the port)."""
+
     def get(url: str) -> Cached | None:
         with Session(engine) as session:
             cached = store.load_cached(session, cache_key(url))
@@ -222,7 +225,7 @@ def gather_signals(
         done = store.load_keys_in_scan(session, scan_id=scan_id)
     todo = [k for k in keys if k not in done]
     counter = CallCounter()
-    cache = _store_cache(engine, now)
+    cache = store_cache(engine, now)
     token = token_source(settings, secrets)
     github = GitHubSignalSource(
         client,
@@ -243,6 +246,9 @@ def gather_signals(
     built = forges is None
     adapters: Mapping[str, Forge] = make_forges(settings, secrets) if forges is None else forges
     served = {host: name for host, name in forge_hosts(settings).items() if name in adapters}
+    for adapter in adapters.values():
+        if isinstance(adapter, ForgejoForge) and adapter.cache is None:
+            adapter.cache = cache  # conditional reads: an unchanged repository answers 304
     read_hosts = github_hosts | set(served)
     since = now - timedelta(days=config.window_days)
     observed = partial = missing = drifts = risks = 0
@@ -311,6 +317,7 @@ def gather_signals(
     if built:
         close_forges(dict(adapters))
     calls = {**counter.as_dict(), **{f"forge:{n}": int(getattr(a, "calls", 0)) for n, a in adapters.items()}}
+    calls |= {f"forge:{n}_not_modified": a.not_modified for n, a in adapters.items() if isinstance(a, ForgejoForge)}
     with session_scope(engine) as session:
         keys = store.load_upstream_keys(session)  # renames found in this run replaced some
         scan = session.get(SignalScanRow, scan_id)

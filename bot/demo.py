@@ -404,8 +404,8 @@ def _write_index(options: DemoOptions, result: DemoResult) -> Path:
 
 upkeep ran its whole pipeline against a **sandbox world** — a generated organisation
 (`{", ".join(world.orgs)}`, {len(world.internal_repos)} repositories, {len(world.people)} people) whose
-GitHub, package registries, Open Collective, Slack, Mattermost, Matrix, Teams and a mail server are
-served on 127.0.0.1 by upkeep's own
+GitHub, GitLab, Forgejo, package registries, Open Collective, Slack, Mattermost, Matrix, Teams and a mail
+server are served on 127.0.0.1 by upkeep's own
 fakes, speaking the real APIs. Nothing here touched the internet. Seed {world.seed}, scale
 `{world.scale}`; the same seed gives the same world.
 

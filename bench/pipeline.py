@@ -55,12 +55,12 @@ DEFAULT_TIME_COMPRESSION = 60.0
 MAX_RESUMPTIONS = 200
 
 
-def serve(seed: int, scale: str, latency_ms: float, compression: float, pipe: Connection) -> None:
+def serve(seed: int, scale: str, latency_ms: float, compression: float, limits: str, pipe: Connection) -> None:
     """Child process: serve the world; answer ``stats`` with the per-service request counts."""
     from bot.sandbox import Knobs, SandboxServer, generate_world
 
     world = generate_world(seed, scale)
-    knobs = Knobs(latency_ms=latency_ms, time_compression=compression)
+    knobs = Knobs(latency_ms=latency_ms, time_compression=compression, limits=limits)
     with SandboxServer(world, knobs=knobs) as server:
         pipe.send(server.base_url)
         while True:
@@ -180,7 +180,7 @@ def _graphql_points(engine: Any) -> int | None:
 
     with Session(engine) as session:
         rows = session.exec(select(RateLimitRow).where(RateLimitRow.resource == "graphql")).all()
-    used = [row.used for row in rows if getattr(row, "used", None) is not None]
+    used = [int(row.used) for row in rows if getattr(row, "used", None) is not None]
     return int(sum(used)) if used else None
 
 
@@ -214,7 +214,8 @@ def measure(
         payload["stages"].setdefault(name, {})["requests"] = counts
     payload["requests_by_service"] = _diff(before, first_before)
     payload["requests"] = sum(payload["requests_by_service"].values())
-    return payload
+    result: dict[str, Any] = payload
+    return result
 
 
 def latency_floor(requests: dict[str, int], latency_ms: float, concurrency: dict[str, int], reports: int) -> float:
@@ -257,6 +258,9 @@ def main() -> None:
         default=DEFAULT_TIME_COMPRESSION,
         help="the sandbox's clock factor for its budgets (github.time_compression); default %(default)g",
     )
+    parser.add_argument(
+        "--limits", default="personal-token", help="the sandbox's limit profile (bot/sandbox/limits.py; off: none)"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args()
     compression = args.time_compression
@@ -264,7 +268,7 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     server = context.Process(
-        target=serve, args=(args.seed, args.scale, args.latency_ms, compression, child), daemon=True
+        target=serve, args=(args.seed, args.scale, args.latency_ms, compression, args.limits, child), daemon=True
     )
     server.start()
     base_url = parent.recv()

@@ -180,7 +180,7 @@ def _graphql_points(engine: Any) -> int | None:
 
     with Session(engine) as session:
         rows = session.exec(select(RateLimitRow).where(RateLimitRow.resource == "graphql")).all()
-    used = [int(row.used) for row in rows if getattr(row, "used", None) is not None]
+    used = [row.used for row in rows if row.used is not None]
     return int(sum(used)) if used else None
 
 

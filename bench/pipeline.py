@@ -67,7 +67,8 @@ def serve(seed: int, scale: str, latency_ms: float, compression: float, limits: 
             message = pipe.recv()
             if message == "stats":
                 stats = server.router.stats()
-                pipe.send({"by_service": stats["by_service"], "by_route": stats["by_route"]})
+                points = stats["points_by_service"]
+                pipe.send({"by_service": stats["by_service"], "by_route": stats["by_route"], "points": points})
             elif message == "stop":
                 return
 
@@ -140,7 +141,6 @@ def run_once(
         "paused_s": paused,
         "pauses": pauses,
     }
-    graphql_points = _graphql_points(engine)
     engine.dispose()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pipe.send(
@@ -151,7 +151,6 @@ def run_once(
                 "stages": stages,
                 "total": total,
                 "peak_rss_mb": peak_kib / 1024,
-                "graphql_points": graphql_points,
                 "concurrency": {
                     "github_reports": settings.github.max_concurrent_reports,
                     "registries": settings.resolve.global_limit,
@@ -171,19 +170,6 @@ def _sleep_until(until: str | None) -> float:
     return seconds
 
 
-def _graphql_points(engine: Any) -> int | None:
-    """GraphQL points GitHub reported as used, where the store recorded them (``rate_limits``): summed
-    over the credentials (one row per App installation, ``github:ORG``; one for a token)."""
-    from sqlmodel import Session, select
-
-    from bot.store.tables import RateLimitRow
-
-    with Session(engine) as session:
-        rows = session.exec(select(RateLimitRow).where(RateLimitRow.resource == "graphql")).all()
-    used = [row.used for row in rows if row.used is not None]
-    return int(sum(used)) if used else None
-
-
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {key: value - before.get(key, 0) for key, value in after.items() if value - before.get(key, 0)}
 
@@ -196,8 +182,8 @@ def measure(
     parent, child = context.Pipe()
     process = context.Process(target=run_once, args=(seed, scale, base_url, compression, database, out, child))
     server.send("stats")
-    before = server.recv()["by_service"]
-    first_before = dict(before)
+    first = server.recv()
+    before, points_before = first["by_service"], first["points"]
     process.start()
     per_stage: dict[str, dict[str, int]] = {}
     while True:
@@ -210,9 +196,13 @@ def measure(
         before = now
         parent.send("ok")
     process.join()
+    server.send("stats")
+    last = server.recv()
     for name, counts in per_stage.items():
         payload["stages"].setdefault(name, {})["requests"] = counts
-    payload["requests_by_service"] = _diff(before, first_before)
+    payload["requests_by_service"] = _diff(last["by_service"], first["by_service"])
+    # the primary budget the answered requests spent, as the sandbox charged it (a 304 is free)
+    payload["points_by_service"] = _diff(last["points"], points_before)
     payload["requests"] = sum(payload["requests_by_service"].values())
     result: dict[str, Any] = payload
     return result
@@ -240,11 +230,12 @@ def latency_floor(requests: dict[str, int], latency_ms: float, concurrency: dict
     return floor
 
 
-def budget_floor_hours(requests: dict[str, int], graphql_points: int | None) -> float:
-    """Hours GitHub's primary limits for one token need for these requests."""
-    rest = requests.get("/api/v3", 0)
-    points = graphql_points if graphql_points is not None else requests.get("/api/graphql", 0)
-    return max(rest / GITHUB_REST_PER_HOUR, points / GITHUB_GRAPHQL_POINTS_PER_HOUR)
+def budget_floor_hours(points: dict[str, int]) -> float:
+    """Hours GitHub's primary limits for one token need for what the run spent: REST requests
+    (``/api/v3``, a 304 free) over 5,000 an hour, GraphQL points over 5,000 an hour, the larger.
+    Sustained rates: a budget that starts full saves up to one hour of it."""
+    rest, graphql = points.get("/api/v3", 0), points.get("/api/graphql", 0)
+    return max(rest / GITHUB_REST_PER_HOUR, graphql / GITHUB_GRAPHQL_POINTS_PER_HOUR)
 
 
 def main() -> None:
@@ -286,7 +277,7 @@ def main() -> None:
     graphql_queries = cold["requests_by_service"].get("/api/graphql", 0)
     reports = sum(count for route, count in routes_cold.items() if "/dependency-graph/sbom/" in route)
     latency = latency_floor(cold["requests_by_service"], args.latency_ms, cold["concurrency"], reports)
-    hours = budget_floor_hours(cold["requests_by_service"], cold["graphql_points"])
+    hours = budget_floor_hours(cold["points_by_service"])
     budget = hours * 3600 / compression  # the budget floor on the sandbox's compressed clock
     floor = max(latency, budget)
     warm_routes = routes_all - routes_cold
@@ -307,8 +298,8 @@ def main() -> None:
     print(f"\nlatency floor (cold): {latency:.1f} s")
     print(
         f"budget floor (cold, one token, personal-token limits): {hours:.2f} h real = {budget:.1f} s at "
-        f"x{compression:g} ({cold['requests_by_service'].get('/api/v3', 0)} REST requests, {graphql_queries} GraphQL "
-        f"queries, {cold['graphql_points'] or 'unrecorded'} points)"
+        f"x{compression:g} ({cold['points_by_service'].get('/api/v3', 0)} charged REST requests, {graphql_queries} "
+        f"GraphQL queries costing {cold['points_by_service'].get('/api/graphql', 0)} points)"
     )
     print(
         f"floor: {floor:.1f} s; cold wall / floor = {cold['total']['wall_s'] / floor:.2f}x"
@@ -340,6 +331,7 @@ def main() -> None:
                     "peak_rss_mb": round(cold["peak_rss_mb"], 1),
                     "requests": cold["requests"],
                     "requests_by_service": cold["requests_by_service"],
+                    "points_by_service": cold["points_by_service"],
                     "warm_requests": warm["requests"],
                     "warm_wall_s": round(warm["total"]["wall_s"], 2),
                     "warm_peak_rss_mb": round(warm["peak_rss_mb"], 1),

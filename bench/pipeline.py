@@ -1,6 +1,7 @@
 """Benchmark of the whole pipeline, cold then warm, against the sandbox served in another process.
 
-    .venv/bin/python bench/pipeline.py [--scale small|medium|large] [--latency-ms 50] [--seed 7] [--json]
+    .venv/bin/python bench/pipeline.py [--scale small|medium|large] [--latency-ms 50] [--seed 7]
+        [--time-compression 60] [--json]
 
 Three processes: the sandbox server (so its threads do not share upkeep's interpreter lock), and
 one process per pipeline run (cold on an empty store, then warm on the same store), so each run's
@@ -14,8 +15,18 @@ The floor is the larger of two:
   other GitHub call; registries: ``resolve.global_limit``; Open Collective and Slack: 1);
 * the budget floor: what GitHub's documented primary limits allow for one token (5,000 REST
   requests an hour; GraphQL 5,000 points an hour, each query counted at the cost the API reported
-  when the store has it, else 1 point). It is printed in real hours: a large cold run is bound by
-  it, not by latency. The sandbox here runs without limits (it measures upkeep, not the wait).
+  when the store has it, else 1 point). It is printed in real hours and in the bench's compressed
+  seconds (real seconds ÷ ``--time-compression``): a large cold run is bound by it, not by latency.
+
+The sandbox enforces its default limit profile (``personal-token``: those same budgets) with its
+clock compressed by ``--time-compression`` (declared to upkeep as ``github.time_compression``), so
+an hour's budget renews every 3600 ÷ factor real seconds. When a budget is spent upkeep does what
+it does in production: the stage pauses ("paused: rate limited until T") rather than block for
+longer than the retry policy's (compressed) minute. The bench then plays the scheduler: it sleeps
+until T and resumes the run (``run_pipeline`` without ``start_over``), as the next scheduled run
+would, until the run ends ``ok`` or fails. Each stage's figures add up over its resumptions; the
+time spent asleep is printed apart (``paused_s``) and belongs to the wall time, which the budget
+floor bounds.
 
 With ``--json`` the last line is one object with at least ``wall_s``, ``floor_s``, ``ratio``,
 ``peak_rss_mb``, ``requests`` and ``warm_requests``.
@@ -38,26 +49,37 @@ GITHUB_REST_PER_HOUR = 5000
 GITHUB_GRAPHQL_POINTS_PER_HOUR = 5000
 
 
-def serve(seed: int, scale: str, latency_ms: float, pipe: Connection) -> None:
+#: A cold large run's GraphQL points are a few real hours of budget; at 60 they take minutes.
+DEFAULT_TIME_COMPRESSION = 60.0
+#: Resumptions after a pause before the bench gives up (a run that never ends is a bug to report).
+MAX_RESUMPTIONS = 200
+
+
+def serve(seed: int, scale: str, latency_ms: float, compression: float, limits: str, pipe: Connection) -> None:
     """Child process: serve the world; answer ``stats`` with the per-service request counts."""
     from bot.sandbox import Knobs, SandboxServer, generate_world
 
     world = generate_world(seed, scale)
-    with SandboxServer(world, knobs=Knobs(latency_ms=latency_ms)) as server:
+    knobs = Knobs(latency_ms=latency_ms, time_compression=compression, limits=limits)
+    with SandboxServer(world, knobs=knobs) as server:
         pipe.send(server.base_url)
         while True:
             message = pipe.recv()
             if message == "stats":
                 stats = server.router.stats()
-                pipe.send({"by_service": stats["by_service"], "by_route": stats["by_route"]})
+                points = stats["points_by_service"]
+                pipe.send({"by_service": stats["by_service"], "by_route": stats["by_route"], "points": points})
             elif message == "stop":
                 return
 
 
-def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe: Connection) -> None:
-    """Child process: one whole pipeline run; after each stage, ask the parent to snapshot the server."""
+def run_once(
+    seed: int, scale: str, base_url: str, compression: float, database: str, out: str, pipe: Connection
+) -> None:
+    """Child process: one whole pipeline run, resumed after each pause at the reset it names; after
+    each stage, ask the parent to snapshot the server."""
     from bot.config import Secrets, load_settings
-    from bot.pipeline import StageContext, run_pipeline
+    from bot.pipeline import StageContext, run_pipeline, stopped_until
     from bot.report.quarters import Quarter
     from bot.sandbox import generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
     from bot.stages import REGISTRY
@@ -67,7 +89,7 @@ def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe
     folder = Path(out)
     (folder / "roster.csv").write_text(roster_csv(world), encoding="utf-8")
     (folder / "ledger.csv").write_text(ledger_csv(world), encoding="utf-8")
-    overrides = sandbox_settings(base_url, world)
+    overrides = sandbox_settings(base_url, world, time_compression=compression)
     overrides.update(
         {
             "database.url": f"sqlite:///{database}",
@@ -90,12 +112,12 @@ def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe
             try:
                 return function(context)
             finally:
-                stages[name] = {
-                    "wall_s": time.perf_counter() - wall,
-                    "cpu_s": time.process_time() - cpu,
-                    # the process's peak so far: the stage that raises it is the one to look at
-                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                }
+                figures = stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "runs": 0})
+                figures["wall_s"] += time.perf_counter() - wall
+                figures["cpu_s"] += time.process_time() - cpu
+                figures["runs"] += 1  # more than 1: the stage paused at a spent budget and resumed
+                # the process's peak so far: the stage that raises it is the one to look at
+                figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 pipe.send(("stage", name))
                 pipe.recv()
 
@@ -108,8 +130,17 @@ def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe
     )
     wall, cpu = time.perf_counter(), time.process_time()
     result = run_pipeline(context, registry, start_over=True)
-    total = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
-    graphql_points = _graphql_points(engine)
+    pauses, paused = 0, 0.0
+    while result.status == "paused" and pauses < MAX_RESUMPTIONS:
+        pauses += 1
+        paused += _sleep_until(next(filter(None, map(stopped_until, result.stages.values())), None))
+        result = run_pipeline(context, registry)  # resumes at the paused stage, as the next scheduled run
+    total = {
+        "wall_s": time.perf_counter() - wall,
+        "cpu_s": time.process_time() - cpu,
+        "paused_s": paused,
+        "pauses": pauses,
+    }
     engine.dispose()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pipe.send(
@@ -120,7 +151,6 @@ def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe
                 "stages": stages,
                 "total": total,
                 "peak_rss_mb": peak_kib / 1024,
-                "graphql_points": graphql_points,
                 "concurrency": {
                     "github_reports": settings.github.max_concurrent_reports,
                     "registries": settings.resolve.global_limit,
@@ -130,31 +160,30 @@ def run_once(seed: int, scale: str, base_url: str, database: str, out: str, pipe
     )
 
 
-def _graphql_points(engine: Any) -> int | None:
-    """GraphQL points GitHub reported as used, where the store recorded them (``rate_limits``): summed
-    over the credentials (one row per App installation, ``github:ORG``; one for a token)."""
-    from sqlmodel import Session, select
+def _sleep_until(until: str | None) -> float:
+    """Sleep until a pause's reset (an ISO time; the sandbox states compressed resets in real time)."""
+    from datetime import UTC, datetime
 
-    from bot.store.tables import RateLimitRow
-
-    with Session(engine) as session:
-        rows = session.exec(select(RateLimitRow).where(RateLimitRow.resource == "graphql")).all()
-    used = [row.used for row in rows if getattr(row, "used", None) is not None]
-    return int(sum(used)) if used else None
+    seconds = 1.0 if until is None else (datetime.fromisoformat(until) - datetime.now(UTC)).total_seconds()
+    seconds = min(max(0.0, seconds) + 0.5, 3600.0)  # a little past the reset: its second is rounded up
+    time.sleep(seconds)
+    return seconds
 
 
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {key: value - before.get(key, 0) for key, value in after.items() if value - before.get(key, 0)}
 
 
-def measure(seed: int, scale: str, base_url: str, server: Connection, database: str, out: str) -> dict[str, Any]:
+def measure(
+    seed: int, scale: str, base_url: str, compression: float, server: Connection, database: str, out: str
+) -> dict[str, Any]:
     """Run one pipeline in a child process and attribute the server's requests to its stages."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=run_once, args=(seed, scale, base_url, database, out, child))
+    process = context.Process(target=run_once, args=(seed, scale, base_url, compression, database, out, child))
     server.send("stats")
-    before = server.recv()["by_service"]
-    first_before = dict(before)
+    first = server.recv()
+    before, points_before = first["by_service"], first["points"]
     process.start()
     per_stage: dict[str, dict[str, int]] = {}
     while True:
@@ -163,15 +192,20 @@ def measure(seed: int, scale: str, base_url: str, server: Connection, database: 
             break
         server.send("stats")
         now = server.recv()["by_service"]
-        per_stage[payload] = _diff(now, before)
+        per_stage[payload] = dict(Counter(per_stage.get(payload, {})) + Counter(_diff(now, before)))
         before = now
         parent.send("ok")
     process.join()
+    server.send("stats")
+    last = server.recv()
     for name, counts in per_stage.items():
         payload["stages"].setdefault(name, {})["requests"] = counts
-    payload["requests_by_service"] = _diff(before, first_before)
+    payload["requests_by_service"] = _diff(last["by_service"], first["by_service"])
+    # the primary budget the answered requests spent, as the sandbox charged it (a 304 is free)
+    payload["points_by_service"] = _diff(last["points"], points_before)
     payload["requests"] = sum(payload["requests_by_service"].values())
-    return payload
+    result: dict[str, Any] = payload
+    return result
 
 
 def latency_floor(requests: dict[str, int], latency_ms: float, concurrency: dict[str, int], reports: int) -> float:
@@ -196,11 +230,12 @@ def latency_floor(requests: dict[str, int], latency_ms: float, concurrency: dict
     return floor
 
 
-def budget_floor_hours(requests: dict[str, int], graphql_points: int | None) -> float:
-    """Hours GitHub's primary limits for one token need for these requests."""
-    rest = requests.get("/api/v3", 0)
-    points = graphql_points if graphql_points is not None else requests.get("/api/graphql", 0)
-    return max(rest / GITHUB_REST_PER_HOUR, points / GITHUB_GRAPHQL_POINTS_PER_HOUR)
+def budget_floor_hours(points: dict[str, int]) -> float:
+    """Hours GitHub's primary limits for one token need for what the run spent: REST requests
+    (``/api/v3``, a 304 free) over 5,000 an hour, GraphQL points over 5,000 an hour, the larger.
+    Sustained rates: a budget that starts full saves up to one hour of it."""
+    rest, graphql = points.get("/api/v3", 0), points.get("/api/graphql", 0)
+    return max(rest / GITHUB_REST_PER_HOUR, graphql / GITHUB_GRAPHQL_POINTS_PER_HOUR)
 
 
 def main() -> None:
@@ -208,20 +243,32 @@ def main() -> None:
     parser.add_argument("--scale", default="small", choices=("small", "medium", "large"))
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--time-compression",
+        type=float,
+        default=DEFAULT_TIME_COMPRESSION,
+        help="the sandbox's clock factor for its budgets (github.time_compression); default %(default)g",
+    )
+    parser.add_argument(
+        "--limits", default="personal-token", help="the sandbox's limit profile (bot/sandbox/limits.py; off: none)"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args()
+    compression = args.time_compression
 
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    server = context.Process(target=serve, args=(args.seed, args.scale, args.latency_ms, child), daemon=True)
+    server = context.Process(
+        target=serve, args=(args.seed, args.scale, args.latency_ms, compression, args.limits, child), daemon=True
+    )
     server.start()
     base_url = parent.recv()
     with tempfile.TemporaryDirectory(prefix="upkeep-bench-") as folder:
         database = str(Path(folder) / "bench.db")
-        cold = measure(args.seed, args.scale, base_url, parent, database, folder)
+        cold = measure(args.seed, args.scale, base_url, compression, parent, database, folder)
         parent.send("stats")
         routes_cold = Counter(parent.recv()["by_route"])
-        warm = measure(args.seed, args.scale, base_url, parent, database, folder)
+        warm = measure(args.seed, args.scale, base_url, compression, parent, database, folder)
         parent.send("stats")
         routes_all = Counter(parent.recv()["by_route"])
     parent.send("stop")
@@ -229,29 +276,35 @@ def main() -> None:
 
     graphql_queries = cold["requests_by_service"].get("/api/graphql", 0)
     reports = sum(count for route, count in routes_cold.items() if "/dependency-graph/sbom/" in route)
-    floor = latency_floor(cold["requests_by_service"], args.latency_ms, cold["concurrency"], reports)
-    hours = budget_floor_hours(cold["requests_by_service"], cold["graphql_points"])
+    latency = latency_floor(cold["requests_by_service"], args.latency_ms, cold["concurrency"], reports)
+    hours = budget_floor_hours(cold["points_by_service"])
+    budget = hours * 3600 / compression  # the budget floor on the sandbox's compressed clock
+    floor = max(latency, budget)
     warm_routes = routes_all - routes_cold
 
     print(f"pipeline bench: scale {args.scale}, seed {args.seed}, latency {args.latency_ms:g} ms")
     for label, run in (("cold", cold), ("warm", warm)):
+        total = run["total"]
         print(
-            f"\n{label} run ({run['status']}): {run['total']['wall_s']:.1f} s wall, {run['total']['cpu_s']:.1f} s CPU, "
+            f"\n{label} run ({run['status']}): {total['wall_s']:.1f} s wall ({total['paused_s']:.1f} s of it paused "
+            f"over {total['pauses']} pauses), {total['cpu_s']:.1f} s CPU, "
             f"{run['requests']} requests, peak RSS {run['peak_rss_mb']:.0f} MB"
         )
-        print(f"  {'stage':<9} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}  requests")
+        print(f"  {'stage':<9} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'runs':>4}  requests")
         for name, stage in run["stages"].items():
             counts = ", ".join(f"{service} {count}" for service, count in sorted(stage.get("requests", {}).items()))
-            figures = f"{stage['wall_s']:>8.1f} {stage['cpu_s']:>8.1f} {stage['peak_rss_mb']:>8.0f}"
+            figures = f"{stage['wall_s']:>8.1f} {stage['cpu_s']:>8.1f} {stage['peak_rss_mb']:>8.0f} {stage['runs']:>4}"
             print(f"  {name:<9} {figures}  {counts or '-'}")
+    print(f"\nlatency floor (cold): {latency:.1f} s")
     print(
-        f"\nlatency floor (cold): {floor:.1f} s; cold wall / floor = {cold['total']['wall_s'] / floor:.2f}x"
-        if floor
-        else "\nlatency floor (cold): 0 s (no latency)"
+        f"budget floor (cold, one token, personal-token limits): {hours:.2f} h real = {budget:.1f} s at "
+        f"x{compression:g} ({cold['points_by_service'].get('/api/v3', 0)} charged REST requests, {graphql_queries} "
+        f"GraphQL queries costing {cold['points_by_service'].get('/api/graphql', 0)} points)"
     )
     print(
-        f"budget floor (cold, one token, real limits): {hours:.2f} h "
-        f"({graphql_queries} GraphQL queries, {cold['graphql_points'] or 'unrecorded'} points)"
+        f"floor: {floor:.1f} s; cold wall / floor = {cold['total']['wall_s'] / floor:.2f}x"
+        if floor
+        else "floor: 0 s (no latency, no budget)"
     )
     share = warm["requests"] / cold["requests"] if cold["requests"] else 0.0
     print(f"warm requests: {warm['requests']} = {share:.2%} of cold (target <= 1 %)")
@@ -267,14 +320,22 @@ def main() -> None:
                     "wall_s": round(cold["total"]["wall_s"], 2),
                     "cpu_s": round(cold["total"]["cpu_s"], 2),
                     "floor_s": round(floor, 2),
+                    "latency_floor_s": round(latency, 2),
+                    "budget_floor_s": round(budget, 2),
                     "budget_floor_h": round(hours, 3),
+                    "time_compression": compression,
+                    "status": cold["status"],
+                    "paused_s": round(cold["total"]["paused_s"], 2),
+                    "pauses": cold["total"]["pauses"],
                     "ratio": round(ratio, 3) if ratio else None,
                     "peak_rss_mb": round(cold["peak_rss_mb"], 1),
                     "requests": cold["requests"],
                     "requests_by_service": cold["requests_by_service"],
+                    "points_by_service": cold["points_by_service"],
                     "warm_requests": warm["requests"],
                     "warm_wall_s": round(warm["total"]["wall_s"], 2),
                     "warm_peak_rss_mb": round(warm["peak_rss_mb"], 1),
+                    "warm_status": warm["status"],
                     "stages": {name: {k: v for k, v in stage.items()} for name, stage in cold["stages"].items()},
                 }
             )

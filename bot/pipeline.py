@@ -75,10 +75,13 @@ def _ordered(selected: Sequence[str] | None, registry: Mapping[str, StageFunctio
 
 
 def resume_point(engine: Engine, stages: Sequence[str]) -> str | None:
-    """The stage the last run stopped at, if it failed or was killed (left ``running``).
+    """The stage the last run stopped at, if it failed, paused or was killed (left ``running``).
 
     Runs do not overlap (the worker's leases see to it), so a ``running`` run found here was cut
-    short by a crash; it is marked ``interrupted`` and resumed like a failed one.
+    short by a crash; it is marked ``interrupted`` and resumed like a failed one. A run that itself
+    resumed records only the stages from its resume point on: a stage it did not record but a later
+    one it did is behind it, done by an earlier run, so a second pause resumes at the paused stage
+    again rather than from the first stage.
     """
     with session_scope(engine) as session:
         last = session.exec(select(RunRow).where(RunRow.kind == "run").order_by(col(RunRow.id).desc()).limit(1)).first()
@@ -89,7 +92,9 @@ def resume_point(engine: Engine, stages: Sequence[str]) -> str | None:
             last.error = "the process stopped before the run finished"
             session.add(last)
         done = dict(last.stages)
-    for name in stages:
+    for index, name in enumerate(stages):
+        if name not in done and any(later in done for later in stages[index + 1 :]):
+            continue  # before the resume point of the last run: an earlier run did it
         if done.get(name, {}).get("status") != "ok":
             return name
     return None

@@ -174,6 +174,36 @@ def test_a_rate_limit_pauses_the_stage_and_the_next_run_resumes(engine: Engine) 
     assert calls == ["sync", "gather", "gather", "score"]
 
 
+def test_a_resumed_run_that_pauses_again_resumes_at_the_paused_stage(engine: Engine) -> None:
+    """Two pauses in a row (a budget that takes several windows): the third run starts at gather,
+    not at sync, though the second run recorded only the stages from gather on."""
+    calls: list[str] = []
+    pauses = {"left": 2}
+
+    def sync(_: StageContext) -> Mapping[str, Any]:
+        calls.append("sync")
+        return {"listed": 3}
+
+    def gather(_: StageContext) -> Mapping[str, Any]:
+        calls.append("gather")
+        if pauses["left"]:
+            pauses["left"] -= 1
+            raise RateLimited("https://api.github.test/graphql", datetime(2026, 12, 6, 5, 0, tzinfo=UTC))
+        return {"fetched": 2}
+
+    def score(_: StageContext) -> Mapping[str, Any]:
+        calls.append("score")
+        return {"scored": 1}
+
+    registry = {"sync": sync, "gather": gather, "score": score}
+    context = StageContext(load_settings(None, search=False), Secrets(), engine, datetime.now(UTC))
+    results = [run_pipeline(context, registry) for _ in range(3)]
+    assert [r.status for r in results] == ["paused", "paused", "ok"]
+    assert [r.resumed_from for r in results] == [None, "gather", "gather"]
+    assert calls == ["sync", "gather", "gather", "gather", "score"]
+    assert run_pipeline(context, registry).resumed_from is None  # after an ok run: from the start
+
+
 def test_a_stage_whose_summary_says_stopped_is_paused_too(engine: Engine) -> None:
     def sync(_: StageContext) -> Mapping[str, Any]:
         return {"github": {"stopped": "2026-12-06T05:00:00+00:00", "listed": 1}}

@@ -80,6 +80,23 @@ def test_graphql_charges_the_formula_and_reports_it(world: World) -> None:
     assert probe.json()["data"]["rateLimit"] == {"cost": 1, "used": 41, "remaining": 5000 - 41, "limit": 5000}
 
 
+def test_the_log_counts_the_points_answered_requests_spent(world: World) -> None:
+    """Budgets renew each (compressed) window, so the points a run spent are the sum of what each
+    answered request was charged: the refused ones and the refunded 304s spend nothing."""
+    tiny = replace(profile("personal-token"), name="tiny", rest_per_hour=3)
+    router = router_of(world, Knobs(limits=tiny, time_compression=1))
+    with client(router) as c:
+        variables = {"from": "2026-01-01T00:00:00Z", "to": "2026-03-31T00:00:00Z"}
+        variables.update({f"l{i}": "alice" for i in range(10)})
+        for _ in range(2):
+            c.post("/api/graphql", json={"query": contributions_query(10), "variables": variables})
+        first = c.get("/api/v3/users/alice")
+        again = c.get("/api/v3/users/alice", headers={"If-None-Match": first.headers["etag"]})
+        statuses = [c.get("/api/v3/users/bob").status_code for _ in range(3)]
+    assert again.status_code == 304 and statuses == [200, 200, 403]
+    assert router.stats()["points_by_service"] == {"/api/graphql": 80, "/api/v3": 3}
+
+
 def test_a_spent_primary_budget_answers_403_until_the_compressed_reset(world: World) -> None:
     tiny = replace(profile("personal-token"), name="tiny", rest_per_hour=5)
     router = router_of(world, Knobs(limits=tiny, time_compression=3600))  # an hour is a second

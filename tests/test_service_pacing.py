@@ -226,3 +226,16 @@ def test_a_registry_limit_pauses_the_resolve_stage_and_the_next_run_resumes(engi
     for k in keys:
         by_status[states[k].status] += 1
     assert by_status["retry"] == 0
+
+
+def test_the_sandbox_clock_factor_reaches_github_and_every_forge() -> None:
+    """One declared factor for every client of the sandbox: a forge left at the default would pace
+    and wait on another clock than the sandbox it talks to."""
+    world = generate_world(7, "small")
+    overrides = sandbox_settings("http://127.0.0.1:1", world, time_compression=600)
+    settings = load_settings(None, overrides=overrides, search=False)
+    assert settings.github.time_compression == 600
+    assert settings.forges
+    assert {forge.name: forge.time_compression for forge in settings.forges} == {
+        forge.name: 600 for forge in settings.forges
+    }

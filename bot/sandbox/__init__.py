@@ -63,6 +63,7 @@ def sandbox_settings(
 
     base = base_url.rstrip("/")
     registry = f"{base}/registry"
+    compression = DEFAULT_TIME_COMPRESSION if time_compression is None else time_compression
     urls: dict[str, Any] = {
         "github.api_url": f"{base}/api/v3",
         "github.graphql_url": f"{base}/api/graphql",
@@ -79,7 +80,7 @@ def sandbox_settings(
         "registries.depsdev": f"{registry}/depsdev",
         "funding.opencollective_url": f"{base}/opencollective/graphql/v2",
         "slack.api_url": f"{base}/slack/api/",
-        "github.time_compression": DEFAULT_TIME_COMPRESSION if time_compression is None else time_compression,
+        "github.time_compression": compression,
         "funding.ecb_url": f"{base}/ecb/stats/eurofxref",
     }
     if enterprise_server:
@@ -101,7 +102,7 @@ def sandbox_settings(
     return {
         "organisation": world.orgs[0],
         **urls,
-        "forges": [gitlab_forge(base, world), forgejo_forge(base, world)],
+        "forges": [gitlab_forge(base, world, compression), forgejo_forge(base, world, compression)],
         "people.accounts": accounts,
         "github.orgs": tuple(world.orgs),
         "people.email_domains": tuple(world.email_domains),
@@ -117,8 +118,9 @@ GITLAB_FORGE = "gitlab"  # the name of the sandbox GitLab's [[forges]] entry
 GITLAB_TOKEN_ENV = "GITLAB_TOKEN"
 
 
-def gitlab_forge(base_url: str, world: World) -> dict[str, Any]:
-    """The ``[[forges]]`` entry of the sandbox GitLab: its hosts, the organisation's group, its token's variable."""
+def gitlab_forge(base_url: str, world: World, time_compression: float | None = None) -> dict[str, Any]:
+    """The ``[[forges]]`` entry of the sandbox GitLab: its hosts, the organisation's group, its token's variable;
+    its clock factor is the sandbox's (default: the sandbox's default), like ``github.time_compression``."""
     from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
 
     groups = sorted(g for g in world.gitlab_groups if "/" not in g)
@@ -129,7 +131,7 @@ def gitlab_forge(base_url: str, world: World) -> dict[str, Any]:
         "token_env": GITLAB_TOKEN_ENV,
         "hosts": list(world.gitlab_hosts),
         "groups": groups,
-        "time_compression": DEFAULT_TIME_COMPRESSION,
+        "time_compression": DEFAULT_TIME_COMPRESSION if time_compression is None else time_compression,
     }
 
 
@@ -137,8 +139,9 @@ FORGEJO_FORGE = "codeberg"  # the name of the sandbox Forgejo's [[forges]] entry
 FORGEJO_TOKEN_ENV = "FORGEJO_TOKEN"
 
 
-def forgejo_forge(base_url: str, world: World) -> dict[str, Any]:
-    """The ``[[forges]]`` entry of the sandbox Forgejo (Codeberg-like): hosts, organisation, token variable."""
+def forgejo_forge(base_url: str, world: World, time_compression: float | None = None) -> dict[str, Any]:
+    """The ``[[forges]]`` entry of the sandbox Forgejo (Codeberg-like): hosts, organisation, token variable,
+    clock factor (as :func:`gitlab_forge`)."""
     from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
 
     return {
@@ -148,7 +151,7 @@ def forgejo_forge(base_url: str, world: World) -> dict[str, Any]:
         "token_env": FORGEJO_TOKEN_ENV,
         "hosts": list(world.forgejo_hosts),
         "groups": sorted(world.forgejo_orgs),
-        "time_compression": DEFAULT_TIME_COMPRESSION,
+        "time_compression": DEFAULT_TIME_COMPRESSION if time_compression is None else time_compression,
     }
 
 

@@ -196,6 +196,14 @@ class RequestRecord:
     token: str | None  # a fingerprint of the token, never the token
     duration_ms: float
     headerless_limit: bool = False  # a 403/429 limit answer that says nothing of when to come back
+    points: int = 0  # what an answered request spent of its primary budget (GraphQL: the query's cost)
+
+
+def _points_by_service(records: list[RequestRecord]) -> dict[str, int]:
+    points: Counter[str] = Counter()
+    for record in records:
+        points[record.service] += record.points
+    return {service: total for service, total in sorted(points.items()) if total}
 
 
 @dataclass
@@ -366,6 +374,7 @@ class Router:
         fault = self._fault(knobs, prefix, url_key, nth)
         answer: Answer
         charge: Charge | None = None
+        spent = 0
         if fault is not None and fault not in SOCKET_FAULTS:
             answer = Answer(self._fault_response(fault, prefix, knobs, f"{url_key}\x1f{nth}"))
         else:
@@ -401,6 +410,7 @@ class Router:
                     if ok:
                         if charge is not None:
                             request.extensions["sandbox.charge"] = charge
+                            spent = charge.cost
                         cpu_started = time.thread_time()
                         response = service.handle(request, path, self.context)
                         response.read()
@@ -427,6 +437,7 @@ class Router:
             token=fingerprint(token),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
             headerless_limit=_headerless_limit(answer.response),
+            points=0 if answer.response.status_code == 304 else spent,  # a 304 is refunded
         )
         with self._lock:
             self._stats.records.append(record)
@@ -593,6 +604,8 @@ class Router:
             "by_status": dict(sorted(Counter(str(r.status) for r in records).items())),
             "faults": dict(sorted(Counter(r.fault for r in records if r.fault).items())),
             "headerless_limits": sum(r.headerless_limit for r in records),
+            # primary budget spent by answered requests, per service (GraphQL: points, by the published cost)
+            "points_by_service": _points_by_service(records),
         }
 
     def reset_stats(self) -> None:

@@ -149,6 +149,9 @@ PROFILES: dict[str, LimitProfile] = {
 DEFAULT_PROFILE = "personal-token"
 #: The sandbox's default clock speed: an hour's budget renews every real minute, so tests stay short.
 DEFAULT_TIME_COMPRESSION = 60.0
+#: How early a registry's compressed one-second window may close: the host's scheduling jitter (a
+#: quarter of the window at most, so at compression 1 a window is 10 ms short of its second).
+REGISTRY_JITTER_SECONDS = 0.010
 
 
 def profile(name: str) -> LimitProfile:
@@ -476,7 +479,10 @@ class Limits:
         per_second = dict(limits.registry_per_second).get(prefix)
         if per_second is None:
             return None
+        # A compressed second is a few milliseconds long, shorter than the loopback host's own scheduling
+        # jitter, which a real one-second window absorbs unnoticed: the window may close that much early.
         span = SECOND / compression
+        span -= min(REGISTRY_JITTER_SECONDS, 0.25 * span)
         with self._lock:
             ok, window = self._spend("registry-client", f"registry:{prefix}", span, 1, per_second)
             wait = window.start + span - self.clock()

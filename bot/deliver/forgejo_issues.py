@@ -20,7 +20,6 @@ What Forgejo's API v1 gives, and what follows:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -28,8 +27,7 @@ import httpx
 
 from bot.config import ForgeSettings, Secrets, Settings
 from bot.deliver import rest_issues
-from bot.deliver.interface import BodyRevision, IssueEvent
-from bot.deliver.rest_issues import RestIssueSink, issue_clients, moment
+from bot.deliver.rest_issues import RestIssueSink, issue_clients
 
 LIMIT = 50  # Forgejo's default MAX_RESPONSE_ITEMS
 NOT_PLANNED_LABELS = frozenset({"not planned", "wontfix"})  # a close with one of these is "not planned"
@@ -80,25 +78,11 @@ class ForgejoIssueSink(RestIssueSink):
             self._label_ids[name] = int(self._check(response, "POST label")["id"])
         return self._label_ids[name]
 
-    def _update(self, issue: dict[str, Any], **changes: Any) -> dict[str, Any]:
-        updated = self._check(self.write.patch(f"{self._base}/{issue['number']}", json=changes), "PATCH issue")
-        issue.update(updated)
-        return issue
-
-    def _comment(self, issue: dict[str, Any], body: str) -> None:
-        self._check(self.write.post(f"{self._base}/{issue['number']}/comments", json={"body": body}), "POST comment")
-
-    def _comments(self, issue: dict[str, Any]) -> list[str]:
-        return [str(c.get("body", "")) for c in self._list(f"{self._base}/{issue['number']}/comments", {})]
-
     def _state_change(self, *, open: bool) -> dict[str, Any]:
         return {"state": "open" if open else "closed"}
 
-    def _create(self, title: str, section: str, labels: list[str]) -> dict[str, Any]:
-        ids = [self._label_id(label) for label in labels]
-        json = {"title": title, "body": section, "labels": ids}
-        created: dict[str, Any] = self._check(self.write.post(self._base, json=json), "POST issue")
-        return created
+    def _new_issue(self, title: str, section: str, labels: list[str]) -> dict[str, Any]:
+        return {"title": title, "body": section, "labels": [self._label_id(label) for label in labels]}
 
     def _label_names(self, issue: Mapping[str, Any]) -> Sequence[Any]:
         return _label_names(issue)
@@ -112,23 +96,6 @@ class ForgejoIssueSink(RestIssueSink):
 
     def _close_reason(self, issue: Mapping[str, Any]) -> str:
         return close_reason(issue)
-
-    # ------------------------------------------------------------------ reading back what people did
-
-    def events(self, number: int) -> list[IssueEvent]:
-        found = self._list(f"{self._base}/{number}/timeline", {})
-        return [
-            IssueEvent(
-                event="closed" if e.get("type") == "close" else "reopened",
-                actor=(e.get("user") or {}).get("login"),
-                at=moment(e.get("created_at")) or datetime.now(UTC),
-            )
-            for e in found
-            if e.get("type") in ("close", "reopen")
-        ]
-
-    def revisions(self, number: int) -> list[BodyRevision]:
-        return []  # Forgejo has no API for a body's earlier versions
 
 
 def close_reason(issue: Mapping[str, Any]) -> str:

@@ -16,7 +16,6 @@ ticks are read from the description as it is).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,8 +23,7 @@ import httpx
 
 from bot.config import ForgeSettings, Secrets, Settings
 from bot.deliver import rest_issues
-from bot.deliver.interface import BodyRevision, IssueEvent
-from bot.deliver.rest_issues import RestIssueSink, issue_clients, moment
+from bot.deliver.rest_issues import RestIssueSink, issue_clients
 
 
 class GitLabIssueSink(RestIssueSink):
@@ -36,6 +34,13 @@ class GitLabIssueSink(RestIssueSink):
     body_key = "description"
     open_state = "opened"
     list_params = {"state": "all", "order_by": "created_at", "sort": "asc"}
+    update_method = "PUT"
+    comments_path = "notes"
+    comment_name = "note"
+    events_path = "resource_state_events"
+    event_field = "state"
+    event_kinds = ("closed", "reopened")
+    actor_field = "username"
 
     def __init__(self, read: httpx.Client, write: httpx.Client, project: str, *, labels: Sequence[str] = ()) -> None:
         super().__init__(read, write, project, f"/projects/{quote(project, safe='')}/issues", labels=labels)
@@ -51,24 +56,11 @@ class GitLabIssueSink(RestIssueSink):
             page = response.headers.get("x-next-page", "").strip()
         return out
 
-    def _update(self, issue: dict[str, Any], **changes: Any) -> dict[str, Any]:
-        updated = self._check(self.write.put(f"{self._base}/{issue['iid']}", json=changes), "PUT issue")
-        issue.update(updated)
-        return issue
-
-    def _comment(self, issue: dict[str, Any], body: str) -> None:
-        self._check(self.write.post(f"{self._base}/{issue['iid']}/notes", json={"body": body}), "POST note")
-
-    def _comments(self, issue: dict[str, Any]) -> list[str]:
-        return [str(n.get("body", "")) for n in self._list(f"{self._base}/{issue['iid']}/notes", {})]
-
     def _state_change(self, *, open: bool) -> dict[str, Any]:
         return {"state_event": "reopen" if open else "close"}
 
-    def _create(self, title: str, section: str, labels: list[str]) -> dict[str, Any]:
-        json = {"title": title, "description": section, "labels": ",".join(labels)}
-        created: dict[str, Any] = self._check(self.write.post(self._base, json=json), "POST issue")
-        return created
+    def _new_issue(self, title: str, section: str, labels: list[str]) -> dict[str, Any]:
+        return {"title": title, "description": section, "labels": ",".join(labels)}
 
     def _label_names(self, issue: Mapping[str, Any]) -> Sequence[Any]:
         return issue.get("labels") or []  # GitLab lists labels by name
@@ -78,23 +70,6 @@ class GitLabIssueSink(RestIssueSink):
 
     def _close_reason(self, issue: Mapping[str, Any]) -> str:
         return "completed"  # GitLab states no reason
-
-    # ------------------------------------------------------------------ reading back what people did
-
-    def events(self, number: int) -> list[IssueEvent]:
-        found = self._list(f"{self._base}/{number}/resource_state_events", {})
-        return [
-            IssueEvent(
-                event="closed" if e.get("state") == "closed" else "reopened",
-                actor=(e.get("user") or {}).get("username"),
-                at=moment(e.get("created_at")) or datetime.now(UTC),
-            )
-            for e in found
-            if e.get("state") in ("closed", "reopened")
-        ]
-
-    def revisions(self, number: int) -> list[BodyRevision]:
-        return []  # GitLab has no public REST API for a description's earlier versions
 
 
 def issue_forge(settings: Settings) -> ForgeSettings | None:

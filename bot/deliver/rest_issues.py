@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bot.config import ForgeSettings, Secrets, Settings
-from bot.deliver.interface import Channel, Delivery, DeliveryError, WatchedIssue
+from bot.deliver.interface import BodyRevision, Channel, Delivery, DeliveryError, IssueEvent, WatchedIssue
 from bot.deliver.issue_bodies import find_marker, merge_body
 from bot.http import RateLimited, RetryPolicy, bucket_for, compressed_policy, make_client
 
@@ -45,6 +45,13 @@ class RestIssueSink:
     body_key = "body"  # the issue's description text
     open_state = "open"  # the ``state`` of an open issue
     list_params: Mapping[str, Any] = {}  # listing our issues, besides upkeep's label
+    update_method = "PATCH"  # the verb that edits an issue
+    comments_path = "comments"  # an issue's comments, below the issue
+    comment_name = "comment"  # in error messages
+    events_path = "timeline"  # an issue's close and reopen events, below the issue
+    event_field = "type"  # the field naming an event's kind
+    event_kinds = ("close", "reopen")  # its values for a close and a reopen
+    actor_field = "login"  # the field of an event's ``user`` naming them
 
     def __init__(
         self, read: httpx.Client, write: httpx.Client, project: str, base: str, *, labels: Sequence[str] = ()
@@ -61,21 +68,12 @@ class RestIssueSink:
     def _list(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def _update(self, issue: dict[str, Any], **changes: Any) -> dict[str, Any]:
-        """Write ``changes`` to ``issue`` and take the forge's answer into it."""
-        raise NotImplementedError
-
-    def _comment(self, issue: dict[str, Any], body: str) -> None:
-        raise NotImplementedError
-
-    def _comments(self, issue: dict[str, Any]) -> list[str]:
-        raise NotImplementedError
-
     def _state_change(self, *, open: bool) -> dict[str, Any]:
         """The update fields that reopen (``open``) or close an issue."""
         raise NotImplementedError
 
-    def _create(self, title: str, section: str, labels: list[str]) -> dict[str, Any]:
+    def _new_issue(self, title: str, section: str, labels: list[str]) -> dict[str, Any]:
+        """The body of the ``POST`` that creates an issue."""
         raise NotImplementedError
 
     def _label_names(self, issue: Mapping[str, Any]) -> Sequence[Any]:
@@ -101,6 +99,21 @@ class RestIssueSink:
                 permanent=response.status_code in _PERMANENT_STATUSES,
             )
         return response.json()
+
+    def _update(self, issue: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        """Write ``changes`` to ``issue`` and take the forge's answer into it."""
+        url = f"{self._base}/{issue[self.number_key]}"
+        updated = self._check(self.write.request(self.update_method, url, json=changes), f"{self.update_method} issue")
+        issue.update(updated)
+        return issue
+
+    def _comment(self, issue: dict[str, Any], body: str) -> None:
+        url = f"{self._base}/{issue[self.number_key]}/{self.comments_path}"
+        self._check(self.write.post(url, json={"body": body}), f"POST {self.comment_name}")
+
+    def _comments(self, issue: dict[str, Any]) -> list[str]:
+        found = self._list(f"{self._base}/{issue[self.number_key]}/{self.comments_path}", {})
+        return [str(c.get("body", "")) for c in found]
 
     def _number(self, issue: Mapping[str, Any]) -> Any:
         return issue[self.number_key]
@@ -192,7 +205,8 @@ class RestIssueSink:
         elif issues:
             keep = issues[-1]
         else:
-            created = self._create(title, section, [str(label) for label in payload.get("labels", ())])
+            new = self._new_issue(title, section, [str(label) for label in payload.get("labels", ())])
+            created = self._check(self.write.post(self._base, json=new), "POST issue")
             self._issues().setdefault(marker, []).append(created)
             self._by_number[int(created[key])] = created
             log.info("issue created", extra={"repository": self.project, "number": created[key]})
@@ -265,6 +279,23 @@ class RestIssueSink:
                 body=str(issue.get(self.body_key) or ""),
             )
         return out
+
+    def events(self, number: int) -> list[IssueEvent]:
+        """Who closed or reopened the issue, and when."""
+        closed, reopened = self.event_kinds
+        found = self._list(f"{self._base}/{number}/{self.events_path}", {})
+        return [
+            IssueEvent(
+                event="closed" if e.get(self.event_field) == closed else "reopened",
+                actor=(e.get("user") or {}).get(self.actor_field),
+                at=moment(e.get("created_at")) or datetime.now(UTC),
+            )
+            for e in found
+            if e.get(self.event_field) in (closed, reopened)
+        ]
+
+    def revisions(self, number: int) -> list[BodyRevision]:
+        return []  # neither GitLab nor Forgejo has a REST API for a body's earlier versions
 
 
 def issue_forge(settings: Settings, kind: str) -> ForgeSettings | None:

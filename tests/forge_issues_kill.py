@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlmodel import Session, select
 
 from bot.config import Secrets, Settings, load_settings
 from bot.deliver.issue_bodies import find_marker
+from bot.deliver.issue_links import issue_url
 from bot.deliver.sinks import build_sinks
 from bot.deliver.stage import deliver
 from bot.sandbox import SandboxServer, generate_world, sandbox_environment, sandbox_settings
@@ -75,6 +77,23 @@ def deliver_gaps(forge: Forge, settings: Settings, secrets: Secrets, now: dateti
 def settings_and_secrets(forge: Forge, base_url: str, world: World, tmp_path: Path) -> tuple[Settings, Secrets]:
     settings = load_settings(None, overrides=overrides(forge, base_url, world, tmp_path), search=False)
     return settings, Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
+
+
+def gap_issues_go_once(forge: Forge, tmp_path: Path, shown: Callable[[str, World], str]) -> None:
+    """One issue per gap, labelled, a second run changes nothing, and the digest links issue 2 where ``shown`` says."""
+    world = generate_world(7, "small")
+    now = datetime.now(UTC)
+    with SandboxServer(world) as server:
+        settings, secrets = settings_and_secrets(forge, server.base_url, world, tmp_path)
+        first = deliver_gaps(forge, settings, secrets, now)
+        assert first.failed == 0 and first.enqueued > 1
+        markers = one_per_marker(forge, world)
+        assert "<!-- upkeep:dashboard -->" in markers and any("upkeep:gap:" in m for m in markers if m)
+        assert all(issue.labels == ["upkeep"] for issue in issues(forge, world))
+        again = deliver_gaps(forge, settings, secrets, now)
+        assert again.enqueued == 0 and again.failed == 0
+        assert one_per_marker(forge, world) == markers
+        assert issue_url(settings, 2) == shown(server.base_url, world)
 
 
 def sigkill_after_a_write_leaves_one_issue_per_gap(forge: Forge, tmp_path: Path) -> None:

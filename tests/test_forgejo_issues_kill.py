@@ -19,14 +19,15 @@ from sqlmodel import Session, select
 from bot.config import Secrets, load_settings
 from bot.deliver.forgejo_issues import ForgejoIssueSink
 from bot.deliver.issue_bodies import find_marker
-from bot.deliver.issue_links import issue_url
 from bot.sandbox import SandboxServer, generate_world, sandbox_environment
+from bot.sandbox.model import World
 from bot.store.engine import make_engine
 from bot.store.tables import OutboxRow
 from tests.forge_issues_kill import (
     Forge,
     a_person_closing_an_issue_is_their_decision,
     deliver_gaps,
+    gap_issues_go_once,
     issues,
     one_per_marker,
     overrides,
@@ -37,23 +38,14 @@ from tests.forge_issues_kill import (
 FORGEJO = Forge(name="codeberg", kind="forgejo", sink=ForgejoIssueSink)
 
 
+def _shown(base_url: str, world: World) -> str:
+    """Where Forgejo itself says issue 2 is shown."""
+    with httpx.Client(headers={"Authorization": f"token {world.tokens['forgejo'][0]}"}) as client:
+        return str(client.get(f"{base_url}/forgejo/api/v1/repos/{world.orgs[0]}/ospo/issues/2").json()["html_url"])
+
+
 def test_gap_issues_go_to_the_forgejo_repository_once(tmp_path: Path) -> None:
-    world = generate_world(7, "small")
-    now = datetime.now(UTC)
-    with SandboxServer(world) as server:
-        settings, secrets = settings_and_secrets(FORGEJO, server.base_url, world, tmp_path)
-        first = deliver_gaps(FORGEJO, settings, secrets, now)
-        assert first.failed == 0 and first.enqueued > 1
-        markers = one_per_marker(FORGEJO, world)
-        assert "<!-- upkeep:dashboard -->" in markers and any("upkeep:gap:" in m for m in markers if m)
-        assert all(issue.labels == ["upkeep"] for issue in issues(FORGEJO, world))
-        again = deliver_gaps(FORGEJO, settings, secrets, now)
-        assert again.enqueued == 0 and again.failed == 0
-        assert one_per_marker(FORGEJO, world) == markers
-        # the digest links each issue where Forgejo shows it
-        with httpx.Client(headers={"Authorization": f"token {world.tokens['forgejo'][0]}"}) as client:
-            shown = client.get(f"{server.base_url}/forgejo/api/v1/repos/{world.orgs[0]}/ospo/issues/2").json()
-        assert issue_url(settings, 2) == shown["html_url"]
+    gap_issues_go_once(FORGEJO, tmp_path, _shown)
 
 
 def test_sigkill_after_an_issue_write_leaves_one_issue_per_gap(tmp_path: Path) -> None:

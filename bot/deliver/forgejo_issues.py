@@ -25,9 +25,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.config import ForgeSettings, Secrets, Settings
-from bot.deliver import rest_issues
-from bot.deliver.rest_issues import RestIssueSink, issue_clients
+from bot.config import Secrets, Settings
+from bot.deliver.rest_issues import RestIssueSink, make_rest_issue_sink
 
 LIMIT = 50  # Forgejo's default MAX_RESPONSE_ITEMS
 NOT_PLANNED_LABELS = frozenset({"not planned", "wontfix"})  # a close with one of these is "not planned"
@@ -104,17 +103,6 @@ def close_reason(issue: Mapping[str, Any]) -> str:
     return "not_planned" if names & NOT_PLANNED_LABELS else "completed"
 
 
-def issue_forge(settings: Settings) -> ForgeSettings | None:
-    """The ``[[forges]]`` entry ``[issues].forge`` names, when it is a Forgejo one."""
-    return rest_issues.issue_forge(settings, "forgejo")
-
-
 def make_forgejo_issue_sink(settings: Settings, secrets: Secrets) -> ForgejoIssueSink | None:
     """The sink for ``[issues].repository`` on the Forgejo ``[issues].forge`` names, or None without a token."""
-    forge = issue_forge(settings)
-    if forge is None or not settings.issues.repository:
-        return None
-    clients = issue_clients(forge, secrets)
-    if clients is None:
-        return None
-    return ForgejoIssueSink(*clients, settings.issues.repository, labels=settings.issues.labels)
+    return make_rest_issue_sink(settings, secrets, "forgejo", ForgejoIssueSink)

@@ -21,9 +21,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.config import ForgeSettings, Secrets, Settings
-from bot.deliver import rest_issues
-from bot.deliver.rest_issues import RestIssueSink, issue_clients
+from bot.config import Secrets, Settings
+from bot.deliver.rest_issues import RestIssueSink, make_rest_issue_sink
 
 
 class GitLabIssueSink(RestIssueSink):
@@ -72,17 +71,6 @@ class GitLabIssueSink(RestIssueSink):
         return "completed"  # GitLab states no reason
 
 
-def issue_forge(settings: Settings) -> ForgeSettings | None:
-    """The ``[[forges]]`` entry ``[issues].forge`` names, when it is a GitLab one."""
-    return rest_issues.issue_forge(settings, "gitlab")
-
-
 def make_gitlab_issue_sink(settings: Settings, secrets: Secrets) -> GitLabIssueSink | None:
     """The sink for ``[issues].repository`` on the GitLab ``[issues].forge`` names, or None without a token."""
-    forge = issue_forge(settings)
-    if forge is None or not settings.issues.repository:
-        return None
-    clients = issue_clients(forge, secrets)
-    if clients is None:
-        return None
-    return GitLabIssueSink(*clients, settings.issues.repository, labels=settings.issues.labels)
+    return make_rest_issue_sink(settings, secrets, "gitlab", GitLabIssueSink)

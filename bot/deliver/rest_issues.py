@@ -15,9 +15,9 @@ close's reason is read), so a fix to the rules reaches every forge.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -29,6 +29,7 @@ from bot.http import RateLimited, RetryPolicy, bucket_for, compressed_policy, ma
 log = logging.getLogger(__name__)
 
 _PERMANENT_STATUSES = frozenset({401, 403, 404, 410, 422})
+S = TypeVar("S", bound="RestIssueSink")
 
 
 def moment(text: str | None) -> datetime | None:
@@ -298,10 +299,16 @@ class RestIssueSink:
         return []  # neither GitLab nor Forgejo has a REST API for a body's earlier versions
 
 
-def issue_forge(settings: Settings, kind: str) -> ForgeSettings | None:
-    """The ``[[forges]]`` entry ``[issues].forge`` names, when it is of ``kind``."""
+def make_rest_issue_sink(settings: Settings, secrets: Secrets, kind: str, sink: Callable[..., S]) -> S | None:
+    """A ``sink`` for ``[issues].repository`` on the ``kind`` forge ``[issues].forge`` names; None without a token."""
     name = settings.issues.forge
-    return next((f for f in settings.forges if f.name == name and f.kind == kind), None)
+    forge = next((f for f in settings.forges if f.name == name and f.kind == kind), None)
+    if forge is None or not settings.issues.repository:
+        return None
+    clients = issue_clients(forge, secrets)
+    if clients is None:
+        return None
+    return sink(*clients, settings.issues.repository, labels=settings.issues.labels)
 
 
 def issue_clients(forge: ForgeSettings, secrets: Secrets) -> tuple[httpx.Client, httpx.Client] | None:

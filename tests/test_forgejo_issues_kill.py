@@ -10,165 +10,50 @@ their decision, "not planned" when they labelled it so (Forgejo states no close 
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlmodel import Session, select
 
-from bot.config import Secrets, Settings, load_settings
+from bot.config import Secrets, load_settings
 from bot.deliver.forgejo_issues import ForgejoIssueSink
 from bot.deliver.issue_bodies import find_marker
-from bot.deliver.issue_links import issue_url
-from bot.deliver.sinks import build_sinks
-from bot.deliver.stage import deliver
-from bot.sandbox import SandboxServer, generate_world, sandbox_environment, sandbox_settings
-from bot.sandbox.model import Issue, World
-from bot.store.engine import make_engine, upgrade
+from bot.sandbox import SandboxServer, generate_world, sandbox_environment
+from bot.sandbox.model import World
+from bot.store.engine import make_engine
 from bot.store.tables import OutboxRow
-from tests.deliver_world import world_inputs
+from tests.forge_issues_kill import (
+    Forge,
+    a_person_closing_an_issue_is_their_decision,
+    deliver_gaps,
+    gap_issues_go_once,
+    issues,
+    one_per_marker,
+    overrides,
+    settings_and_secrets,
+    sigkill_after_a_write_leaves_one_issue_per_gap,
+)
 
-ROOT = Path(__file__).parent.parent
-
-
-def _overrides(base_url: str, world: World, tmp_path: Path) -> dict[str, Any]:
-    return {
-        **sandbox_settings(base_url, world),
-        "database.url": f"sqlite:///{tmp_path / 'upkeep.db'}",
-        "issues.forge": "codeberg",
-        "issues.repository": f"{world.orgs[0]}/ospo",
-    }
-
-
-def _issues(world: World) -> list[Issue]:
-    return world.issues.get(f"forgejo:{world.orgs[0]}/ospo", [])
+FORGEJO = Forge(name="codeberg", kind="forgejo", sink=ForgejoIssueSink)
 
 
-def _one_per_marker(world: World) -> Counter[str | None]:
-    markers = Counter(find_marker(issue.body) for issue in _issues(world))
-    assert markers and None not in markers
-    assert set(markers.values()) == {1}, [m for m, n in markers.items() if n > 1]
-    return markers
-
-
-def _deliver(settings: Settings, secrets: Secrets, world: World, now: datetime) -> Any:
-    engine = make_engine(settings.database_url())
-    upgrade(engine)
-    sinks, notes = build_sinks(settings, secrets)
-    assert isinstance(sinks["github"], ForgejoIssueSink), notes
-    gaps = world_inputs(generate_world(7, "small")).gap_issues
-    summary = deliver(engine, settings, None, gaps, sinks=sinks, now=now, echo=lambda _: None)
-    engine.dispose()
-    return summary
+def _shown(base_url: str, world: World) -> str:
+    """Where Forgejo itself says issue 2 is shown."""
+    with httpx.Client(headers={"Authorization": f"token {world.tokens['forgejo'][0]}"}) as client:
+        return str(client.get(f"{base_url}/forgejo/api/v1/repos/{world.orgs[0]}/ospo/issues/2").json()["html_url"])
 
 
 def test_gap_issues_go_to_the_forgejo_repository_once(tmp_path: Path) -> None:
-    world = generate_world(7, "small")
-    now = datetime.now(UTC)
-    with SandboxServer(world) as server:
-        settings = load_settings(None, overrides=_overrides(server.base_url, world, tmp_path), search=False)
-        secrets = Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
-        first = _deliver(settings, secrets, world, now)
-        assert first.failed == 0 and first.enqueued > 1
-        markers = _one_per_marker(world)
-        assert "<!-- upkeep:dashboard -->" in markers and any("upkeep:gap:" in m for m in markers if m)
-        assert all(issue.labels == ["upkeep"] for issue in _issues(world))
-        again = _deliver(settings, secrets, world, now)
-        assert again.enqueued == 0 and again.failed == 0
-        assert _one_per_marker(world) == markers
-        # the digest links each issue where Forgejo shows it
-        with httpx.Client(headers={"Authorization": f"token {world.tokens['forgejo'][0]}"}) as client:
-            shown = client.get(f"{server.base_url}/forgejo/api/v1/repos/{world.orgs[0]}/ospo/issues/2").json()
-        assert issue_url(settings, 2) == shown["html_url"]
+    gap_issues_go_once(FORGEJO, tmp_path, _shown)
 
 
 def test_sigkill_after_an_issue_write_leaves_one_issue_per_gap(tmp_path: Path) -> None:
-    world = generate_world(7, "small")
-    now = datetime.now(UTC)
-    with SandboxServer(world) as server:
-        overrides = _overrides(server.base_url, world, tmp_path)
-        marker = tmp_path / "sent"
-        setup = {
-            "overrides": overrides,
-            "environment": sandbox_environment(world),
-            "kill_after": 3,
-            "marker": str(marker),
-            "now": now.isoformat(),
-        }
-        (tmp_path / "setup.json").write_text(json.dumps(setup, default=list))
-        child = subprocess.Popen(
-            [sys.executable, "-m", "tests.gitlab_issues_crash_child", str(tmp_path / "setup.json")],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / "child.log").open("wb"),
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert marker.exists(), (tmp_path / "child.log").read_text()[-2000:]
-            child.send_signal(signal.SIGKILL)
-        finally:
-            child.kill()
-            child.wait(timeout=30)
-        assert child.returncode == -signal.SIGKILL
-        made = len(_issues(world))
-        assert made == 3  # the third issue exists on Forgejo; the outbox does not know it yet
-
-        settings = load_settings(None, overrides=overrides, search=False)
-        engine = make_engine(settings.database_url())
-        with Session(engine) as session:
-            rows = session.exec(select(OutboxRow).where(OutboxRow.channel == "github")).all()
-        killed = [r for r in rows if r.state == "pending" and r.attempts == 1]
-        assert len(killed) == 1  # sent, not recorded: the worst moment
-        secrets = Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
-        rerun = _deliver(settings, secrets, world, now)
-        assert rerun.failed == 0
-        markers = _one_per_marker(world)
-        with Session(engine) as session:
-            rows = session.exec(select(OutboxRow).where(OutboxRow.channel == "github")).all()
-        assert rows and all(row.state == "delivered" for row in rows)
-        assert len(markers) == len({r.subject for r in rows})  # one issue per subject, none twice
-        adopted = next(r for r in rows if r.key == killed[0].key)
-        assert adopted.remote_id == marker.read_text()  # the issue the killed run made, adopted
-        third = _deliver(settings, secrets, world, now)
-        assert third.enqueued == 0 and third.failed == 0 and _one_per_marker(world) == markers
-        engine.dispose()
+    sigkill_after_a_write_leaves_one_issue_per_gap(FORGEJO, tmp_path)
 
 
 def test_a_person_closing_a_forgejo_issue_is_read_back_as_their_decision(tmp_path: Path) -> None:
-    from bot.sandbox.model import IssueEvent
-    from bot.store.decisions import load_decisions
-
-    world = generate_world(7, "small")
-    now = datetime.now(UTC)
-    with SandboxServer(world) as server:
-        settings = load_settings(None, overrides=_overrides(server.base_url, world, tmp_path), search=False)
-        secrets = Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
-        _deliver(settings, secrets, world, now)
-        issue = next(i for i in _issues(world) if "upkeep:gap:" in (find_marker(i.body) or "") and i.state == "open")
-        upstream = (find_marker(issue.body) or "").split("upkeep:gap:", 1)[1].removesuffix(" -->")
-        closed_at = now.replace(microsecond=0)
-        issue.state, issue.closed_at = "closed", closed_at  # a person closes it on Forgejo
-        issue.events.append(IssueEvent(len(issue.events) + 1, "closed", "jdoe", closed_at))
-        _deliver(settings, secrets, world, now)
-        engine = make_engine(settings.database_url())
-        with Session(engine) as session:
-            decisions = load_decisions(session, upstream=upstream)
-        engine.dispose()
-        assert [(d.kind, d.actor, d.source_ref) for d in decisions] == [
-            ("done", "jdoe", f"{world.orgs[0]}/ospo#{issue.number}")
-        ]
-        assert issue.state == "closed"  # a person's action wins: upkeep does not open it again
+    a_person_closing_an_issue_is_their_decision(FORGEJO, tmp_path)
 
 
 def test_a_close_labelled_not_planned_is_read_back_as_declined(tmp_path: Path) -> None:
@@ -178,17 +63,16 @@ def test_a_close_labelled_not_planned_is_read_back_as_declined(tmp_path: Path) -
     world = generate_world(7, "small")
     now = datetime.now(UTC)
     with SandboxServer(world) as server:
-        settings = load_settings(None, overrides=_overrides(server.base_url, world, tmp_path), search=False)
-        secrets = Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
-        _deliver(settings, secrets, world, now)
-        gaps = [i for i in _issues(world) if "upkeep:gap:" in (find_marker(i.body) or "") and i.state == "open"]
+        settings, secrets = settings_and_secrets(FORGEJO, server.base_url, world, tmp_path)
+        deliver_gaps(FORGEJO, settings, secrets, now)
+        gaps = [i for i in issues(FORGEJO, world) if "upkeep:gap:" in (find_marker(i.body) or "") and i.state == "open"]
         declined, done = gaps[0], gaps[1]
         closed_at = now.replace(microsecond=0)
         for issue in (declined, done):
             issue.state, issue.closed_at = "closed", closed_at
             issue.events.append(IssueEvent(len(issue.events) + 1, "closed", "jdoe", closed_at))
         declined.labels.append("Not Planned")  # Forgejo has no close reason: the label tells
-        _deliver(settings, secrets, world, now)
+        deliver_gaps(FORGEJO, settings, secrets, now)
         engine = make_engine(settings.database_url())
         found = {}
         with Session(engine) as session:
@@ -215,11 +99,11 @@ def test_faults_after_forgejo_acted_never_duplicate_an_issue(tmp_path: Path) -> 
         fault_seed=5,
     )
     with SandboxServer(world, knobs=knobs) as server:
-        overrides = {**_overrides(server.base_url, world, tmp_path), "issues.max_attempts": 20}
-        settings = load_settings(None, overrides=overrides, search=False)
+        faulty = {**overrides(FORGEJO, server.base_url, world, tmp_path), "issues.max_attempts": 20}
+        settings = load_settings(None, overrides=faulty, search=False)
         secrets = Secrets.from_environment(sandbox_environment(world), names=settings.notify_secret_names())
         for day in range(15):
-            _deliver(settings, secrets, world, now + timedelta(days=day))
+            deliver_gaps(FORGEJO, settings, secrets, now + timedelta(days=day))
             engine = make_engine(settings.database_url())
             with Session(engine) as session:
                 states = {r.state for r in session.exec(select(OutboxRow).where(OutboxRow.channel == "github"))}
@@ -229,5 +113,5 @@ def test_faults_after_forgejo_acted_never_duplicate_an_issue(tmp_path: Path) -> 
         faults = [r for r in server.router.log if r.fault in ("reset", "truncated") and r.method == "POST"]
     assert states == {"delivered"}
     assert any(r.path.endswith("/issues") for r in faults)  # an issue was made and its answer lost
-    markers = _one_per_marker(world)
-    assert len(_issues(world)) == len(markers)  # no copy was ever created, not even one closed later
+    markers = one_per_marker(FORGEJO, world)
+    assert len(issues(FORGEJO, world)) == len(markers)  # no copy was ever created, not even one closed later

@@ -11,6 +11,8 @@ worker's schedule would, the deliver stage runs again each time a failed deliver
 clock set to that moment), until nothing is waiting or the outbox gives up. So a demo under faults
 (``--fault-rate``) retries its deliveries as production would, instead of leaving them waiting
 for a time that never comes; a rerun starts from the folder's state and finishes what is left.
+Likewise a stage that pauses at a spent rate limit is resumed once its reset comes (seconds away
+on the sandbox's compressed clock), at most ``MAX_RESUMPTIONS`` times, each pause printed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Secrets, Settings, load_settings
-from bot.pipeline import RunResult, StageContext, run_pipeline
+from bot.pipeline import RunResult, StageContext, run_resuming
 from bot.report.quarters import Quarter
 from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
 from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
@@ -36,6 +38,10 @@ from bot.sandbox.server import Knobs
 from bot.sandbox.smtp import SandboxSmtp
 from bot.sandbox.state import load_state, save_state
 from bot.store.engine import make_engine, upgrade
+
+#: Pauses at a spent rate limit the demo sleeps through before it gives up (the sandbox's clock is
+#: compressed, so each is seconds; a run that pauses more than this is a bug to report).
+MAX_RESUMPTIONS = 50
 
 STATE_FILE = "sandbox-state.json"
 DATABASE_FILE = "upkeep.db"
@@ -174,7 +180,11 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
             now=options.now or world.now,
             options={"quarter": quarter},
         )
-        run = run_pipeline(context, REGISTRY, start_over=True)
+
+        def paused(stage: str, until: str | None, seconds: float) -> None:
+            echo(f"{stage} paused: rate limited until {until or 'unknown'}; resuming in {seconds:.1f} s")
+
+        run = run_resuming(context, REGISTRY, max_resumptions=MAX_RESUMPTIONS, on_pause=paused)
         result = DemoResult(run=run, resumed=resumed, world=world)
         result.deliveries = int(run.stages.get("deliver", {}).get("delivered", 0))
         if "deliver" in run.stages:

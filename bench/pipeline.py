@@ -79,7 +79,7 @@ def run_once(
     """Child process: one whole pipeline run, resumed after each pause at the reset it names; after
     each stage, ask the parent to snapshot the server."""
     from bot.config import Secrets, load_settings
-    from bot.pipeline import StageContext, run_pipeline, stopped_until
+    from bot.pipeline import StageContext, run_resuming
     from bot.report.quarters import Quarter
     from bot.sandbox import generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
     from bot.stages import REGISTRY
@@ -129,17 +129,12 @@ def run_once(
         settings=settings, secrets=secrets, engine=engine, now=world.now, options={"quarter": quarter}
     )
     wall, cpu = time.perf_counter(), time.process_time()
-    result = run_pipeline(context, registry, start_over=True)
-    pauses, paused = 0, 0.0
-    while result.status == "paused" and pauses < MAX_RESUMPTIONS:
-        pauses += 1
-        paused += _sleep_until(next(filter(None, map(stopped_until, result.stages.values())), None))
-        result = run_pipeline(context, registry)  # resumes at the paused stage, as the next scheduled run
+    result = run_resuming(context, registry, max_resumptions=MAX_RESUMPTIONS)
     total = {
         "wall_s": time.perf_counter() - wall,
         "cpu_s": time.process_time() - cpu,
-        "paused_s": paused,
-        "pauses": pauses,
+        "paused_s": result.paused_s,
+        "pauses": result.pauses,
     }
     engine.dispose()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -158,16 +153,6 @@ def run_once(
             },
         )
     )
-
-
-def _sleep_until(until: str | None) -> float:
-    """Sleep until a pause's reset (an ISO time; the sandbox states compressed resets in real time)."""
-    from datetime import UTC, datetime
-
-    seconds = 1.0 if until is None else (datetime.fromisoformat(until) - datetime.now(UTC)).total_seconds()
-    seconds = min(max(0.0, seconds) + 0.5, 3600.0)  # a little past the reset: its second is rounded up
-    time.sleep(seconds)
-    return seconds
 
 
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:

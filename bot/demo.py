@@ -11,6 +11,8 @@ worker's schedule would, the deliver stage runs again each time a failed deliver
 clock set to that moment), until nothing is waiting or the outbox gives up. So a demo under faults
 (``--fault-rate``) retries its deliveries as production would, instead of leaving them waiting
 for a time that never comes; a rerun starts from the folder's state and finishes what is left.
+Likewise a stage that pauses at a spent rate limit is resumed once its reset comes (seconds away
+on the sandbox's compressed clock), at most ``MAX_RESUMPTIONS`` times, each pause printed.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Secrets, Settings, load_settings
-from bot.pipeline import RunResult, StageContext, run_pipeline
+from bot.pipeline import RunResult, StageContext, run_resuming
 from bot.report.quarters import Quarter
 from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
-from bot.sandbox.limits import DEFAULT_TIME_COMPRESSION
+from bot.sandbox.limits import DEFAULT_PROFILE, DEFAULT_TIME_COMPRESSION, LimitProfile
 from bot.sandbox.model import Issue, SlackMessage, World
 from bot.sandbox.notify_targets import notify_entries, notify_environment
 from bot.sandbox.repo_facts import SANDBOX_USAGE
@@ -36,6 +38,10 @@ from bot.sandbox.server import Knobs
 from bot.sandbox.smtp import SandboxSmtp
 from bot.sandbox.state import load_state, save_state
 from bot.store.engine import make_engine, upgrade
+
+#: Pauses at a spent rate limit the demo sleeps through before it gives up (the sandbox's clock is
+#: compressed, so each is seconds; a run that pauses more than this is a bug to report).
+MAX_RESUMPTIONS = 50
 
 STATE_FILE = "sandbox-state.json"
 DATABASE_FILE = "upkeep.db"
@@ -53,6 +59,8 @@ class DemoOptions:
     hostile_text: bool = False  # payloads in every free-text field (bot.sandbox.hostile)
     fault_seed: int | None = None  # which requests fail (None: the world's seed)
     now: datetime | None = None  # the run's clock; None: the world's own "now"
+    limits: str | LimitProfile | None = None  # the sandbox's limit profile (None: its default)
+    time_compression: float | None = None  # the sandbox's clock factor (None: its default)
 
 
 @dataclass
@@ -99,7 +107,8 @@ def demo_settings(options: DemoOptions, base_url: str, world: World, smtp: Sandb
     (out / "config").mkdir(parents=True, exist_ok=True)
     (out / "config" / "roster.csv").write_text(roster_csv(world), encoding="utf-8")
     (out / "config" / "ledger.csv").write_text(ledger_csv(world), encoding="utf-8")
-    overrides = sandbox_settings(base_url, world, app=options.as_app)
+    compression = DEFAULT_TIME_COMPRESSION if options.time_compression is None else options.time_compression
+    overrides = sandbox_settings(base_url, world, app=options.as_app, time_compression=compression)
     overrides.update(
         {
             "database.url": f"sqlite:///{out / DATABASE_FILE}",
@@ -117,7 +126,7 @@ def demo_settings(options: DemoOptions, base_url: str, world: World, smtp: Sandb
             "report.pledge_join_date": date(world.now.year, 1, 15),
             "report.pledge_report_url": f"https://{world.email_domains[0]}/open-source/{world.now.year}",
             # GitHub's one write a second, on the sandbox's compressed clock (its secondary limits are real).
-            "issues.seconds_between_writes": 1.0 / DEFAULT_TIME_COMPRESSION,
+            "issues.seconds_between_writes": 1.0 / compression,
             "issues.seconds_between_requests": 0.0,
             # Teams from the world's properties, topics and CODEOWNERS, so the review shows usage by team; its
             # weight rules stay off, so the demo's scores are the ones the world was designed for.
@@ -157,7 +166,13 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
         world = hostile(world)
     resumed = _prepare(options, world)
     fault_seed = options.seed if options.fault_seed is None else options.fault_seed
-    knobs = Knobs(latency_ms=options.latency_ms, fault_rate=options.fault_rate, fault_seed=fault_seed)
+    knobs = Knobs(
+        latency_ms=options.latency_ms,
+        fault_rate=options.fault_rate,
+        fault_seed=fault_seed,
+        limits=DEFAULT_PROFILE if options.limits is None else options.limits,
+        time_compression=DEFAULT_TIME_COMPRESSION if options.time_compression is None else options.time_compression,
+    )
     with SandboxServer(world, knobs=knobs) as server, SandboxSmtp(world, options.out / "tls") as smtp:
         echo(f"sandbox world (scale {options.scale}, seed {options.seed}) served at {server.base_url}")
         settings = demo_settings(options, server.base_url, world, smtp)
@@ -174,7 +189,11 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print, world
             now=options.now or world.now,
             options={"quarter": quarter},
         )
-        run = run_pipeline(context, REGISTRY, start_over=True)
+
+        def paused(stage: str, until: str | None, seconds: float) -> None:
+            echo(f"{stage} paused: rate limited until {until or 'unknown'}; resuming in {seconds:.1f} s")
+
+        run = run_resuming(context, REGISTRY, max_resumptions=MAX_RESUMPTIONS, on_pause=paused)
         result = DemoResult(run=run, resumed=resumed, world=world)
         result.deliveries = int(run.stages.get("deliver", {}).get("delivered", 0))
         if "deliver" in run.stages:

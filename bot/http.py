@@ -66,13 +66,17 @@ class RetryPolicy:
     secondary_wait_seconds: float = 60.0
 
 
+def compressed_wait(seconds: float, time_compression: float) -> float:
+    """``seconds`` of the service's clock in real seconds, when that clock runs ``time_compression`` times faster."""
+    return seconds / max(1.0, float(time_compression))
+
+
 def compressed_policy(policy: RetryPolicy, time_compression: float) -> RetryPolicy:
     """``policy`` for a service whose clock runs ``time_compression`` times faster (the sandbox)."""
-    factor = max(1.0, float(time_compression))
     return replace(
         policy,
-        secondary_wait_seconds=policy.secondary_wait_seconds / factor,
-        max_wait_seconds=policy.max_wait_seconds / factor,
+        secondary_wait_seconds=compressed_wait(policy.secondary_wait_seconds, time_compression),
+        max_wait_seconds=compressed_wait(policy.max_wait_seconds, time_compression),
     )
 
 

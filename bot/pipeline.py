@@ -7,12 +7,15 @@ stage, so the stages before it are not repeated for nothing.
 A rate limit never fails a stage: a stage that stops at a spent budget (it raises
 :class:`bot.http.RateLimited`, or its summary says ``stopped``) is recorded as ``paused`` with
 "paused: rate limited until T", the run stops there as ``paused``, and the next run resumes at
-that stage, whose own checkpoints skip what it already did.
+that stage, whose own checkpoints skip what it already did. :func:`run_resuming` does what the
+scheduler would in one process: sleep until the reset and resume, a bounded number of times (the
+demo and the bench, whose sandbox clock is compressed, so the reset is seconds away).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +66,8 @@ class RunResult:
     status: str
     stages: dict[str, Any]
     resumed_from: str | None
+    pauses: int = 0  # resumptions after a pause (run_resuming); the stages then add up every run's summaries
+    paused_s: float = 0.0  # time slept through those pauses
 
 
 def _ordered(selected: Sequence[str] | None, registry: Mapping[str, StageFunction]) -> list[str]:
@@ -157,6 +162,50 @@ def run_pipeline(
     if status == "ok":
         _save(context.engine, run_id, summaries, "ok", finished=True)
     return RunResult(run_id=run_id, status=status, stages=summaries, resumed_from=resumed_from)
+
+
+#: What a run does after a pause: told which stage paused, until when, and how long it will sleep.
+PauseHook = Callable[[str, str | None, float], None]
+
+
+def run_resuming(
+    context: StageContext,
+    registry: Mapping[str, StageFunction],
+    *,
+    max_resumptions: int,
+    start_over: bool = True,
+    on_pause: PauseHook | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunResult:
+    """Run the pipeline and, each time it pauses, sleep until the reset it names and resume it,
+    at most ``max_resumptions`` times (the result stays ``paused`` beyond that).
+
+    The stages of the result are every run's summaries, the latest per stage."""
+    result = run_pipeline(context, registry, start_over=start_over)
+    stages = dict(result.stages)
+    pauses, paused = 0, 0.0
+    while result.status == "paused" and pauses < max_resumptions:
+        stage, until = next(
+            ((name, stopped_until(summary)) for name, summary in result.stages.items() if stopped_until(summary)),
+            ("?", None),
+        )
+        seconds = seconds_until_reset(until)
+        if on_pause is not None:
+            on_pause(stage, until, seconds)
+        sleep(seconds)
+        pauses, paused = pauses + 1, paused + seconds
+        result = run_pipeline(context, registry)  # resumes at the paused stage, as the next scheduled run
+        stages.update(result.stages)
+    return RunResult(result.run_id, result.status, stages, result.resumed_from, pauses=pauses, paused_s=paused)
+
+
+def seconds_until_reset(until: str | None, *, now: datetime | None = None) -> float:
+    """How long to wait for a pause's reset (an ISO time): a little past it, as its second is rounded
+    up; a second when no time was given; never more than an hour."""
+    if until is None:
+        return 1.0
+    left = (datetime.fromisoformat(until) - (now or datetime.now(UTC))).total_seconds()
+    return min(max(0.0, left) + 0.5, 3600.0)
 
 
 def stopped_until(summary: Mapping[str, Any]) -> str | None:

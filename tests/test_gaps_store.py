@@ -159,3 +159,29 @@ def test_decoding_a_citation_of_a_later_term_is_an_error() -> None:
     terms = [Term("b", 2.0, Op.PRODUCT, (Operand("a", 2.0, ref="a"),)), Term("a", 2.0, Op.SUM, (Operand("x", 2.0),))]
     with pytest.raises(GapError, match=r"github\.com/o/p: term 'b' cites 'a'"):
         decode_terms(encode_terms(terms), "github.com/o/p")
+
+
+def test_scores_stored_in_batches_are_the_scores_computed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot written a few rows per INSERT (score's memory bound) reads back exactly as one written at once."""
+    from sqlalchemy import event
+
+    import bot.store.gaps as gaps_store
+
+    usages, investments, signals = worked_example()
+    budget = compute_budget(yearly_budget=None, developers=10, currency="USD")
+    whole = score_from_inputs(engine, usages, investments, signals, WEIGHTS, budget, NOW)
+    inserts: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO gap_score"):
+            inserts.append(len(parameters) if executemany else 1)
+
+    monkeypatch.setattr(gaps_store, "SCORE_ROWS_PER_INSERT", 2)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        batched = score_from_inputs(engine, usages, investments, signals, WEIGHTS, budget, NOW + timedelta(days=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert inserts == [2, 1]  # three upstreams, two per statement
+    expected = compute_gaps(usages, investments, signals, WEIGHTS, budget=budget)
+    assert load_scores(engine, snapshot_id=batched) == load_scores(engine, snapshot_id=whole) == expected

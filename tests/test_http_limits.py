@@ -23,7 +23,7 @@ from bot.http import (
     compressed_policy,
     make_client,
 )
-from bot.pipeline import StageContext, run_pipeline
+from bot.pipeline import StageContext, run_pipeline, run_resuming, seconds_until_reset
 
 SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}
 
@@ -202,6 +202,74 @@ def test_a_resumed_run_that_pauses_again_resumes_at_the_paused_stage(engine: Eng
     assert [r.resumed_from for r in results] == [None, "gather", "gather"]
     assert calls == ["sync", "gather", "gather", "gather", "score"]
     assert run_pipeline(context, registry).resumed_from is None  # after an ok run: from the start
+
+
+def _pausing_registry(pauses: int, reset: datetime, calls: list[str]) -> dict[str, Any]:
+    left = {"n": pauses}
+
+    def sync(_: StageContext) -> Mapping[str, Any]:
+        calls.append("sync")
+        return {"listed": 3}
+
+    def gather(_: StageContext) -> Mapping[str, Any]:
+        calls.append("gather")
+        if left["n"]:
+            left["n"] -= 1
+            raise RateLimited("https://api.github.test/graphql", reset)
+        return {"fetched": 2}
+
+    def score(_: StageContext) -> Mapping[str, Any]:
+        calls.append("score")
+        return {"scored": 1}
+
+    return {"sync": sync, "gather": gather, "score": score}
+
+
+def test_run_resuming_sleeps_until_each_reset_and_finishes_the_run(engine: Engine) -> None:
+    """What the demo and the bench do: sleep to the recorded reset, resume at the paused stage."""
+    calls: list[str] = []
+    reset = datetime.now(UTC) + timedelta(seconds=30)
+    registry = _pausing_registry(2, reset, calls)
+    context = StageContext(load_settings(None, search=False), Secrets(), engine, datetime.now(UTC))
+    slept: list[float] = []
+    told: list[tuple[str, str | None, float]] = []
+    result = run_resuming(
+        context,
+        registry,
+        max_resumptions=5,
+        sleep=slept.append,
+        on_pause=lambda stage, until, seconds: told.append((stage, until, seconds)),
+    )
+    assert result.status == "ok" and result.pauses == 2
+    assert calls == ["sync", "gather", "gather", "gather", "score"]
+    assert [stage for stage, _, _ in told] == ["gather", "gather"]
+    assert all(until == reset.isoformat() for _, until, _ in told)
+    assert all(29 < seconds <= 31 for seconds in slept) and [s for *_, s in told] == slept
+    assert result.paused_s == pytest.approx(sum(slept))
+    # every stage's latest summary, the first run's sync included
+    assert {name: info["status"] for name, info in result.stages.items()} == {
+        "sync": "ok",
+        "gather": "ok",
+        "score": "ok",
+    }
+
+
+def test_run_resuming_gives_up_after_its_bound(engine: Engine) -> None:
+    calls: list[str] = []
+    registry = _pausing_registry(10, datetime.now(UTC) - timedelta(seconds=5), calls)
+    context = StageContext(load_settings(None, search=False), Secrets(), engine, datetime.now(UTC))
+    slept: list[float] = []
+    result = run_resuming(context, registry, max_resumptions=3, sleep=slept.append)
+    assert result.status == "paused" and result.pauses == 3
+    assert calls.count("gather") == 4 and "score" not in calls
+    assert slept == [0.5, 0.5, 0.5]  # a reset already past: just past it, not a negative wait
+
+
+def test_seconds_until_reset_is_bounded() -> None:
+    now = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+    assert seconds_until_reset(None, now=now) == 1.0
+    assert seconds_until_reset((now + timedelta(seconds=2)).isoformat(), now=now) == 2.5
+    assert seconds_until_reset((now + timedelta(days=1)).isoformat(), now=now) == 3600.0
 
 
 def test_a_stage_whose_summary_says_stopped_is_paused_too(engine: Engine) -> None:

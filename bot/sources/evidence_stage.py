@@ -117,7 +117,7 @@ def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseT
     """Clients on the configured base URLs with the configured credentials (one per installation for an App)."""
     org = settings.github.orgs[0] if settings.github.orgs else settings.organisation
     api = api_client_for(settings, secrets, org, transport=transport)
-    github = GraphQLClient(api, settings.github.graphql_url)
+    github = GraphQLClient(api, settings.github.graphql_url, time_compression=settings.github.time_compression)
     by_org: dict[str, GraphQLClient] = {}
     if uses_app(settings, secrets):
         for name in settings.github.orgs:
@@ -125,7 +125,9 @@ def make_clients(settings: Settings, secrets: Secrets, *, transport: httpx.BaseT
                 by_org[name] = github
             else:
                 client = api_client_for(settings, secrets, name, transport=transport)
-                by_org[name] = GraphQLClient(client, settings.github.graphql_url)
+                by_org[name] = GraphQLClient(
+                    client, settings.github.graphql_url, time_compression=settings.github.time_compression
+                )
     oc: httpx.Client | None = None
     if settings.funding.opencollective_slug:
         oc = make_opencollective_client(settings, secrets, transport=transport)

@@ -33,6 +33,7 @@ from bot.http import (
     TokenBucket,
     bucket_for,
     compressed_policy,
+    compressed_wait,
     is_rate_limited,
     make_client,
 )
@@ -399,13 +400,14 @@ class GraphQLClient:
     client: httpx.Client
     url: str
     calls: dict[str, int] = field(default_factory=dict)
+    time_compression: float = 1.0  # the service's clock factor: a header-less limit's wait shrinks by it
 
     def query(self, query: str, variables: dict[str, Any], *, purpose: str) -> GraphQLResult:
         self.calls[purpose] = self.calls.get(purpose, 0) + 1
         response = self.client.post(self.url, json={"query": query, "variables": variables})
         if response.status_code in (401, 403, 404, 429) or response.status_code >= 500:
             if is_rate_limited(response) or "rate limit" in response.text.lower():
-                raise RateLimited(self.url, _reset_at(response))
+                raise RateLimited(self.url, _reset_at(response, self.time_compression))
             raise GitHubQueryError(f"{purpose}: GraphQL answered HTTP {response.status_code}: {response.text[:200]}")
         try:
             payload = response.json()
@@ -417,7 +419,7 @@ class GraphQLClient:
             kind = error.get("type") or (error.get("extensions") or {}).get("type")
             path = error.get("path") or []
             if kind == "RATE_LIMITED":
-                raise RateLimited(self.url, _reset_at(response))
+                raise RateLimited(self.url, _reset_at(response, self.time_compression))
             if kind == "NOT_FOUND" and path:
                 missing[str(path[0])] = str(error.get("message", "not found"))
                 continue
@@ -428,10 +430,21 @@ class GraphQLClient:
         return GraphQLResult(data, missing)
 
 
-def _reset_at(response: httpx.Response) -> datetime:
+def _reset_at(response: httpx.Response, time_compression: float = 1.0) -> datetime:
+    """When a limit answer says the budget returns; without a time, GitHub's minute on the service's clock."""
     header = response.headers.get("x-ratelimit-reset")
     if header and header.isdigit():
         return datetime.fromtimestamp(int(header), tz=UTC)
-    retry = response.headers.get("retry-after")
-    seconds = int(retry) if retry and retry.isdigit() else 60
+    seconds = _seconds(response.headers.get("retry-after"))
+    if seconds is None:
+        seconds = compressed_wait(60.0, time_compression)
     return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``retry-after`` in seconds (the compressed sandbox states fractions), or None."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 and seconds != float("inf") else None

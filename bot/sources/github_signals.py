@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.http import RateLimited
+from bot.http import RateLimited, compressed_wait
 from bot.signals.people import author_identity
 from bot.signals.records import Cached, CommitAuthor, FundingChannel, RepoObservation
 
@@ -157,13 +157,22 @@ def _history_of(repo: dict[str, Any] | None) -> dict[str, Any] | None:
     return history if isinstance(history, dict) else None
 
 
-def _errors_by_alias(payload: dict[str, Any], reset: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Errors keyed by the alias they belong to; a rate-limit error raises (GraphQL answers it with HTTP 200)."""
+#: How long a rate-limit answer without a reset time waits, on the service's clock.
+FALLBACK_LIMIT_WAIT_SECONDS = 15 * 60.0
+
+
+def _errors_by_alias(
+    payload: dict[str, Any], reset: str | None = None, time_compression: float = 1.0
+) -> dict[str, list[dict[str, Any]]]:
+    """Errors keyed by the alias they belong to; a rate-limit error raises (GraphQL answers it with HTTP 200).
+
+    Without a reset time the wait is a quarter hour of the service's clock (compressed in the sandbox)."""
     errors: dict[str, list[dict[str, Any]]] = {}
     for error in payload.get("errors") or []:
         if error.get("type") == "RATE_LIMITED":
             until = datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
-            raise RateLimited("graphql", until or datetime.now(UTC) + timedelta(minutes=15))
+            fallback = compressed_wait(FALLBACK_LIMIT_WAIT_SECONDS, time_compression)
+            raise RateLimited("graphql", until or datetime.now(UTC) + timedelta(seconds=fallback))
         path = error.get("path") or ["(query)"]
         errors.setdefault(str(path[0]), []).append(error)
     return errors
@@ -183,6 +192,7 @@ class GitHubSignalSource:
         counter: CallCounter | None = None,
         cache: ConditionalCache | None = None,
         fetch_funding_json: bool = True,
+        time_compression: float = 1.0,
     ) -> None:
         self.client = client
         self.graphql_url = graphql_url
@@ -192,6 +202,7 @@ class GitHubSignalSource:
         self.counter = counter or CallCounter()
         self.cache = cache
         self.fetch_funding_json = fetch_funding_json
+        self.time_compression = time_compression
 
     @property
     def headers(self) -> dict[str, str]:
@@ -213,9 +224,9 @@ class GitHubSignalSource:
             raise GitHubSignalsError(f"{what}: GraphQL answer is not an object")
         reset = response.headers.get("x-ratelimit-reset")
         if payload.get("data") is None and payload.get("errors"):
-            _errors_by_alias(payload, reset)  # raises on rate limits
+            _errors_by_alias(payload, reset, self.time_compression)  # raises on rate limits
             raise GitHubSignalsError(f"{what}: GraphQL refused the query: {payload['errors'][0].get('message')}")
-        _errors_by_alias(payload, reset)
+        _errors_by_alias(payload, reset, self.time_compression)
         return payload
 
     def observe(

@@ -236,6 +236,7 @@ def gather_signals(
         counter=counter,
         cache=cache,
         fetch_funding_json=config.funding_json,
+        time_compression=settings.github.time_compression,
     )
     depsdev = (
         DepsDevProjects(client, settings.registries.depsdev, counter, cache, batch_size=config.depsdev_batch_size)

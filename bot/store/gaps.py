@@ -79,6 +79,10 @@ def decode_terms(data: Sequence[Any], origin: str = "terms") -> tuple[Term, ...]
     return tuple(seen.values())
 
 
+#: Score rows per INSERT: a bounded statement, whatever the number of upstreams.
+SCORE_ROWS_PER_INSERT = 500
+
+
 def save_snapshot(
     engine: Engine,
     scores: Sequence[GapScore],
@@ -111,33 +115,36 @@ def save_snapshot(
         session.add(snapshot)
         session.flush()
         assert snapshot.id is not None
-        rows = [
-            {
-                "snapshot_id": snapshot.id,
-                "upstream_key": s.upstream,
-                "repos": s.repos,
-                "usage_weight": s.usage_weight,
-                "usage_share": s.usage_share,
-                "risk": s.risk,
-                "risk_signals": list(s.risk_signals),
-                "expected_share": s.expected_share,
-                "code_score": s.code_score,
-                "code_share": s.code_share,
-                "money": s.money,
-                "money_share": s.money_share,
-                "investment_share": s.investment_share,
-                "gap": s.gap,
-                "priority": s.priority,
-                "given": s.given,
-                "recommended": s.recommended,
-                "terms": encode_terms(s.terms),
-                "usage_by_team": [{"team": t.team, "usage": t.usage, "repos": t.repos} for t in s.usage_by_team],
-            }
-            for s in scores
-        ]
-        if rows:
-            session.execute(insert(GapScoreRow), rows)
+        for start in range(0, len(scores), SCORE_ROWS_PER_INSERT):
+            # in batches: the statement's parameters for every upstream at once were score's largest allocation
+            chunk = scores[start : start + SCORE_ROWS_PER_INSERT]
+            session.execute(insert(GapScoreRow), [_score_row(snapshot.id, s) for s in chunk])
         return snapshot.id
+
+
+def _score_row(snapshot_id: int, s: GapScore) -> dict[str, Any]:
+    """One ``gap_scores`` row's values."""
+    return {
+        "snapshot_id": snapshot_id,
+        "upstream_key": s.upstream,
+        "repos": s.repos,
+        "usage_weight": s.usage_weight,
+        "usage_share": s.usage_share,
+        "risk": s.risk,
+        "risk_signals": list(s.risk_signals),
+        "expected_share": s.expected_share,
+        "code_score": s.code_score,
+        "code_share": s.code_share,
+        "money": s.money,
+        "money_share": s.money_share,
+        "investment_share": s.investment_share,
+        "gap": s.gap,
+        "priority": s.priority,
+        "given": s.given,
+        "recommended": s.recommended,
+        "terms": encode_terms(s.terms),
+        "usage_by_team": [{"team": t.team, "usage": t.usage, "repos": t.repos} for t in s.usage_by_team],
+    }
 
 
 def _snapshot(row: GapSnapshotRow) -> GapSnapshot:

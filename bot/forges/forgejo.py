@@ -24,7 +24,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -35,7 +35,7 @@ from bot.forges.interface import ForgeError, ForgeMember, ForgeRepository, Membe
 from bot.records import UpstreamKey
 from bot.signals.people import is_bot
 from bot.signals.records import Cached, CommitAuthor, RepoObservation
-from bot.sources.contributions import Span, SpanResult
+from bot.sources.contributions import Span, SpanResult, format_moment, parse_moment
 
 if TYPE_CHECKING:
     from bot.sources.github_signals import ConditionalCache
@@ -45,14 +45,6 @@ log = logging.getLogger(__name__)
 SOURCE = "forgejo-api"
 LIMIT = 50  # Forgejo's default MAX_RESPONSE_ITEMS
 REVIEW_OPS = frozenset({"approve_pull_request", "reject_pull_request", "comment_pull"})
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ForgejoForge:
@@ -231,22 +223,28 @@ class ForgejoForge:
         commits: list[CommitAuthor] = []
         last_commit_at: datetime | None = None
         if branch:
-            params = {"sha": branch, "since": _iso(since), "until": _iso(now), "stat": "false", "files": "false"}
+            params = {
+                "sha": branch,
+                "since": format_moment(since),
+                "until": format_moment(now),
+                "stat": "false",
+                "files": "false",
+            }
             for c in self._pages(f"{base}/commits", params, cacheable=False) or ():
                 author = (c.get("commit") or {}).get("author") or {}
                 email = (author.get("email") or "").lower() or None
                 login = (c.get("author") or {}).get("login")
                 identity = str(login) if login else (email or str(author.get("name") or "unknown"))
-                commits.append(CommitAuthor(identity=identity, email=email, committed_at=_moment(author["date"])))
+                commits.append(CommitAuthor(identity=identity, email=email, committed_at=parse_moment(author["date"])))
             if commits:
                 last_commit_at = max(c.committed_at for c in commits)
             else:
                 newest = self._get(f"{base}/commits", {"sha": branch, "limit": 1, "stat": "false"}).json()
                 if isinstance(newest, list) and newest:
-                    last_commit_at = _moment(newest[0]["commit"]["author"]["date"])
+                    last_commit_at = parse_moment(newest[0]["commit"]["author"]["date"])
         releases = self._get(f"{base}/releases", {"limit": 1})
         release_list = releases.json() if releases.status_code == 200 else []
-        last_release_at = _moment(release_list[0]["published_at"]) if release_list else None
+        last_release_at = parse_moment(release_list[0]["published_at"]) if release_list else None
         funding_yml = funding_json = None
         if branch:
             for path in self.config.funding_paths:
@@ -263,7 +261,7 @@ class ForgejoForge:
             source=SOURCE,
             owner_type="Organization" if owner_is_org else "User",
             archived=bool(repo.get("archived")),
-            pushed_at=_moment(updated) if updated else None,
+            pushed_at=parse_moment(updated) if updated else None,
             last_commit_at=last_commit_at,
             last_release_at=last_release_at,
             licence_seen=False,  # Forgejo detects no licence: the registries tell
@@ -295,7 +293,7 @@ class ForgejoForge:
             for activity in (
                 self._pages(f"/users/{quote(username, safe='')}/activities/feeds", params, cacheable=False) or ()
             ):
-                moment = _moment(activity["created"])
+                moment = parse_moment(activity["created"])
                 if moment < oldest:
                     break  # newest first: everything after is older than every span asked
                 for kind, count, repo in self._counted(activity):

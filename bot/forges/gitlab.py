@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -37,7 +37,7 @@ from bot.forges.interface import ForgeError, ForgeMember, ForgeRepository, Membe
 from bot.records import UpstreamKey
 from bot.signals.people import is_bot
 from bot.signals.records import CommitAuthor, RepoObservation
-from bot.sources.contributions import Span, SpanResult
+from bot.sources.contributions import Span, SpanResult, format_moment, parse_moment
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +67,6 @@ TOKEN_BOT = re.compile(r"^(group|project)_\d+_bot")
 NOTE_TARGETS = frozenset({"Note", "DiffNote", "DiscussionNote"})
 EXPORT_POLLS = 30
 EXPORT_POLL_SECONDS = 2.0
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class GitLabForge:
@@ -273,22 +265,24 @@ class GitLabForge:
         commits: list[CommitAuthor] = []
         last_commit_at: datetime | None = None
         if branch:
-            params = {"ref_name": branch, "since": _iso(since), "until": _iso(now)}
+            params = {"ref_name": branch, "since": format_moment(since), "until": format_moment(now)}
             for c in self._pages(f"/projects/{pid}/repository/commits", params) or ():
                 email = (c.get("author_email") or "").lower() or None
                 identity = email or str(c.get("author_name") or "unknown")
                 if is_bot(str(c.get("author_name") or ""), None, self.bots):
                     identity = str(c.get("author_name"))  # a bot's name says it is one when its e-mail does not
-                commits.append(CommitAuthor(identity=identity, email=email, committed_at=_moment(c["committed_date"])))
+                commits.append(
+                    CommitAuthor(identity=identity, email=email, committed_at=parse_moment(c["committed_date"]))
+                )
             if commits:
                 last_commit_at = max(c.committed_at for c in commits)
             else:
                 newest = self._get(f"/projects/{pid}/repository/commits", {"ref_name": branch, "per_page": 1}).json()
                 if isinstance(newest, list) and newest:
-                    last_commit_at = _moment(newest[0]["committed_date"])
+                    last_commit_at = parse_moment(newest[0]["committed_date"])
         releases = self._get(f"/projects/{pid}/releases", {"per_page": 1, "order_by": "released_at", "sort": "desc"})
         release_list = releases.json() if releases.status_code == 200 else []
-        last_release_at = _moment(release_list[0]["released_at"]) if release_list else None
+        last_release_at = parse_moment(release_list[0]["released_at"]) if release_list else None
         licence = project.get("license") or None
         licence_key = str(licence.get("key", "")).lower() if isinstance(licence, dict) else None
         spdx = LICENCE_KEYS.get(licence_key) if licence_key else None
@@ -307,7 +301,7 @@ class GitLabForge:
             source=SOURCE,
             owner_type="Organization" if namespace.get("kind") == "group" else "User",
             archived=bool(project.get("archived")),
-            pushed_at=_moment(activity) if activity else None,
+            pushed_at=parse_moment(activity) if activity else None,
             last_commit_at=last_commit_at,
             last_release_at=last_release_at,
             licence_spdx=spdx,
@@ -362,7 +356,7 @@ class GitLabForge:
         for event in (
             self._pages(f"/users/{user['id']}/events", {"after": after, "before": before, "sort": "asc"}) or ()
         ):
-            moment = _moment(event["created_at"])
+            moment = parse_moment(event["created_at"])
             action = str(event.get("action_name", ""))
             target = event.get("target_type")
             if action.startswith("pushed") and event.get("push_data"):
@@ -374,11 +368,11 @@ class GitLabForge:
                 target in NOTE_TARGETS and (event.get("note") or {}).get("noteable_type") == "MergeRequest"
             ):
                 add(event.get("project_id"), "review", moment)
-        window = {"scope": "all", "author_username": user["username"], "created_after": _iso(span.start)}
-        window["created_before"] = _iso(span.end)
+        window = {"scope": "all", "author_username": user["username"], "created_after": format_moment(span.start)}
+        window["created_before"] = format_moment(span.end)
         for mr in self._pages("/merge_requests", {**window, "state": "all"}) or ():
             kind = "pr_merged" if mr.get("state") == "merged" else "pr_opened"
-            add(mr.get("project_id"), kind, _moment(mr["created_at"]))
+            add(mr.get("project_id"), kind, parse_moment(mr["created_at"]))
         for issue in self._pages("/issues", {**window, "state": "all"}) or ():
-            add(issue.get("project_id"), "issue", _moment(issue["created_at"]))
+            add(issue.get("project_id"), "issue", parse_moment(issue["created_at"]))
         return results

@@ -129,7 +129,8 @@ class SpanResult:
     cut_short: bool = False
 
 
-def _moment(text: str) -> datetime:
+def parse_moment(text: str) -> datetime:
+    """A forge's ISO 8601 timestamp (``Z`` or an offset) as an aware UTC datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
@@ -146,7 +147,7 @@ def parse_collection(span: Span, collection: dict[str, Any], web_host: str) -> S
             if page["pageInfo"]["hasNextPage"]:
                 result.cut_short = True
             for node in page["nodes"]:
-                moment = _moment(node["occurredAt"])
+                moment = parse_moment(node["occurredAt"])
                 if not span.start <= moment < span.end:
                     continue  # the API's bounds are inclusive; ours are [start, end)
                 if list_name.startswith("commit"):
@@ -173,7 +174,7 @@ class GitHubContributionSource:
 
     def _ask(self, spans: Sequence[Span]) -> list[SpanResult]:
         start, end = spans[0].start, spans[0].end
-        variables: dict[str, Any] = {"from": _iso(start), "to": _iso(end - timedelta(seconds=1))}
+        variables: dict[str, Any] = {"from": format_moment(start), "to": format_moment(end - timedelta(seconds=1))}
         variables.update({f"l{i}": s.account for i, s in enumerate(spans)})
         answer = self.gql.query(contributions_query(len(spans)), variables, purpose="contributions")
         out = []
@@ -220,5 +221,6 @@ class GitHubContributionSource:
                 yield result
 
 
-def _iso(moment: datetime) -> str:
+def format_moment(moment: datetime) -> str:
+    """``moment`` as the ``YYYY-MM-DDTHH:MM:SSZ`` forges take in queries."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

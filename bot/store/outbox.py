@@ -46,28 +46,6 @@ def load_latest_by_subject(session: Session, *, channel: str, target: str, prefi
     return {row.subject: row for row in session.exec(statement)}
 
 
-def load_last_delivered(
-    session: Session, *, channel: str, target: str, subject: str, not_prefix: str | None = None
-) -> OutboxRow | None:
-    """The newest delivered row of a subject (e.g. the last digest posted to a channel).
-
-    ``not_prefix`` leaves out rows whose key starts with it (this week's digest and its edits).
-    """
-    statement = (
-        select(OutboxRow)
-        .where(
-            OutboxRow.channel == channel,
-            OutboxRow.target == target,
-            OutboxRow.subject == subject,
-            OutboxRow.state == "delivered",
-        )
-        .order_by(col(OutboxRow.id).desc())
-    )
-    if not_prefix is not None:
-        statement = statement.where(~col(OutboxRow.key).startswith(not_prefix, autoescape=True))
-    return session.exec(statement).first()
-
-
 def load_last_digest(session: Session, *, not_period: str) -> OutboxRow | None:
     """The newest digest delivered on any channel (Slack, Mattermost, Matrix, Teams, email), leaving out
     those of ``not_period`` (this week's, and their edits): the point the next digest counts changes from."""

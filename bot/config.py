@@ -76,6 +76,12 @@ class GitHubSettings(_Section):
     people_per_query: int = Field(
         default=10, ge=1, le=12, description="Accounts per contributions query (13 pass GraphQL's 500,000 nodes)."
     )
+    contribution_repositories: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Room per contribution list on the first ask (points grow with it); fuller lists are asked again.",
+    )
     report_poll_seconds: float = Field(default=1.0, ge=0, description="First wait between SBOM report polls.")
     report_poll_attempts: int = Field(default=10, ge=1, description="Polls before a report is given up for this run.")
 

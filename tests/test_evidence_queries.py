@@ -55,7 +55,7 @@ def test_a_wrong_field_would_be_caught(github_schema: GraphQLSchema) -> None:
     assert [e.message for e in validate(github_schema, parse(broken))]
 
 
-def test_contributions_asks_every_repository_the_api_allows() -> None:
+def test_contributions_sets_the_room_of_all_four_lists_by_one_variable() -> None:
     query = contributions_query(2)
-    assert query.count("maxRepositories: 100") == 4
+    assert query.count("maxRepositories: $repositories") == 4 and "$repositories: Int!" in query
     assert "p1: user(login: $l1)" in query

@@ -239,3 +239,39 @@ def test_money_keeps_its_currency(gathered: tuple[Engine, Settings, Clients]) ->
     assert "USD" in currencies and "EUR" in currencies
     assert all(isinstance(p.amount, Decimal) and p.amount > 0 for p in payments)
     assert all(p.paid_on.tzinfo == UTC for p in payments)
+
+
+def _gather_contributions_at(sandbox: RunningSandbox, tmp_path: Path, room: int) -> tuple[Engine, int, int]:
+    """Contributions gathered into a fresh store with ``room`` repositories per list on the first ask:
+    the store, the contributions queries asked and the GraphQL points the sandbox charged."""
+    sandbox.router.knobs = Knobs()
+    engine = make_engine(f"sqlite:///{tmp_path / f'room-{room}.db'}")
+    SQLModel.metadata.create_all(engine)
+    seed_resolutions(engine, sandbox.world)
+    settings = evidence_settings(sandbox, tmp_path, **{"github.contribution_repositories": room})
+    clients = make_clients(settings, secrets_of(sandbox))
+    before = sandbox.router.stats()
+    summary = gather_evidence(
+        engine, settings, secrets_of(sandbox), now=sandbox.world.now, clients=clients, parts=("people", "contributions")
+    )
+    assert summary.stopped is None
+    after = sandbox.router.stats()
+    queries = after["by_service"].get("/api/graphql", 0) - before["by_service"].get("/api/graphql", 0)
+    points = after["points_by_service"].get("/api/graphql", 0) - before["points_by_service"].get("/api/graphql", 0)
+    return engine, queries, points
+
+
+def test_a_small_first_room_gives_the_same_counts_for_fewer_points(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    """Room for one repository per list: every account with more is asked again with room for all
+    of them, so the counts still equal the truth, and the points are fewer than with room for 100."""
+    narrow, narrow_queries, narrow_points = _gather_contributions_at(sandbox, tmp_path, 1)
+    wide, wide_queries, wide_points = _gather_contributions_at(sandbox, tmp_path, 100)
+    expected = truth(sandbox.world)["contributions"]
+    for engine in (narrow, wide):
+        with Session(engine) as session:
+            for name, q_start, q_end in quarters(sandbox.world.now, 6):
+                got = store.load_contribution_counts(session, start=q_start, end=q_end, bounds="[start, end)")
+                assert _plain(got) == expected["quarters"][name], name
+        engine.dispose()
+    assert narrow_queries > wide_queries  # some accounts had more than one repository in a list: asked again
+    assert 0 < narrow_points < wide_points / 3

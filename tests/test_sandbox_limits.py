@@ -45,10 +45,17 @@ def test_graphql_cost_follows_the_published_formula() -> None:
     # GitHub's own worked example: 50 repositories + 50 x 10 issues = 550 nodes, two connections -> 1 point
     assert graphql_cost(DOCS_EXAMPLE).nodes == 550
     assert graphql_cost(DOCS_EXAMPLE).cost == 1
-    # upkeep's contributions query: four lists of up to 100 repositories, each with a connection of 100
-    assert graphql_cost(contributions_query(1)).cost == 4
-    assert graphql_cost(contributions_query(10)).cost == 40
-    assert graphql_cost(contributions_query(50)).cost == 200
+    # upkeep's contributions query: four lists with room for 100 repositories, each with a connection of 100
+    full = {"repositories": 100}
+    assert graphql_cost(contributions_query(1), full).cost == 4
+    assert graphql_cost(contributions_query(10), full).cost == 40
+    assert graphql_cost(contributions_query(50), full).cost == 200
+    # the room is the price: room for 10 repositories per list costs a tenth
+    assert graphql_cost(contributions_query(10), {"repositories": 10}).cost == 4
+    assert (
+        graphql_cost(contributions_query(10), {"repositories": 10}).nodes * 10
+        == graphql_cost(contributions_query(10), full).nodes
+    )
     # variables count like literals
     query = "query($n: Int!) { viewer { repositories(first: $n) { nodes { issues(first: 100) { totalCount } } } } }"
     literal = query.replace("($n: Int!)", "").replace("$n", "100")
@@ -59,7 +66,7 @@ def test_graphql_cost_follows_the_published_formula() -> None:
 def test_the_node_limit_is_an_error_inside_http_200(world: World) -> None:
     router = router_of(world, Knobs())
     with client(router) as c:
-        over = c.post("/api/graphql", json={"query": contributions_query(50), "variables": {}})
+        over = c.post("/api/graphql", json={"query": contributions_query(50), "variables": {"repositories": 100}})
         under = c.post("/api/graphql", json={"query": "{ viewer { login } rateLimit { cost limit remaining } }"})
     assert over.status_code == 200
     [error] = over.json()["errors"]
@@ -71,7 +78,11 @@ def test_graphql_charges_the_formula_and_reports_it(world: World) -> None:
     router = router_of(world, Knobs(time_compression=1))
     query = contributions_query(10) + "\nquery Probe { rateLimit { cost used remaining limit } }"
     with client(router) as c:
-        variables = {"from": "2026-01-01T00:00:00Z", "to": "2026-03-31T00:00:00Z"}
+        variables: dict[str, object] = {
+            "from": "2026-01-01T00:00:00Z",
+            "to": "2026-03-31T00:00:00Z",
+            "repositories": 100,
+        }
         variables.update({f"l{i}": "alice" for i in range(10)})
         answer = c.post("/api/graphql", json={"query": query, "variables": variables, "operationName": "Contributions"})
         probe = c.post("/api/graphql", json={"query": "{ rateLimit { cost used remaining limit } }"})
@@ -86,7 +97,11 @@ def test_the_log_counts_the_points_answered_requests_spent(world: World) -> None
     tiny = replace(profile("personal-token"), name="tiny", rest_per_hour=3)
     router = router_of(world, Knobs(limits=tiny, time_compression=1))
     with client(router) as c:
-        variables = {"from": "2026-01-01T00:00:00Z", "to": "2026-03-31T00:00:00Z"}
+        variables: dict[str, object] = {
+            "from": "2026-01-01T00:00:00Z",
+            "to": "2026-03-31T00:00:00Z",
+            "repositories": 100,
+        }
         variables.update({f"l{i}": "alice" for i in range(10)})
         for _ in range(2):
             c.post("/api/graphql", json={"query": contributions_query(10), "variables": variables})
@@ -174,7 +189,7 @@ def test_profiles_are_named_and_off_means_none() -> None:
 def test_off_enforces_nothing(world: World) -> None:
     router = router_of(world, Knobs(limits="off"))
     with client(router) as c:
-        over = c.post("/api/graphql", json={"query": contributions_query(50), "variables": {}})
+        over = c.post("/api/graphql", json={"query": contributions_query(50), "variables": {"repositories": 100}})
     assert "MAX_NODE_LIMIT_EXCEEDED" not in over.text
 
 

@@ -3,8 +3,16 @@
 Cost grows with people, not with people × upstreams: one GraphQL query asks for several accounts
 at once through aliases (``p0: user(login: $l0)``, ``github.people_per_query`` of them, default
 10) and gets every repository each contributed to in the span, through the four
-``*ContributionsByRepository(maxRepositories: 100)`` lists. Repositories are joined with the
-resolved upstreams locally, afterwards.
+``*ContributionsByRepository(maxRepositories: $repositories)`` lists. Repositories are joined with
+the resolved upstreams locally, afterwards.
+
+Points: GitHub charges each repository a list may hold as one request of its ``contributions``
+connection, so a list's room, not what it returns, sets the price: 10 people with room for 100
+repositories in each of the four lists cost 40 points, with room for 10 cost 4. Most people
+contribute to a few repositories a quarter, so the first ask leaves room for
+``github.contribution_repositories`` (default 10); an account whose list is fuller than that (its
+``totalRepositoriesWith…`` count says so) is asked again with room for all of them, up to 100.
+The counts are the same as asking with room for 100 every time; the points are a tenth.
 
 Spans are calendar quarters (a ``contributionsCollection`` may not exceed one year): one fetch of
 each quarter serves both the review's quarters and the trailing window, counted locally from the
@@ -32,7 +40,8 @@ from bot.sources.github_client import GraphQLClient
 
 log = logging.getLogger(__name__)
 
-MAX_REPOSITORIES = 100
+MAX_REPOSITORIES = 100  # GitHub's most per list
+FIRST_REPOSITORIES = 10  # room per list on the first ask (``github.contribution_repositories``)
 PAGE = 100
 MIN_SPAN = timedelta(hours=1)  # below this a cut-short list is taken as it is (and logged)
 
@@ -52,13 +61,13 @@ fragment Contributions on User {{
     totalRepositoriesWithContributedIssues
     totalRepositoriesWithContributedPullRequests
     totalRepositoriesWithContributedPullRequestReviews
-    commitContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt commitCount"}
+    commitContributionsByRepository(maxRepositories: $repositories) {{{_LIST % "occurredAt commitCount"}
     }}
-    issueContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt"}
+    issueContributionsByRepository(maxRepositories: $repositories) {{{_LIST % "occurredAt"}
     }}
-    pullRequestContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt pullRequest { merged }"}
+    pullRequestContributionsByRepository(maxRepositories: $repositories) {{{_LIST % "occurredAt pullRequest { merged }"}
     }}
-    pullRequestReviewContributionsByRepository(maxRepositories: 100) {{{_LIST % "occurredAt"}
+    pullRequestReviewContributionsByRepository(maxRepositories: $repositories) {{{_LIST % "occurredAt"}
     }}
   }}
 }}
@@ -72,10 +81,12 @@ _LISTS = (
 
 
 def contributions_query(count: int) -> str:
-    """The query for ``count`` accounts over one span (variables ``$from``, ``$to``, ``$l0`` …)."""
+    """The query for ``count`` accounts over one span (variables ``$from``, ``$to``, ``$repositories``,
+    ``$l0`` …)."""
     params = ", ".join(f"$l{i}: String!" for i in range(count))
     fields = "\n".join(f"  p{i}: user(login: $l{i}) {{ ...Contributions }}" for i in range(count))
-    return f"query Contributions($from: DateTime!, $to: DateTime!, {params}) {{\n{fields}\n}}\n{CONTRIBUTIONS_FRAGMENT}"
+    head = f"query Contributions($from: DateTime!, $to: DateTime!, $repositories: Int!, {params})"
+    return f"{head} {{\n{fields}\n}}\n{CONTRIBUTIONS_FRAGMENT}"
 
 
 def quarter_start(moment: datetime) -> datetime:
@@ -120,13 +131,16 @@ class Span:
 
 @dataclass
 class SpanResult:
-    """What GitHub said about one span: counts by (repository, kind, instant), or that it must be split."""
+    """What GitHub said about one span: counts by (repository, kind, instant), that it must be split
+    (``cut_short``), or that it must be asked again with room for ``room_needed`` repositories."""
 
     span: Span
     counts: dict[tuple[str, str, datetime], int] = field(default_factory=dict)
     missing: bool = False
     restricted: int = 0
     cut_short: bool = False
+    room_needed: int = 0
+    room: int = MAX_REPOSITORIES  # repositories per list it was asked with
 
 
 def parse_moment(text: str) -> datetime:
@@ -134,13 +148,21 @@ def parse_moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def parse_collection(span: Span, collection: dict[str, Any], web_host: str) -> SpanResult:
-    """A ``ContributionsCollection`` answer as counts; ``cut_short`` when any list was truncated."""
-    result = SpanResult(span, restricted=int(collection.get("restrictedContributionsCount") or 0))
+def parse_collection(span: Span, collection: dict[str, Any], web_host: str, room: int = MAX_REPOSITORIES) -> SpanResult:
+    """A ``ContributionsCollection`` answer, asked with ``room`` repositories per list, as counts.
+
+    A list as full as its room with more repositories behind it sets ``room_needed`` (room for all
+    of them, up to GitHub's 100); one that is still cut short at 100, or a repository with more
+    contributions than one page, sets ``cut_short``."""
+    result = SpanResult(span, restricted=int(collection.get("restrictedContributionsCount") or 0), room=room)
     for list_name, total_name in _LISTS:
         entries = collection.get(list_name) or []
-        if len(entries) < int(collection.get(total_name) or 0) and len(entries) >= MAX_REPOSITORIES:
-            result.cut_short = True
+        total = int(collection.get(total_name) or 0)
+        if len(entries) < total and len(entries) >= room:
+            if room < MAX_REPOSITORIES:
+                result.room_needed = max(result.room_needed, min(MAX_REPOSITORIES, total))
+            else:
+                result.cut_short = True
         for entry in entries:
             repository = f"{web_host}/{entry['repository']['nameWithOwner']}".lower()
             page = entry["contributions"]
@@ -165,16 +187,30 @@ def parse_collection(span: Span, collection: dict[str, Any], web_host: str) -> S
 
 
 class GitHubContributionSource:
-    """Asks GitHub for spans, several accounts per query; splits spans whose lists were cut short."""
+    """Asks GitHub for spans, several accounts per query; asks again with more room the accounts
+    whose lists were full, and splits spans whose lists were cut short at GitHub's 100."""
 
     def __init__(
-        self, gql: GraphQLClient, *, web_host: str = "github.com", per_query: int = 10, workers: int = 1
+        self,
+        gql: GraphQLClient,
+        *,
+        web_host: str = "github.com",
+        per_query: int = 10,
+        workers: int = 1,
+        first_room: int = FIRST_REPOSITORIES,
     ) -> None:
         self.gql, self.web_host, self.per_query, self.workers = gql, web_host, per_query, workers
+        self.first_room = max(1, min(MAX_REPOSITORIES, first_room))
+        self.asked_again = 0  # spans asked again with more room, for the log
 
-    def _ask(self, spans: Sequence[Span]) -> list[SpanResult]:
+    def _ask(self, batch: tuple[int, Sequence[Span]]) -> list[SpanResult]:
+        room, spans = batch
         start, end = spans[0].start, spans[0].end
-        variables: dict[str, Any] = {"from": format_moment(start), "to": format_moment(end - timedelta(seconds=1))}
+        variables: dict[str, Any] = {
+            "from": format_moment(start),
+            "to": format_moment(end - timedelta(seconds=1)),
+            "repositories": room,
+        }
         variables.update({f"l{i}": s.account for i, s in enumerate(spans)})
         answer = self.gql.query(contributions_query(len(spans)), variables, purpose="contributions")
         out = []
@@ -183,34 +219,39 @@ class GitHubContributionSource:
             if user is None:
                 out.append(SpanResult(span, missing=True))
                 continue
-            out.append(parse_collection(span, user["contributionsCollection"], self.web_host))
+            out.append(parse_collection(span, user["contributionsCollection"], self.web_host, room))
         return out
 
     def fetch(self, spans: Sequence[Span]) -> Iterator[SpanResult]:
         """Complete results (never cut short, unless a span is already under an hour long), in batches."""
-        pending: dict[tuple[datetime, datetime], list[Span]] = {}
+        # spans by (start, end, room per list): one query asks accounts of one span at one room
+        pending: dict[tuple[datetime, datetime, int], list[Span]] = {}
         for span in spans:
-            pending.setdefault((span.start, span.end), []).append(span)
+            pending.setdefault((span.start, span.end, self.first_room), []).append(span)
         while pending:
-            # up to ``workers`` queries asked at once; the halves of spans split here come in the next round
-            batches: list[list[Span]] = []
+            # up to ``workers`` queries asked at once; spans asked again or split here come in the next round
+            batches: list[tuple[int, list[Span]]] = []
             while pending and len(batches) < self.workers:
                 key = next(iter(pending))
                 group = pending[key]
-                batches.append(group[: self.per_query])
+                batches.append((key[2], group[: self.per_query]))
                 if group[self.per_query :]:
                     pending[key] = group[self.per_query :]
                 else:
                     del pending[key]
             for result in itertools.chain.from_iterable(map_ahead(self._ask, batches, workers=self.workers)):
                 span = result.span
+                if result.room_needed:  # asked again, whole, with room for every repository
+                    self.asked_again += 1
+                    pending.setdefault((span.start, span.end, result.room_needed), []).append(span)
+                    continue
                 if result.cut_short and span.end - span.start > MIN_SPAN:
                     middle = span.start + (span.end - span.start) / 2
                     for half in (
                         Span(span.account, span.segment, span.start, middle),
                         Span(span.account, span.segment, middle, span.end),
                     ):
-                        pending.setdefault((half.start, half.end), []).append(half)
+                        pending.setdefault((half.start, half.end, result.room), []).append(half)
                     yield SpanResult(span, cut_short=True)
                     continue
                 if result.cut_short:
@@ -219,6 +260,8 @@ class GitHubContributionSource:
                     )
                     result.cut_short = False
                 yield result
+        if self.asked_again:
+            log.info("contributions: %d account-spans asked again with room for more repositories", self.asked_again)
 
 
 def format_moment(moment: datetime) -> str:

@@ -232,6 +232,7 @@ def _fetch_by_installation(
                 web_host=settings.github.web_host,
                 per_query=settings.github.people_per_query,
                 workers=settings.github.max_concurrent_queries,
+                first_room=settings.github.contribution_repositories,
             ),
             group,
         )

@@ -86,7 +86,8 @@ def contributions_query(count: int) -> str:
     params = ", ".join(f"$l{i}: String!" for i in range(count))
     fields = "\n".join(f"  p{i}: user(login: $l{i}) {{ ...Contributions }}" for i in range(count))
     head = f"query Contributions($from: DateTime!, $to: DateTime!, $repositories: Int!, {params})"
-    return f"{head} {{\n{fields}\n}}\n{CONTRIBUTIONS_FRAGMENT}"
+    # rateLimit's cost is free to ask and says what GitHub charged: the points are counted, not estimated
+    return f"{head} {{\n{fields}\n  rateLimit {{ cost }}\n}}\n{CONTRIBUTIONS_FRAGMENT}"
 
 
 def quarter_start(moment: datetime) -> datetime:

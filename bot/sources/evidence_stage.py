@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -76,7 +76,9 @@ class EvidenceSummary:
     unattributed_payments: int = 0
     ledger_problems: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
+    points: dict[str, int] = field(default_factory=dict)  # GraphQL points charged, by purpose (rateLimit.cost)
     queries_by_org: dict[str, int] = field(default_factory=dict)  # GraphQL queries per App installation
+    points_by_org: dict[str, int] = field(default_factory=dict)  # GraphQL points per App installation
     stopped: str | None = None
     rate_days_added: int = 0  # ECB reference-rate days added to the store
     rates_problem: str | None = None  # why the ECB rates could not be fetched (payments may stay unconverted)
@@ -106,9 +108,16 @@ class Clients:
 
     def calls(self) -> dict[str, int]:
         """Queries sent by purpose, over every client."""
+        return self._summed("calls")
+
+    def points(self) -> dict[str, int]:
+        """GraphQL points GitHub charged by purpose (queries that ask for their cost), over every client."""
+        return self._summed("points")
+
+    def _summed(self, counter: Literal["calls", "points"]) -> dict[str, int]:
         total: dict[str, int] = {}
         for client in {id(c): c for c in (self.github, *self.by_org.values())}.values():
-            for purpose, count in client.calls.items():
+            for purpose, count in getattr(client, counter).items():
                 total[purpose] = total.get(purpose, 0) + count
         return total
 
@@ -471,7 +480,9 @@ def gather_evidence(
     summary.calls = clients.calls()
     for name, forge in clients.forges.items():
         summary.calls[f"forge:{name}"] = int(getattr(forge, "calls", 0))
+    summary.points = clients.points()
     summary.queries_by_org = {org: sum(client.calls.values()) for org, client in clients.by_org.items()}
+    summary.points_by_org = {org: sum(client.points.values()) for org, client in clients.by_org.items()}
     return summary
 
 
@@ -518,6 +529,10 @@ def describe_evidence(summary: EvidenceSummary) -> str:
         f"{summary.restricted} restricted contributions not visible",
         f"money: payments {money or 'none'} ({summary.unattributed_payments} unattributed); calls: {calls or 'none'}",
     ]
+    spent = summary.points.get("contributions", 0)
+    if spent:
+        per = spent / summary.segments_fetched if summary.segments_fetched else 0.0
+        lines.append(f"GraphQL points: contributions {spent} ({per:.2f} per account-quarter fetched)")
     lines.append(f"rates: {summary.rate_days_added} ECB reference-rate days added")
     if summary.rates_problem:
         lines.append(

@@ -19,6 +19,7 @@ into :class:`~bot.http.RateLimited` (a client ``response`` event hook never sees
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -395,15 +396,19 @@ class GraphQLResult:
 
 @dataclass
 class GraphQLClient:
-    """Posts queries to ``url`` and counts them by purpose (for summaries and the benchmark)."""
+    """Posts queries to ``url`` and counts them by purpose (for summaries and the benchmark), with
+    the points GitHub charged for them where a query asks for its ``rateLimit { cost }``."""
 
     client: httpx.Client
     url: str
     calls: dict[str, int] = field(default_factory=dict)
     time_compression: float = 1.0  # the service's clock factor: a header-less limit's wait shrinks by it
+    points: dict[str, int] = field(default_factory=dict)
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def query(self, query: str, variables: dict[str, Any], *, purpose: str) -> GraphQLResult:
-        self.calls[purpose] = self.calls.get(purpose, 0) + 1
+        with self._count_lock:
+            self.calls[purpose] = self.calls.get(purpose, 0) + 1
         response = self.client.post(self.url, json={"query": query, "variables": variables})
         if response.status_code in (401, 403, 404, 429) or response.status_code >= 500:
             if is_rate_limited(response) or "rate limit" in response.text.lower():
@@ -427,6 +432,10 @@ class GraphQLClient:
         data = payload.get("data")
         if not isinstance(data, dict):
             raise GitHubQueryError(f"{purpose}: GraphQL answered without data")
+        cost = (data.get("rateLimit") or {}).get("cost")
+        if isinstance(cost, int):
+            with self._count_lock:
+                self.points[purpose] = self.points.get(purpose, 0) + cost
         return GraphQLResult(data, missing)
 
 

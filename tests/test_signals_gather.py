@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from bot.cli.app import AppContext
 from bot.config import GitHubSettings, RegistrySettings, Secrets, Settings, SignalsSettings
 from bot.http import RateLimited, make_client
 from bot.pipeline import StageContext
+from bot.resolve.stage import resolve_all
 from bot.sandbox.github_graphql import github_schema
 from bot.sandbox.model import Commit, Release, UpstreamRepo
 from bot.sources.github_signals import history_query, signals_query
@@ -30,6 +32,7 @@ from bot.store.tables import (
     HttpCacheRow,
     LicenceDriftRow,
     PackageResolutionRow,
+    RegistrySignalsRow,
     SignalScanRow,
     UpstreamRow,
     UpstreamSignalRow,
@@ -360,3 +363,42 @@ def test_previous_licences_are_read_for_a_whole_batch_at_once(engine: Engine) ->
             session, upstream_keys=["h/a/one", "h/a/two", "h/a/three", "h/a/four", "h/a/five"], before_scan_id=third
         )
     assert found == {"h/a/one": "BUSL-1.1", "h/a/two": "MIT", "h/a/three": None}
+
+
+def _resolve_npm_proj(engine: Engine, answer: httpx.Response) -> None:
+    """The resolve stage, refreshing npm/proj against a registry that gives ``answer``."""
+
+    def registry(request: httpx.Request) -> httpx.Response:
+        return answer if request.url.path == "/proj" else httpx.Response(404)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(registry)) as http:
+            await resolve_all(engine, Settings(), http, now=NOW, refresh=True)
+
+    asyncio.run(run())
+
+
+def test_signals_come_from_what_resolve_read_without_decoding_the_document_again(engine: Engine) -> None:
+    seed(engine)
+    packument = json.loads((FUNDING / "npm_is-stream.json").read_bytes())
+    packument["repository"] = {"type": "git", "url": "git+https://gitlab.com/group/proj.git"}
+    with session_scope(engine) as session:
+        component = session.exec(select(ComponentRow)).one()
+        component.ecosystem, component.purl = "npm", "pkg:npm/proj@1.0.0"
+        session.add(component)
+    _resolve_npm_proj(engine, httpx.Response(200, json=packument, headers={"etag": '"v1"'}))
+    with session_scope(engine) as session:
+        resolution = session.exec(select(PackageResolutionRow)).one()
+        assert resolution.upstream_key == "gitlab.com/group/proj"
+        # the stored document can no longer be decoded: the signals must come from what resolve read
+        cached = session.exec(select(HttpCacheRow).where(HttpCacheRow.url == "https://registry.npmjs.org/proj")).one()
+        cached.body = b"{ not json"
+        session.add(cached)
+    summary = gather_signals(engine, settings(), SECRETS, client(FakeGitHub(world())), now=NOW)
+    gitlab = rows(engine, summary.scan_id)["gitlab.com/group/proj"]
+    assert (gitlab.licence, gitlab.sources["licence"], gitlab.deprecated) == ("MIT", "npm", False)
+    assert [(c["url"], c["source"]) for c in gitlab.funding] == [("https://github.com/sponsors/sindresorhus", "npm")]
+    # the package is gone from the registry now: what its old document said is forgotten with it
+    _resolve_npm_proj(engine, httpx.Response(404))
+    with Session(engine) as session:
+        assert session.exec(select(RegistrySignalsRow)).all() == []

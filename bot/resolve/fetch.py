@@ -31,8 +31,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.http import RateLimited, TokenBucket
+from bot.http import RateLimited, TokenBucket, cache_key
 from bot.resolve.interface import BAD_DOCUMENT, REGISTRY_404, RegistryRateLimited, RegistryUnavailable, Unresolved
+from bot.signals.registry import PackageSignals
 
 MAX_CACHED_BODY = 4 * 1024 * 1024  # larger bodies are not stored for revalidation
 
@@ -174,6 +175,18 @@ class Fetcher:
         self._shared: dict[str, asyncio.Task[FetchResult]] = {}
         self._pace_locks: dict[str, asyncio.Lock] = {}
         self._last_sent: dict[str, float] = {}  # registry base -> monotonic time of its last paced request
+        # document cache key -> (source, what it says for the signals stage; None: nothing readable)
+        self.registry_signals: dict[str, tuple[str, PackageSignals | None]] = {}
+
+    def note_signals(self, url: str, source: str, signals: PackageSignals | None) -> None:
+        """Keep what a registry document a resolver just decoded says for the signals stage, so that
+        stage reads it from the store instead of decoding the document again."""
+        self.registry_signals[cache_key(url)] = (source, signals)
+
+    def take_signals(self) -> dict[str, tuple[str, PackageSignals | None]]:
+        """What :meth:`note_signals` kept since the last call (the stage writes it with its batch)."""
+        taken, self.registry_signals = self.registry_signals, {}
+        return taken
 
     def registry_of(self, url: str) -> str:
         """The limiter key of ``url``: the configured registry base it starts with, else its origin."""

@@ -9,6 +9,7 @@ from urllib.parse import quote, unquote
 from bot.resolve.fetch import Fetcher, json_at
 from bot.resolve.interface import Outcome, PackageRef, Resolution, Unresolved
 from bot.resolve.repo_url import Candidate, choose_repository
+from bot.signals.registry import npm_signals
 
 
 def npm_name(package: PackageRef) -> str:
@@ -42,6 +43,7 @@ class NpmResolver:
     async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
         result = await client.get(f"{self.base_url}/{quote(npm_name(package), safe='@')}")
         doc = json_at(result)
+        client.note_signals(result.url, "npm", None if isinstance(doc, Unresolved) else npm_signals(doc))
         if isinstance(doc, Unresolved):
             return doc
         provenance = "npm:repository"

@@ -20,6 +20,7 @@ from typing import Any
 from bot.resolve.fetch import Fetcher, json_at
 from bot.resolve.interface import Outcome, PackageRef, Unresolved
 from bot.resolve.repo_url import Candidate, choose_repository
+from bot.signals.registry import pypi_signals
 
 # Well-known labels after PEP 753 normalisation (https://packaging.python.org/en/latest/specifications/well-known-project-urls/).
 SOURCE_LABELS = ("source", "repository", "sourcecode", "github", "code", "sourcerepository", "git", "gitlab")
@@ -76,6 +77,7 @@ class PyPIResolver:
     async def resolve(self, package: PackageRef, client: Fetcher) -> Outcome:
         result = await client.get(f"{self.base_url}/pypi/{pep503_name(package.name)}/json")
         info = json_at(result, "info")
+        client.note_signals(result.url, "pypi", None if isinstance(info, Unresolved) else pypi_signals({"info": info}))
         if isinstance(info, Unresolved):
             return info
         return choose_repository(candidates_from_info(info), forges=self.forges)

@@ -51,7 +51,9 @@ from bot.resolve.packagist import PackagistResolver
 from bot.resolve.pypi import PyPIResolver
 from bot.resolve.repo_url import forge_hosts
 from bot.resolve.rubygems import RubyGemsResolver
+from bot.store.engine import session_scope
 from bot.store.resolution import PackageState, StoreHttpCache, load_package_states, save_outcomes
+from bot.store.signals import save_registry_signals
 
 log = logging.getLogger("bot.resolve")
 Progress = Callable[[int, int], None]
@@ -338,6 +340,10 @@ async def resolve_all(
     def flush() -> None:
         save_outcomes(engine, pending, now=moment, ttl=ttl)
         cache.flush(moment)
+        observed = resolver.fetcher.take_signals()
+        if observed:
+            with session_scope(engine) as session:
+                save_registry_signals(session, observed, now=moment)
         pending.clear()
 
     def on_result(ref: PackageRef, outcome: Outcome) -> None:

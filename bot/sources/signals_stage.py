@@ -112,15 +112,24 @@ def _registry_document_of(
 
 
 def _registry_documents(
-    cached: Mapping[str, Cached], settings: Settings, packages: list[PackageResolutionRow]
+    read_once: Mapping[str, tuple[str, PackageSignals]],
+    cached: Mapping[str, Cached],
+    settings: Settings,
+    packages: list[PackageResolutionRow],
 ) -> list[tuple[str, PackageSignals]]:
-    """Signals from registry documents the resolve stage cached (npm, PyPI); no calls are made here."""
+    """Signals from registry documents the resolve stage fetched (npm, PyPI); no calls are made here.
+
+    What resolve read when it decoded a document (``registry_signals``) is taken as it is; only a
+    document cached before resolve kept that (a store from an earlier version) is decoded here."""
     out = []
     for package in packages:
         where = _registry_document_of(settings, package.package_key)
         if where is None:
             continue
         url, read, source = where
+        if cache_key(url) in read_once:
+            out.append(read_once[cache_key(url)])
+            continue
         entry = cached.get(url)
         if entry is None or entry.status_code != 200:
             continue
@@ -138,14 +147,17 @@ def _registry_observations(
     licences = store.load_component_licences(
         session, package_keys=[p.package_key for rows in packages.values() for p in rows]
     )
-    # the batch's cached registry documents in one query, not one per package
-    urls = (_registry_document_of(settings, p.package_key) for rows in packages.values() for p in rows)
-    cached = store.load_cached_many(session, [where[0] for where in urls if where is not None])
+    # what the batch's registry documents said, in one query, not one per package; the documents
+    # themselves only where nothing was kept when resolve decoded them
+    where = (_registry_document_of(settings, p.package_key) for rows in packages.values() for p in rows)
+    urls = [found[0] for found in where if found is not None]
+    read_once = store.load_registry_signals(session, map(cache_key, urls))
+    cached = store.load_cached_many(session, [u for u in urls if cache_key(u) not in read_once])
     out = {}
     for key in keys:
         rows = packages.get(key, [])
         sources: dict[str, str] = {}
-        documents = _registry_documents(cached, settings, rows)
+        documents = _registry_documents(read_once, cached, settings, rows)
         from_registry = [d.licence for _, d in documents if d.licence]
         from_sbom = [n for p in rows for n in (normalise_spdx(x) for x in licences[p.package_key]) if n]
         declared = tuple(dict.fromkeys(n for n in map(normalise_spdx, from_registry or from_sbom) if n))

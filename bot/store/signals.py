@@ -16,12 +16,14 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.signals.records import Cached, LicenceDrift, UpstreamSignals
+from bot.signals.records import Cached, FundingChannel, LicenceDrift, UpstreamSignals
+from bot.signals.registry import PackageSignals
 from bot.store.tables import (
     ComponentRow,
     HttpCacheRow,
     LicenceDriftRow,
     PackageResolutionRow,
+    RegistrySignalsRow,
     RepositoryRow,
     SignalScanRow,
     UpstreamRenameRow,
@@ -244,3 +246,36 @@ def save_cached(session: Session, entry: Cached, *, now: datetime) -> None:
             session.flush()
     except IntegrityError:
         pass
+
+
+def save_registry_signals(
+    session: Session, observed: dict[str, tuple[str, PackageSignals | None]], *, now: datetime
+) -> None:
+    """Upsert what registry documents said, by document cache key; None deletes the key's row (the
+    document is gone or unreadable now, so it says nothing)."""
+    for url, (source, signals) in sorted(observed.items()):
+        row = session.get(RegistrySignalsRow, url)
+        if signals is None:
+            if row is not None:
+                session.delete(row)
+            continue
+        row = row or RegistrySignalsRow(url=url, source=source)
+        row.source, row.deprecated, row.licence = source, signals.deprecated, signals.licence
+        row.funding = [asdict(channel) for channel in signals.funding]
+        row.observed_at = now
+        session.add(row)
+
+
+def load_registry_signals(session: Session, urls: Iterable[str]) -> dict[str, tuple[str, PackageSignals]]:
+    """What the registry documents at these cache keys said, in one query; a key never read is absent."""
+    wanted = sorted(set(urls))
+    if not wanted:
+        return {}
+    rows = session.exec(select(RegistrySignalsRow).where(col(RegistrySignalsRow.url).in_(wanted))).all()
+    return {
+        row.url: (
+            row.source,
+            PackageSignals(row.deprecated, row.licence, tuple(FundingChannel(**channel) for channel in row.funding)),
+        )
+        for row in rows
+    }

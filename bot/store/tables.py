@@ -183,6 +183,20 @@ class HttpCacheRow(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow)
 
 
+class RegistrySignalsRow(SQLModel, table=True):
+    """What a registry document says for the signals stage (npm, PyPI: deprecation, licence,
+    funding), read when the resolve stage decoded it, so the document is decoded once per fetch."""
+
+    __tablename__ = "registry_signals"
+
+    url: str = Field(primary_key=True, description="the document's cache key (as in http_cache)")
+    source: str = Field(description="npm or pypi")
+    deprecated: bool | None = None
+    licence: str | None = None
+    funding: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    observed_at: datetime = Field(default_factory=utcnow)
+
+
 # --------------------------------------------------------------------------- worker
 
 

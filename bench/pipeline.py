@@ -109,9 +109,17 @@ def run_once(
     def timed(name: str, function: Any) -> Any:
         def wrapper(context: StageContext) -> Any:
             wall, cpu = time.perf_counter(), time.process_time()
+            result = None
             try:
-                return function(context)
+                result = function(context)
+                return result
             finally:
+                # the GraphQL points upkeep counted itself (each contributions query's rateLimit.cost)
+                counted = ((result or {}).get("evidence") or {}).get("points") or {}
+                for purpose, spent in counted.items():
+                    key = f"points_{purpose}"
+                    stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "runs": 0})
+                    stages[name][key] = stages[name].get(key, 0) + spent
                 figures = stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "runs": 0})
                 figures["wall_s"] += time.perf_counter() - wall
                 figures["cpu_s"] += time.process_time() - cpu
@@ -286,6 +294,8 @@ def main() -> None:
         f"x{compression:g} ({cold['points_by_service'].get('/api/v3', 0)} charged REST requests, {graphql_queries} "
         f"GraphQL queries costing {cold['points_by_service'].get('/api/graphql', 0)} points)"
     )
+    counted = cold["stages"].get("gather", {}).get("points_contributions", 0)
+    print(f"GraphQL points of the contributions queries, as upkeep counted them (rateLimit.cost): {counted}")
     print(
         f"floor: {floor:.1f} s; cold wall / floor = {cold['total']['wall_s'] / floor:.2f}x"
         if floor

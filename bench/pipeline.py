@@ -38,6 +38,7 @@ import argparse
 import json
 import multiprocessing
 import resource
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -68,7 +69,14 @@ def serve(seed: int, scale: str, latency_ms: float, compression: float, limits: 
             if message == "stats":
                 stats = server.router.stats()
                 points = stats["points_by_service"]
-                pipe.send({"by_service": stats["by_service"], "by_route": stats["by_route"], "points": points})
+                pipe.send(
+                    {
+                        "by_service": stats["by_service"],
+                        "by_route": stats["by_route"],
+                        "points": points,
+                        "refused": stats["refused_by_route"],
+                    }
+                )
             elif message == "stop":
                 return
 
@@ -114,6 +122,10 @@ def run_once(
                 result = function(context)
                 return result
             finally:
+                # which part of the stage a rate limit stopped, and until when (a pause's cause)
+                for part, summary in (result or {}).items():
+                    if isinstance(summary, dict) and summary.get("stopped"):
+                        print(f"{name}: {part} stopped by a rate limit until {summary['stopped']}", file=sys.stderr)
                 # the GraphQL points upkeep counted itself (each contributions query's rateLimit.cost)
                 counted = ((result or {}).get("evidence") or {}).get("points") or {}
                 for purpose, spent in counted.items():
@@ -176,7 +188,7 @@ def measure(
     process = context.Process(target=run_once, args=(seed, scale, base_url, compression, database, out, child))
     server.send("stats")
     first = server.recv()
-    before, points_before = first["by_service"], first["points"]
+    before, points_before, refused_before = first["by_service"], first["points"], first["refused"]
     process.start()
     per_stage: dict[str, dict[str, int]] = {}
     while True:
@@ -184,9 +196,13 @@ def measure(
         if kind == "done":
             break
         server.send("stats")
-        now = server.recv()["by_service"]
+        snapshot = server.recv()
+        now = snapshot["by_service"]
         per_stage[payload] = dict(Counter(per_stage.get(payload, {})) + Counter(_diff(now, before)))
-        before = now
+        refused = _diff(snapshot["refused"], refused_before)
+        if refused:  # the limits a stage met: 403/429 answers per route (a pause's cause, or waits within it)
+            print(f"{payload}: 403/429 answers (limits, permissions): {refused}", file=sys.stderr)
+        before, refused_before = now, snapshot["refused"]
         parent.send("ok")
     process.join()
     server.send("stats")

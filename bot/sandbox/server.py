@@ -604,6 +604,10 @@ class Router:
             "by_status": dict(sorted(Counter(str(r.status) for r in records).items())),
             "faults": dict(sorted(Counter(r.fault for r in records if r.fault).items())),
             "headerless_limits": sum(r.headerless_limit for r in records),
+            # answers that refused a request for a limit (403 or 429), per route: which limit a run met
+            "refused_by_route": dict(
+                sorted(Counter(f"{r.service} {r.method} {r.route}" for r in records if r.status in (403, 429)).items())
+            ),
             # primary budget spent by answered requests, per service (GraphQL: points, by the published cost)
             "points_by_service": _points_by_service(records),
         }

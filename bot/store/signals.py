@@ -248,22 +248,35 @@ def save_cached(session: Session, entry: Cached, *, now: datetime) -> None:
         pass
 
 
+REGISTRY_SIGNALS_BATCH = 500  # keys per DELETE ... IN and per INSERT
+
+
 def save_registry_signals(
     session: Session, observed: dict[str, tuple[str, PackageSignals | None]], *, now: datetime
 ) -> None:
-    """Upsert what registry documents said, by document cache key; None deletes the key's row (the
-    document is gone or unreadable now, so it says nothing)."""
-    for url, (source, signals) in sorted(observed.items()):
-        row = session.get(RegistrySignalsRow, url)
-        if signals is None:
-            if row is not None:
-                session.delete(row)
-            continue
-        row = row or RegistrySignalsRow(url=url, source=source)
-        row.source, row.deprecated, row.licence = source, signals.deprecated, signals.licence
-        row.funding = [asdict(channel) for channel in signals.funding]
-        row.observed_at = now
-        session.add(row)
+    """Replace what registry documents said, by document cache key, in a few statements (resolve
+    writes them with each batch of outcomes); None leaves the key without a row (the document is
+    gone or unreadable now, so it says nothing)."""
+    table = RegistrySignalsRow.__table__  # type: ignore[attr-defined]
+    urls = sorted(observed)
+    for start in range(0, len(urls), REGISTRY_SIGNALS_BATCH):
+        chunk = urls[start : start + REGISTRY_SIGNALS_BATCH]
+        session.execute(table.delete().where(table.c.url.in_(chunk)))
+        rows = [
+            {
+                "url": url,
+                "source": source,
+                "deprecated": signals.deprecated,
+                "licence": signals.licence,
+                "funding": [asdict(channel) for channel in signals.funding],
+                "observed_at": now,
+            }
+            for url in chunk
+            for source, signals in (observed[url],)
+            if signals is not None
+        ]
+        if rows:
+            session.execute(table.insert(), rows)
 
 
 def load_registry_signals(session: Session, urls: Iterable[str]) -> dict[str, tuple[str, PackageSignals]]:

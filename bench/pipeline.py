@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ def run_once(
     """Child process: one whole pipeline run, resumed after each pause at the reset it names; after
     each stage, ask the parent to snapshot the server."""
     from bot.config import Secrets, load_settings
+    from bot.http import RateLimited
     from bot.pipeline import StageContext, run_resuming
     from bot.report.quarters import Quarter
     from bot.sandbox import generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_settings
@@ -121,6 +123,10 @@ def run_once(
             try:
                 result = function(context)
                 return result
+            except RateLimited as exc:  # the stage pauses: say which request and how long
+                left = (exc.reset_at - datetime.now(UTC)).total_seconds()
+                print(f"{name}: paused by {exc} ({left:.1f} s from now)", file=sys.stderr)
+                raise
             finally:
                 # which part of the stage a rate limit stopped, and until when (a pause's cause)
                 for part, summary in (result or {}).items():

@@ -301,7 +301,7 @@ def test_gather_command_runs_the_signals_part(engine: Engine, monkeypatch: pytes
     fake = FakeGitHub(world())
     monkeypatch.setattr(AppContext, "engine", property(lambda _self: engine))
     monkeypatch.setattr(AppContext, "settings", property(lambda _self: settings()))
-    monkeypatch.setattr("bot.cli.gather.make_client", lambda **_: client(fake))
+    monkeypatch.setattr("bot.sources.signals_stage.make_client", lambda **_: client(fake))
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     result = CliRunner().invoke(app, ["gather", "--signals"])
     assert result.exit_code == 0, result.output

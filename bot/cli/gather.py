@@ -17,16 +17,16 @@ from sqlmodel import Session, select
 
 from bot.cli.app import AppContext, CliError, WorkFailed, app, context
 from bot.cli.upstreams import UPSTREAM_HELP, resolve_upstream
-from bot.http import RateLimited, make_client
+from bot.http import RateLimited
 from bot.progress import logged_stage
 from bot.query.upstreams import SIGNAL_FIELDS
 from bot.signals.exits import Exit, ExitListError, exit_line, load_configured_exits
 from bot.signals.governance import FoundationListError
 from bot.sources.evidence_stage import describe_evidence, describe_upstream, gather_evidence
-from bot.sources.github_client import GitHubAuthError, GitHubQueryError, github_service_of, watch_budgets
+from bot.sources.github_client import GitHubAuthError, GitHubQueryError
 from bot.sources.github_signals import GitHubSignalsError
 from bot.sources.opencollective import OpenCollectiveError
-from bot.sources.signals_stage import SignalsSummary, gather_signals
+from bot.sources.signals_stage import SignalsSummary, gather_signals, signals_client
 from bot.store import signals as store
 from bot.store.rate_limits import BUDGETS
 from bot.store.renames import load_renames
@@ -37,8 +37,7 @@ NOT_GATHERED = "not gathered yet"
 
 def _run_signals(app_ctx: AppContext, rescan: bool) -> SignalsSummary:
     settings = app_ctx.settings
-    with make_client(timeout=settings.resolve.timeout_seconds) as client, BUDGETS.recording(app_ctx.engine):
-        watch_budgets(client, github_service_of(settings))
+    with signals_client(settings) as client, BUDGETS.recording(app_ctx.engine):
         return gather_signals(app_ctx.engine, settings, app_ctx.secrets, client, now=datetime.now(UTC), rescan=rescan)
 
 

@@ -38,7 +38,7 @@ from bot.signals.governance import FoundationListError, GovernanceList, load_gov
 from bot.signals.licences import detect_drift, normalise_spdx
 from bot.signals.records import Cached, RegistryObservation, RepoObservation, UpstreamSignals
 from bot.signals.registry import PackageSignals, npm_signals, pypi_signals
-from bot.sources.github_client import github_service_of, token_source, watch_budgets
+from bot.sources.github_client import github_policy, github_service_of, token_source, watch_budgets
 from bot.sources.github_signals import SOURCE, CallCounter, ConditionalCache, DepsDevProjects, GitHubSignalSource
 from bot.store import signals as store
 from bot.store.engine import session_scope
@@ -389,11 +389,19 @@ def _drift(
     return drift.sovereignty_risk
 
 
+def signals_client(settings: Settings) -> httpx.Client:
+    """The stage's HTTP client: GitHub's retry policy (waits up to ``github.rate_limit_wait_max_seconds``
+    slept through, a limit answer without a time waits GitHub's minute, all on the service's clock),
+    its budgets watched and recorded."""
+    client = make_client(timeout=settings.resolve.timeout_seconds, policy=github_policy(settings))
+    watch_budgets(client, github_service_of(settings))
+    return client
+
+
 def signals_stage(context: StageContext) -> dict[str, Any]:
     """The signals part of the pipeline's ``gather`` stage (for the stage registry); ``rescan`` is an option."""
     settings = context.settings
-    with make_client(timeout=settings.resolve.timeout_seconds) as client:
-        watch_budgets(client, github_service_of(settings))
+    with signals_client(settings) as client:
         summary = gather_signals(
             context.engine,
             settings,

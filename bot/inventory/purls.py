@@ -74,6 +74,39 @@ _RULES: dict[str, tuple[bool, bool, bool, bool, bool, bool]] = {
     )
     for t in _FAST_TYPES
 }
+
+
+def _canonical_alternatives() -> str:
+    """One alternative per rule set of :data:`_RULES`: the ``type/namespace/name`` a canonical purl of that type
+    has (lower case wherever the type's rules lowercase it or call upper case a violation). A namespace the
+    spec requires may be missing: the purl is kept with the violation named, as the rule-by-rule path does."""
+    lower, any_case = "[a-z0-9._~-]+", f"[{_U}]+"
+    shapes: dict[str, list[str]] = {}
+    for ptype, (prohibited, required, caseless_ns, caseless_name, lower_ns, lower_name) in sorted(_RULES.items()):
+        if ptype in ("npm", "pypi", "oci"):
+            continue  # npm's scope and PyPI's name have rules of their own (below), OCI's digest the full path
+        name = lower if caseless_name or lower_name else any_case
+        segment = lower if caseless_ns or lower_ns else any_case
+        assert prohibited or required, ptype  # npm is the only type whose namespace is optional
+        shapes.setdefault(name if prohibited else f"(?:{segment}/)*{name}", []).append(ptype)
+    alternatives = [f"(?:{'|'.join(types)})/{shape}" for shape, types in shapes.items()]
+    # PyPI: lower case, no "_", and no "." or "--" (their key takes the PEP 503 form, unlike the purl)
+    alternatives.append("pypi/[a-z0-9~]+(?:-[a-z0-9~]+)*")
+    alternatives.append(f"npm/(?:%40{lower}/)?{any_case}")  # a scope is written encoded, in lower case
+    return "|".join(alternatives)
+
+
+# Purls already in canonical form: the common case by far (nearly every purl of most documents). Such a purl
+# is its own canonical form and key, so it is only taken apart (:func:`_canonical`), with no rule looked up.
+# A version holds none of "~", "x", "X" (what could make it a range), "+" or "%"; qualifiers are plain
+# ("%2B" their one escape, never first); a subpath, and everything else, takes :func:`_fast`.
+_CANONICAL_QUALIFIER = rf"[a-z][a-z0-9._-]*=[/:{_U}]+(?:%2B[/:{_U}]*)*"
+_CANONICAL = re.compile(
+    rf"pkg:({_canonical_alternatives()})"
+    rf"(?:@([A-WYZa-wyz0-9._:-]+))?(?:\?({_CANONICAL_QUALIFIER}(?:&{_CANONICAL_QUALIFIER})*))?"
+)
+_NAMESPACE_MISSING = {t: f"Namespace is required for purl type: {t!r}" for t in _NAMESPACE_REQUIRED}
+
 _PEP503 = re.compile(r"[-_.]+")
 _RANGE = re.compile(r"[*<>=|, ]|^[~^]|(?:^|\.)[xX](?:\.|$)")  # "~" inside is fine: Debian "9.2~deb10u1"
 _quote = get_quoter(True)
@@ -156,6 +189,28 @@ def _canonical_qualifiers(text: str) -> str | None:
         return None
     kept = [f"{key}={value}" for key, _, value in pairs if value]
     return "?" + "&".join(kept) if kept else ""
+
+
+def _canonical(text: str) -> PurlInfo | None:
+    """A purl already in canonical form (:data:`_CANONICAL`), taken apart; ``None`` for any other.
+
+    This runs for nearly every distinct purl of every document: one match, two partitions, the struct.
+    """
+    match = _CANONICAL.fullmatch(text)
+    if match is None:
+        return None
+    path, version, qualifiers = match.groups()
+    if qualifiers is not None and "&" in qualifiers and _canonical_qualifiers(qualifiers) != "?" + qualifiers:
+        return None  # keys out of order, or repeated
+    ptype, _, rest = path.partition("/")
+    namespace, _, name = rest.rpartition("/")
+    if not namespace:
+        problem = _NAMESPACE_MISSING.get(ptype)
+        exact = problem is None and version is not None
+        return PurlInfo(text, text, path, ptype, None, name, version, True, problem, exact)
+    if ptype == "npm":  # "%40scope" is the scope "@scope"
+        path, namespace = "npm/@" + path[7:], "@" + namespace[3:]
+    return PurlInfo(text, text, path, ptype, namespace, name, version, True, None, version is not None)
 
 
 def _fast(raw: str) -> PurlInfo | None:
@@ -320,7 +375,7 @@ def _slow(raw: str) -> PurlInfo:
 def normalise_purl(raw: str) -> PurlInfo:
     """Normalise one purl string; never raises. Cached: call it freely per component."""
     text = raw.strip()
-    return _fast(text) or _slow(text)
+    return _canonical(text) or _fast(text) or _slow(text)
 
 
 def nopurl_key(ecosystem: str | None, group: str | None, name: str, version: str | None) -> str:

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packageurl import PackageURL
 
-from bot.inventory.purls import _canonical, _fast, _slow, nopurl_key, normalise_purl, pep503, version_warning
+from bot.inventory import purls
+from bot.inventory.purls import _fast, _slow, nopurl_key, normalise_purl, pep503, version_warning
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
 
@@ -275,8 +276,13 @@ def test_the_canonical_shortcut_agrees_with_the_full_paths(raw: str) -> None:
         ("pkg:npm/left-pad@1.3.0 ", True),  # surrounding blanks are stripped first
     ],
 )
-def test_which_purls_take_the_canonical_shortcut(raw: str, clean: bool) -> None:
-    assert (_canonical(raw.strip()) is not None) is clean
+def test_which_purls_take_the_canonical_shortcut(raw: str, clean: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _fast(raw.strip()) or _slow(raw.strip())
+    taken: list[str] = []
+    monkeypatch.setattr(purls, "_fast", lambda text: taken.append("rules") or _fast(text))
+    assert normalise_purl.__wrapped__(raw) == expected
+    assert (not taken) is clean  # the shortcut never asks the rule-by-rule path
+    monkeypatch.undo()
     assert normalise_purl.__wrapped__(raw) == (_fast(raw.strip()) or _slow(raw.strip()))
     if clean:
         info = normalise_purl.__wrapped__(raw)

@@ -7,6 +7,7 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from operator import attrgetter
 from typing import TypeVar
 
 from bot.inventory.graph import NotIn, compute_depths, reachable
@@ -17,6 +18,9 @@ from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomF
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 _EXAMPLES = 5
+_REF = attrgetter("ref")
+_GROUPER = attrgetter("grouper")
+_COMPONENT_KEY = attrgetter("component_key")
 T = TypeVar("T")
 
 
@@ -162,7 +166,8 @@ def _depths(
             "direct and transitive cannot be told apart, usage depth is unknown"
         )
         return {}, False
-    groupers = {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
+    groupers: set[str] = set(map(_REF, filter(_GROUPER, entries)))  # in C: a pass per entry costs
+    groupers.discard(None)  # a grouper without a ref
     transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
     return _contained(compute_depths(roots, edges, transparent), graph), inferred
 
@@ -243,7 +248,8 @@ def assemble(
     warnings = warnings or Warnings()
     root_refs = set(graph.roots) if graph is not None and graph.roots else None
     used: Sequence[Entry] = entries
-    if root_refs:  # refs are strings: a ref of None is never among them
+    # refs are strings: a ref of None is never among the roots. Asked in C first: mostly no entry is a root
+    if root_refs and not (subject is not None and root_refs.isdisjoint(map(_REF, entries))):
         if subject is None:
             described = [entry for entry in entries if entry.ref in root_refs]
             subject = described[0] if len(described) == 1 else None
@@ -263,7 +269,8 @@ def assemble(
     depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
     # ``.get`` typed for refs that may be None: a None is never a key, so the default comes back
     depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
-    scope_of: Callable[[str | None, Scope], Scope] = _graph_scopes(graph, has_edges=has_edges).get  # type: ignore[assignment]
+    scopes = _graph_scopes(graph, has_edges=has_edges)
+    scope_of: Callable[[str | None, Scope], Scope] = scopes.get  # type: ignore[assignment]
     unknown = Depth.UNKNOWN
     components: list[Component] = []
     usages: list[Usage] = []
@@ -292,8 +299,8 @@ def assemble(
             key = component.key
             add_component(component)
         ref = entry.ref
-        add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope)))
-    if len({usage.component_key for usage in usages}) < len(usages):
+        add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
+    if len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice (in C: a pass costs)
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,

@@ -97,7 +97,7 @@ def _canonical_alternatives() -> str:
 
 
 # Purls already in canonical form: the common case by far (nearly every purl of most documents). Such a purl
-# is its own canonical form and key, so it is only taken apart (:func:`_canonical`), with no rule looked up.
+# is its own canonical form and key, so it is only taken apart (:func:`normalise_purl`), with no rule looked up.
 # A version holds none of "~", "x", "X" (what could make it a range), "+" or "%"; qualifiers are plain
 # ("%2B" their one escape, never first); a subpath, and everything else, takes :func:`_fast`.
 _CANONICAL_QUALIFIER = rf"[a-z][a-z0-9._-]*=[/:{_U}]+(?:%2B[/:{_U}]*)*"
@@ -189,28 +189,6 @@ def _canonical_qualifiers(text: str) -> str | None:
         return None
     kept = [f"{key}={value}" for key, _, value in pairs if value]
     return "?" + "&".join(kept) if kept else ""
-
-
-def _canonical(text: str) -> PurlInfo | None:
-    """A purl already in canonical form (:data:`_CANONICAL`), taken apart; ``None`` for any other.
-
-    This runs for nearly every distinct purl of every document: one match, two partitions, the struct.
-    """
-    match = _CANONICAL.fullmatch(text)
-    if match is None:
-        return None
-    path, version, qualifiers = match.groups()
-    if qualifiers is not None and "&" in qualifiers and _canonical_qualifiers(qualifiers) != "?" + qualifiers:
-        return None  # keys out of order, or repeated
-    ptype, _, rest = path.partition("/")
-    namespace, _, name = rest.rpartition("/")
-    if not namespace:
-        problem = _NAMESPACE_MISSING.get(ptype)
-        exact = problem is None and version is not None
-        return PurlInfo(text, text, path, ptype, None, name, version, True, problem, exact)
-    if ptype == "npm":  # "%40scope" is the scope "@scope"
-        path, namespace = "npm/@" + path[7:], "@" + namespace[3:]
-    return PurlInfo(text, text, path, ptype, namespace, name, version, True, None, version is not None)
 
 
 def _fast(raw: str) -> PurlInfo | None:
@@ -375,7 +353,23 @@ def _slow(raw: str) -> PurlInfo:
 def normalise_purl(raw: str) -> PurlInfo:
     """Normalise one purl string; never raises. Cached: call it freely per component."""
     text = raw.strip()
-    return _canonical(text) or _fast(text) or _slow(text)
+    # A purl already in canonical form (:data:`_CANONICAL`), the common case, is taken apart here: one match,
+    # two partitions, the struct (inlined: this runs for nearly every distinct purl of every document).
+    match = _CANONICAL.fullmatch(text)
+    if match is None:
+        return _fast(text) or _slow(text)
+    path, version, qualifiers = match.groups()
+    if qualifiers is not None and "&" in qualifiers and _canonical_qualifiers(qualifiers) != "?" + qualifiers:
+        return _fast(text) or _slow(text)  # keys out of order, or repeated
+    ptype, _, rest = path.partition("/")
+    namespace, _, name = rest.rpartition("/")
+    if not namespace:
+        problem = _NAMESPACE_MISSING.get(ptype)
+        exact = problem is None and version is not None
+        return PurlInfo(text, text, path, ptype, None, name, version, True, problem, exact)
+    if ptype == "npm":  # "%40scope" is the scope "@scope"
+        path, namespace = "npm/@" + path[7:], "@" + namespace[3:]
+    return PurlInfo(text, text, path, ptype, namespace, name, version, True, None, version is not None)
 
 
 def nopurl_key(ecosystem: str | None, group: str | None, name: str, version: str | None) -> str:

@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from packageurl import PackageURL
 
 from bot.inventory import purls
-from bot.inventory.purls import _fast, _slow, nopurl_key, normalise_purl, pep503, version_warning
+from bot.inventory.purls import (
+    _fast,
+    _slow,
+    nopurl_key,
+    nopurl_keys,
+    nopurl_package_key,
+    normalise_purl,
+    pep503,
+    version_warning,
+)
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
 
@@ -287,3 +296,14 @@ def test_which_purls_take_the_canonical_shortcut(raw: str, clean: bool, monkeypa
     if clean:
         info = normalise_purl.__wrapped__(raw)
         assert info == _slow(raw.strip()) and info.purl == info.key == raw.strip()
+
+
+_blank_or_text = st.one_of(st.none(), st.sampled_from(["", " ", " x ", "org.acme"]), st.text(max_size=4))
+
+
+@given(st.one_of(st.none(), st.just("maven")), _blank_or_text, st.text(min_size=1, max_size=5), _blank_or_text)
+def test_both_keys_of_a_purl_less_component_at_once(
+    ecosystem: str | None, group: str | None, name: str, version: str | None
+) -> None:
+    both = (nopurl_key(ecosystem, group, name, version), nopurl_package_key(ecosystem, group, name))
+    assert nopurl_keys(ecosystem, group, name, version) == both

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
-from bot.inventory.purls import PurlInfo, nopurl_key, nopurl_package_key, normalise_purl, version_warning
+from bot.inventory.purls import PurlInfo, nopurl_keys, normalise_purl, version_warning
 from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomFormat, Scope, Usage
 
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
@@ -121,12 +121,12 @@ def _component(entry: Entry, info: PurlInfo | None, warnings: Warnings) -> Compo
                 version,
                 entry.licenses,
             )
-    key = nopurl_key(entry.ecosystem_hint, entry.group, entry.name, entry.version)
+    key, package_key = nopurl_keys(entry.ecosystem_hint, entry.group, entry.name, entry.version)
     if not entry.purl:
         warnings.add("components have no purl (kept for name-based resolution)", key[7:])  # without "nopurl:"
     return Component(
         key,
-        nopurl_package_key(entry.ecosystem_hint, entry.group, entry.name),
+        package_key,
         entry.purl,  # an unparseable purl is kept as given
         entry.ecosystem_hint,
         entry.group,

@@ -383,6 +383,18 @@ def nopurl_package_key(ecosystem: str | None, group: str | None, name: str) -> s
     return nopurl_key(ecosystem, group, name, None)
 
 
+def nopurl_keys(ecosystem: str | None, group: str | None, name: str, version: str | None) -> tuple[str, str]:
+    """:func:`nopurl_key` and :func:`nopurl_package_key` at once (one per purl-less component)."""
+    group = group.strip() if group else group
+    package = (
+        f"nopurl:{ecosystem or 'unknown'}/{group}/{name.strip()}"
+        if group
+        else f"nopurl:{ecosystem or 'unknown'}/{name.strip()}"
+    )
+    version = version.strip() if version else version
+    return (f"{package}@{version}" if version else package), package
+
+
 def best_purl(candidates: Iterable[str]) -> str | None:
     """The purl to keep of several a package carries: the first that breaks nothing and names an exact
     version, else the first that breaks nothing, else the first that parses, else the first given.

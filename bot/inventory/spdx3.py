@@ -77,8 +77,10 @@ class Spdx3Parser:
         doc_ids: set[str] = set()
         relationships: list[Spdx3Element] = []
         for element in elements:
-            element_id = _id(element)
-            if element_id:
+            element_id = element.spdx_id or element.at_id  # _id, inlined: this runs once per element
+            if not isinstance(element_id, str):
+                element_id = None
+            elif element_id:
                 by_id[element_id] = element
             kind = element.type or element.at_type
             if kind in _RELATIONSHIP_TYPES:

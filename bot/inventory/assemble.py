@@ -19,8 +19,6 @@ _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 _EXAMPLES = 5
 _REF = attrgetter("ref")
-_GROUPER = attrgetter("grouper")
-_COMPONENT_KEY = attrgetter("component_key")
 T = TypeVar("T")
 
 
@@ -166,8 +164,7 @@ def _depths(
             "direct and transitive cannot be told apart, usage depth is unknown"
         )
         return {}, False
-    groupers: set[str] = set(map(_REF, filter(_GROUPER, entries)))  # in C: a pass per entry costs
-    groupers.discard(None)  # a grouper without a ref
+    groupers = {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
     transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
     return _contained(compute_depths(roots, edges, transparent), graph), inferred
 
@@ -300,7 +297,7 @@ def assemble(
             add_component(component)
         ref = entry.ref
         add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
-    if len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice (in C: a pass costs)
+    if len({usage.component_key for usage in usages}) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from operator import attrgetter
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
@@ -104,8 +103,6 @@ def _json_entry(component: CdxComponent) -> Entry:
     )
 
 
-_REF_AND_CHILDREN = attrgetter("ref", "depends_on")
-_CHILDREN, _NAME = attrgetter("components"), attrgetter("name")
 
 
 def _check_named(document: JsonSbom, components: list[CdxComponent], *, source: str) -> None:
@@ -116,14 +113,9 @@ def _check_named(document: JsonSbom, components: list[CdxComponent], *, source: 
 
 
 def _edges(dependencies: list[CdxDependency] | None) -> dict[str, list[str]]:
-    """``dependencies`` as edges by parent ref: one dict built in C, unless a ref is listed twice (then merged)."""
-    if not dependencies:
-        return {}
-    edges = dict(map(_REF_AND_CHILDREN, dependencies))
-    if len(edges) == len(dependencies) and None not in edges.values():
-        return edges  # no value is None, just checked
-    edges = {}
-    for dependency in dependencies:
+    """``dependencies`` as edges by parent ref; a ref listed twice has its children merged."""
+    edges: dict[str, list[str]] = {}
+    for dependency in dependencies or ():
         depends_on = dependency.depends_on
         if depends_on:
             existing = edges.get(dependency.ref)
@@ -142,21 +134,13 @@ class CycloneDxJsonParser:
         _check_version(spec_version, warnings)
         root = document.metadata.component if document.metadata else None
         root_ref = root.bom_ref if root is not None else None
-        top = document.components or []
+        entries: list[Entry] = []
         containers: dict[str, str] = {}
         # (components, their container's ref): the top level, and the root's own parts (metadata.component.components)
-        stack: list[tuple[list[CdxComponent], str | None]] = []
-        if not (root is not None and root.components) and not any(map(_CHILDREN, top)):
-            # flat, as most documents are: the entries made in C's loop, not Python's
-            entries = list(map(_json_entry, top))
-            if "" in map(_NAME, entries):  # a name missing: is the purl too?
-                _check_named(document, top, source=source)
-        else:
-            entries = []
-            stack.append((top, None))
-            if root is not None and root.components:
-                root_ref = root_ref or ""
-                stack.append((root.components, root_ref))
+        stack: list[tuple[list[CdxComponent], str | None]] = [(document.components or [], None)]
+        if root is not None and root.components:
+            root_ref = root_ref or ""
+            stack.append((root.components, root_ref))
         while stack:
             items, container = stack.pop()
             for component in items:

@@ -103,8 +103,6 @@ def _json_entry(component: CdxComponent) -> Entry:
     )
 
 
-
-
 def _check_named(document: JsonSbom, components: list[CdxComponent], *, source: str) -> None:
     """Raise for the first component with neither a name nor a purl, saying where it sits."""
     for component in components:

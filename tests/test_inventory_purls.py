@@ -266,7 +266,10 @@ def test_the_canonical_shortcut_agrees_with_the_full_paths(raw: str) -> None:
         ("pkg:golang/github.com/aquasecurity/test", True),  # no version: kept, not exact
         ("pkg:npm/juice-shop@14.1.1?vcs_url=git%2Bhttps://github.com/juice-shop/juice-shop.git", True),
         ("pkg:GOLANG/github.com/gorilla/mux@v1.8.0", False),  # upper-case type
-        ("pkg:golang/github.com/BurntSushi/toml@v0.3.1", False),  # upper case where the spec says lower
+        # upper case where the spec says lower: kept as written with the violation named, without the rules
+        ("pkg:golang/github.com/BurntSushi/toml@v0.3.1", True),
+        ("pkg:deb/Debian/libC6@2.36", True),
+        ("pkg:github/Actions/checkout@v4", False),  # here the canonical form lowercases it
         ("pkg:pypi/Django_package@1.11", False),
         ("pkg:pypi/boolean.py@5.0", False),  # its key is the PEP 503 name, not the purl
         ("pkg:npm/@babel/core@7.0.0", False),  # the scope unencoded
@@ -296,6 +299,7 @@ def test_which_purls_take_the_canonical_shortcut(raw: str, clean: bool, monkeypa
     if clean:
         info = normalise_purl.__wrapped__(raw)
         assert info == _slow(raw.strip()) and info.purl == info.key == raw.strip()
+        assert info.exact is (info.problem is None and info.version is not None)
 
 
 _blank_or_text = st.one_of(st.none(), st.sampled_from(["", " ", " x ", "org.acme"]), st.text(max_size=4))

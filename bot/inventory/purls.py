@@ -79,23 +79,30 @@ _RULES: dict[str, tuple[bool, bool, bool, bool, bool, bool]] = {
 }
 
 
-def _canonical_alternatives() -> str:
+def _canonical_alternatives(*, cased: bool = False) -> str:
     """One alternative per rule set of :data:`_RULES`: the ``type/namespace/name`` a canonical purl of that type
     has (lower case wherever the type's rules lowercase it or call upper case a violation). A namespace the
-    spec requires may be missing: the purl is kept with the violation named, as the rule-by-rule path does."""
+    spec requires may be missing: the purl is kept with the violation named, as the rule-by-rule path does.
+
+    ``cased``: only the types where upper case is a violation kept as written, with any case there.
+    """
     lower, any_case = "[a-z0-9._~-]+", f"[{_U}]+"
     shapes: dict[str, list[str]] = {}
     for ptype, (prohibited, required, caseless_ns, caseless_name, lower_ns, lower_name) in sorted(_RULES.items()):
         if ptype in ("npm", "pypi", "oci"):
             continue  # npm's scope and PyPI's name have rules of their own (below), OCI's digest the full path
-        name = lower if caseless_name or lower_name else any_case
-        segment = lower if caseless_ns or lower_ns else any_case
+        violation_ns, violation_name = caseless_ns and not lower_ns and not prohibited, caseless_name and not lower_name
+        if cased and not (violation_ns or violation_name):
+            continue
+        name = lower if (caseless_name and not cased) or lower_name else any_case
+        segment = lower if (caseless_ns and not cased) or lower_ns else any_case
         assert prohibited or required, ptype  # npm is the only type whose namespace is optional
         shapes.setdefault(name if prohibited else f"(?:{segment}/)*{name}", []).append(ptype)
     alternatives = [f"(?:{'|'.join(types)})/{shape}" for shape, types in shapes.items()]
-    # PyPI: lower case, no "_", and no "." or "--" (their key takes the PEP 503 form, unlike the purl)
-    alternatives.append("pypi/[a-z0-9~]+(?:-[a-z0-9~]+)*")
-    alternatives.append(f"npm/(?:%40{lower}/)?{any_case}")  # a scope is written encoded, in lower case
+    if not cased:
+        # PyPI: lower case, no "_", and no "." or "--" (their key takes the PEP 503 form, unlike the purl)
+        alternatives.append("pypi/[a-z0-9~]+(?:-[a-z0-9~]+)*")
+        alternatives.append(f"npm/(?:%40{lower}/)?{any_case}")  # a scope is written encoded, in lower case
     return "|".join(alternatives)
 
 
@@ -104,10 +111,11 @@ def _canonical_alternatives() -> str:
 # A version holds none of "~", "x", "X" (what could make it a range), "+" or "%"; qualifiers are plain
 # ("%2B" their one escape, never first); a subpath, and everything else, takes :func:`_fast`.
 _CANONICAL_QUALIFIER = rf"[a-z][a-z0-9._-]*=[/:{_U}]+(?:%2B[/:{_U}]*)*"
-_CANONICAL = re.compile(
-    rf"pkg:({_canonical_alternatives()})"
-    rf"(?:@([A-WYZa-wyz0-9._:-]+))?(?:\?({_CANONICAL_QUALIFIER}(?:&{_CANONICAL_QUALIFIER})*))?"
-)
+_CANONICAL_REST = rf"(?:@([A-WYZa-wyz0-9._:-]+))?(?:\?({_CANONICAL_QUALIFIER}(?:&{_CANONICAL_QUALIFIER})*))?"
+_CANONICAL = re.compile(rf"pkg:({_canonical_alternatives()}){_CANONICAL_REST}")
+# The same with upper case where the spec calls it a violation that is kept as written (Go's
+# github.com/BurntSushi: a tenth of a Go document's purls); :func:`_cased` names the violation.
+_CANONICAL_CASED = re.compile(rf"pkg:({_canonical_alternatives(cased=True)}){_CANONICAL_REST}")
 _NAMESPACE_MISSING = {t: f"Namespace is required for purl type: {t!r}" for t in _NAMESPACE_REQUIRED}
 
 _PEP503 = re.compile(r"[-_.]+")
@@ -192,6 +200,22 @@ def _canonical_qualifiers(text: str) -> str | None:
         return None
     kept = [f"{key}={value}" for key, _, value in pairs if value]
     return "?" + "&".join(kept) if kept else ""
+
+
+def _cased(text: str) -> PurlInfo | None:
+    """A purl canonical but for upper case where its type's rules call that a violation (:data:`_CANONICAL_CASED`):
+    kept as written, the violation named; ``None`` for any other."""
+    match = _CANONICAL_CASED.fullmatch(text)
+    if match is None:
+        return None
+    path, version, qualifiers = match.groups()
+    if qualifiers is not None and "&" in qualifiers and _canonical_qualifiers(qualifiers) != "?" + qualifiers:
+        return None
+    ptype, _, rest = path.partition("/")
+    namespace, _, name = rest.rpartition("/")
+    problem = _spec_problems(ptype, namespace or None, name, required=ptype in _NAMESPACE_REQUIRED) or None
+    exact = problem is None and version is not None
+    return PurlInfo(text, text, path, ptype, namespace or None, name, version, True, problem, exact)
 
 
 def _fast(raw: str) -> PurlInfo | None:
@@ -360,7 +384,7 @@ def normalise_purl(raw: str) -> PurlInfo:
     # two partitions, the struct (inlined: this runs for nearly every distinct purl of every document).
     match = _CANONICAL.fullmatch(text)
     if match is None:
-        return _fast(text) or _slow(text)
+        return _cased(text) or _fast(text) or _slow(text)
     path, version, qualifiers = match.groups()
     if qualifiers is not None and "&" in qualifiers and _canonical_qualifiers(qualifiers) != "?" + qualifiers:
         return _fast(text) or _slow(text)  # keys out of order, or repeated

@@ -111,8 +111,10 @@ class Spdx3Parser:
                 graph.roots.extend(t for t in targets if isinstance(t, str))
             elif kind in _LICENSES and parent in packages:
                 entry = packages[parent]
-                found = [_license_text(by_id.get(t)) for t in targets if isinstance(t, str)]
-                entry.licenses = tuple(dict.fromkeys([*entry.licenses, *(f for f in found if f)]))
+                for target in targets:  # each licence once, in the order first named
+                    text = _license_text(by_id.get(target)) if isinstance(target, str) else None
+                    if text and text not in entry.licenses:
+                        entry.licenses = (*entry.licenses, text)
             elif kind in _USES or kind in _DEV_USES:
                 development = kind in _DEV_USES or element.scope in _DEV_LIFECYCLES
                 for target in targets:

@@ -267,3 +267,20 @@ def test_spdx_2_2_is_read_without_complaint() -> None:
     parsed = parse_bytes(json.dumps(document).encode(), source="v22.json")
     assert parsed.spec_version == "SPDX-2.2" and parsed.warnings == ()
     assert len(parsed.components) == 3
+
+
+def test_spdx3_licences_are_kept_once_each_in_the_order_first_named() -> None:
+    licence = [
+        {"spdxId": f"L{n}", "type": "simplelicensing_LicenseExpression", "simplelicensing_licenseExpression": text}
+        for n, text in enumerate(["MIT", "Apache-2.0", "NOASSERTION"])
+    ]
+    relate = [
+        {"spdxId": f"R{n}", "type": "Relationship", "from": "P", "relationshipType": kind, "to": targets}
+        for n, (kind, targets) in enumerate(
+            [("hasDeclaredLicense", ["L1", "L0", 7]), ("hasConcludedLicense", ["L2", "L0", "L1", "missing"])]
+        )
+    ]
+    package = {"spdxId": "P", "type": "software_Package", "name": "p", "software_packageUrl": "pkg:cargo/p@1.0.0"}
+    document = {"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": [package, *licence, *relate]}
+    parsed = parse_bytes(json.dumps(document).encode(), source="licences.spdx3.json")
+    assert [c.licenses for c in parsed.components] == [("Apache-2.0", "MIT")]

@@ -11,7 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packageurl import PackageURL
 
-from bot.inventory.purls import _fast, _slow, nopurl_key, normalise_purl, pep503, version_warning
+from bot.inventory import purls
+from bot.inventory.purls import (
+    _fast,
+    _slow,
+    nopurl_key,
+    nopurl_keys,
+    nopurl_package_key,
+    normalise_purl,
+    pep503,
+    version_warning,
+)
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
 
@@ -198,3 +208,106 @@ def test_every_purl_of_the_test_documents_but_an_escaped_name_takes_the_fast_pat
     assert len(purls) > 900
     slow = [raw for raw in sorted(purls) if _fast(raw) is None]
     assert slow == ["pkg:deb/debian/libstdc%2B%2B6@8.3.0-6?arch=amd64&distro=debian-10.2"]
+
+
+# Near the already-canonical shapes that skip the rule lookups (``_CLEAN``): every part either canonical or
+# one step off it (upper case, "_", percent escapes, an npm scope unencoded, a range, keys out of order).
+_canonical_segment = st.text(alphabet="abz09.-~", min_size=1, max_size=5)
+_off_segment = st.text(alphabet="abzAZ09._-~%@+", min_size=1, max_size=5)
+_near_segment = st.one_of(_canonical_segment, _canonical_segment, _off_segment)
+_near_version = st.one_of(
+    st.none(), st.text(alphabet="0123.-abv:", min_size=1, max_size=6), st.text(alphabet="09.x~X+%2B-", max_size=6)
+)
+_near_value = st.one_of(_canonical_segment, st.sampled_from(["a/b:c", "git%2Bhttps", "x%2Fy", "%2Bx", "", "A+"]))
+
+
+@st.composite
+def _near_canonical(draw: st.DrawFn) -> str:
+    ptype = draw(st.sampled_from([*_TYPES, *_TYPES, "NPM", "Maven", "hex"]))
+    namespace = draw(st.lists(_near_segment, max_size=2))
+    if namespace and draw(st.booleans()):
+        namespace = [draw(st.sampled_from(["%40", "@", "%40A"])) + namespace[0]]
+    path = "/".join([*namespace, draw(_near_segment)])
+    version = draw(_near_version)
+    keys = draw(st.lists(st.sampled_from(["arch", "distro", "type", "Type", "a.b", "vcs_url"]), max_size=3))
+    query = "&".join(f"{key}={draw(_near_value)}" for key in keys)
+    subpath = draw(st.sampled_from(["", "", "#sub", "#a/../b"]))
+    padding = draw(st.sampled_from(["", "", " ", "\n"]))
+    return (
+        f"pkg:{ptype}/{path}"
+        + (f"@{version}" if version is not None else "")
+        + (f"?{query}" if keys else "")
+        + subpath
+        + padding
+    )
+
+
+@settings(max_examples=5000, deadline=None)
+@given(_near_canonical())
+def test_the_canonical_shortcut_agrees_with_the_full_paths(raw: str) -> None:
+    # normalise_purl takes an already-canonical purl apart without the rules; what it returns must be what the
+    # rule-by-rule fast path returns, and that what packageurl-python's path does
+    fast = _fast(raw.strip())
+    assert normalise_purl.__wrapped__(raw) == (fast or _slow(raw.strip())), raw
+    if fast is not None:
+        assert fast == _slow(raw.strip()), raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("pkg:golang/github.com/gorilla/mux@v1.8.0", True),
+        ("pkg:maven/org.Acme/Lib@1.0?type=jar", True),  # Maven keeps case
+        ("pkg:deb/debian/libc6@2.28-10?arch=amd64&distro=debian-10.2", True),
+        ("pkg:npm/%40babel/core@7.0.0", True),
+        ("pkg:npm/JSONStream@1.3.5", True),
+        ("pkg:pypi/django-package@1.11", True),
+        ("pkg:golang/stdlib@v1.15.2", True),  # a required namespace missing: kept, the violation named
+        ("pkg:golang/github.com/aquasecurity/test", True),  # no version: kept, not exact
+        ("pkg:npm/juice-shop@14.1.1?vcs_url=git%2Bhttps://github.com/juice-shop/juice-shop.git", True),
+        ("pkg:GOLANG/github.com/gorilla/mux@v1.8.0", False),  # upper-case type
+        # upper case where the spec says lower: kept as written with the violation named, without the rules
+        ("pkg:golang/github.com/BurntSushi/toml@v0.3.1", True),
+        ("pkg:deb/Debian/libC6@2.36", True),
+        ("pkg:github/Actions/checkout@v4", False),  # here the canonical form lowercases it
+        ("pkg:pypi/Django_package@1.11", False),
+        ("pkg:pypi/boolean.py@5.0", False),  # its key is the PEP 503 name, not the purl
+        ("pkg:npm/@babel/core@7.0.0", False),  # the scope unencoded
+        ("pkg:deb/debian/libc6@2.28-10?distro=debian-10.2&arch=amd64", False),  # qualifiers out of order
+        ("pkg:deb/debian/libc6@2.28-10?arch=amd64&arch=i386", False),  # a key repeated
+        ("pkg:maven/org.acme/lib@1.0?type=", False),  # an empty value is dropped
+        ("pkg:maven/org.acme/lib@1.0?a=x%2Fy", False),  # "%2F" is written "/"
+        ("pkg:deb/debian/libc6@2.28-10+deb10u1", False),  # "+" is written "%2B"
+        ("pkg:deb/debian/gcc@8.3.0%2Bdeb10", False),  # an escaped version: its "+" is the version's
+        ("pkg:npm/lodash@4.x", False),  # a range
+        ("pkg:npm/%40types/debug@4.1.7#types/debug", False),  # a subpath
+        ("pkg:oci/ubuntu@sha256:ABC", False),  # OCI digests are lowercased
+        ("pkg:cargo/a/b@1.0", False),  # a namespace where the spec prohibits one
+        ("pkg:golang/github.com//mux@v1", False),  # an empty segment
+        ("pkg:hex/phoenix@1.7.0", False),  # a type without a shortcut
+        ("pkg:npm/left-pad@1.3.0 ", True),  # surrounding blanks are stripped first
+    ],
+)
+def test_which_purls_take_the_canonical_shortcut(raw: str, clean: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _fast(raw.strip()) or _slow(raw.strip())
+    taken: list[str] = []
+    monkeypatch.setattr(purls, "_fast", lambda text: taken.append("rules") or _fast(text))
+    assert normalise_purl.__wrapped__(raw) == expected
+    assert (not taken) is clean  # the shortcut never asks the rule-by-rule path
+    monkeypatch.undo()
+    assert normalise_purl.__wrapped__(raw) == (_fast(raw.strip()) or _slow(raw.strip()))
+    if clean:
+        info = normalise_purl.__wrapped__(raw)
+        assert info == _slow(raw.strip()) and info.purl == info.key == raw.strip()
+        assert info.exact is (info.problem is None and info.version is not None)
+
+
+_blank_or_text = st.one_of(st.none(), st.sampled_from(["", " ", " x ", "org.acme"]), st.text(max_size=4))
+
+
+@given(st.one_of(st.none(), st.just("maven")), _blank_or_text, st.text(min_size=1, max_size=5), _blank_or_text)
+def test_both_keys_of_a_purl_less_component_at_once(
+    ecosystem: str | None, group: str | None, name: str, version: str | None
+) -> None:
+    both = (nopurl_key(ecosystem, group, name, version), nopurl_package_key(ecosystem, group, name))
+    assert nopurl_keys(ecosystem, group, name, version) == both

@@ -7,29 +7,40 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TypeVar
 
 from bot.inventory.graph import NotIn, compute_depths, reachable
 from bot.inventory.interface import Entry
-from bot.inventory.purls import nopurl_key, nopurl_package_key, normalise_purl, version_warning
+from bot.inventory.purls import PurlInfo, nopurl_keys, normalise_purl, version_warning
 from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomFormat, Scope, Usage
 
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 _EXAMPLES = 5
+_REF = attrgetter("ref")
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
 class Warnings:
-    """Warnings grouped by kind, so a document with 50,000 unversioned components yields one line, not 50,000."""
+    """Warnings grouped by kind, so a document with 50,000 unversioned components yields one line, not 50,000.
 
-    groups: dict[str, dict[str, None]] = field(default_factory=dict)  # kind -> distinct examples, in order
-    single: list[str] = field(default_factory=list)
+    Plain slots, not a dataclass: made once per document, where a dataclass's field factories cost as much as
+    reading a small document's components.
+    """
+
+    __slots__ = ("groups", "single")
+
+    def __init__(self) -> None:
+        self.groups: dict[str, dict[str, None]] = {}  # kind -> distinct examples, in order
+        self.single: list[str] = []
 
     def add(self, kind: str, example: str) -> None:
-        self.groups.setdefault(kind, {})[example] = None
+        examples = self.groups.get(kind)
+        if examples is None:
+            self.groups[kind] = {example: None}
+        else:
+            examples[example] = None
 
     def note(self, text: str) -> None:
         self.single.append(text)
@@ -39,6 +50,9 @@ class Warnings:
             return tuple(self.single)
         out = list(self.single)
         for kind, distinct in self.groups.items():
+            if len(distinct) == 1:
+                out.append(f"1 {kind}: {next(iter(distinct))}")
+                continue
             examples = list(distinct)
             shown = ", ".join(examples[:_EXAMPLES])
             more = f" and {len(examples) - _EXAMPLES} more" if len(examples) > _EXAMPLES else ""
@@ -46,22 +60,33 @@ class Warnings:
         return tuple(out)
 
 
-@dataclass(slots=True)
 class Graph:
     """Dependency edges by document ref, parent to children.
 
     ``edge_scopes`` is set by formats whose edge types say runtime or development (SPDX); then
     ``development`` holds the (parent, child) pairs of dev/test/build edges. Pass-through nodes are
     CycloneDX's grouper entries and, when ``packages`` is given (SPDX), every node not in it.
+    Plain slots, not a dataclass, for the reason :class:`Warnings` gives.
     """
 
-    edges: dict[str, list[str]] = field(default_factory=dict)
-    roots: list[str] = field(default_factory=list)
-    packages: Collection[str] | None = None  # when known (SPDX): every other node is a file or snippet, passed through
-    flat_means_unknown: bool = False  # GitHub exports list every package under the repository
-    edge_scopes: bool = False
-    development: set[tuple[str, str]] = field(default_factory=set)
-    containers: dict[str, str] = field(default_factory=dict)  # a nested component's ref -> its container's ref
+    __slots__ = ("containers", "development", "edge_scopes", "edges", "flat_means_unknown", "packages", "roots")
+
+    def __init__(
+        self,
+        *,
+        edges: dict[str, list[str]] | None = None,
+        roots: list[str] | None = None,
+        edge_scopes: bool = False,
+        containers: dict[str, str] | None = None,
+    ) -> None:
+        self.edges: dict[str, list[str]] = {} if edges is None else edges
+        self.roots: list[str] = [] if roots is None else roots
+        # when known (SPDX): every other node is a file or snippet, passed through
+        self.packages: Collection[str] | None = None
+        self.flat_means_unknown = False  # GitHub exports list every package under the repository
+        self.edge_scopes = edge_scopes
+        self.development: set[tuple[str, str]] = set()
+        self.containers: dict[str, str] = {} if containers is None else containers  # nested ref -> container ref
 
     def add(self, parent: str, child: str, *, development: bool = False) -> None:
         self.edges.setdefault(parent, []).append(child)
@@ -73,9 +98,9 @@ class Graph:
         return {parent: [c for c in kids if (parent, c) not in dev] for parent, kids in self.edges.items()}
 
 
-def _component(entry: Entry, warnings: Warnings) -> Component:
-    if entry.purl:
-        info = normalise_purl(entry.purl)
+def _component(entry: Entry, info: PurlInfo | None, warnings: Warnings) -> Component:
+    """The component of an entry whose purl is missing, invalid or not exact, its warnings added."""
+    if info is not None:
         if info.problem:
             warnings.add("purls break the purl spec (kept as given)", f"{entry.purl} ({info.problem})")
         if info.valid:
@@ -94,18 +119,18 @@ def _component(entry: Entry, warnings: Warnings) -> Component:
                 version,
                 entry.licenses,
             )
-    key = nopurl_key(entry.ecosystem_hint, entry.group, entry.name, entry.version)
+    key, package_key = nopurl_keys(entry.ecosystem_hint, entry.group, entry.name, entry.version)
     if not entry.purl:
-        warnings.add("components have no purl (kept for name-based resolution)", key.removeprefix("nopurl:"))
+        warnings.add("components have no purl (kept for name-based resolution)", key[7:])  # without "nopurl:"
     return Component(
-        key=key,
-        package_key=nopurl_package_key(entry.ecosystem_hint, entry.group, entry.name),
-        purl=entry.purl,  # an unparseable purl is kept as given
-        ecosystem=entry.ecosystem_hint,
-        namespace=entry.group,
-        name=entry.name,
-        version=entry.version,
-        licenses=entry.licenses,
+        key,
+        package_key,
+        entry.purl,  # an unparseable purl is kept as given
+        entry.ecosystem_hint,
+        entry.group,
+        entry.name,
+        entry.version,
+        entry.licenses,
     )
 
 
@@ -220,7 +245,8 @@ def assemble(
     warnings = warnings or Warnings()
     root_refs = set(graph.roots) if graph is not None and graph.roots else None
     used: Sequence[Entry] = entries
-    if root_refs:  # refs are strings: a ref of None is never among them
+    # refs are strings: a ref of None is never among the roots. Asked in C first: mostly no entry is a root
+    if root_refs and not (subject is not None and root_refs.isdisjoint(map(_REF, entries))):
         if subject is None:
             described = [entry for entry in entries if entry.ref in root_refs]
             subject = described[0] if len(described) == 1 else None
@@ -240,35 +266,38 @@ def assemble(
     depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
     # ``.get`` typed for refs that may be None: a None is never a key, so the default comes back
     depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
-    scope_of: Callable[[str | None, Scope], Scope] = _graph_scopes(graph, has_edges=has_edges).get  # type: ignore[assignment]
+    scopes = _graph_scopes(graph, has_edges=has_edges)
+    scope_of: Callable[[str | None, Scope], Scope] = scopes.get  # type: ignore[assignment]
     unknown = Depth.UNKNOWN
     components: list[Component] = []
     usages: list[Usage] = []
-    keys: set[str] = set()
+    add_component, add_usage = components.append, usages.append
     # once per component (50,000 in a large document): the common case inlined, the rest in _component;
     # depth and scope by document ref (a ref of None, or outside the graph, is unknown / the entry's own)
     for entry in used:
         purl = entry.purl
         info = normalise_purl(purl) if purl else None
         if info is not None and info.exact:
-            component = Component(
-                info.key,
-                info.package_key,
-                info.purl,
-                info.ecosystem,
-                info.namespace,
-                info.name,
-                info.version,
-                entry.licenses,
+            key = info.key
+            add_component(
+                Component(
+                    key,
+                    info.package_key,
+                    info.purl,
+                    info.ecosystem,
+                    info.namespace,
+                    info.name,
+                    info.version,
+                    entry.licenses,
+                )
             )
         else:
-            component = _component(entry, warnings)
-        components.append(component)
-        key = component.key
-        keys.add(key)
+            component = _component(entry, info, warnings)
+            key = component.key
+            add_component(component)
         ref = entry.ref
-        usages.append(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope)))
-    if len(keys) < len(usages):
+        add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
+    if len({usage.component_key for usage in usages}) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,

@@ -16,12 +16,14 @@ from xml.etree.ElementTree import Element
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
-from bot.inventory.json_model import CdxComponent, CdxLicenseChoice, JsonSbom
+from bot.inventory.json_model import CdxComponent, CdxDependency, CdxLicenseChoice, JsonSbom
 from bot.records import ParsedDocument, SbomFormat, Scope
 
 KNOWN_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 _GROUPER_TYPES = frozenset({"application", "operating-system", "container", "platform"})
-_DEV_PROPERTIES = frozenset({"cdx:npm:package:development"})
+_DEV_PROPERTY = "cdx:npm:package:development"
+_DEV_PROPERTIES = frozenset({_DEV_PROPERTY})
+_RUNTIME, _DEVELOPMENT = Scope.RUNTIME, Scope.DEVELOPMENT
 _ECOSYSTEM_PROPERTY = "aquasecurity:trivy:PkgType"
 _NS = re.compile(r"\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom")
 
@@ -79,13 +81,14 @@ def _json_entry(component: CdxComponent) -> Entry:
     else:
         names = _license_names(licenses)
     hint, development = None, False
-    if component.properties:
+    properties = component.properties
+    if properties:
         # the two properties read, in one pass; of repeated ones the last counts, as in a dict of them
-        for prop in component.properties:
+        for prop in properties:
             name = prop.name
             if name == _ECOSYSTEM_PROPERTY:
                 hint = prop.value or None
-            elif name in _DEV_PROPERTIES:
+            elif name == _DEV_PROPERTY:
                 development = prop.value == "true"
     return Entry(
         component.bom_ref,
@@ -95,9 +98,27 @@ def _json_entry(component: CdxComponent) -> Entry:
         purl,
         names,
         hint,
-        Scope.DEVELOPMENT if development or component.scope == "excluded" else Scope.RUNTIME,
+        _DEVELOPMENT if development or component.scope == "excluded" else _RUNTIME,
         not purl and component.type in _GROUPER_TYPES,
     )
+
+
+def _check_named(document: JsonSbom, components: list[CdxComponent], *, source: str) -> None:
+    """Raise for the first component with neither a name nor a purl, saying where it sits."""
+    for component in components:
+        if not component.name and not component.purl:
+            raise MalformedDocument(source, f"{_component_path(document, component)} has neither a name nor a purl")
+
+
+def _edges(dependencies: list[CdxDependency] | None) -> dict[str, list[str]]:
+    """``dependencies`` as edges by parent ref; a ref listed twice has its children merged."""
+    edges: dict[str, list[str]] = {}
+    for dependency in dependencies or ():
+        depends_on = dependency.depends_on
+        if depends_on:
+            existing = edges.get(dependency.ref)
+            edges[dependency.ref] = depends_on if existing is None else existing + depends_on
+    return edges
 
 
 class CycloneDxJsonParser:
@@ -122,9 +143,7 @@ class CycloneDxJsonParser:
             items, container = stack.pop()
             for component in items:
                 if not component.name and not component.purl:
-                    raise MalformedDocument(
-                        source, f"{_component_path(document, component)} has neither a name nor a purl"
-                    )
+                    _check_named(document, [component], source=source)
                 entry = _json_entry(component)
                 if container is not None and container == root_ref:
                     entry.grouper = True  # the product's own module: its dependencies are the product's
@@ -133,13 +152,7 @@ class CycloneDxJsonParser:
                     containers[component.bom_ref] = container
                 if component.components:
                     stack.append((component.components, component.bom_ref))
-        graph = Graph(containers=containers)
-        edges = graph.edges
-        for dependency in document.dependencies or ():
-            depends_on = dependency.depends_on
-            if depends_on:
-                existing = edges.get(dependency.ref)
-                edges[dependency.ref] = depends_on if existing is None else existing + depends_on
+        graph = Graph(edges=_edges(document.dependencies), containers=containers)
         subject: Entry | None = None
         vcs: dict[str, str] = {}
         if root is not None:

@@ -10,7 +10,6 @@ are not edges. Files and snippets are passed through (``Package CONTAINS file CO
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.inventory.assemble import Graph, Warnings, assemble
@@ -60,21 +59,24 @@ _NAME_PREFIXES = {
 }
 
 
-@dataclass(slots=True)
 class Spdx2Content:
     """The parts of an SPDX 2 document that matter here, whichever serialisation it came from.
 
     Relationships become graph edges as they are read (:meth:`relate`) instead of being kept and
-    walked again: a large document has 100,000 of them.
+    walked again: a large document has 100,000 of them. Plain slots, not a dataclass: made once per
+    document, where a dataclass's field factories cost as much as reading a small one's packages.
     """
 
-    version: str
-    name: str | None
-    packages: list[Entry] = field(default_factory=list)
-    graph: Graph = field(default_factory=lambda: Graph(edge_scopes=True))
-    describes: list[str] = field(default_factory=list)  # documentDescribes
-    described: list[str] = field(default_factory=list)  # DESCRIBES / DESCRIBED_BY relationships, in order
-    locations: dict[str, str] = field(default_factory=dict)  # SPDXID -> downloadLocation naming a forge
+    __slots__ = ("described", "describes", "graph", "locations", "name", "packages", "version")
+
+    def __init__(self, version: str, name: str | None) -> None:
+        self.version = version
+        self.name = name
+        self.packages: list[Entry] = []
+        self.graph = Graph(edge_scopes=True)
+        self.describes: list[str] = []  # documentDescribes
+        self.described: list[str] = []  # DESCRIBES / DESCRIBED_BY relationships, in order
+        self.locations: dict[str, str] = {}  # SPDXID -> downloadLocation naming a forge
 
     def relate(self, left: str, kind: str, right: str) -> None:
         """Take in one ``left kind right`` relationship: a subject of the document, an edge, or nothing."""

@@ -77,8 +77,10 @@ class Spdx3Parser:
         doc_ids: set[str] = set()
         relationships: list[Spdx3Element] = []
         for element in elements:
-            element_id = _id(element)
-            if element_id:
+            element_id = element.spdx_id or element.at_id  # _id, inlined: this runs once per element
+            if not isinstance(element_id, str):
+                element_id = None
+            elif element_id:
                 by_id[element_id] = element
             kind = element.type or element.at_type
             if kind in _RELATIONSHIP_TYPES:
@@ -109,8 +111,10 @@ class Spdx3Parser:
                 graph.roots.extend(t for t in targets if isinstance(t, str))
             elif kind in _LICENSES and parent in packages:
                 entry = packages[parent]
-                found = [_license_text(by_id.get(t)) for t in targets if isinstance(t, str)]
-                entry.licenses = tuple(dict.fromkeys([*entry.licenses, *(f for f in found if f)]))
+                for target in targets:  # each licence once, in the order first named
+                    text = _license_text(by_id.get(target)) if isinstance(target, str) else None
+                    if text and text not in entry.licenses:
+                        entry.licenses = (*entry.licenses, text)
             elif kind in _USES or kind in _DEV_USES:
                 development = kind in _DEV_USES or element.scope in _DEV_LIFECYCLES
                 for target in targets:

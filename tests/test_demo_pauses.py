@@ -10,8 +10,8 @@ from pathlib import Path
 from bot.demo import DemoOptions, run_demo
 from bot.sandbox.limits import PROFILES
 
-#: 500 GraphQL points an hour: the small world's gather spends more; at 600 an hour is 6 s.
-TIGHT = replace(PROFILES["personal-token"], name="tight-graphql", graphql_points_per_hour=500)
+#: 30 GraphQL points an hour: the small world's gather spends about 66; at 600 an hour is 6 s.
+TIGHT = replace(PROFILES["personal-token"], name="tight-graphql", graphql_points_per_hour=30)
 
 
 def test_demo_resumes_after_a_rate_limit_pause(tmp_path: Path) -> None:

@@ -163,10 +163,18 @@ def load_signal_history(session: Session, *, upstream_key: str) -> list[Upstream
 
 def load_latest_signals(session: Session) -> dict[str, UpstreamSignalRow]:
     """The newest signals of every upstream (for the gap model and reports)."""
-    latest: dict[str, UpstreamSignalRow] = {}
-    for row in session.exec(select(UpstreamSignalRow).order_by(col(UpstreamSignalRow.scan_id))).all():
-        latest[row.upstream_key] = row
-    return latest
+    # only each upstream's newest row is read: the older scans' rows grow with every night
+    newest = (
+        select(col(UpstreamSignalRow.upstream_key), func.max(UpstreamSignalRow.scan_id).label("scan_id"))
+        .group_by(col(UpstreamSignalRow.upstream_key))
+        .subquery()
+    )
+    query = select(UpstreamSignalRow).join(
+        newest,
+        (col(UpstreamSignalRow.upstream_key) == newest.c.upstream_key)
+        & (col(UpstreamSignalRow.scan_id) == newest.c.scan_id),
+    )
+    return {row.upstream_key: row for row in session.exec(query)}
 
 
 def load_drifts(session: Session, *, upstream_key: str | None = None) -> list[LicenceDriftRow]:

@@ -246,7 +246,12 @@ def load_payments(
     session: Session, *, start: datetime | None = None, end: datetime | None = None, bounds: Bounds = "(start, end]"
 ) -> list[Payment]:
     """Payments in the window (all when no window), oldest first; upstreams renamed since under their new names."""
-    rows = session.exec(select(PaymentRow).order_by(col(PaymentRow.paid_on), col(PaymentRow.key))).all()
+    query = select(PaymentRow).order_by(col(PaymentRow.paid_on), col(PaymentRow.key))
+    if start is not None and end is not None:  # the window's days only (its bounds are checked below)
+        query = query.where(
+            col(PaymentRow.paid_on) >= start.astimezone(UTC), col(PaymentRow.paid_on) <= end.astimezone(UTC)
+        )
+    rows = session.exec(query).all()
     renames = load_renames(session)
     out = []
     for r in rows:

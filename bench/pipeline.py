@@ -75,6 +75,20 @@ def serve(seed: int, scale: str, latency_ms: float, compression: float, limits: 
                 return
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident set, in MB: Linux's ``VmHWM``. Not ``ru_maxrss``: Linux carries
+    that over an ``exec`` from the process that forked it, so a child spawned by a parent holding the
+    world would report the parent's size as its own floor."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: kB on Linux, bytes on macOS
+
+
 @dataclass(frozen=True)
 class Prepared:
     """What the upkeep process needs from the world, made by the parent: the world itself (154 MB
@@ -133,7 +147,7 @@ def run_once(prepared: Prepared, database: str, pipe: Connection) -> None:
                 figures["cpu_s"] += time.process_time() - cpu
                 figures["runs"] += 1  # more than 1: the stage paused at a spent budget and resumed
                 # the process's peak so far: the stage that raises it is the one to look at
-                figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                figures["peak_rss_mb"] = peak_rss_mb()
                 pipe.send(("stage", name))
                 pipe.recv()
 
@@ -153,7 +167,6 @@ def run_once(prepared: Prepared, database: str, pipe: Connection) -> None:
         "pauses": result.pauses,
     }
     engine.dispose()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pipe.send(
         (
             "done",
@@ -161,7 +174,7 @@ def run_once(prepared: Prepared, database: str, pipe: Connection) -> None:
                 "status": result.status,
                 "stages": stages,
                 "total": total,
-                "peak_rss_mb": peak_kib / 1024,
+                "peak_rss_mb": peak_rss_mb(),
                 "concurrency": {
                     "github_reports": settings.github.max_concurrent_reports,
                     "registries": settings.resolve.global_limit,

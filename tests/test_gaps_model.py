@@ -23,7 +23,7 @@ from bot.gaps.interface import (
     RiskSignals,
     UpstreamUsage,
 )
-from bot.gaps.model import compute_budget, compute_gaps
+from bot.gaps.model import compute_budget, compute_gaps, iter_gaps
 from bot.gaps.weights import GapWeights, load_weights
 from bot.records import Depth, Scope
 
@@ -224,6 +224,34 @@ def test_deterministic_whatever_the_input_order() -> None:
         rng.shuffle(shuffled)
         again = compute_gaps(shuffled, investments[::-1], signals[::-1], WEIGHTS, budget=BUDGET)
         assert again == first
+
+
+def test_iter_gaps_builds_one_score_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The streamed scores are compute_gaps' scores in key order, each built only when asked for
+    (score's memory bound: the terms of every upstream are never held at once)."""
+    import bot.gaps.model as model
+
+    usages, investments, signals = worked_example()
+    expected = sorted(compute_gaps(usages, investments, signals, WEIGHTS, budget=BUDGET), key=lambda s: s.upstream)
+    built: list[str] = []
+
+    def counting(**fields: object) -> GapScore:
+        built.append(str(fields["upstream"]))
+        return GapScore(**fields)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model, "GapScore", counting)
+    scores = iter_gaps(usages, investments, signals, WEIGHTS, budget=BUDGET)
+    assert built == []  # the totals are summed without building any score
+    first = next(scores)
+    assert built == [first.upstream] == [expected[0].upstream]
+    assert [first, *scores] == expected
+    assert built == [s.upstream for s in expected]
+
+
+def test_iter_gaps_refuses_bad_inputs_before_the_first_score() -> None:
+    usage = UpstreamUsage(A, _uses("a", 1, D, RUN))
+    with pytest.raises(GapError, match=r"parser: money from ledger must not be negative"):
+        iter_gaps([usage], [Investment(A, money={"ledger": -5.0})], [], WEIGHTS, budget=BUDGET)
 
 
 def assert_terms_reproduce(score: GapScore) -> None:

@@ -24,6 +24,7 @@ from bot.store.gaps import (
     load_scores,
     load_snapshot,
     prune_snapshots,
+    save_snapshot,
 )
 from bot.store.renames import save_renames
 from bot.store.tables import GapScoreRow
@@ -185,3 +186,33 @@ def test_scores_stored_in_batches_are_the_scores_computed(engine: Engine, monkey
     assert inserts == [2, 1]  # three upstreams, two per statement
     expected = compute_gaps(usages, investments, signals, WEIGHTS, budget=budget)
     assert load_scores(engine, snapshot_id=batched) == load_scores(engine, snapshot_id=whole) == expected
+
+
+def test_a_snapshot_saved_from_an_iterator_counts_and_shows_each_score(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """save_snapshot takes the model's scores as they come (a generator, a few rows per INSERT),
+    hands each to ``seen`` and records how many it stored."""
+    import bot.store.gaps as gaps_store
+
+    usages, investments, signals = worked_example()
+    budget = compute_budget(yearly_budget=None, developers=10, currency="USD")
+    expected = compute_gaps(usages, investments, signals, WEIGHTS, budget=budget)
+    monkeypatch.setattr(gaps_store, "SCORE_ROWS_PER_INSERT", 2)
+    seen: list[str] = []
+    snapshot_id = save_snapshot(
+        engine,
+        (score for score in expected),
+        weights=WEIGHTS,
+        budget=budget.yearly_amount,
+        currency="USD",
+        budget_source=budget.source,
+        developers=10,
+        window_days=365,
+        now=NOW,
+        seen=lambda score: seen.append(score.upstream),
+    )
+    assert seen == [s.upstream for s in expected]
+    snapshot = load_snapshot(engine, snapshot_id=snapshot_id)
+    assert snapshot is not None and snapshot.upstreams == len(expected) == 3
+    assert load_scores(engine, snapshot_id=snapshot_id) == expected

@@ -242,3 +242,38 @@ def test_the_sandbox_serves_property_values_topics_and_codeowners_as_github_does
         answer = httpx.get(f"{api}/repos/{owned.full_name}/contents/{path}", headers=auth).json()
     assert {r.full_name: r.topics for r in world.internal_repos if r.org == org} == topics
     assert answer["type"] == "file" and answer["encoding"] == "base64"
+
+
+def _repository_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    with Session(engine) as session:
+        rows = session.exec(select(RepositoryRow).order_by(RepositoryRow.full_name)).all()  # type: ignore[arg-type]
+        fields = ("full_name", "pushed_at", "exported_pushed_at", "export_etag", "weight", "weight_rule", "team")
+        fields += ("team_source", "codeowners_team", "codeowners_pushed_at", "note")
+        return [tuple(getattr(r, name) for name in fields) for r in rows]
+
+
+def test_a_listing_saved_a_few_repositories_per_session_stores_the_same(
+    synced: Synced, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sync saves and weighs the listing in sessions of a bounded number of repositories (its memory
+    is then flat in the organisation's size): three per session store what one session for all did."""
+    import bot.sources.github_sync as github_sync
+
+    world = synced.world
+    assert synced.first.listed > 3 * 3  # several sessions
+    monkeypatch.setattr(github_sync, "REPOS_PER_SESSION", 3)
+    db_url = f"sqlite:///{tmp_path / 'chunked.db'}"
+    engine = make_engine(db_url)
+    SQLModel.metadata.create_all(engine)
+    with SandboxServer(world) as server:
+        chunked = _settings(server.base_url, world, db_url)
+        first = _sync(engine, chunked, world)
+        second = _sync(engine, chunked, world)
+    assert (first.listed, first.ingested, first.weighted, first.teams) == (
+        synced.first.listed,
+        synced.first.ingested,
+        synced.first.weighted,
+        synced.first.teams,
+    )
+    assert second.unchanged_repos == synced.second.unchanged_repos > 0 and second.exported == synced.second.exported
+    assert _repository_rows(engine) == _repository_rows(synced.engine)

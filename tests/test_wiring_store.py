@@ -27,6 +27,7 @@ from bot.store.gap_inputs import count_people, load_investment_inputs, load_risk
 from bot.store.gaps import load_scores
 from bot.store.review import load_unresolved, load_upstream_teams
 from bot.store.tables import LicenceDriftRow, PackageResolutionRow, RepositoryRow, SignalScanRow, UpstreamSignalRow
+from bot.store.usage import load_upstream_usages
 
 SBOM = Path(__file__).parent / "data" / "sboms" / "cdx-1.6-pypi_cyclonedx-py-environment.json"
 NOW = datetime(2026, 10, 2, 8, 0, tzinfo=UTC)
@@ -273,3 +274,16 @@ def test_the_score_summary_names_each_payment_left_out_and_the_real_reason(engin
         f'| Not counted in "given" | ledger 5.00 GBP not converted: {reason} |'
         in render_gap_issue(issue, organisation="acme", labels=())["body"]
     )
+
+
+def test_usages_read_a_few_rows_at_a_time_are_the_usages(engine: Engine) -> None:
+    """One record per resolved upstream, each repository's uses once (the database drops the
+    duplicates), the same whether the rows come one at a time or all at once."""
+    seed_inventory(engine)
+    whole = load_upstream_usages(engine)
+    assert [u.upstream for u in whole] == [A, B]  # idna is unresolved, fqdn waits for a retry
+    for usage in whole:
+        assert {use.repo for use in usage.repos} == {"acme/data", "acme/web"}
+        assert len(set(usage.repos)) == len(usage.repos)
+        assert {use.team for use in usage.repos if use.repo == "acme/web"} == {"web"}
+    assert load_upstream_usages(engine, rows_per_fetch=1) == whole

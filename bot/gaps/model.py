@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -273,67 +273,113 @@ def compute_gaps(
     neither used nor invested in are ignored.
     """
     with cyclic_gc_paused():
-        return _compute_gaps(usages, investments, signals, weights, budget)
+        scores = list(iter_gaps(usages, investments, signals, weights, budget=budget))
+    scores.sort(key=lambda s: (-s.gap, s.upstream))
+    return scores
 
 
-def _compute_gaps(
+def iter_gaps(
     usages: Sequence[UpstreamUsage],
     investments: Sequence[Investment],
     signals: Sequence[RiskSignals],
     weights: GapWeights,
+    *,
     budget: Budget,
-) -> list[GapScore]:
-    if budget.yearly_amount < 0 or budget.window_days < 1:
-        raise GapError(f"budget: amount must be ≥ 0 and window ≥ 1 day (got {budget})")
-    by_usage = _index(usages, "usage")
-    by_investment = _index(investments, "investment")
-    for record in by_investment.values():
-        _check_investment(record)
-    by_signals = _index(signals, "risk signals")
-    keys = sorted(set(by_usage) | set(by_investment))
-    year_factor = DAYS_PER_YEAR / budget.window_days
+) -> Iterator[GapScore]:
+    """:func:`compute_gaps`' scores one at a time, in upstream key order, holding none of them.
 
-    usage = {k: _usage(by_usage.get(k), weights) for k in keys}
-    code = {k: _code(by_investment.get(k), weights) for k in keys}
-    money = {k: _money(by_investment.get(k)) for k in keys}
-    usage_total = math.fsum(u.weight for u in usage.values())
-    code_total = math.fsum(c[0] for c in code.values())
-    money_total = math.fsum(m.value for m in money.values())
-    if code_total > 0 and money_total > 0:
-        code_weight, money_weight, blend_note = weights.investment.code, weights.investment.money, ""
-    elif code_total > 0:
-        code_weight, money_weight, blend_note = 1.0, 0.0, "the organisation gave no money: code counts fully"
-    elif money_total > 0:
-        code_weight, money_weight, blend_note = 0.0, 1.0, "the organisation made no contributions: money counts fully"
-    else:
-        code_weight, money_weight, blend_note = 0.0, 0.0, "the organisation gave neither code nor money"
+    The organisation's totals are summed first from each upstream's numbers alone; each score's terms
+    (a few dozen per upstream, most of a score's memory) are built when it is yielded, so a caller
+    that stores them as they come holds one score at a time, whatever the number of upstreams. The
+    inputs are checked before the first score is yielded."""
+    model = _Model(usages, investments, signals, weights, budget)
+    return model.scores()
 
-    # First pass: everything that needs only this upstream's inputs and the organisation's totals.
-    firsts: dict[str, tuple[dict[str, Term], tuple[str, ...]]] = {}
-    for key in keys:
-        terms = _Terms(usage[key].terms)
-        usage_share = terms.add(_ratio("usage share", terms["usage"], "all upstreams", usage_total))
-        terms.extend(code[key][1])
-        terms.add(money[key])
-        given = terms.product("given", (terms.ref("money"), Operand("year ÷ window", year_factor)), "per year")
-        names, risk_terms = _risk(by_signals.get(key), given.value, weights)
+
+class _Model:
+    """The inputs indexed by upstream and the organisation's totals; :meth:`scores` yields each score.
+
+    A term is built from its upstream's inputs and these totals only, so building an upstream's terms
+    again gives the same numbers: the totals' passes keep floats, never terms."""
+
+    def __init__(
+        self,
+        usages: Sequence[UpstreamUsage],
+        investments: Sequence[Investment],
+        signals: Sequence[RiskSignals],
+        weights: GapWeights,
+        budget: Budget,
+    ) -> None:
+        if budget.yearly_amount < 0 or budget.window_days < 1:
+            raise GapError(f"budget: amount must be ≥ 0 and window ≥ 1 day (got {budget})")
+        self.weights, self.budget = weights, budget
+        self.by_usage = _index(usages, "usage")
+        self.by_investment = _index(investments, "investment")
+        for record in self.by_investment.values():
+            _check_investment(record)
+        self.by_signals = _index(signals, "risk signals")
+        self.keys = sorted(set(self.by_usage) | set(self.by_investment))
+        self.year_factor = DAYS_PER_YEAR / budget.window_days
+        with cyclic_gc_paused():
+            usage_weights, code_scores, money_values = [], [], []
+            for key in self.keys:
+                investment = self.by_investment.get(key)
+                usage_weights.append(_usage(self.by_usage.get(key), weights).weight)
+                code_scores.append(_code(investment, weights)[0])
+                money_values.append(_money(investment).value)
+            self.usage_total = math.fsum(usage_weights)
+            self.code_total = math.fsum(code_scores)
+            self.money_total = math.fsum(money_values)
+        if self.code_total > 0 and self.money_total > 0:
+            self.code_weight, self.money_weight, self.blend_note = weights.investment.code, weights.investment.money, ""
+        elif self.code_total > 0:
+            self.code_weight, self.money_weight = 1.0, 0.0
+            self.blend_note = "the organisation gave no money: code counts fully"
+        elif self.money_total > 0:
+            self.code_weight, self.money_weight = 0.0, 1.0
+            self.blend_note = "the organisation made no contributions: money counts fully"
+        else:
+            self.code_weight, self.money_weight = 0.0, 0.0
+            self.blend_note = "the organisation gave neither code nor money"
+        with cyclic_gc_paused():
+            self.weighted_total = math.fsum(self._first(key)[0]["usage × risk"].value for key in self.keys)
+
+    def _first(self, key: str) -> tuple[_Terms, tuple[str, ...], _Usage, float]:
+        """The terms that need only this upstream's inputs and the organisation's totals; its risk
+        signals' names, its usage and its code score."""
+        investment = self.by_investment.get(key)
+        usage = _usage(self.by_usage.get(key), self.weights)
+        code_score, code_terms = _code(investment, self.weights)
+        terms = _Terms(usage.terms)
+        usage_share = terms.add(_ratio("usage share", terms["usage"], "all upstreams", self.usage_total))
+        terms.extend(code_terms)
+        terms.add(_money(investment))
+        given = terms.product("given", (terms.ref("money"), Operand("year ÷ window", self.year_factor)), "per year")
+        names, risk_terms = _risk(self.by_signals.get(key), given.value, self.weights)
         terms.extend(risk_terms)
         terms.product("usage × risk", (terms.ref(usage_share.name), terms.ref("risk")))
-        firsts[key] = (terms.by_name, names)
-    weighted_total = math.fsum(t["usage × risk"].value for t, _ in firsts.values())
+        return terms, names, usage, code_score
 
-    # Second pass: shares of the weighted total, the blend of investment, the gap and the amount.
-    scores: list[GapScore] = []
-    for key in keys:
-        by_name, names = firsts[key]
-        terms = _Terms(by_name.values())
-        expected = terms.add(_ratio("expected share", terms["usage × risk"], "all upstreams", weighted_total))
-        code_share = terms.add(_ratio("code share", terms["code"], "organisation's code", code_total))
-        money_share = terms.add(_ratio("money share", terms["money"], "organisation's money", money_total))
-        terms.product("investment[code]", (Operand("code weight", code_weight), terms.ref(code_share.name)))
-        terms.product("investment[money]", (Operand("money weight", money_weight), terms.ref(money_share.name)))
+    def scores(self) -> Iterator[GapScore]:
+        for key in self.keys:
+            with cyclic_gc_paused():
+                score = self._score(key)
+            yield score
+
+    def _score(self, key: str) -> GapScore:
+        """Shares of the weighted total, the blend of investment, the gap and the amount."""
+        budget = self.budget
+        first, names, usage, code_score = self._first(key)
+        terms = _Terms(first.by_name.values())
+        expected = terms.add(_ratio("expected share", terms["usage × risk"], "all upstreams", self.weighted_total))
+        code_share = terms.add(_ratio("code share", terms["code"], "organisation's code", self.code_total))
+        money_share = terms.add(_ratio("money share", terms["money"], "organisation's money", self.money_total))
+        terms.product("investment[code]", (Operand("code weight", self.code_weight), terms.ref(code_share.name)))
+        terms.product("investment[money]", (Operand("money weight", self.money_weight), terms.ref(money_share.name)))
         parts = (terms.ref("investment[code]"), terms.ref("investment[money]"))
-        investment = terms.add(Term("investment share", math.fsum(o.value for o in parts), Op.SUM, parts, blend_note))
+        investment = terms.add(
+            Term("investment share", math.fsum(o.value for o in parts), Op.SUM, parts, self.blend_note)
+        )
         parts = (terms.ref(expected.name), terms.ref(investment.name))
         gap = terms.add(Term("gap", parts[0].value - parts[1].value, Op.DIFFERENCE, parts))
         parts = (terms.ref(gap.name), Operand("floor", 0.0))
@@ -347,27 +393,23 @@ def _compute_gaps(
         recommended = terms.add(
             Term("recommended", max(o.value for o in parts), Op.MAX, parts, f"{budget.currency} per year")
         )
-        scores.append(
-            GapScore(
-                upstream=key,
-                repos=usage[key].repos,
-                usage_weight=usage[key].weight,
-                usage_share=terms["usage share"].value,
-                risk=terms["risk"].value,
-                risk_signals=names,
-                expected_share=expected.value,
-                code_score=code[key][0],
-                code_share=code_share.value,
-                money=money[key].value,
-                money_share=money_share.value,
-                investment_share=investment.value,
-                gap=gap.value,
-                priority=priority.value,
-                given=terms["given"].value,
-                recommended=recommended.value,
-                terms=tuple(terms.by_name.values()),
-                usage_by_team=usage[key].by_team,
-            )
+        return GapScore(
+            upstream=key,
+            repos=usage.repos,
+            usage_weight=usage.weight,
+            usage_share=terms["usage share"].value,
+            risk=terms["risk"].value,
+            risk_signals=names,
+            expected_share=expected.value,
+            code_score=code_score,
+            code_share=code_share.value,
+            money=terms["money"].value,
+            money_share=money_share.value,
+            investment_share=investment.value,
+            gap=gap.value,
+            priority=priority.value,
+            given=terms["given"].value,
+            recommended=recommended.value,
+            terms=tuple(terms.by_name.values()),
+            usage_by_team=usage.by_team,
         )
-    scores.sort(key=lambda s: (-s.gap, s.upstream))
-    return scores

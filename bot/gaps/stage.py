@@ -12,9 +12,8 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.gaps.interface import Budget, Investment, NotScored, RiskSignals, UpstreamUsage
-from bot.gaps.model import compute_gaps
-from bot.gaps.under_invested import rank
+from bot.gaps.interface import Budget, GapScore, Investment, NotScored, RiskSignals, UpstreamUsage
+from bot.gaps.model import iter_gaps
 from bot.gaps.weights import GapWeights
 from bot.store.gaps import save_snapshot
 
@@ -35,10 +34,17 @@ def score_from_inputs(
 
     ``not_scored`` (upstreams left out of the model, with their reasons) is kept with the snapshot.
     """
-    scores = compute_gaps(usages, investments, signals, weights, budget=budget)
+    definition = weights.thresholds.under_investment()
+    counted = {"scored": 0, "open": 0}
+
+    def count(score: GapScore) -> None:
+        counted["scored"] += 1
+        counted["open"] += definition.applies(score.gap, score.recommended)
+
+    # one score at a time, from the model to the store: the scores' terms are never all held
     snapshot_id = save_snapshot(
         engine,
-        scores,
+        iter_gaps(usages, investments, signals, weights, budget=budget),
         weights=weights,
         budget=budget.yearly_amount,
         currency=budget.currency,
@@ -47,7 +53,7 @@ def score_from_inputs(
         window_days=budget.window_days,
         now=now,
         not_scored=not_scored,
+        seen=count,
     )
-    open_gaps = len(rank(scores, weights.thresholds.under_investment(), lambda s: s.recommended))
-    log.info("gaps: snapshot %d scored %d upstreams, %d open gaps", snapshot_id, len(scores), open_gaps)
+    log.info("gaps: snapshot %d scored %d upstreams, %d open gaps", snapshot_id, counted["scored"], counted["open"])
     return snapshot_id

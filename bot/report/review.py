@@ -43,13 +43,16 @@ def render_review(data: ReviewData, out_dir: Path, *, templates_dir: Path = DEFA
     except OSError as exc:
         raise ReviewError(f"{out_dir}: cannot write the review: {exc.strerror or exc}") from exc
     context = review_context(data)
-    markdown = render_template(templates_dir, MARKDOWN_TEMPLATE, context, markdown=True)
-    html = render_template(templates_dir, HTML_TEMPLATE, {**context, "charts": _charts(data)}, markdown=False)
     pledge = exports.pledge_json(data)
     try:
+        # each document is written as it is rendered, then dropped: never the Markdown, the HTML and
+        # an export held at once (a template error leaves the documents before it written)
+        markdown = _render_to(out_dir / "review.md", templates_dir, MARKDOWN_TEMPLATE, context, markdown=True)
+        charts = {**context, "charts": _charts(data)}
+        html = _render_to(out_dir / "review.html", templates_dir, HTML_TEMPLATE, charts, markdown=False)
         files = ReviewFiles(
-            markdown=_write(out_dir / "review.md", markdown),
-            html=_write(out_dir / "review.html", html),
+            markdown=markdown,
+            html=html,
             gaps_csv=_write(out_dir / "gaps.csv", exports.gaps_csv(data)),
             funding_csv=_write(out_dir / "funding.csv", exports.funding_csv(data)),
             contributions_csv=_write(out_dir / "contributions.csv", exports.contributions_csv(data)),
@@ -62,17 +65,46 @@ def render_review(data: ReviewData, out_dir: Path, *, templates_dir: Path = DEFA
     return files
 
 
+class _TemplateErrors:
+    """Jinja's errors as :class:`ReviewError` naming the template (or the file) and what is wrong."""
+
+    def __init__(self, templates_dir: Path, name: str) -> None:
+        self.templates_dir, self.name = templates_dir, name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: Any) -> None:
+        if isinstance(exc, jinja2.TemplateNotFound):
+            raise ReviewError(f"{self.templates_dir / str(exc.name)}: template not found") from exc
+        if isinstance(exc, jinja2.UndefinedError):
+            raise ReviewError(f"{self.templates_dir / self.name}: {exc.message}") from exc
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            raise ReviewError(f"{exc.filename or self.templates_dir / self.name}:{exc.lineno}: {exc.message}") from exc
+
+
 def render_template(templates_dir: Path, name: str, context: dict[str, Any], *, markdown: bool) -> str:
     """Render one template; a missing template or variable becomes a :class:`ReviewError` naming it."""
     environment = _environment(templates_dir, markdown=markdown)
-    try:
+    with _TemplateErrors(templates_dir, name):
         return environment.get_template(name).render(context)
-    except jinja2.TemplateNotFound as exc:
-        raise ReviewError(f"{templates_dir / str(exc.name)}: template not found") from exc
-    except jinja2.UndefinedError as exc:
-        raise ReviewError(f"{templates_dir / name}: {exc.message}") from exc
-    except jinja2.TemplateSyntaxError as exc:
-        raise ReviewError(f"{exc.filename or templates_dir / name}:{exc.lineno}: {exc.message}") from exc
+
+
+def _render_to(path: Path, templates_dir: Path, name: str, context: dict[str, Any], *, markdown: bool) -> Path:
+    """:func:`render_template` into ``path`` piece by piece (the same text, never held whole); the file
+    appears only once the template has rendered completely."""
+    environment = _environment(templates_dir, markdown=markdown)
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        with _TemplateErrors(templates_dir, name):
+            template = environment.get_template(name)
+            with partial.open("w", encoding="utf-8") as handle:
+                for piece in template.generate(context):
+                    handle.write(piece)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 @dataclass(frozen=True, slots=True)

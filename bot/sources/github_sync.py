@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -45,6 +45,7 @@ from bot.pipeline import StageContext
 from bot.progress import start_progress
 from bot.sources.github_repo_facts import (
     FactsCalls,
+    PropertyValues,
     cache_page,
     cached_page,
     fetch_codeowners_team,
@@ -257,16 +258,42 @@ def content_digest(data: bytes) -> str:
 # --------------------------------------------------------------------------- store
 
 
-def _save_listing(engine: Engine, repos: list[Repo]) -> dict[str, RepositoryRow]:
-    with session_scope(engine) as session:
-        existing = {r.full_name: r for r in session.exec(select(RepositoryRow)).all()}
-        for repo in repos:
-            row = existing.get(repo.full_name) or RepositoryRow(full_name=repo.full_name, source="github")
-            row.private, row.fork, row.archived, row.pushed_at = repo.private, repo.fork, repo.archived, repo.pushed_at
-            row.source = "github"
-            session.add(row)
-            existing[repo.full_name] = row
-        return existing
+class _Exported(NamedTuple):
+    """What the store knew of a repository's last export when the listing was saved."""
+
+    pushed_at: datetime | None  # ``exported_pushed_at``
+    digest: str | None  # ``export_etag``
+
+
+#: Repositories per transaction while saving a listing or weighing: a session of bounded size, whatever
+#: the organisation's (its row objects were a few KB each, held for every repository at once).
+REPOS_PER_SESSION = 500
+
+
+def _chunks(repos: list[Repo]) -> Iterator[list[Repo]]:
+    for start in range(0, len(repos), REPOS_PER_SESSION):
+        yield repos[start : start + REPOS_PER_SESSION]
+
+
+def _save_listing(engine: Engine, repos: list[Repo]) -> dict[str, _Exported]:
+    """Record the listed repositories; return, for each, what its row said of its last export."""
+    exported: dict[str, _Exported] = {}
+    for chunk in _chunks(repos):
+        with session_scope(engine) as session:
+            names = sorted({r.full_name for r in chunk})
+            existing = {
+                r.full_name: r
+                for r in session.exec(select(RepositoryRow).where(col(RepositoryRow.full_name).in_(names))).all()
+            }
+            for repo in chunk:
+                row = existing.get(repo.full_name) or RepositoryRow(full_name=repo.full_name, source="github")
+                row.private, row.fork, row.archived = repo.private, repo.fork, repo.archived
+                row.pushed_at = repo.pushed_at
+                row.source = "github"
+                session.add(row)
+                existing[repo.full_name] = row
+                exported[repo.full_name] = _Exported(row.exported_pushed_at, row.export_etag)
+    return exported
 
 
 def _mark(engine: Engine, full_name: str, *, pushed_at: datetime | None, digest: str | None, note: str | None) -> None:
@@ -305,6 +332,27 @@ def _weigh(
     values = (
         fetch_property_values(engine, api, settings.github.api_url, org, calls) if usage.needs_properties() else None
     )
+    for chunk in _chunks(repos):
+        _weigh_chunk(engine, settings, api, chunk, values, calls, summary)
+    summary.property_pages += calls.property_pages
+    summary.property_pages_not_modified += calls.property_pages_not_modified
+    summary.codeowners_requests += calls.codeowners_requests
+    summary.codeowners_reused += calls.codeowners_reused
+    summary.warnings.extend(calls.warnings)
+    for warning in calls.warnings:
+        log.warning("sync: %s", warning)
+
+
+def _weigh_chunk(
+    engine: Engine,
+    settings: Settings,
+    api: httpx.Client,
+    repos: list[Repo],
+    values: PropertyValues | None,
+    calls: FactsCalls,
+    summary: SyncSummary,
+) -> None:
+    usage = settings.usage
     with session_scope(engine) as session:
         rows = {
             r.full_name: r
@@ -332,16 +380,9 @@ def _weigh(
             summary.weighted += result.weight_rule is not None
             summary.teams += row.team is not None
             session.add(row)
-    summary.property_pages += calls.property_pages
-    summary.property_pages_not_modified += calls.property_pages_not_modified
-    summary.codeowners_requests += calls.codeowners_requests
-    summary.codeowners_reused += calls.codeowners_reused
-    summary.warnings.extend(calls.warnings)
-    for warning in calls.warnings:
-        log.warning("sync: %s", warning)
 
 
-def _due(repos: list[Repo], rows: dict[str, RepositoryRow], settings: Settings, summary: SyncSummary) -> Iterator[Repo]:
+def _due(repos: list[Repo], rows: dict[str, _Exported], settings: Settings, summary: SyncSummary) -> Iterator[Repo]:
     for repo in repos:
         if repo.fork and not settings.github.include_forks:
             summary.skipped_forks += 1
@@ -350,7 +391,7 @@ def _due(repos: list[Repo], rows: dict[str, RepositoryRow], settings: Settings, 
             summary.skipped_archived += 1
             continue
         row = rows.get(repo.full_name)
-        if row is not None and row.exported_pushed_at is not None and _aware(row.exported_pushed_at) == repo.pushed_at:
+        if row is not None and row.pushed_at is not None and _aware(row.pushed_at) == repo.pushed_at:
             summary.unchanged_repos += 1
             continue
         yield repo
@@ -411,7 +452,7 @@ def _export_all(
     settings: Settings,
     exporter: Exporter,
     due: list[Repo],
-    rows: dict[str, RepositoryRow],
+    rows: dict[str, _Exported],
     summary: SyncSummary,
     *,
     clock: Callable[[], float] = time.monotonic,
@@ -496,7 +537,7 @@ def _finish(
     repo: Repo,
     outcome: bytes | SbomExportError,
     how: str,
-    rows: dict[str, RepositoryRow],
+    rows: dict[str, _Exported],
     summary: SyncSummary,
 ) -> None:
     if isinstance(outcome, SbomExportError):
@@ -515,7 +556,7 @@ def _finish(
     summary.sync_exports += how == "sync"
     digest = content_digest(data)
     row = rows.get(repo.full_name)
-    if row is not None and row.export_etag == digest:
+    if row is not None and row.digest == digest:
         summary.unchanged_documents += 1
         _mark(engine, repo.full_name, pushed_at=repo.pushed_at, digest=digest, note=None)
         return

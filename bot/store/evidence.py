@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import delete
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.records import current_key
@@ -172,6 +173,10 @@ def _counts_on(identities: Sequence[Identity], moment: datetime) -> str | None:
     return None
 
 
+#: Rows fetched from the database at a time where a stage reads every row of a large table.
+ROWS_PER_FETCH = 5_000
+
+
 def load_contribution_counts(
     session: Session, *, start: datetime, end: datetime, bounds: Bounds
 ) -> dict[str, dict[str, dict[str, int]]]:
@@ -179,26 +184,34 @@ def load_contribution_counts(
     by_account: dict[str, list[Identity]] = defaultdict(list)
     for identity in load_identities(session):
         by_account[identity.account].append(identity)
-    rows = session.exec(
-        select(ContributionRow).where(ContributionRow.occurred_at >= start, ContributionRow.occurred_at <= end)
-    ).all()
     renames = load_renames(session)  # rows keep the name GitHub reported then; count them under today's
+    # the five columns counted, a few thousand rows at a time: no row objects for every contribution
+    table = ContributionRow.__table__.c  # type: ignore[attr-defined]
+    rows = (
+        session.connection()
+        .execution_options(yield_per=ROWS_PER_FETCH)
+        .execute(
+            sa_select(table.account, table.repository, table.kind, table.count, table.occurred_at).where(
+                table.occurred_at >= start, table.occurred_at <= end
+            )
+        )
+    )
     tree: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    for row in rows:
-        moment = aware(row.occurred_at)
+    for account, repository, kind, count, occurred_at in rows:
+        moment = aware(occurred_at)
         if not _in(moment, start, end, bounds):
             continue
-        person = _counts_on(by_account.get(row.account, []), moment)
+        person = _counts_on(by_account.get(account, []), moment)
         if person is not None:
-            tree[person][current_key(row.repository, renames)][row.kind] += row.count
+            tree[person][current_key(repository, renames)][kind] += count
     return {p: {r: dict(k) for r, k in repos.items()} for p, repos in tree.items()}
 
 
 def load_upstream_keys(session: Session) -> set[str]:
     """Upstreams the inventory resolves to (the ones contributions and money count towards)."""
     rows = session.exec(
-        select(PackageResolutionRow.upstream_key).where(col(PackageResolutionRow.upstream_key).is_not(None))
-    ).all()
+        select(PackageResolutionRow.upstream_key).distinct().where(col(PackageResolutionRow.upstream_key).is_not(None))
+    )
     return {str(r) for r in rows if r}
 
 
@@ -233,7 +246,12 @@ def load_payments(
     session: Session, *, start: datetime | None = None, end: datetime | None = None, bounds: Bounds = "(start, end]"
 ) -> list[Payment]:
     """Payments in the window (all when no window), oldest first; upstreams renamed since under their new names."""
-    rows = session.exec(select(PaymentRow).order_by(col(PaymentRow.paid_on), col(PaymentRow.key))).all()
+    query = select(PaymentRow).order_by(col(PaymentRow.paid_on), col(PaymentRow.key))
+    if start is not None and end is not None:  # the window's days only (its bounds are checked below)
+        query = query.where(
+            col(PaymentRow.paid_on) >= start.astimezone(UTC), col(PaymentRow.paid_on) <= end.astimezone(UTC)
+        )
+    rows = session.exec(query).all()
     renames = load_renames(session)
     out = []
     for r in rows:

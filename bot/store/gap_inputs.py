@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Protocol, cast
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -22,8 +23,8 @@ from bot.sources.money import Payment
 from bot.sources.rates import Conversion, RateBook
 from bot.store.evidence import Bounds, load_contribution_counts, load_identities, load_payments, load_upstream_keys
 from bot.store.rates import rate_book
-from bot.store.signals import load_latest_signals
-from bot.store.tables import LicenceDriftRow, UpstreamSignalRow
+from bot.store.signals import load_latest_signal_fields
+from bot.store.tables import LicenceDriftRow
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,47 @@ def load_investments(
     return load_investment_inputs(engine, settings, window_start=window_start, window_end=window_end).investments
 
 
-def risk_signals_of(row: UpstreamSignalRow, drift: LicenceDriftRow | None) -> RiskSignals:
+#: The columns of a signals row the gap model reads (:func:`risk_signals_of`).
+RISK_FIELDS = (
+    "bus_factor",
+    "active_maintainers",
+    "archived",
+    "deprecated",
+    "funding",
+    "has_sponsors_listing",
+    "elephant_factor",
+    "governance",
+    "contributor_agreement",
+)
+
+
+class SignalFields(Protocol):
+    """What :func:`risk_signals_of` reads of a signals row: an :class:`UpstreamSignalRow`, or a
+    row of only :data:`RISK_FIELDS`."""
+
+    @property
+    def upstream_key(self) -> str: ...
+    @property
+    def bus_factor(self) -> int | None: ...
+    @property
+    def active_maintainers(self) -> int | None: ...
+    @property
+    def archived(self) -> bool | None: ...
+    @property
+    def deprecated(self) -> bool | None: ...
+    @property
+    def funding(self) -> list[Any]: ...
+    @property
+    def has_sponsors_listing(self) -> bool | None: ...
+    @property
+    def elephant_factor(self) -> int | None: ...
+    @property
+    def governance(self) -> str: ...
+    @property
+    def contributor_agreement(self) -> str | None: ...
+
+
+def risk_signals_of(row: SignalFields, drift: LicenceDriftRow | None) -> RiskSignals:
     """One scan's observations in the model's terms; unobserved values stay ``None`` (unknown, never zero)."""
     governance = row.governance if row.governance and row.governance != "unknown" else None
     return RiskSignals(
@@ -157,14 +198,14 @@ def risk_signals_of(row: UpstreamSignalRow, drift: LicenceDriftRow | None) -> Ri
 def load_risk_signals(engine: Engine) -> list[RiskSignals]:
     """Every upstream's newest signals, with its latest licence drift that is a sovereignty risk."""
     with Session(engine) as session:
-        latest = load_latest_signals(session)
+        latest = {row.upstream_key: row for row in load_latest_signal_fields(session, RISK_FIELDS)}
         drifts = session.exec(
             select(LicenceDriftRow)
             .where(col(LicenceDriftRow.sovereignty_risk).is_(True))
             .order_by(col(LicenceDriftRow.first_seen_at), col(LicenceDriftRow.id))
         ).all()
     last_drift = {row.upstream_key: row for row in drifts}
-    return [risk_signals_of(latest[key], last_drift.get(key)) for key in sorted(latest)]
+    return [risk_signals_of(cast(SignalFields, latest[key]), last_drift.get(key)) for key in sorted(latest)]
 
 
 def count_people(engine: Engine, *, on: date) -> int:

@@ -7,7 +7,8 @@ term's name only, since its value is the cited term's value.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import itertools
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -85,7 +86,7 @@ SCORE_ROWS_PER_INSERT = 500
 
 def save_snapshot(
     engine: Engine,
-    scores: Sequence[GapScore],
+    scores: Iterable[GapScore],
     *,
     weights: GapWeights,
     budget: float,
@@ -95,8 +96,13 @@ def save_snapshot(
     window_days: int,
     now: datetime,
     not_scored: Sequence[NotScored] = (),
+    seen: Callable[[GapScore], object] | None = None,
 ) -> int:
-    """Store one score run and all its scores in one transaction; return the snapshot id."""
+    """Store one score run and all its scores in one transaction; return the snapshot id.
+
+    ``scores`` may be an iterator (:func:`bot.gaps.model.iter_gaps`): they are written
+    ``SCORE_ROWS_PER_INSERT`` at a time and not kept, and ``seen`` is called with each, so a caller
+    can count what it needs without holding them."""
     end = _utc(now)
     snapshot = GapSnapshotRow(
         created_at=end,
@@ -108,18 +114,26 @@ def save_snapshot(
         developers=developers,
         weights_digest=weights.digest(),
         weights=weights.model_dump(mode="json"),
-        upstreams=len(scores),
+        upstreams=0,
         not_scored=[{"upstream": n.upstream, "reason": n.reason, "repos": n.repos} for n in not_scored],
     )
     with session_scope(engine) as session, cyclic_gc_paused():
         session.add(snapshot)
         session.flush()
-        assert snapshot.id is not None
-        for start in range(0, len(scores), SCORE_ROWS_PER_INSERT):
-            # in batches: the statement's parameters for every upstream at once were score's largest allocation
-            chunk = scores[start : start + SCORE_ROWS_PER_INSERT]
-            session.execute(insert(GapScoreRow), [_score_row(snapshot.id, s) for s in chunk])
-        return snapshot.id
+        snapshot_id = snapshot.id
+        assert snapshot_id is not None
+        count = 0
+        iterator = iter(scores)
+        # in batches: the statement's parameters for every upstream at once were score's largest allocation
+        while chunk := list(itertools.islice(iterator, SCORE_ROWS_PER_INSERT)):
+            if seen is not None:
+                for score in chunk:
+                    seen(score)
+            session.execute(insert(GapScoreRow), [_score_row(snapshot_id, s) for s in chunk])
+            count += len(chunk)
+        snapshot.upstreams = count
+        session.add(snapshot)
+        return snapshot_id
 
 
 def _score_row(snapshot_id: int, s: GapScore) -> dict[str, Any]:
@@ -252,8 +266,12 @@ def load_points(engine: Engine, *, snapshot_id: int) -> list[ScorePoint]:
     Upstreams renamed since the snapshot are named as they are now, so a rename is no closed gap
     beside a new one.
     """
-    query = select(GapScoreRow.upstream_key, GapScoreRow.gap, GapScoreRow.recommended).where(
-        GapScoreRow.snapshot_id == snapshot_id
+    # the model's order (largest gap first, then key): two keys renamed to one keep the same winner
+    # whatever order the rows were written in
+    query = (
+        select(GapScoreRow.upstream_key, GapScoreRow.gap, GapScoreRow.recommended)
+        .where(GapScoreRow.snapshot_id == snapshot_id)
+        .order_by(col(GapScoreRow.gap).desc(), col(GapScoreRow.upstream_key))
     )
     with Session(engine) as session:
         renames = load_renames(session)

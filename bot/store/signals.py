@@ -7,11 +7,12 @@ upstreams it has no row for yet, and each batch is committed as it finishes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, Subquery, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -163,12 +164,24 @@ def load_signal_history(session: Session, *, upstream_key: str) -> list[Upstream
     return list(rows.all())
 
 
-def load_latest_signals(session: Session) -> dict[str, UpstreamSignalRow]:
-    """The newest signals of every upstream (for the gap model and reports)."""
-    latest: dict[str, UpstreamSignalRow] = {}
-    for row in session.exec(select(UpstreamSignalRow).order_by(col(UpstreamSignalRow.scan_id))).all():
-        latest[row.upstream_key] = row
-    return latest
+def _newest_scans() -> Subquery:
+    """Each upstream's newest scan id, as a subquery to join (the older scans' rows grow every night)."""
+    return (
+        select(col(UpstreamSignalRow.upstream_key), func.max(UpstreamSignalRow.scan_id).label("scan_id"))
+        .group_by(col(UpstreamSignalRow.upstream_key))
+        .subquery()
+    )
+
+
+def load_latest_signal_fields(session: Session, fields: Sequence[str]) -> list[Row[Any]]:
+    """Only ``fields`` (column names) of every upstream's newest signals, ``upstream_key`` first (in no
+    order): what the gap model reads, without building row objects or decoding the unread JSON columns."""
+    newest = _newest_scans()
+    table = UpstreamSignalRow.__table__.c  # type: ignore[attr-defined]
+    query = sa_select(table.upstream_key, *(table[name] for name in fields)).join(
+        newest, (table.upstream_key == newest.c.upstream_key) & (table.scan_id == newest.c.scan_id)
+    )
+    return list(session.connection().execute(query))
 
 
 def load_drifts(session: Session, *, upstream_key: str | None = None) -> list[LicenceDriftRow]:

@@ -11,7 +11,9 @@ Normalisation is packageurl-python's, with two deliberate differences:
 * PyPI names in keys use the PEP 503 form (runs of ``-_.`` become ``-``), so ``boolean.py`` and
   ``boolean-py`` are one package; the ``purl`` itself keeps the spec form (``.`` kept).
 
-Each distinct purl string is normalised once per process (:func:`normalise_purl` is cached), by the
+A purl string is normalised once while it stays among the last ``PURL_MEMO_SIZE`` distinct ones
+(:func:`normalise_purl` is cached; an entry is about 600 bytes, so the memo stays near 20 MB however
+many distinct purls a large organisation's SBOMs hold, and sync's memory stays flat), by the
 cheapest of three paths that applies. A purl already in canonical form (nearly every purl of a real
 document: ``pkg:golang/golang.org/x/text@v0.14.0``, ``pkg:maven/org.acme/lib@1.0?type=jar``) is only
 taken apart: one regular expression (:data:`_CANONICAL`), built from the same per-type rules, and no
@@ -376,7 +378,10 @@ def _slow(raw: str) -> PurlInfo:
     )
 
 
-@lru_cache(maxsize=262_144)
+PURL_MEMO_SIZE = 32_768
+
+
+@lru_cache(maxsize=PURL_MEMO_SIZE)
 def normalise_purl(raw: str) -> PurlInfo:
     """Normalise one purl string; never raises. Cached: call it freely per component."""
     text = raw.strip()

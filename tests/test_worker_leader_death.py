@@ -63,7 +63,10 @@ def test_the_standby_takes_over_from_a_leader_killed_mid_job(tmp_path: Path) -> 
         statuses = [r.status for r in session.exec(select(RunRow).order_by(RunRow.id))]  # type: ignore[arg-type]
         keys = [o.key for o in session.exec(select(OutboxRow))]
     engine.dispose()
-    assert statuses[0] == "interrupted", statuses
+    # the killed run is marked interrupted; a run before it may have paused at a rate limit (the
+    # sandbox's limits are GitHub's), which the next scheduled run resumed
+    assert "interrupted" in statuses, statuses
+    assert set(statuses[: statuses.index("interrupted")]) <= {"paused"}, statuses
     assert len(keys) == len(set(keys))
     actual = _snapshot(db, world)
     for part in expected:

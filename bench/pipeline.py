@@ -161,13 +161,11 @@ def run_once(prepared: Prepared, database: str, pipe: Connection) -> None:
                 for part, summary in (result or {}).items():
                     if isinstance(summary, dict) and summary.get("stopped"):
                         print(f"{name}: {part} stopped by a rate limit until {summary['stopped']}", file=sys.stderr)
+                figures = stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "runs": 0})
                 # the GraphQL points upkeep counted itself (each contributions query's rateLimit.cost)
                 counted = ((result or {}).get("evidence") or {}).get("points") or {}
                 for purpose, spent in counted.items():
-                    key = f"points_{purpose}"
-                    stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "runs": 0})
-                    stages[name][key] = stages[name].get(key, 0) + spent
-                figures = stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "runs": 0})
+                    figures[f"points_{purpose}"] = figures.get(f"points_{purpose}", 0) + spent
                 figures["wall_s"] += time.perf_counter() - wall
                 figures["cpu_s"] += time.process_time() - cpu
                 figures["runs"] += 1  # more than 1: the stage paused at a spent budget and resumed

@@ -604,7 +604,7 @@ class Router:
             "by_status": dict(sorted(Counter(str(r.status) for r in records).items())),
             "faults": dict(sorted(Counter(r.fault for r in records if r.fault).items())),
             "headerless_limits": sum(r.headerless_limit for r in records),
-            # answers that refused a request for a limit (403 or 429), per route: which limit a run met
+            # answers that refused a request (403 or 429: a limit, or a permission), per route
             "refused_by_route": dict(
                 sorted(Counter(f"{r.service} {r.method} {r.route}" for r in records if r.status in (403, 429)).items())
             ),

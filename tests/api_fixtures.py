@@ -29,14 +29,14 @@ from bot.gaps.score_stage import score_stage
 from bot.pipeline import StageContext
 from bot.query import Ledger
 from bot.resolve.stage import resolve_stage
-from bot.sandbox import ledger_csv, roster_csv
+from bot.sandbox import Knobs, ledger_csv, roster_csv
 from bot.sandbox.gap_inputs import DEFAULT_RATES
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
 from bot.sources.signals_stage import signals_stage
 from bot.store.engine import alembic_config, make_engine
 from bot.store.gaps import latest_snapshots, load_scores
-from tests.sandbox_fixtures import RunningSandbox
+from tests.sandbox_fixtures import RunningSandbox, run_stages
 
 TOKEN = "test-token-0f3a9c"
 OTHER_TOKEN = "second-token-77b1"
@@ -72,9 +72,9 @@ def api_store(sandbox_server: RunningSandbox, tmp_path_factory: pytest.TempPathF
     engine = make_engine(db_url)
     SQLModel.metadata.create_all(engine)
     command.stamp(alembic_config(engine), "head")
+    sandbox_server.router.knobs = Knobs()  # whatever the test before this module set
     context = StageContext(settings, Secrets.from_environment(sandbox_server.environment), engine, world.now)
-    for stage in (sync_stage, resolve_stage, signals_stage, evidence_stage):
-        stage(context)
+    run_stages(context, sync_stage, resolve_stage, signals_stage, evidence_stage)
     score_stage(replace(context, now=world.now - timedelta(days=14)))
     first = latest_snapshots(engine, limit=1)[0]
     top = max(load_scores(engine, snapshot_id=first.id, with_terms=False), key=lambda s: (s.priority, s.upstream))

@@ -5,16 +5,22 @@
 * ``sandbox_server``: one :class:`~bot.sandbox.SandboxServer` per session on 127.0.0.1, serving its
   own ``small`` seed-7 world; yields a :class:`RunningSandbox` (``.base_url``, ``.world``, ``.router``).
 * ``sandbox``: the same running sandbox, with default knobs and an empty request log for each test.
+
+:func:`run_stages` runs stages for a fixture as the scheduler would: a stage a rate limit stopped is
+resumed after its reset, so a slow machine's extra pauses cannot leave a fixture's store half built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from bot.http import RateLimited, forget_buckets
+from bot.pipeline import StageContext, seconds_until_reset, stopped_until
 from bot.sandbox import Knobs, Router, SandboxServer, World, generate_world, sandbox_environment, sandbox_settings
 
 
@@ -56,3 +62,31 @@ def sandbox(sandbox_server: RunningSandbox) -> RunningSandbox:
     sandbox_server.router.knobs = Knobs()
     sandbox_server.router.reset_stats()
     return sandbox_server
+
+
+def run_stages(
+    context: StageContext, *stages: Callable[[StageContext], Mapping[str, Any]], max_resumptions: int = 8
+) -> list[dict[str, Any]]:
+    """Run ``stages`` in order, each to its end: one a rate limit stopped (its summary says ``stopped``,
+    or it raised :class:`RateLimited`) runs again after the reset, as the next scheduled run would.
+
+    The sandbox's limits are real ones (CPU time, concurrency, per-second registry pacing), so a loaded
+    machine meets more of them; a fixture that ignored a pause would build a store missing whatever the
+    stage had left. The buckets of earlier tests are forgotten first (a module's fixture runs before the
+    per-test reset). Returns each stage's last summary; fails if a stage is still stopped at the bound."""
+    forget_buckets()
+    summaries = []
+    for stage in stages:
+        for _ in range(max_resumptions + 1):
+            try:
+                summary = dict(stage(context))
+            except RateLimited as exc:
+                summary = {"stopped": exc.reset_at.isoformat()}
+            until = stopped_until(summary)
+            if until is None:
+                break
+            time.sleep(seconds_until_reset(until))
+        else:
+            raise AssertionError(f"{stage.__name__} still stopped by a rate limit after {max_resumptions} resumptions")
+        summaries.append(summary)
+    return summaries

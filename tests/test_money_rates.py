@@ -44,7 +44,7 @@ from bot.sources.signals_stage import signals_stage
 from bot.store.engine import alembic_config, make_engine
 from bot.store.gap_inputs import load_investments
 from bot.store.rates import load_rates, newest_rate_day
-from tests.sandbox_fixtures import RunningSandbox
+from tests.sandbox_fixtures import RunningSandbox, run_stages
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
@@ -175,8 +175,7 @@ def other_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engi
         settings = load_settings(None, overrides=overrides)
         engine = _engine(tmp)
         context = StageContext(settings, Secrets.from_environment(sandbox_environment(world)), engine, world.now)
-        for stage in (sync_stage, resolve_stage, signals_stage, evidence_stage):
-            stage(context)
+        run_stages(context, sync_stage, resolve_stage, signals_stage, evidence_stage)
         yield engine, settings, world
         engine.dispose()
 

@@ -27,6 +27,7 @@ from bot.sources.github_sync import SyncSummary, sync_organisations
 from bot.store.engine import make_engine
 from bot.store.gaps import latest_snapshots, load_scores
 from bot.store.tables import RepositoryRow
+from tests.sandbox_fixtures import run_stages
 
 BUDGET = 60000.0
 
@@ -70,8 +71,7 @@ def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         first = _sync(engine, settings, world)
         second = _sync(engine, settings, world)
         context = StageContext(settings, Secrets.from_environment(sandbox_environment(world)), engine, world.now)
-        resolve_stage(context)
-        score_stage(context)
+        run_stages(context, resolve_stage, score_stage)
     snapshot = latest_snapshots(engine, limit=1)[0]
     # the truth names upstreams as they are called today; without the signals stage, which learns renames,
     # the store still knows a few by their old name

@@ -31,7 +31,7 @@ from bot.pipeline import StageContext
 from bot.report.quarters import Quarter
 from bot.report.report_stage import report_stage
 from bot.resolve.stage import resolve_stage
-from bot.sandbox import ledger_csv, roster_csv, truth
+from bot.sandbox import Knobs, ledger_csv, roster_csv, truth
 from bot.sandbox.gap_inputs import model_inputs
 from bot.sources.evidence_stage import evidence_stage
 from bot.sources.github_sync import sync_stage
@@ -40,7 +40,7 @@ from bot.store.engine import alembic_config, make_engine
 from bot.store.gap_inputs import load_investments, load_risk_signals
 from bot.store.gaps import load_scores
 from bot.store.usage import load_upstream_usages
-from tests.sandbox_fixtures import RunningSandbox
+from tests.sandbox_fixtures import RunningSandbox, run_stages
 from tests.test_gaps_sandbox import NO_RISK
 
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -77,9 +77,9 @@ def wired(sandbox_server: RunningSandbox, tmp_path_factory: pytest.TempPathFacto
     engine = make_engine(db_url)
     SQLModel.metadata.create_all(engine)
     command.stamp(alembic_config(engine), "head")  # the schema is current, so the CLI's upgrade is a no-op
+    sandbox_server.router.knobs = Knobs()  # whatever the test before this module set
     context = StageContext(settings, Secrets.from_environment(sandbox_server.environment), engine, world.now)
-    for stage in (sync_stage, resolve_stage, signals_stage, evidence_stage):
-        stage(context)
+    run_stages(context, sync_stage, resolve_stage, signals_stage, evidence_stage)
     scored = score_stage(context)
     yield Wired(engine, db_url, settings, context, world, scored, tmp / "review")
     engine.dispose()

@@ -15,13 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from bot.http import RateLimited, forget_buckets
-from bot.pipeline import StageContext, seconds_until_reset, stopped_until
+from bot.pipeline import seconds_until_reset, stopped_until
 from bot.sandbox import Knobs, Router, SandboxServer, World, generate_world, sandbox_environment, sandbox_settings
+
+C = TypeVar("C")  # what a stage is called with: a StageContext, mostly
 
 
 @dataclass
@@ -64,9 +66,7 @@ def sandbox(sandbox_server: RunningSandbox) -> RunningSandbox:
     return sandbox_server
 
 
-def run_stages(
-    context: StageContext, *stages: Callable[[StageContext], Mapping[str, Any]], max_resumptions: int = 8
-) -> list[dict[str, Any]]:
+def run_stages(context: C, *stages: Callable[[C], Mapping[str, Any]], max_resumptions: int = 8) -> list[dict[str, Any]]:
     """Run ``stages`` in order, each to its end: one a rate limit stopped (its summary says ``stopped``,
     or it raised :class:`RateLimited`) runs again after the reset, as the next scheduled run would.
 

@@ -107,6 +107,9 @@ def test_depths_agree_with_exact_distances(
     assert compute_depths(roots, edges, transparent) == _depths_by_distance(roots, edges, transparent)
     packages = {f"n{i}" for i in range(12)} - transparent
     assert compute_depths(roots, edges, NotIn(packages)) == _depths_by_distance(roots, edges, transparent)
+    # the same graph with many unreached parents takes the general path (sets, level by level), not the small one
+    padded = {**edges, **{f"unreached{i}": ["n0"] for i in range(100)}}
+    assert compute_depths(roots, padded, transparent) == _depths_by_distance(roots, edges, transparent)
 
 
 def test_spdx_files_pass_their_packages_through_but_packages_do_not() -> None:

@@ -19,6 +19,8 @@ _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 _EXAMPLES = 5
 _REF = attrgetter("ref")
+_IS_GROUPER = attrgetter("grouper")
+_COMPONENT_KEY = attrgetter("component_key")
 T = TypeVar("T")
 
 
@@ -144,7 +146,7 @@ def _depths(
     if graph is None or not has_edges:
         warnings.note("no dependency graph: usage depth is unknown")
         return _contained({}, graph), False
-    roots = [root for root in graph.roots if graph.edges.get(root)]
+    roots = list(filter(graph.edges.get, graph.roots))  # in C: a comprehension costs more for the one root
     edges: Mapping[str, Sequence[str]] = graph.edges
     inferred = False
     if not roots:
@@ -164,7 +166,9 @@ def _depths(
             "direct and transitive cannot be told apart, usage depth is unknown"
         )
         return {}, False
-    groupers = {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
+    # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
+    groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
+    groupers.discard(None)
     transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
     return _contained(compute_depths(roots, edges, transparent), graph), inferred
 
@@ -297,7 +301,7 @@ def assemble(
             add_component(component)
         ref = entry.ref
         add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
-    if len({usage.component_key for usage in usages}) < len(usages):  # a component listed twice
+    if len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,

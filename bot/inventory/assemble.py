@@ -7,6 +7,7 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import TypeVar
 
@@ -160,7 +161,7 @@ def _depths(
         )
         edges = {**graph.edges, INFERRED_ROOT: tops}
         roots, inferred = [INFERRED_ROOT], True
-    if graph.flat_means_unknown and all(parent in roots for parent, kids in graph.edges.items() if kids):
+    if graph.flat_means_unknown and _only_from(roots, graph.edges):
         warnings.note(
             "every package is listed as a dependency of the repository itself: "
             "direct and transitive cannot be told apart, usage depth is unknown"
@@ -171,6 +172,14 @@ def _depths(
     groupers.discard(None)
     transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
     return _contained(compute_depths(roots, edges, transparent), graph), inferred
+
+
+def _only_from(roots: Collection[str], edges: Mapping[str, Sequence[str]]) -> bool:
+    """Whether every edge leaves one of ``roots`` (a flat graph); a plain loop, cheaper than a generator."""
+    for parent, kids in edges.items():
+        if kids and parent not in roots:
+            return False
+    return True
 
 
 def _contained(depths: dict[str, Depth], graph: Graph | None) -> dict[str, Depth]:
@@ -198,7 +207,7 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
     if graph is None or not graph.edge_scopes or not has_edges:
         return {}
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
-        return dict.fromkeys(set().union(*graph.edges.values()), Scope.RUNTIME)
+        return dict.fromkeys(chain.from_iterable(graph.edges.values()), Scope.RUNTIME)  # the dict drops repeats
     runtime_edges = graph.runtime_edges()
     scopes: dict[str, Scope] = {}
     incoming_runtime: set[str] = set().union(*runtime_edges.values())

@@ -110,6 +110,9 @@ def test_depths_agree_with_exact_distances(
     # the same graph with many unreached parents takes the general path (sets, level by level), not the small one
     padded = {**edges, **{f"unreached{i}": ["n0"] for i in range(100)}}
     assert compute_depths(roots, padded, transparent) == _depths_by_distance(roots, edges, transparent)
+    reached = set(_depths_by_distance(roots, edges, ())) | set(roots)
+    assert reachable(roots, edges) == reached
+    assert reachable(roots, padded) == reached
 
 
 def test_spdx_files_pass_their_packages_through_but_packages_do_not() -> None:

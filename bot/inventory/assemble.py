@@ -260,18 +260,17 @@ def assemble(
     used: Sequence[Entry] = entries
     # refs are strings: a ref of None is never among the roots. Asked in C first: mostly no entry is a root
     if root_refs and not (subject is not None and root_refs.isdisjoint(map(_REF, entries))):
+        used, described = _split(entries, root_refs)
         if subject is None:
-            described = [entry for entry in entries if entry.ref in root_refs]
             subject = described[0] if len(described) == 1 else None
-        used = [entry for entry in entries if entry.ref not in root_refs]
         if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
             # Every package is described (some tools DESCRIBE each one): they are the inventory, not one
             # subject. A lone described package (a GitHub export of a repository without dependencies)
             # is the repository itself and is not a usage of anything.
             used = entries
         elif len(used) < len(entries):
-            for entry in entries:
-                if entry.ref in root_refs and entry.purl:
+            for entry in described:
+                if entry.purl:
                     problem = normalise_purl(entry.purl).problem
                     if problem:
                         warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
@@ -324,6 +323,19 @@ def assemble(
         _subject(subject, subject_vcs, subject_where) if subject is not None else None,
         inferred,
     )
+
+
+def _split(entries: Sequence[Entry], root_refs: Collection[str | None]) -> tuple[list[Entry], list[Entry]]:
+    """The entries that are not roots, and those that are, in document order: one pass, not two comprehensions."""
+    used: list[Entry] = []
+    described: list[Entry] = []
+    keep, root = used.append, described.append
+    for entry in entries:
+        if entry.ref in root_refs:
+            root(entry)
+        else:
+            keep(entry)
+    return used, described
 
 
 def _subject(entry: Entry, vcs: Mapping[str, str] | None, where: str) -> DocumentSubject:

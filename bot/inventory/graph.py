@@ -8,22 +8,25 @@ nodes). Every walk here keeps a visited set, so no document can make it loop.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import chain
 
 from bot.records import Depth
 
 
-@dataclass(frozen=True, slots=True)
 class NotIn:
     """Pass-through nodes given by what they are not: every node outside ``members``, plus ``also``.
 
     An SPDX document passes its files and snippets through, i.e. every node that is not a package;
     saying so costs nothing, while listing them would cost a pass over every edge of the document.
+    Plain slots, not a frozen dataclass: made once per document, where a frozen dataclass's
+    ``object.__setattr__`` per field costs more than a small document's whole depth walk.
     """
 
-    members: Collection[str]
-    also: Collection[str] = field(default=frozenset())
+    __slots__ = ("also", "members")
+
+    def __init__(self, members: Collection[str], also: Collection[str] = frozenset()) -> None:
+        self.members = members
+        self.also = also
 
     def __contains__(self, node: object) -> bool:
         return node not in self.members or node in self.also
@@ -71,34 +74,53 @@ def _small_depths(
 ) -> dict[str, Depth]:
     """:func:`compute_depths` for a graph of few parents (every small document): one dict and two plain walks.
 
-    Same answer; the sets and level-by-level walk of the general path cost more than such a graph's whole walk.
+    Same answer; the sets and level-by-level walk of the general path cost more than such a graph's whole
+    walk. A leaf has no entry in ``edges``: ``get`` without a default, tested, is the cheapest way past it.
     """
     children_of = edges.get
-    root_set = roots if isinstance(roots, (set, frozenset)) else set(roots)
-    direct = Depth.DIRECT
+    root_set = set(roots)
+    direct, transitive = Depth.DIRECT, Depth.TRANSITIVE
     depths: dict[str, Depth] = {}
-    stack = [child for root in root_set for child in children_of(root, ())]
+    stack: list[str] = []
+    for root in root_set:
+        kids = children_of(root)
+        if kids:
+            stack += kids
     while stack:
         node = stack.pop()
         if node not in depths:
             depths[node] = direct
             if node in transparent:  # a root among them has its children here already
-                stack.extend(children_of(node, ()))
+                kids = children_of(node)
+                if kids:
+                    stack += kids
     for root in root_set:
         depths.pop(root, None)
     stack = list(depths)
-    transitive = Depth.TRANSITIVE
     while stack:
-        for child in children_of(stack.pop(), ()):
-            if child not in depths and child not in root_set:
-                depths[child] = transitive
-                stack.append(child)
+        kids = children_of(stack.pop())
+        if kids:
+            for child in kids:
+                if child not in depths and child not in root_set:
+                    depths[child] = transitive
+                    stack.append(child)
     return depths
 
 
 def reachable(roots: Iterable[str], edges: Mapping[str, Sequence[str]]) -> set[str]:
     """Every node reachable from ``roots`` (roots included)."""
     seen = set(roots)
+    if len(edges) < _SMALL_GRAPH:  # a plain walk: the level-by-level one costs a small graph more
+        children_of = edges.get
+        stack = list(seen)
+        while stack:
+            kids = children_of(stack.pop())
+            if kids:
+                for child in kids:
+                    if child not in seen:
+                        seen.add(child)
+                        stack.append(child)
+        return seen
     return seen | _reach(seen, set(seen), edges.get)
 
 

@@ -12,6 +12,8 @@ from itertools import chain
 
 from bot.records import Depth
 
+_DIRECT, _TRANSITIVE = Depth.DIRECT, Depth.TRANSITIVE  # plain names: a member looked up on its enum costs ~70 ns
+
 
 class NotIn:
     """Pass-through nodes given by what they are not: every node outside ``members``, plus ``also``.
@@ -61,8 +63,8 @@ def compute_depths(
     direct -= root_set
     seen = direct | root_set
     transitive = _reach(direct, seen, children_of)
-    depths = dict.fromkeys(transitive, Depth.TRANSITIVE)
-    depths.update(dict.fromkeys(direct, Depth.DIRECT))
+    depths = dict.fromkeys(transitive, _TRANSITIVE)
+    depths.update(dict.fromkeys(direct, _DIRECT))
     return depths
 
 
@@ -79,7 +81,7 @@ def _small_depths(
     """
     children_of = edges.get
     root_set = set(roots)
-    direct, transitive = Depth.DIRECT, Depth.TRANSITIVE
+    direct, transitive = _DIRECT, _TRANSITIVE
     depths: dict[str, Depth] = {}
     stack: list[str] = []
     for root in root_set:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.inventory.detect import parse_bytes
-from bot.inventory.graph import NotIn, compute_depths, reachable
+from bot.inventory.graph import NotIn, compute_depths, pass_through, reachable
 from bot.records import Depth
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
@@ -110,6 +110,9 @@ def test_depths_agree_with_exact_distances(
     # the same graph with many unreached parents takes the general path (sets, level by level), not the small one
     padded = {**edges, **{f"unreached{i}": ["n0"] for i in range(100)}}
     assert compute_depths(roots, padded, transparent) == _depths_by_distance(roots, edges, transparent)
+    for graph in (edges, padded):  # the pass-through rule as a set of parents (small graph) or as NotIn (large)
+        rule = pass_through(graph, packages | {f"unreached{i}" for i in range(100)}, ())
+        assert compute_depths(roots, graph, rule) == _depths_by_distance(roots, edges, transparent)
     reached = set(_depths_by_distance(roots, edges, ())) | set(roots)
     assert reachable(roots, edges) == reached
     assert reachable(roots, padded) == reached

@@ -11,7 +11,7 @@ from itertools import chain
 from operator import attrgetter
 from typing import TypeVar
 
-from bot.inventory.graph import NotIn, compute_depths, reachable
+from bot.inventory.graph import compute_depths, pass_through, reachable
 from bot.inventory.interface import Entry
 from bot.inventory.purls import PurlInfo, nopurl_keys, normalise_purl, version_warning
 from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomFormat, Scope, Usage
@@ -172,7 +172,7 @@ def _depths(
     # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
     groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
     groupers.discard(None)
-    transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
+    transparent = groupers if graph.packages is None else pass_through(edges, graph.packages, groupers)
     depths = compute_depths(roots, edges, transparent)
     return (_contained(depths, graph) if graph.containers else depths), inferred
 

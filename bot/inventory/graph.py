@@ -34,6 +34,19 @@ class NotIn:
         return node not in self.members or node in self.also
 
 
+def pass_through(
+    edges: Mapping[str, Sequence[str]], packages: Collection[str], also: Collection[str]
+) -> Container[str]:
+    """The pass-through nodes of a graph whose nodes outside ``packages`` pass through, plus ``also``.
+
+    Only a node with children can pass anything through, so a small graph gets them as a set of its parents
+    (asked in C); a large one as :class:`NotIn`, so that no pass over its edges is needed.
+    """
+    if len(edges) < _SMALL_GRAPH:
+        return set(edges).difference(packages).union(also)
+    return NotIn(packages, also=also)
+
+
 def compute_depths(
     roots: Iterable[str],
     edges: Mapping[str, Sequence[str]],

@@ -208,8 +208,9 @@ def _canonical_qualifiers(text: str) -> str | None:
             return None
         if second_key < first_key:
             first, second = second, first
-        kept = [part for part in (first, second) if part[-1] != "="]
-        return "?" + "&".join(kept) if kept else ""
+        if first[-1] == "=":  # an empty value is dropped (written out: this runs for every such purl)
+            return "" if second[-1] == "=" else "?" + second
+        return "?" + first if second[-1] == "=" else f"?{first}&{second}"
     pairs = sorted(part.partition("=") for part in parts)
     keys = [key for key, _, _ in pairs]
     if len(set(keys)) < len(keys):

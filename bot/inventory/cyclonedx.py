@@ -114,6 +114,15 @@ def _vcs_urls(references: list[CdxExternalReference]) -> list[str]:
     return [r.url for r in references if r.type == "vcs" and r.url]
 
 
+def _subject_entry(root: CdxComponent) -> Entry:
+    """The document's own component as an entry: only what the subject record reads (ref, names, purl).
+
+    Its licences, properties and scope are never read (the subject is no usage), and a trivy root carries a
+    dozen properties that :func:`_json_entry` would walk.
+    """
+    return Entry(root.bom_ref, root.name or "", root.group, root.version, root.purl)
+
+
 def _check_named(document: JsonSbom, components: list[CdxComponent], *, source: str) -> None:
     """Raise for the first component with neither a name nor a purl, saying where it sits."""
     for component in components:
@@ -169,7 +178,7 @@ class CycloneDxJsonParser:
         if root is not None:
             if root.bom_ref:
                 graph.roots.append(root.bom_ref)
-            subject = _json_entry(root)
+            subject = _subject_entry(root)
             urls = _vcs_urls(root.external_references) if root.external_references else []
             if root.purl and "vcs_url=" in root.purl:
                 urls.insert(0, unquote(root.purl.split("vcs_url=", 1)[1].split("&", 1)[0].split("#", 1)[0]))

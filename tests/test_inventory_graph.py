@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.inventory.assemble import Graph, _graph_scopes
 from bot.inventory.detect import parse_bytes
 from bot.inventory.graph import NotIn, compute_depths, pass_through, reachable
-from bot.records import Depth
+from bot.records import Depth, Scope
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
 
@@ -131,3 +132,22 @@ def test_spdx_files_pass_their_packages_through_but_packages_do_not() -> None:
     parsed = parse_bytes(json.dumps(document).encode(), source="files.spdx.json")
     depths = {c.name: u.depth for c, u in zip(parsed.components, parsed.usages, strict=True)}
     assert depths == {"Apache Commons Lang": Depth.DIRECT, "apache-jena": Depth.TRANSITIVE, "Saxon": Depth.DIRECT}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edges=st.lists(st.tuples(_NODES, _NODES, st.booleans()), max_size=16),
+    roots=st.lists(_NODES, max_size=2, unique=True),
+)
+def test_small_and_large_graphs_get_the_same_scopes(edges: list[tuple[str, str, bool]], roots: list[str]) -> None:
+    # a small graph's scopes come from plain loops, a large one's from the runtime edges walked twice
+    def scopes(padding: int) -> dict[str, Scope]:
+        graph = Graph(edge_scopes=True, roots=list(roots))
+        for parent, child, development in edges:
+            graph.add(parent, child, development=development)
+        for i in range(padding):  # unreached parents, each with a child of its own
+            graph.add(f"pad{i}", f"padded{i}")
+        found = _graph_scopes(graph, has_edges=bool(edges) or padding > 0)
+        return {node: scope for node, scope in found.items() if not node.startswith("pad")}
+
+    assert scopes(0) == scopes(100)

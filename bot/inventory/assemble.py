@@ -11,7 +11,7 @@ from itertools import chain
 from operator import attrgetter
 from typing import TypeVar
 
-from bot.inventory.graph import compute_depths, pass_through, reachable
+from bot.inventory.graph import SMALL_GRAPH, compute_depths, pass_through, reachable
 from bot.inventory.interface import Entry
 from bot.inventory.purls import PurlInfo, nopurl_keys, normalise_purl, version_warning
 from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomFormat, Scope, Usage
@@ -211,6 +211,8 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
         return {}
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
         return dict.fromkeys(chain.from_iterable(graph.edges.values()), _RUNTIME)  # the dict drops repeats
+    if len(graph.edges) < SMALL_GRAPH:
+        return _small_graph_scopes(graph)
     runtime_edges = graph.runtime_edges()
     scopes: dict[str, Scope] = {}
     incoming_runtime: set[str] = set().union(*runtime_edges.values())
@@ -221,6 +223,31 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
         everything = reachable(graph.roots, graph.edges)
         runtime = reachable(graph.roots, runtime_edges)
         for node in everything:
+            scopes[node] = _RUNTIME if node in runtime else _DEVELOPMENT
+    return scopes
+
+
+def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
+    """:func:`_graph_scopes` of a small graph with development edges: the same answer from plain loops that
+    ask each edge whether it is a development one, instead of building the runtime edges and walking twice."""
+    edges, development = graph.edges, graph.development
+    scopes: dict[str, Scope] = {}
+    for parent, kids in edges.items():  # runtime if any runtime edge comes in, else development
+        for child in kids:
+            if (parent, child) not in development:
+                scopes[child] = _RUNTIME
+            elif child not in scopes:
+                scopes[child] = _DEVELOPMENT
+    if graph.roots:  # what the roots reach: runtime only if reached through runtime edges alone
+        runtime = set(graph.roots)
+        stack = list(runtime)
+        while stack:
+            node = stack.pop()
+            for child in edges.get(node, ()):
+                if child not in runtime and (node, child) not in development:
+                    runtime.add(child)
+                    stack.append(child)
+        for node in reachable(graph.roots, edges):
             scopes[node] = _RUNTIME if node in runtime else _DEVELOPMENT
     return scopes
 

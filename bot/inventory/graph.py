@@ -42,7 +42,7 @@ def pass_through(
     Only a node with children can pass anything through, so a small graph gets them as a set of its parents
     (asked in C); a large one as :class:`NotIn`, so that no pass over its edges is needed.
     """
-    if len(edges) < _SMALL_GRAPH:
+    if len(edges) < SMALL_GRAPH:
         return set(edges).difference(packages).union(also)
     return NotIn(packages, also=also)
 
@@ -61,7 +61,7 @@ def compute_depths(
     them pass through; every other reachable node is transitive, i.e. reachable from a direct one.
     ``transparent`` is only asked about direct nodes, so a rule (:class:`NotIn`) is as cheap as a set.
     """
-    if len(edges) < _SMALL_GRAPH:
+    if len(edges) < SMALL_GRAPH:
         return _small_depths(roots, edges, transparent)
     children_of = edges.get
     root_set = set(roots)
@@ -81,7 +81,7 @@ def compute_depths(
     return depths
 
 
-_SMALL_GRAPH = 64  # parents; measured: below this the plain walk wins, above it the set operations
+SMALL_GRAPH = 64  # parents; measured: below this the plain walk wins, above it the set operations
 
 
 def _small_depths(
@@ -125,7 +125,7 @@ def _small_depths(
 def reachable(roots: Iterable[str], edges: Mapping[str, Sequence[str]]) -> set[str]:
     """Every node reachable from ``roots`` (roots included)."""
     seen = set(roots)
-    if len(edges) < _SMALL_GRAPH:  # a plain walk: the level-by-level one costs a small graph more
+    if len(edges) < SMALL_GRAPH:  # a plain walk: the level-by-level one costs a small graph more
         children_of = edges.get
         stack = list(seen)
         while stack:

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from bot.inventory.assemble import Graph, _graph_scopes
 from bot.inventory.detect import parse_bytes
 from bot.inventory.graph import NotIn, compute_depths, pass_through, reachable
+from bot.inventory.json_model import SpdxRelationship
+from bot.inventory.spdx import Spdx2Content
 from bot.records import Depth, Scope
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
@@ -151,3 +153,20 @@ def test_small_and_large_graphs_get_the_same_scopes(edges: list[tuple[str, str, 
         return {node: scope for node, scope in found.items() if not node.startswith("pad")}
 
     assert scopes(0) == scopes(100)
+
+
+_SPDX_ELEMENTS = st.sampled_from(["SPDXRef-DOCUMENT", "SPDXRef-a", "SPDXRef-b", "NONE", "DocumentRef-x:SPDXRef-a"])
+_SPDX_KINDS = st.sampled_from(["DEPENDS_ON", "DEPENDENCY_OF", "DEV_DEPENDENCY_OF", "CONTAINS", "DESCRIBES", "OTHER"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_SPDX_ELEMENTS, _SPDX_KINDS, _SPDX_ELEMENTS), max_size=12))
+def test_spdx_relationships_read_at_once_as_one_by_one(relationships: list[tuple[str, str, str]]) -> None:
+    # relate_all inlines the edges; relate() is the rule, one relationship at a time
+    together, one_by_one = Spdx2Content("SPDX-2.3", None), Spdx2Content("SPDX-2.3", None)
+    together.relate_all(SpdxRelationship(left, kind, right) for left, kind, right in relationships)
+    for left, kind, right in relationships:
+        one_by_one.relate(left, kind, right)
+    assert together.graph.edges == one_by_one.graph.edges
+    assert together.graph.development == one_by_one.graph.development
+    assert together.described == one_by_one.described

@@ -95,11 +95,12 @@ class Spdx2Content:
                 self.graph.add(left, right)
 
     def relate_all(self, relationships: Iterable[SpdxRelationship]) -> None:
-        """:meth:`relate` for each decoded relationship, with the common ``DEPENDS_ON`` edge inlined.
+        """:meth:`relate` for each decoded relationship, with the edges inlined (``DEPENDS_ON``, the common
+        one, first): :meth:`relate` is called only for the relationships that are no edge.
 
         A large document has 100,000 relationships; a method call each costs more than the decoding.
         """
-        relate, edges = self.relate, self.graph.edges
+        relate, edges, development = self.relate, self.graph.edges, self.graph.development
         for rel in relationships:
             left, kind, right = rel.spdx_element_id, rel.relationship_type, rel.related_spdx_element
             if kind == "DEPENDS_ON" and left != DOCUMENT and ":" not in right and ":" not in left:
@@ -109,8 +110,20 @@ class Spdx2Content:
                         edges[left] = [right]
                     else:
                         kids.append(right)
-            else:
-                relate(left, kind, right)
+                continue
+            edge = _EDGES.get(kind)
+            if edge is None:
+                relate(left, kind, right)  # a subject of the document (DESCRIBES, DESCRIBED_BY), or nothing
+            elif not (left == DOCUMENT or right in _NOT_ELEMENTS or ":" in right or ":" in left):
+                reverse, dev = edge  # as relate() adds it, without its call and Graph.add's
+                parent, child = (right, left) if reverse else (left, right)
+                kids = edges.get(parent)
+                if kids is None:
+                    edges[parent] = [child]
+                else:
+                    kids.append(child)
+                if dev:
+                    development.add((parent, child))
 
 
 def _declared_and_concluded(declared: str | None, concluded: str | None) -> tuple[str, ...]:

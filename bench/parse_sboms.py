@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.inventory.detect import _parse_bytes, parse_bytes  # _parse_bytes: the same, without the GC pause
-from bot.inventory.purls import normalise_purl, version_warning
+from bot.inventory.purls import _written_version_warning, normalise_purl
 
 LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "MPL-2.0"]
 
@@ -172,7 +172,7 @@ def gc_paused(run: Callable[[], object]) -> object:
 def cold_caches() -> None:
     """Forget every normalised purl and version, as for the first document a process reads."""
     normalise_purl.cache_clear()
-    version_warning.cache_clear()
+    _written_version_warning.cache_clear()
 
 
 def nothing() -> None:

@@ -11,9 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.inventory.assemble import Graph, _graph_scopes
 from bot.inventory.detect import parse_bytes
-from bot.inventory.graph import NotIn, compute_depths, reachable
-from bot.records import Depth
+from bot.inventory.graph import NotIn, compute_depths, pass_through, reachable
+from bot.inventory.json_model import SpdxRelationship
+from bot.inventory.spdx import Spdx2Content
+from bot.records import Depth, Scope
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
 
@@ -107,6 +110,15 @@ def test_depths_agree_with_exact_distances(
     assert compute_depths(roots, edges, transparent) == _depths_by_distance(roots, edges, transparent)
     packages = {f"n{i}" for i in range(12)} - transparent
     assert compute_depths(roots, edges, NotIn(packages)) == _depths_by_distance(roots, edges, transparent)
+    # the same graph with many unreached parents takes the general path (sets, level by level), not the small one
+    padded = {**edges, **{f"unreached{i}": ["n0"] for i in range(100)}}
+    assert compute_depths(roots, padded, transparent) == _depths_by_distance(roots, edges, transparent)
+    for graph in (edges, padded):  # the pass-through rule as a set of parents (small graph) or as NotIn (large)
+        rule = pass_through(graph, packages | {f"unreached{i}" for i in range(100)}, ())
+        assert compute_depths(roots, graph, rule) == _depths_by_distance(roots, edges, transparent)
+    reached = set(_depths_by_distance(roots, edges, ())) | set(roots)
+    assert reachable(roots, edges) == reached
+    assert reachable(roots, padded) == reached
 
 
 def test_spdx_files_pass_their_packages_through_but_packages_do_not() -> None:
@@ -122,3 +134,39 @@ def test_spdx_files_pass_their_packages_through_but_packages_do_not() -> None:
     parsed = parse_bytes(json.dumps(document).encode(), source="files.spdx.json")
     depths = {c.name: u.depth for c, u in zip(parsed.components, parsed.usages, strict=True)}
     assert depths == {"Apache Commons Lang": Depth.DIRECT, "apache-jena": Depth.TRANSITIVE, "Saxon": Depth.DIRECT}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edges=st.lists(st.tuples(_NODES, _NODES, st.booleans()), max_size=16),
+    roots=st.lists(_NODES, max_size=2, unique=True),
+)
+def test_small_and_large_graphs_get_the_same_scopes(edges: list[tuple[str, str, bool]], roots: list[str]) -> None:
+    # a small graph's scopes come from plain loops, a large one's from the runtime edges walked twice
+    def scopes(padding: int) -> dict[str, Scope]:
+        graph = Graph(edge_scopes=True, roots=list(roots))
+        for parent, child, development in edges:
+            graph.add(parent, child, development=development)
+        for i in range(padding):  # unreached parents, each with a child of its own
+            graph.add(f"pad{i}", f"padded{i}")
+        found = _graph_scopes(graph, has_edges=bool(edges) or padding > 0)
+        return {node: scope for node, scope in found.items() if not node.startswith("pad")}
+
+    assert scopes(0) == scopes(100)
+
+
+_SPDX_ELEMENTS = st.sampled_from(["SPDXRef-DOCUMENT", "SPDXRef-a", "SPDXRef-b", "NONE", "DocumentRef-x:SPDXRef-a"])
+_SPDX_KINDS = st.sampled_from(["DEPENDS_ON", "DEPENDENCY_OF", "DEV_DEPENDENCY_OF", "CONTAINS", "DESCRIBES", "OTHER"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_SPDX_ELEMENTS, _SPDX_KINDS, _SPDX_ELEMENTS), max_size=12))
+def test_spdx_relationships_read_at_once_as_one_by_one(relationships: list[tuple[str, str, str]]) -> None:
+    # relate_all inlines the edges; relate() is the rule, one relationship at a time
+    together, one_by_one = Spdx2Content("SPDX-2.3", None), Spdx2Content("SPDX-2.3", None)
+    together.relate_all(SpdxRelationship(left, kind, right) for left, kind, right in relationships)
+    for left, kind, right in relationships:
+        one_by_one.relate(left, kind, right)
+    assert together.graph.edges == one_by_one.graph.edges
+    assert together.graph.development == one_by_one.graph.development
+    assert together.described == one_by_one.described

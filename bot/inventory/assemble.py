@@ -7,18 +7,23 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import TypeVar
 
-from bot.inventory.graph import NotIn, compute_depths, reachable
+from bot.inventory.graph import SMALL_GRAPH, compute_depths, pass_through, reachable
 from bot.inventory.interface import Entry
 from bot.inventory.purls import PurlInfo, nopurl_keys, normalise_purl, version_warning
 from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomFormat, Scope, Usage
 
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
+# members as plain names: an enum member looked up on its class costs ~70 ns, a few per node of a graph
+_RUNTIME, _DEVELOPMENT, _UNKNOWN_DEPTH = Scope.RUNTIME, Scope.DEVELOPMENT, Depth.UNKNOWN
 _EXAMPLES = 5
 _REF = attrgetter("ref")
+_IS_GROUPER = attrgetter("grouper")
+_COMPONENT_KEY = attrgetter("component_key")
 T = TypeVar("T")
 
 
@@ -144,7 +149,7 @@ def _depths(
     if graph is None or not has_edges:
         warnings.note("no dependency graph: usage depth is unknown")
         return _contained({}, graph), False
-    roots = [root for root in graph.roots if graph.edges.get(root)]
+    roots = list(filter(graph.edges.get, graph.roots))  # in C: a comprehension costs more for the one root
     edges: Mapping[str, Sequence[str]] = graph.edges
     inferred = False
     if not roots:
@@ -158,15 +163,26 @@ def _depths(
         )
         edges = {**graph.edges, INFERRED_ROOT: tops}
         roots, inferred = [INFERRED_ROOT], True
-    if graph.flat_means_unknown and all(parent in roots for parent, kids in graph.edges.items() if kids):
+    if graph.flat_means_unknown and _only_from(roots, graph.edges):
         warnings.note(
             "every package is listed as a dependency of the repository itself: "
             "direct and transitive cannot be told apart, usage depth is unknown"
         )
         return {}, False
-    groupers = {entry.ref for entry in entries if entry.grouper and entry.ref is not None}
-    transparent = groupers if graph.packages is None else NotIn(graph.packages, also=groupers)
-    return _contained(compute_depths(roots, edges, transparent), graph), inferred
+    # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
+    groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
+    groupers.discard(None)
+    transparent = groupers if graph.packages is None else pass_through(edges, graph.packages, groupers)
+    depths = compute_depths(roots, edges, transparent)
+    return (_contained(depths, graph) if graph.containers else depths), inferred
+
+
+def _only_from(roots: Collection[str], edges: Mapping[str, Sequence[str]]) -> bool:
+    """Whether every edge leaves one of ``roots`` (a flat graph); a plain loop, cheaper than a generator."""
+    for parent, kids in edges.items():  # noqa: SIM110 - a generator in all() costs a small document more
+        if kids and parent not in roots:
+            return False
+    return True
 
 
 def _contained(depths: dict[str, Depth], graph: Graph | None) -> dict[str, Depth]:
@@ -194,18 +210,45 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
     if graph is None or not graph.edge_scopes or not has_edges:
         return {}
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
-        return dict.fromkeys(set().union(*graph.edges.values()), Scope.RUNTIME)
+        return dict.fromkeys(chain.from_iterable(graph.edges.values()), _RUNTIME)  # the dict drops repeats
+    if len(graph.edges) < SMALL_GRAPH:
+        return _small_graph_scopes(graph)
     runtime_edges = graph.runtime_edges()
     scopes: dict[str, Scope] = {}
     incoming_runtime: set[str] = set().union(*runtime_edges.values())
     for kids in graph.edges.values():
         for child in kids:
-            scopes[child] = Scope.RUNTIME if child in incoming_runtime else Scope.DEVELOPMENT
+            scopes[child] = _RUNTIME if child in incoming_runtime else _DEVELOPMENT
     if graph.roots:
         everything = reachable(graph.roots, graph.edges)
         runtime = reachable(graph.roots, runtime_edges)
         for node in everything:
-            scopes[node] = Scope.RUNTIME if node in runtime else Scope.DEVELOPMENT
+            scopes[node] = _RUNTIME if node in runtime else _DEVELOPMENT
+    return scopes
+
+
+def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
+    """:func:`_graph_scopes` of a small graph with development edges: the same answer from plain loops that
+    ask each edge whether it is a development one, instead of building the runtime edges and walking twice."""
+    edges, development = graph.edges, graph.development
+    scopes: dict[str, Scope] = {}
+    for parent, kids in edges.items():  # runtime if any runtime edge comes in, else development
+        for child in kids:
+            if (parent, child) not in development:
+                scopes[child] = _RUNTIME
+            elif child not in scopes:
+                scopes[child] = _DEVELOPMENT
+    if graph.roots:  # what the roots reach: runtime only if reached through runtime edges alone
+        runtime = set(graph.roots)
+        stack = list(runtime)
+        while stack:
+            node = stack.pop()
+            for child in edges.get(node, ()):
+                if child not in runtime and (node, child) not in development:
+                    runtime.add(child)
+                    stack.append(child)
+        for node in reachable(graph.roots, edges):
+            scopes[node] = _RUNTIME if node in runtime else _DEVELOPMENT
     return scopes
 
 
@@ -247,18 +290,17 @@ def assemble(
     used: Sequence[Entry] = entries
     # refs are strings: a ref of None is never among the roots. Asked in C first: mostly no entry is a root
     if root_refs and not (subject is not None and root_refs.isdisjoint(map(_REF, entries))):
+        used, described = _split(entries, root_refs)
         if subject is None:
-            described = [entry for entry in entries if entry.ref in root_refs]
             subject = described[0] if len(described) == 1 else None
-        used = [entry for entry in entries if entry.ref not in root_refs]
         if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
             # Every package is described (some tools DESCRIBE each one): they are the inventory, not one
             # subject. A lone described package (a GitHub export of a repository without dependencies)
             # is the repository itself and is not a usage of anything.
             used = entries
         elif len(used) < len(entries):
-            for entry in entries:
-                if entry.ref in root_refs and entry.purl:
+            for entry in described:
+                if entry.purl:
                     problem = normalise_purl(entry.purl).problem
                     if problem:
                         warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
@@ -268,7 +310,7 @@ def assemble(
     depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
     scopes = _graph_scopes(graph, has_edges=has_edges)
     scope_of: Callable[[str | None, Scope], Scope] = scopes.get  # type: ignore[assignment]
-    unknown = Depth.UNKNOWN
+    unknown = _UNKNOWN_DEPTH
     components: list[Component] = []
     usages: list[Usage] = []
     add_component, add_usage = components.append, usages.append
@@ -297,7 +339,7 @@ def assemble(
             add_component(component)
         ref = entry.ref
         add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
-    if len({usage.component_key for usage in usages}) < len(usages):  # a component listed twice
+    if len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,
@@ -311,6 +353,19 @@ def assemble(
         _subject(subject, subject_vcs, subject_where) if subject is not None else None,
         inferred,
     )
+
+
+def _split(entries: Sequence[Entry], root_refs: Collection[str | None]) -> tuple[list[Entry], list[Entry]]:
+    """The entries that are not roots, and those that are, in document order: one pass, not two comprehensions."""
+    used: list[Entry] = []
+    described: list[Entry] = []
+    keep, root = used.append, described.append
+    for entry in entries:
+        if entry.ref in root_refs:
+            root(entry)
+        else:
+            keep(entry)
+    return used, described
 
 
 def _subject(entry: Entry, vcs: Mapping[str, str] | None, where: str) -> DocumentSubject:

@@ -16,7 +16,13 @@ from xml.etree.ElementTree import Element
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
-from bot.inventory.json_model import CdxComponent, CdxDependency, CdxLicenseChoice, JsonSbom
+from bot.inventory.json_model import (
+    CdxComponent,
+    CdxDependency,
+    CdxExternalReference,
+    CdxLicenseChoice,
+    JsonSbom,
+)
 from bot.records import ParsedDocument, SbomFormat, Scope
 
 KNOWN_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
@@ -103,6 +109,20 @@ def _json_entry(component: CdxComponent) -> Entry:
     )
 
 
+def _vcs_urls(references: list[CdxExternalReference]) -> list[str]:
+    """The subject's VCS URLs, in document order."""
+    return [r.url for r in references if r.type == "vcs" and r.url]
+
+
+def _subject_entry(root: CdxComponent) -> Entry:
+    """The document's own component as an entry: only what the subject record reads (ref, names, purl).
+
+    Its licences, properties and scope are never read (the subject is no usage), and a trivy root carries a
+    dozen properties that :func:`_json_entry` would walk.
+    """
+    return Entry(root.bom_ref, root.name or "", root.group, root.version, root.purl)
+
+
 def _check_named(document: JsonSbom, components: list[CdxComponent], *, source: str) -> None:
     """Raise for the first component with neither a name nor a purl, saying where it sits."""
     for component in components:
@@ -158,8 +178,8 @@ class CycloneDxJsonParser:
         if root is not None:
             if root.bom_ref:
                 graph.roots.append(root.bom_ref)
-            subject = _json_entry(root)
-            urls = [r.url for r in root.external_references or () if r.type == "vcs" and r.url]
+            subject = _subject_entry(root)
+            urls = _vcs_urls(root.external_references) if root.external_references else []
             if root.purl and "vcs_url=" in root.purl:
                 urls.insert(0, unquote(root.purl.split("vcs_url=", 1)[1].split("&", 1)[0].split("#", 1)[0]))
             if urls:

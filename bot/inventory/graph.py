@@ -8,25 +8,43 @@ nodes). Every walk here keeps a visited set, so no document can make it loop.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import chain
 
 from bot.records import Depth
 
+_DIRECT, _TRANSITIVE = Depth.DIRECT, Depth.TRANSITIVE  # plain names: a member looked up on its enum costs ~70 ns
 
-@dataclass(frozen=True, slots=True)
+
 class NotIn:
     """Pass-through nodes given by what they are not: every node outside ``members``, plus ``also``.
 
     An SPDX document passes its files and snippets through, i.e. every node that is not a package;
     saying so costs nothing, while listing them would cost a pass over every edge of the document.
+    Plain slots, not a frozen dataclass: made once per document, where a frozen dataclass's
+    ``object.__setattr__`` per field costs more than a small document's whole depth walk.
     """
 
-    members: Collection[str]
-    also: Collection[str] = field(default=frozenset())
+    __slots__ = ("also", "members")
+
+    def __init__(self, members: Collection[str], also: Collection[str] = frozenset()) -> None:
+        self.members = members
+        self.also = also
 
     def __contains__(self, node: object) -> bool:
         return node not in self.members or node in self.also
+
+
+def pass_through(
+    edges: Mapping[str, Sequence[str]], packages: Collection[str], also: Collection[str]
+) -> Container[str]:
+    """The pass-through nodes of a graph whose nodes outside ``packages`` pass through, plus ``also``.
+
+    Only a node with children can pass anything through, so a small graph gets them as a set of its parents
+    (asked in C); a large one as :class:`NotIn`, so that no pass over its edges is needed.
+    """
+    if len(edges) < SMALL_GRAPH:
+        return set(edges).difference(packages).union(also)
+    return NotIn(packages, also=also)
 
 
 def compute_depths(
@@ -43,6 +61,8 @@ def compute_depths(
     them pass through; every other reachable node is transitive, i.e. reachable from a direct one.
     ``transparent`` is only asked about direct nodes, so a rule (:class:`NotIn`) is as cheap as a set.
     """
+    if len(edges) < SMALL_GRAPH:
+        return _small_depths(roots, edges, transparent)
     children_of = edges.get
     root_set = set(roots)
     direct: set[str] = set()
@@ -56,14 +76,66 @@ def compute_depths(
     direct -= root_set
     seen = direct | root_set
     transitive = _reach(direct, seen, children_of)
-    depths = dict.fromkeys(transitive, Depth.TRANSITIVE)
-    depths.update(dict.fromkeys(direct, Depth.DIRECT))
+    depths = dict.fromkeys(transitive, _TRANSITIVE)
+    depths.update(dict.fromkeys(direct, _DIRECT))
+    return depths
+
+
+SMALL_GRAPH = 64  # parents; measured: below this the plain walk wins, above it the set operations
+
+
+def _small_depths(
+    roots: Iterable[str], edges: Mapping[str, Sequence[str]], transparent: Container[str]
+) -> dict[str, Depth]:
+    """:func:`compute_depths` for a graph of few parents (every small document): one dict and two plain walks.
+
+    Same answer; the sets and level-by-level walk of the general path cost more than such a graph's whole
+    walk. A leaf has no entry in ``edges``: ``get`` without a default, tested, is the cheapest way past it.
+    """
+    children_of = edges.get
+    root_set = set(roots)
+    direct, transitive = _DIRECT, _TRANSITIVE
+    depths: dict[str, Depth] = {}
+    stack: list[str] = []
+    for root in root_set:
+        kids = children_of(root)
+        if kids:
+            stack += kids
+    while stack:
+        node = stack.pop()
+        if node not in depths:
+            depths[node] = direct
+            if node in transparent:  # a root among them has its children here already
+                kids = children_of(node)
+                if kids:
+                    stack += kids
+    for root in root_set:
+        depths.pop(root, None)
+    stack = list(depths)
+    while stack:
+        kids = children_of(stack.pop())
+        if kids:
+            for child in kids:
+                if child not in depths and child not in root_set:
+                    depths[child] = transitive
+                    stack.append(child)
     return depths
 
 
 def reachable(roots: Iterable[str], edges: Mapping[str, Sequence[str]]) -> set[str]:
     """Every node reachable from ``roots`` (roots included)."""
     seen = set(roots)
+    if len(edges) < SMALL_GRAPH:  # a plain walk: the level-by-level one costs a small graph more
+        children_of = edges.get
+        stack = list(seen)
+        while stack:
+            kids = children_of(stack.pop())
+            if kids:
+                for child in kids:
+                    if child not in seen:
+                        seen.add(child)
+                        stack.append(child)
+        return seen
     return seen | _reach(seen, set(seen), edges.get)
 
 

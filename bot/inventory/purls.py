@@ -131,11 +131,25 @@ def pep503(name: str) -> str:
     return _PEP503.sub("-", name).lower()
 
 
-@lru_cache(maxsize=65_536)
+NO_VERSION = "has no version"
+
+
 def version_warning(version: str | None) -> str | None:
-    """Say why a version is not an exact version (missing, or a range); ``None`` when it is fine."""
-    if version is None or not version.strip():
-        return "has no version"
+    """Say why a version is not an exact version (missing, or a range); ``None`` when it is fine.
+
+    A missing version, the common case of an unversioned component, is answered without the memo: a miss
+    costs a small document more than the answer.
+    """
+    if version is None:
+        return NO_VERSION
+    return _written_version_warning(version)
+
+
+@lru_cache(maxsize=65_536)
+def _written_version_warning(version: str) -> str | None:
+    """:func:`version_warning` of a version that is written (memoised: a document repeats its versions)."""
+    if not version.strip():
+        return NO_VERSION
     if _RANGE.search(version):
         return f"version {version!r} is a range, not a version"
     return None
@@ -194,8 +208,9 @@ def _canonical_qualifiers(text: str) -> str | None:
             return None
         if second_key < first_key:
             first, second = second, first
-        kept = [part for part in (first, second) if part[-1] != "="]
-        return "?" + "&".join(kept) if kept else ""
+        if first[-1] == "=":  # an empty value is dropped (written out: this runs for every such purl)
+            return "" if second[-1] == "=" else "?" + second
+        return "?" + first if second[-1] == "=" else f"?{first}&{second}"
     pairs = sorted(part.partition("=") for part in parts)
     keys = [key for key, _, _ in pairs]
     if len(set(keys)) < len(keys):
@@ -269,7 +284,8 @@ def _fast(raw: str) -> PurlInfo | None:
             written = written.replace("+", "%2B")  # the canonical escape; the version itself holds "+"
         version = written.replace("%2B", "+") if "%" in written else written
         # of a range's characters only "~", "x" and "X" can pass the match: without them it is exact
-        exact = ("~" not in version and "x" not in version and "X" not in version) or version_warning(version) is None
+        maybe_range = "~" in version or "x" in version or "X" in version
+        exact = not maybe_range or _written_version_warning(version) is None
     problem = None
     if (namespace is None and required) or (
         (caseless_name and name != name.lower())

@@ -10,7 +10,7 @@ are not edges. Files and snippets are passed through (``Package CONTAINS file CO
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
+from operator import attrgetter
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
@@ -43,6 +43,7 @@ _EDGES: dict[str, tuple[bool, bool]] = {
     **dict.fromkeys(_REVERSE, (True, False)),
     **dict.fromkeys(_REVERSE_DEV, (True, True)),
 }
+_REF = attrgetter("ref")
 _NOT_ELEMENTS = frozenset({"NONE", "NOASSERTION"})
 _NO_LICENSE = frozenset({"NOASSERTION", "NONE", ""})
 # Older GitHub exports prefix package names with the manifest ecosystem ("pip:flake8").
@@ -94,11 +95,12 @@ class Spdx2Content:
                 self.graph.add(left, right)
 
     def relate_all(self, relationships: Iterable[SpdxRelationship]) -> None:
-        """:meth:`relate` for each decoded relationship, with the common ``DEPENDS_ON`` edge inlined.
+        """:meth:`relate` for each decoded relationship, with the edges inlined (``DEPENDS_ON``, the common
+        one, first): :meth:`relate` is called only for the relationships that are no edge.
 
         A large document has 100,000 relationships; a method call each costs more than the decoding.
         """
-        relate, edges = self.relate, self.graph.edges
+        relate, edges, development = self.relate, self.graph.edges, self.graph.development
         for rel in relationships:
             left, kind, right = rel.spdx_element_id, rel.relationship_type, rel.related_spdx_element
             if kind == "DEPENDS_ON" and left != DOCUMENT and ":" not in right and ":" not in left:
@@ -108,14 +110,43 @@ class Spdx2Content:
                         edges[left] = [right]
                     else:
                         kids.append(right)
-            else:
-                relate(left, kind, right)
+                continue
+            edge = _EDGES.get(kind)
+            if edge is None:
+                relate(left, kind, right)  # a subject of the document (DESCRIBES, DESCRIBED_BY), or nothing
+            elif not (left == DOCUMENT or right in _NOT_ELEMENTS or ":" in right or ":" in left):
+                reverse, dev = edge  # as relate() adds it, without its call and Graph.add's
+                parent, child = (right, left) if reverse else (left, right)
+                kids = edges.get(parent)
+                if kids is None:
+                    edges[parent] = [child]
+                else:
+                    kids.append(child)
+                if dev:
+                    development.add((parent, child))
 
 
-@lru_cache(maxsize=4096)
 def _declared_and_concluded(declared: str | None, concluded: str | None) -> tuple[str, ...]:
-    """A package's licences; cached, as a document repeats a few pairs thousands of times."""
-    return _licenses(declared, concluded)
+    """A package's licences, :func:`_licenses` of the two written out (no ``*values`` tuple, no loop)."""
+    first = declared.strip() if declared else ""
+    second = concluded.strip() if concluded else ""
+    if first in _NO_LICENSE:
+        return () if second in _NO_LICENSE else (second,)
+    return (first,) if second in _NO_LICENSE or second == first else (first, second)
+
+
+LicenceMemo = dict[tuple[str | None, str | None], tuple[str, ...]]
+
+
+def _licences_of(declared: str | None, concluded: str | None, memo: LicenceMemo) -> tuple[str, ...]:
+    """A package's licences, one shared tuple per distinct pair: a document repeats a few pairs thousands
+    of times. The memo is the document's own (a process-wide cache costs a small document more to
+    fill and empty than it saves)."""
+    pair = (declared, concluded)
+    found = memo.get(pair)
+    if found is None:
+        found = memo[pair] = _declared_and_concluded(declared, concluded)
+    return found
 
 
 def _licenses(*values: object) -> tuple[str, ...]:
@@ -143,7 +174,9 @@ def assemble_spdx2(
     graph = content.graph
     graph.flat_means_unknown = github
     graph.roots = list(dict.fromkeys([*content.describes, *content.described]))
-    graph.packages = {entry.ref for entry in content.packages if entry.ref is not None}
+    packages: set[str | None] = set(map(_REF, content.packages))  # in C: a comprehension costs a small document more
+    packages.discard(None)
+    graph.packages = packages  # type: ignore[assignment]  # None discarded
     name = (content.name or "").strip()
     # only a GitHub export's name is its repository; other document names ("istio release 1.13.1") are not keys
     hint = name.lower() if github and name.count("/") == 1 else None
@@ -176,6 +209,7 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
         raise MalformedDocument(source, "spdxVersion is missing")
     content = Spdx2Content(version=document.spdx_version, name=document.name)
     append = content.packages.append
+    memo: LicenceMemo = {}
     for package in document.packages or ():
         name, refs = package.name, package.external_refs
         if not refs:
@@ -188,7 +222,7 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
             raise MalformedDocument(source, f"{_package_path(document, package)} has neither a name nor a purl")
         shown, ecosystem = _hint_from_name(name) if name and ":" in name else (name, None)
         declared, concluded = package.license_declared, package.license_concluded
-        licenses = _declared_and_concluded(declared, concluded) if declared or concluded else ()
+        licenses = _licences_of(declared, concluded, memo) if declared or concluded else ()
         append(Entry(package.spdx_id, shown or "", None, package.version_info, purl, licenses, ecosystem))
         location = package.download_location
         if location and package.spdx_id and location not in _NOT_ELEMENTS:

@@ -57,9 +57,25 @@ def _license_text(element: Spdx3Element | None) -> str | None:
     if element is None:
         return None
     for value in (element.license_expression, element.license_id, element.name):
-        if isinstance(value, str) and value.strip() not in _NO_LICENSE:
-            return value.strip()
+        if isinstance(value, str):
+            text = value.strip()
+            if text not in _NO_LICENSE:
+                return text
     return None
+
+
+def _add_edges(graph: Graph, parent: str, targets: list[object], *, development: bool) -> None:
+    """One relationship's edges (its string targets), without a :meth:`Graph.add` call per target."""
+    children = [target for target in targets if isinstance(target, str)]
+    if not children:
+        return
+    kids = graph.edges.get(parent)
+    if kids is None:
+        graph.edges[parent] = children
+    else:
+        kids += children
+    if development:
+        graph.development.update((parent, child) for child in children)
 
 
 class Spdx3Parser:
@@ -117,9 +133,7 @@ class Spdx3Parser:
                         entry.licenses = (*entry.licenses, text)
             elif kind in _USES or kind in _DEV_USES:
                 development = kind in _DEV_USES or element.scope in _DEV_LIFECYCLES
-                for target in targets:
-                    if isinstance(target, str):
-                        graph.add(parent, target, development=development)
+                _add_edges(graph, parent, targets, development=development)
         graph.roots = list(dict.fromkeys(graph.roots))
         graph.packages = packages.keys()  # any other node (a file, a snippet) is passed through
         return assemble(

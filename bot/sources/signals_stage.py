@@ -127,8 +127,9 @@ def _registry_documents(
         if where is None:
             continue
         url, read, source = where
-        if cache_key(url) in read_once:
-            out.append(read_once[cache_key(url)])
+        kept = read_once.get(cache_key(url))
+        if kept is not None:
+            out.append(kept)
             continue
         entry = cached.get(url)
         if entry is None or entry.status_code != 200:

@@ -104,15 +104,17 @@ def _canonical_alternatives(*, cased: bool = False) -> str:
     if not cased:
         # PyPI: lower case, no "_", and no "." or "--" (their key takes the PEP 503 form, unlike the purl)
         alternatives.append("pypi/[a-z0-9~]+(?:-[a-z0-9~]+)*")
-        alternatives.append(f"npm/(?:%40{lower}/)?{any_case}")  # a scope is written encoded, in lower case
+        # a scope in lower case, encoded ("%40") or not (trivy writes "@"; the canonical form encodes it)
+        alternatives.append(f"npm/(?:(?:%40|@){lower}/)?{any_case}")
     return "|".join(alternatives)
 
 
 # Purls already in canonical form: the common case by far (nearly every purl of most documents). Such a purl
 # is its own canonical form and key, so it is only taken apart (:func:`normalise_purl`), with no rule looked up.
 # A version holds none of "~", "x", "X" (what could make it a range), "+" or "%"; qualifiers are plain
-# ("%2B" their one escape, never first); a subpath, and everything else, takes :func:`_fast`.
-_CANONICAL_QUALIFIER = rf"[a-z][a-z0-9._-]*=[/:{_U}]+(?:%2B[/:{_U}]*)*"
+# ("%2B", "%2F" and "%3A" their escapes, never first; keys in any order, each once: the two latter and the
+# order are put right by :func:`_with_canonical_qualifiers`); a subpath, and everything else, takes :func:`_fast`.
+_CANONICAL_QUALIFIER = rf"[a-z][a-z0-9._-]*=[/:{_U}]+(?:%(?:2B|2F|3A)[/:{_U}]*)*"
 _CANONICAL_REST = rf"(?:@([A-WYZa-wyz0-9._:-]+))?(?:\?({_CANONICAL_QUALIFIER}(?:&{_CANONICAL_QUALIFIER})*))?"
 _CANONICAL = re.compile(rf"pkg:({_canonical_alternatives()}){_CANONICAL_REST}")
 # The same with upper case where the spec calls it a violation that is kept as written (Go's
@@ -219,6 +221,19 @@ def _canonical_qualifiers(text: str) -> str | None:
     return "?" + "&".join(kept) if kept else ""
 
 
+def _with_canonical_qualifiers(text: str, qualifiers: str) -> str | None:
+    """``text``, whose qualifiers (matched by :data:`_CANONICAL_QUALIFIER`) end it, with them in canonical form:
+    keys sorted, ``%2F`` and ``%3A`` written out (trivy's ``?epoch=1&distro=…``, syft's ``file_path=app%2F…``);
+    ``None`` for a repeated key (the library path keeps the last)."""
+    if "&" not in qualifiers and "%" not in qualifiers:
+        return text  # one plain qualifier: already canonical
+    canonical = _canonical_qualifiers(qualifiers)
+    if canonical is None:
+        return None
+    written = len(qualifiers) + 1  # with its "?"
+    return text if canonical == text[-written:] else text[:-written] + canonical
+
+
 def _cased(text: str) -> PurlInfo | None:
     """A purl canonical but for upper case where its type's rules call that a violation (:data:`_CANONICAL_CASED`):
     kept as written, the violation named; ``None`` for any other."""
@@ -226,8 +241,11 @@ def _cased(text: str) -> PurlInfo | None:
     if match is None:
         return None
     path, version, qualifiers = match.groups()
-    if qualifiers is not None and "&" in qualifiers and _canonical_qualifiers(qualifiers) != "?" + qualifiers:
-        return None
+    if qualifiers is not None:
+        canonical = _with_canonical_qualifiers(text, qualifiers)
+        if canonical is None:
+            return None
+        text = canonical
     ptype, _, rest = path.partition("/")
     namespace, _, name = rest.rpartition("/")
     problem = _spec_problems(ptype, namespace or None, name, required=ptype in _NAMESPACE_REQUIRED) or None
@@ -407,15 +425,21 @@ def normalise_purl(raw: str) -> PurlInfo:
     if match is None:
         return _cased(text) or _fast(text) or _slow(text)
     path, version, qualifiers = match.groups()
-    if qualifiers is not None and "&" in qualifiers and _canonical_qualifiers(qualifiers) != "?" + qualifiers:
-        return _fast(text) or _slow(text)  # keys out of order, or repeated
+    if qualifiers is not None:
+        canonical = _with_canonical_qualifiers(text, qualifiers)
+        if canonical is None:
+            return _fast(text) or _slow(text)  # a key repeated: the rules decline it too
+        text = canonical
     ptype, _, rest = path.partition("/")
     namespace, _, name = rest.rpartition("/")
     if not namespace:
         problem = _NAMESPACE_MISSING.get(ptype)
         exact = problem is None and version is not None
         return PurlInfo(text, text, path, ptype, None, name, version, True, problem, exact)
-    if ptype == "npm":  # "%40scope" is the scope "@scope"
+    if ptype == "npm":  # "%40scope" is the scope "@scope"; a scope written "@scope" is encoded
+        if namespace[0] == "@":
+            text = "pkg:npm/%40" + text[9:]
+            return PurlInfo(text, text, path, ptype, namespace, name, version, True, None, version is not None)
         path, namespace = "npm/@" + path[7:], "@" + namespace[3:]
     return PurlInfo(text, text, path, ptype, namespace, name, version, True, None, version is not None)
 

@@ -8,8 +8,9 @@ much as ``json.loads`` alone (``bench/parse_sboms.py``).
 
 One shape, :class:`JsonSbom`, covers CycloneDX and SPDX 2 (their top-level keys do not collide), so
 the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` is kept
-as raw bytes and decoded once its format is known; the GitHub export's ``sbom`` wrapper holds the same
-shape and is decoded with it.
+as raw bytes and decoded once its format is known, unless the document is plainly SPDX 3 (nothing but
+``@context`` and ``@graph``): then :class:`Spdx3Document` reads it in one pass. The GitHub export's ``sbom``
+wrapper holds the same shape as :class:`JsonSbom` and is decoded with it.
 Every field is typed as its schema types it, so a document that breaks its schema is refused with
 the field named, not half read; fields whose shape really varies between producers (``type``,
 ``scope``, SPDX 3's elements) stay ``Any`` and the adapter decides.
@@ -218,6 +219,31 @@ class Spdx3Element(Struct, gc=False):
 
 
 _SPDX3_GRAPH = msgspec.json.Decoder(list[Spdx3Element])
+
+
+class Spdx3Document(Struct, forbid_unknown_fields=True, gc=False):
+    """An SPDX 3 document as its serialisation writes it: ``@context``, a ``@graph`` of objects, nothing else.
+
+    Decoded in one pass, not as a :class:`JsonSbom` whose ``@graph`` is kept raw and scanned again (about a
+    third of the decoding of a small document). Any other key, a missing one or a graph of anything but
+    objects fails it, and the document takes the general path, which reads it exactly as before.
+    """
+
+    context: Any = field(name="@context")
+    graph: list[Spdx3Element] = field(name="@graph")
+
+
+_SPDX3_DOCUMENT = msgspec.json.Decoder(Spdx3Document)
+
+
+def decode_spdx3_document(data: bytes) -> Spdx3Document | None:
+    """The document if it is plainly SPDX 3 (see :class:`Spdx3Document`), else ``None``, never an error: what
+    fails here, broken or not, is left to :func:`decode_json_sbom` and the format detection to judge."""
+    try:
+        document = _SPDX3_DOCUMENT.decode(data)
+    except (msgspec.DecodeError, RecursionError, MemoryError):  # a ValidationError is a DecodeError
+        return None  # the general path skips what it does not read: it may still read the document
+    return document if is_spdx3_context(document.context) else None
 
 
 def decode_spdx3_graph(raw: Raw, *, source: str) -> list[Spdx3Element]:

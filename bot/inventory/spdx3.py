@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
-from bot.inventory.json_model import JsonSbom, Spdx3Element, decode_spdx3_graph
+from bot.inventory.json_model import JsonSbom, Spdx3Document, Spdx3Element, decode_spdx3_graph
 from bot.inventory.purls import best_purl
 from bot.records import ParsedDocument, SbomFormat
 
@@ -81,11 +81,14 @@ def _add_edges(graph: Graph, parent: str, targets: list[object], *, development:
 class Spdx3Parser:
     format = SbomFormat.SPDX3_JSON_LD
 
-    def parse(self, document: JsonSbom, *, source: str) -> ParsedDocument:
+    def parse(self, document: JsonSbom | Spdx3Document, *, source: str) -> ParsedDocument:
         """JSON-LD elements vary too much for fixed types: each read property is checked here."""
-        if document.graph is None:
+        if isinstance(document, Spdx3Document):
+            elements = document.graph  # decoded with the document
+        elif document.graph is None:
             raise MalformedDocument(source, "@graph must be a list, not NoneType")
-        elements = decode_spdx3_graph(document.graph, source=source)
+        else:
+            elements = decode_spdx3_graph(document.graph, source=source)
         by_id: dict[str, Spdx3Element] = {}  # licences are elements that relationships name
         spec_version = "3.0"
         packages: dict[str, Entry] = {}

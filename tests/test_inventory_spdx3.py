@@ -1,0 +1,222 @@
+"""SPDX 3: the one-pass decode of a plain SPDX 3 document reads every document as the general path does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.inventory import detect
+from bot.inventory.detect import parse_bytes
+from bot.inventory.json_model import decode_spdx3_document
+
+SBOMS = Path(__file__).parent / "data" / "sboms"
+SPDX3 = SBOMS / "spdx-3.0-cargo_hello-server.spdx3.json"
+CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
+
+
+def outcome(data: bytes) -> object:
+    """The parsed document, or the error's type and text (whatever it is: the two paths must fail alike)."""
+    try:
+        return parse_bytes(data, source="doc.json")
+    except Exception as exc:  # compared, not swallowed: the two paths must fail alike
+        return type(exc), str(exc)
+
+
+def general(data: bytes) -> object:
+    """The outcome without the one-pass decode: every document read as a :class:`JsonSbom` first."""
+    with patch.object(detect, "decode_spdx3_document", lambda _data: None):
+        return outcome(data)
+
+
+def test_the_real_document_takes_the_one_pass_decode_and_agrees() -> None:
+    data = SPDX3.read_bytes()
+    assert decode_spdx3_document(data) is not None
+    assert outcome(data) == general(data)
+    compact = json.dumps(json.loads(data), separators=(",", ":")).encode()
+    assert decode_spdx3_document(compact) is not None
+    assert outcome(compact) == general(compact) == outcome(data)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "extra top-level key"},
+        {"bomFormat": "CycloneDX"},
+        {"spdxVersion": "SPDX-2.3"},
+        {"sbom": {"spdxVersion": "SPDX-2.3"}},
+        {"@context": "https://schema.org"},
+        {"@context": None},
+        {"@graph": None},
+        {"@graph": {"a": 1}},
+        {"@graph": [1, {"type": "software_Package"}]},
+    ],
+)
+def test_any_other_document_takes_the_general_path(change: dict[str, Any]) -> None:
+    document = {**json.loads(SPDX3.read_bytes()), **change}
+    data = json.dumps(document).encode()
+    assert decode_spdx3_document(data) is None
+    assert outcome(data) == general(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        SBOMS / "cdx-1.6-golang_trivy.json",
+        SBOMS / "spdx-2.3-cargo_hello-server.spdx.json",
+        SBOMS / "github-dependency-graph-sbom_docs-example.json",
+    ],
+)
+def test_other_formats_are_never_read_as_spdx3(data: Path) -> None:
+    assert decode_spdx3_document(data.read_bytes()) is None
+
+
+# Hostile documents: the keys SPDX 3 elements are read by, with values of every JSON shape, and a few
+# tokens json.dumps cannot write (a number beyond float range, a string that is no UTF-8, deep nesting).
+_IDS = st.sampled_from(["P", "Q", "L0", "L1", "D", "R", "missing", "", "NOASSERTION"])
+_KINDS = st.sampled_from(
+    [
+        "software_Package",
+        "Package",
+        "SpdxDocument",
+        "software_Sbom",
+        "Relationship",
+        "LifecycleScopedRelationship",
+        "CreationInfo",
+        "simplelicensing_LicenseExpression",
+        "Tool",
+    ]
+)
+_RELATIONS = st.sampled_from(
+    ["describes", "dependsOn", "contains", "usesTool", "hasDeclaredLicense", "hasConcludedLicense", "generates"]
+)
+_TEXTS = st.sampled_from(["MIT", " Apache-2.0 ", "NONE", "", "pkg:cargo/p@1.0.0", "pkg:npm/%40a/b@1", "3.0.1", "build"])
+_RAW = {"__BIG__": "1e400", "__NOT_UTF8__": '"\xff"', "__DEEP__": "[" * 5000 + "]" * 5000}
+_SCALARS = st.one_of(
+    _IDS, _KINDS, _RELATIONS, _TEXTS, st.integers(), st.booleans(), st.none(), st.sampled_from(sorted(_RAW))
+)
+_VALUES = st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXTS, inner, max_size=2), max_leaves=6
+)
+_PROPERTIES = st.sampled_from(
+    [
+        "type",
+        "@type",
+        "spdxId",
+        "@id",
+        "specVersion",
+        "rootElement",
+        "name",
+        "software_packageUrl",
+        "externalIdentifier",
+        "software_packageVersion",
+        "from",
+        "relationshipType",
+        "to",
+        "scope",
+        "simplelicensing_licenseExpression",
+        "expandedlicensing_licenseId",
+        "creationInfo",
+    ]
+)
+_IDENTIFIER = st.fixed_dictionaries(
+    {"externalIdentifierType": st.sampled_from(["packageUrl", "cpe23"]), "identifier": _TEXTS | _SCALARS}
+)
+_ELEMENT_VALUES = st.one_of(_VALUES, st.lists(_IDS, max_size=3), st.lists(_IDENTIFIER, max_size=2))
+# plausible elements of each kind read, then (some of them) spoilt: a property added again or changed
+_PLAUSIBLE = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["software_Package", "Package"]), "spdxId": _IDS},
+        optional={
+            "name": _TEXTS,
+            "software_packageUrl": _TEXTS,
+            "software_packageVersion": _TEXTS,
+            "externalIdentifier": st.lists(_IDENTIFIER, max_size=2),
+        },
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["Relationship", "LifecycleScopedRelationship"]),
+            "spdxId": _IDS,
+            "from": _IDS,
+            "relationshipType": _RELATIONS,
+            "to": st.lists(_IDS, max_size=3),
+        },
+        optional={"scope": st.sampled_from(["build", "test", "runtime"])},
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("simplelicensing_LicenseExpression"), "spdxId": _IDS},
+        optional={"simplelicensing_licenseExpression": _TEXTS, "expandedlicensing_licenseId": _TEXTS, "name": _TEXTS},
+    ),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["SpdxDocument", "software_Sbom"]), "spdxId": _IDS},
+        optional={"rootElement": st.lists(_IDS, max_size=2)},
+    ),
+    st.fixed_dictionaries({"type": st.just("CreationInfo"), "@id": _IDS}, optional={"specVersion": _TEXTS}),
+)
+_SPOILS = st.lists(st.tuples(_PROPERTIES, _ELEMENT_VALUES), max_size=2)
+# an element as pairs, so that a key may come twice
+_ELEMENTS = st.builds(lambda plain, spoils: ("object", [*plain.items(), *spoils]), _PLAUSIBLE, _SPOILS | st.just([]))
+_PLAIN_GRAPHS = st.lists(_ELEMENTS, max_size=12)
+_GRAPHS = st.lists(_ELEMENTS | _SCALARS, max_size=4) | _SCALARS
+_CONTEXTS = st.sampled_from([CONTEXT, CONTEXT, CONTEXT, [CONTEXT, {"x": 1}], "https://schema.org", None, "__BIG__"])
+_TOP_KEYS = st.sampled_from(["@context", "@graph", "name", "bomFormat", "spdxVersion", "sbom", "creationInfo"])
+
+
+def _write(value: object) -> str:
+    """JSON text; ``("object", pairs)`` is an object that may repeat a key; ``_RAW``'s names become their tokens."""
+    if isinstance(value, tuple):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_write(v)}" for k, v in value[1]) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_write(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_write(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str) and value in _RAW:
+        return _RAW[value]
+    return json.dumps(value)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> bytes:
+    """Mostly plain SPDX 3 documents of (sometimes spoilt) elements; a quarter spoilt at the top level too."""
+    pairs: list[tuple[str, object]] = [("@context", CONTEXT), ("@graph", draw(_PLAIN_GRAPHS))]
+    if draw(st.integers(0, 3)) == 0:
+        pairs = [("@context", draw(_CONTEXTS)), ("@graph", draw(_GRAPHS))]
+        for key in draw(st.lists(_TOP_KEYS, max_size=2)):  # other keys, or @context and @graph again
+            value = draw(_GRAPHS if key == "@graph" else _CONTEXTS if key == "@context" else _VALUES)
+            pairs.insert(draw(st.integers(0, len(pairs))), (key, value))
+        if draw(st.booleans()):
+            pairs.reverse()
+    text = _write(("object", pairs))
+    return (
+        (("\n  " if draw(st.booleans()) else "") + text)
+        .encode("utf-8")
+        .replace(
+            b"\xc3\xbf",
+            b"\xff",  # "\xff" as written by _RAW: the byte itself, no UTF-8
+        )
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(documents())
+def test_the_one_pass_decode_agrees_with_the_general_path_on_hostile_documents(data: bytes) -> None:
+    assert outcome(data) == general(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_one_pass_decode_agrees_on_the_real_document_with_elements_changed(data: st.DataObject) -> None:
+    document = json.loads(SPDX3.read_bytes())
+    graph = document["@graph"]
+    for _ in range(data.draw(st.integers(1, 3))):
+        element = graph[data.draw(st.integers(0, len(graph) - 1))]
+        element[data.draw(_PROPERTIES)] = data.draw(_VALUES)
+    text = _write(("object", [("@context", CONTEXT), ("@graph", graph)]))
+    encoded = text.encode("utf-8").replace(b"\xc3\xbf", b"\xff")
+    assert outcome(encoded) == general(encoded)

@@ -65,6 +65,24 @@ def test_any_other_document_takes_the_general_path(change: dict[str, Any]) -> No
 
 
 @pytest.mark.parametrize(
+    ("element", "plain"),
+    [
+        ({"type": "Relationship", "spdxId": "R", "relationshipType": "dependsOn", "to": ["P"]}, True),
+        ({"type": "Relationship", "spdxId": "R", "from": "P", "relationshipType": 3, "to": ["P"]}, False),
+        ({"type": "Relationship", "from": "P", "relationshipType": "dependsOn", "to": [{"spdxId": "Q"}]}, False),
+        ({"type": "software_Package", "spdxId": "Q", "software_packageUrl": "  "}, True),
+        ({"type": ["software_Package"], "spdxId": "Q", "name": "q"}, False),
+        ({"type": "SpdxDocument", "spdxId": "Q", "rootElement": "P"}, False),
+    ],
+)
+def test_elements_read_by_either_loop_are_read_alike(element: dict[str, Any], plain: bool) -> None:
+    package = {"type": "software_Package", "spdxId": "P", "name": "p", "software_packageUrl": "pkg:cargo/p@1.0.0"}
+    data = json.dumps({"@context": CONTEXT, "@graph": [package, element]}).encode()
+    assert (decode_spdx3_document(data) is not None) is plain
+    assert outcome(data) == general(data)
+
+
+@pytest.mark.parametrize(
     "data",
     [
         SBOMS / "cdx-1.6-golang_trivy.json",

@@ -221,16 +221,38 @@ class Spdx3Element(Struct, gc=False):
 _SPDX3_GRAPH = msgspec.json.Decoder(list[Spdx3Element])
 
 
+class Spdx3PlainElement(Spdx3Element, gc=False):
+    """An element as the SPDX 3 JSON-LD serialisation writes it: each read property of the one shape its
+    schema gives it (a reference as an IRI string, ``to`` as a list of them), so that the adapter needs no
+    check per property. Only ``externalIdentifier`` (objects, read by ``_purl``) stays untyped."""
+
+    type: str | None = None
+    at_type: str | None = field(default=None, name="@type")
+    spdx_id: str | None = field(default=None, name="spdxId")
+    at_id: str | None = field(default=None, name="@id")
+    spec_version: str | None = field(default=None, name="specVersion")
+    root_element: list[str] | None = field(default=None, name="rootElement")
+    name: str | None = None
+    package_url: str | None = field(default=None, name="software_packageUrl")
+    package_version: str | None = field(default=None, name="software_packageVersion")
+    source: str | None = field(default=None, name="from")
+    relationship_type: str | None = field(default=None, name="relationshipType")
+    to: list[str] | None = None
+    scope: str | None = None
+    license_expression: str | None = field(default=None, name="simplelicensing_licenseExpression")
+    license_id: str | None = field(default=None, name="expandedlicensing_licenseId")
+
+
 class Spdx3Document(Struct, forbid_unknown_fields=True, gc=False):
-    """An SPDX 3 document as its serialisation writes it: ``@context``, a ``@graph`` of objects, nothing else.
+    """An SPDX 3 document as its serialisation writes it: ``@context`` and a ``@graph`` of plain elements.
 
     Decoded in one pass, not as a :class:`JsonSbom` whose ``@graph`` is kept raw and scanned again (about a
-    third of the decoding of a small document). Any other key, a missing one or a graph of anything but
-    objects fails it, and the document takes the general path, which reads it exactly as before.
+    third of the decoding of a small document). Any other key, a missing one, or a graph of anything but
+    plain elements fails it, and the document takes the general path, which reads it exactly as before.
     """
 
     context: Any = field(name="@context")
-    graph: list[Spdx3Element] = field(name="@graph")
+    graph: list[Spdx3PlainElement] = field(name="@graph")
 
 
 _SPDX3_DOCUMENT = msgspec.json.Decoder(Spdx3Document)

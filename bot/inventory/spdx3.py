@@ -14,8 +14,6 @@ holds the two to one answer.
 
 from __future__ import annotations
 
-from itertools import repeat
-
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
 from bot.inventory.json_model import JsonSbom, Spdx3Document, Spdx3Element, Spdx3PlainElement, decode_spdx3_graph
@@ -197,7 +195,7 @@ def _read_plain(elements: list[Spdx3PlainElement], source: str) -> _Read:
         elif element.spec_version is not None:  # CreationInfo
             spec_version = element.spec_version
     edges, development, relation_of = graph.edges, graph.development, _RELATIONS.get
-    texts: dict[str, str | None] = {}  # licence text by element id: packages often share a licence
+    texts: dict[str, str] = {}  # licence text ("" for none) by element id: packages often share a licence
     for element in relationships:
         parent, relation_type, targets = element.source, element.relationship_type, element.to or []
         if parent is None or relation_type is None:
@@ -207,10 +205,9 @@ def _read_plain(elements: list[Spdx3PlainElement], source: str) -> _Read:
             entry = packages.get(parent)
             if entry is not None:
                 for target in targets:  # each licence once, in the order first named
-                    if target in texts:
-                        text = texts[target]
-                    else:
-                        text = texts[target] = _license_text(by_id.get(target))
+                    text = texts.get(target)
+                    if text is None:
+                        text = texts[target] = _license_text(by_id.get(target)) or ""
                     if text and text not in entry.licenses:
                         entry.licenses = (*entry.licenses, text)
         elif relation in (_USE, _DEV_USE):
@@ -221,7 +218,8 @@ def _read_plain(elements: list[Spdx3PlainElement], source: str) -> _Read:
                 else:
                     kids += targets
                 if relation == _DEV_USE or element.scope in _DEV_LIFECYCLES:
-                    development.update(zip(repeat(parent), targets))  # in C, not a generator per relationship
+                    for child in targets:  # mostly one: a plain loop, cheaper than a generator or zip(repeat())
+                        development.add((parent, child))
         elif relation == _DESCRIBES and parent in doc_ids:
             roots += targets
     return spec_version, packages, graph

@@ -1,4 +1,4 @@
-"""SPDX 3: the one-pass decode of a plain SPDX 3 document reads every document as the general path does."""
+"""SPDX 3: a plain document, decoded in one pass and read by the unchecking loop, reads as the general path reads it."""
 
 from __future__ import annotations
 

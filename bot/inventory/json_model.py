@@ -9,7 +9,8 @@ much as ``json.loads`` alone (``bench/parse_sboms.py``).
 One shape, :class:`JsonSbom`, covers CycloneDX and SPDX 2 (their top-level keys do not collide), so
 the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` is kept
 as raw bytes and decoded once its format is known, unless the document is plainly SPDX 3 (nothing but
-``@context`` and ``@graph``): then :class:`Spdx3Document` reads it in one pass. The GitHub export's ``sbom``
+``@context`` and ``@graph``, its elements as tools write them): then :class:`Spdx3Document` reads it in one
+pass, typed, and anything else takes the general path. The GitHub export's ``sbom``
 wrapper holds the same shape as :class:`JsonSbom` and is decoded with it.
 Every field is typed as its schema types it, so a document that breaks its schema is refused with
 the field named, not half read; fields whose shape really varies between producers (``type``,
@@ -222,9 +223,10 @@ _SPDX3_GRAPH = msgspec.json.Decoder(list[Spdx3Element])
 
 
 class Spdx3PlainElement(Spdx3Element, gc=False):
-    """An element as the SPDX 3 JSON-LD serialisation writes it: each read property of the one shape its
-    schema gives it (a reference as an IRI string, ``to`` as a list of them), so that the adapter needs no
-    check per property. Only ``externalIdentifier`` (objects, read by ``_purl``) stays untyped."""
+    """An element as SPDX 3 tools write it: each read property a string, or a list of strings (``to``,
+    ``rootElement``: references as IRIs, not the inline objects JSON-LD also allows), so that the adapter
+    checks none of them. Only ``externalIdentifier`` (objects, read by ``_purl``) stays untyped. An element
+    of any other shape fails :class:`Spdx3Document`, and its document takes the general path."""
 
     type: str | None = None
     at_type: str | None = field(default=None, name="@type")

@@ -34,13 +34,24 @@ def general(data: bytes) -> object:
         return outcome(data)
 
 
-def test_the_real_document_takes_the_one_pass_decode_and_agrees() -> None:
-    data = SPDX3.read_bytes()
-    assert decode_spdx3_document(data) is not None
-    assert outcome(data) == general(data)
-    compact = json.dumps(json.loads(data), separators=(",", ":")).encode()
-    assert decode_spdx3_document(compact) is not None
-    assert outcome(compact) == general(compact) == outcome(data)
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"separators": (",", ":")},
+        {"indent": 2},
+        {"indent": 4},
+        {"indent": "\t"},
+        {"indent": 2, "crlf": True},
+        {"indent": 0},
+    ],
+)
+def test_the_real_document_takes_the_one_pass_decode_and_agrees(layout: dict[str, Any]) -> None:
+    crlf = layout.pop("crlf", False)
+    text = json.dumps(json.loads(SPDX3.read_bytes()), **layout)
+    data = (text.replace("\n", "\r\n") if crlf else text).encode()
+    with patch.object(detect, "decode_json_sbom", side_effect=AssertionError("the general path was taken")):
+        fast = parse_bytes(data, source="doc.json")
+    assert fast == general(data) == general(SPDX3.read_bytes())
 
 
 @pytest.mark.parametrize(

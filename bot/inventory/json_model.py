@@ -10,11 +10,11 @@ One shape, :class:`JsonSbom`, covers CycloneDX and SPDX 2 (their top-level keys 
 the format is told from the decoded document without decoding anything twice. SPDX 3's ``@graph`` is kept
 as raw bytes and decoded once its format is known, unless the document is plainly SPDX 3 (nothing but
 ``@context`` and ``@graph``, its elements as tools write them): then :class:`Spdx3Document` reads it in one
-pass, typed, and anything else takes the general path. The GitHub export's ``sbom``
-wrapper holds the same shape as :class:`JsonSbom` and is decoded with it.
+pass, typed, and anything else takes the general path. The GitHub export's ``sbom`` wrapper holds the same
+shape as :class:`JsonSbom` and is decoded with it.
 Every field is typed as its schema types it, so a document that breaks its schema is refused with
 the field named, not half read; fields whose shape really varies between producers (``type``,
-``scope``, SPDX 3's elements) stay ``Any`` and the adapter decides.
+``scope``, SPDX 3's elements outside a plain document) stay ``Any`` and the adapter decides.
 
 ``gc=False``: decoded values cannot form reference cycles, and 50,000 untracked components keep the
 cyclic garbage collector from walking them again and again while the document is built.

@@ -88,7 +88,9 @@ def _canonical_alternatives(*, cased: bool = False) -> str:
 
     ``cased``: only the types where upper case is a violation kept as written, with any case there.
     """
-    lower, any_case = "[a-z0-9._~-]+", f"[{_U}]+"
+    # possessive ("++", "*+"): no class here holds "/", "@" or "?", so giving characters back never helps a
+    # match, and not trying it saves a tenth to a fifth of the match (a segment is otherwise re-scanned)
+    lower, any_case = "[a-z0-9._~-]++", f"[{_U}]++"
     shapes: dict[str, list[str]] = {}
     for ptype, (prohibited, required, caseless_ns, caseless_name, lower_ns, lower_name) in sorted(_RULES.items()):
         if ptype in ("npm", "pypi", "oci"):
@@ -99,11 +101,11 @@ def _canonical_alternatives(*, cased: bool = False) -> str:
         name = lower if (caseless_name and not cased) or lower_name else any_case
         segment = lower if (caseless_ns and not cased) or lower_ns else any_case
         assert prohibited or required, ptype  # npm is the only type whose namespace is optional
-        shapes.setdefault(name if prohibited else f"(?:{segment}/)*{name}", []).append(ptype)
+        shapes.setdefault(name if prohibited else f"(?:{segment}/)*+{name}", []).append(ptype)
     alternatives = [f"(?:{'|'.join(types)})/{shape}" for shape, types in shapes.items()]
     if not cased:
         # PyPI: lower case, no "_", and no "." or "--" (their key takes the PEP 503 form, unlike the purl)
-        alternatives.append("pypi/[a-z0-9~]+(?:-[a-z0-9~]+)*")
+        alternatives.append("pypi/[a-z0-9~]++(?:-[a-z0-9~]++)*+")
         # a scope in lower case, encoded ("%40") or not (trivy writes "@"; the canonical form encodes it)
         alternatives.append(f"npm/(?:(?:%40|@){lower}/)?{any_case}")
     return "|".join(alternatives)
@@ -114,8 +116,8 @@ def _canonical_alternatives(*, cased: bool = False) -> str:
 # A version holds none of "~", "x", "X" (what could make it a range), "+" or "%"; qualifiers are plain
 # ("%2B", "%2F" and "%3A" their escapes, never first; keys in any order, each once: the two latter and the
 # order are put right by :func:`_with_canonical_qualifiers`); a subpath, and everything else, takes :func:`_fast`.
-_CANONICAL_QUALIFIER = rf"[a-z][a-z0-9._-]*=[/:{_U}]+(?:%(?:2B|2F|3A)[/:{_U}]*)*"
-_CANONICAL_REST = rf"(?:@([A-WYZa-wyz0-9._:-]+))?(?:\?({_CANONICAL_QUALIFIER}(?:&{_CANONICAL_QUALIFIER})*))?"
+_CANONICAL_QUALIFIER = rf"[a-z][a-z0-9._-]*+=[/:{_U}]++(?:%(?:2B|2F|3A)[/:{_U}]*+)*+"
+_CANONICAL_REST = rf"(?:@([A-WYZa-wyz0-9._:-]++))?(?:\?({_CANONICAL_QUALIFIER}(?:&{_CANONICAL_QUALIFIER})*))?"
 _CANONICAL = re.compile(rf"pkg:({_canonical_alternatives()}){_CANONICAL_REST}")
 # The same with upper case where the spec calls it a violation that is kept as written (Go's
 # github.com/BurntSushi: a tenth of a Go document's purls); :func:`_cased` names the violation.

@@ -149,3 +149,15 @@ def test_a_graph_that_names_its_root_is_not_inferred() -> None:
     parsed = parse_bytes(data, source="r.json")
     assert not parsed.depth_inferred
     assert not any("never references" in w for w in parsed.warnings)
+
+
+def test_a_component_type_that_is_no_string_is_read_as_no_grouper_not_a_crash() -> None:
+    """The schema says ``type`` is a string; a list or an object there is no pass-through node and no TypeError."""
+    for odd in (["application"], {"x": 1}, 5):
+        document = {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "components": [{"name": "tool", "type": odd}, {"name": "lib", "purl": "pkg:npm/lib@1.0.0"}],
+        }
+        parsed = parse_bytes(json.dumps(document).encode(), source="odd.json")
+        assert sorted(c.key for c in parsed.components) == ["nopurl:unknown/tool", "pkg:npm/lib@1.0.0"], odd

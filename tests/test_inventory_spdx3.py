@@ -249,3 +249,42 @@ def test_the_one_pass_decode_agrees_on_the_real_document_with_elements_changed(d
     text = _write(("object", [("@context", CONTEXT), ("@graph", graph)]))
     encoded = text.encode("utf-8").replace(b"\xc3\xbf", b"\xff")
     assert outcome(encoded) == general(encoded)
+
+
+def _document(*elements: dict[str, Any]) -> bytes:
+    return json.dumps({"@context": CONTEXT, "@graph": list(elements)}).encode()
+
+
+def test_json_ld_shapes_the_schema_allows_are_read_not_refused() -> None:
+    """JSON-LD lets a type be a list of types and a reference list be one reference: read as such, not as
+    characters, and a list where a string was expected is no crash."""
+    data = _document(
+        {"type": "SpdxDocument", "spdxId": "doc", "rootElement": "app"},  # one reference, no list
+        {"type": ["software_Package", "Thing"], "spdxId": "app", "name": "app"},
+        {"type": "software_Package", "spdxId": "lib", "name": "lib", "software_packageUrl": "pkg:cargo/lib@1.0.0"},
+        {"type": "software_Package", "spdxId": "dev", "name": "dev", "software_packageUrl": "pkg:cargo/dev@2.0.0"},
+        {"type": "Relationship", "spdxId": "r1", "from": "app", "relationshipType": "dependsOn", "to": "lib"},
+        {
+            "type": "LifecycleScopedRelationship",
+            "spdxId": "r2",
+            "from": "app",
+            "relationshipType": "dependsOn",
+            "to": ["dev"],
+            "scope": ["development"],  # not a lifecycle: read as no scope, not a TypeError
+        },
+    )
+    document = parse_bytes(data, source="doc.json")
+    assert document.subject is not None and document.subject.name == "app"  # the root is "app", not "a", "p"
+    assert sorted(c.key for c in document.components) == ["pkg:cargo/dev@2.0.0", "pkg:cargo/lib@1.0.0"]
+    assert {u.component_key: u.depth.value for u in document.usages} == {
+        "pkg:cargo/dev@2.0.0": "direct",
+        "pkg:cargo/lib@1.0.0": "direct",
+    }
+    assert all(u.scope.value == "runtime" for u in document.usages)
+
+
+def test_a_graph_string_that_is_not_utf8_is_refused_naming_the_file() -> None:
+    data = _document({"type": "software_Package", "spdxId": "p", "name": "x"}).replace(b'"x"', b'"\xff"')
+    with pytest.raises(detect.NotParseable) as caught:
+        parse_bytes(data, source="repo/sbom.spdx3.json")
+    assert str(caught.value).startswith("repo/sbom.spdx3.json: ")

@@ -105,7 +105,7 @@ def _json_entry(component: CdxComponent) -> Entry:
         names,
         hint,
         _DEVELOPMENT if development or component.scope == "excluded" else _RUNTIME,
-        not purl and component.type in _GROUPER_TYPES,
+        not purl and isinstance(component.type, str) and component.type in _GROUPER_TYPES,  # schema: a string
     )
 
 

@@ -280,6 +280,8 @@ def decode_spdx3_graph(raw: Raw, *, source: str) -> list[Spdx3Element]:
             raise MalformedDocument(source, f"@graph must be a list, not {type(elements).__name__}") from None
         index, element = next((i, e) for i, e in enumerate(elements) if not isinstance(e, dict))
         raise MalformedDocument(source, f"@graph[{index}] must be an object, not {type(element).__name__}") from None
+    except msgspec.DecodeError as exc:  # kept raw, it was only skipped: a string in it may not be UTF-8
+        raise NotParseable(source, f"@graph: not JSON: {exc}") from exc
 
 
 def is_spdx3_context(context: object) -> bool:

@@ -56,6 +56,22 @@ _RELATIONS = {
 }
 
 
+def _kind(value: object) -> str | None:
+    """An element's type: JSON-LD allows a list of them; of a list, the first that upkeep reads is the kind."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return next((v for v in value if isinstance(v, str) and v in _KINDS), None)
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    """A property that holds references: JSON-LD allows one value instead of a list of one."""
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _id(element: Spdx3Element) -> str | None:
     value = element.spdx_id or element.at_id
     return value if isinstance(value, str) else None
@@ -85,9 +101,8 @@ def _license_text(element: Spdx3Element | None) -> str | None:
     return None
 
 
-def _add_edges(graph: Graph, parent: str, targets: list[object], *, development: bool) -> None:
-    """One relationship's edges (its string targets), without a :meth:`Graph.add` call per target."""
-    children = [target for target in targets if isinstance(target, str)]
+def _add_edges(graph: Graph, parent: str, children: list[str], *, development: bool) -> None:
+    """One relationship's edges, without a :meth:`Graph.add` call per target."""
     if not children:
         return
     kids = graph.edges.get(parent)
@@ -116,7 +131,7 @@ def _read(elements: list[Spdx3Element], source: str) -> _Read:
             element_id = None
         elif element_id:
             by_id[element_id] = element
-        kind = element.type or element.at_type
+        kind = _kind(element.type or element.at_type)
         if kind in _RELATIONSHIP_TYPES:
             relationships.append(element)
         elif kind == "CreationInfo" and isinstance(element.spec_version, str):
@@ -124,8 +139,7 @@ def _read(elements: list[Spdx3Element], source: str) -> _Read:
         elif kind in _DOCUMENT_TYPES:
             if element_id:
                 doc_ids.add(element_id)
-            roots = element.root_element or []
-            graph.roots.extend(r for r in roots if isinstance(r, str))
+            graph.roots.extend(_strings(element.root_element))
         elif kind in _PACKAGE_TYPES:
             package_name, purl = element.name, _purl(element)
             if not isinstance(package_name, str) and not purl:
@@ -138,19 +152,21 @@ def _read(elements: list[Spdx3Element], source: str) -> _Read:
                 purl=purl,
             )
     for element in relationships:
-        parent, kind, targets = element.source, element.relationship_type, element.to or []
-        if not isinstance(parent, str) or not isinstance(kind, str) or not isinstance(targets, list):
+        parent, kind, to = element.source, element.relationship_type, element.to
+        if not isinstance(parent, str) or not isinstance(kind, str) or not isinstance(to, (list, str)):
             raise MalformedDocument(source, f"relationship {_id(element)!r} needs from, relationshipType and to")
+        targets = _strings(to)
         if kind == "describes" and parent in doc_ids:
-            graph.roots.extend(t for t in targets if isinstance(t, str))
+            graph.roots.extend(targets)
         elif kind in _LICENSES and parent in packages:
             entry = packages[parent]
             for target in targets:  # each licence once, in the order first named
-                text = _license_text(by_id.get(target)) if isinstance(target, str) else None
+                text = _license_text(by_id.get(target))
                 if text and text not in entry.licenses:
                     entry.licenses = (*entry.licenses, text)
         elif kind in _USES or kind in _DEV_USES:
-            development = kind in _DEV_USES or element.scope in _DEV_LIFECYCLES
+            scope = element.scope
+            development = kind in _DEV_USES or (isinstance(scope, str) and scope in _DEV_LIFECYCLES)
             _add_edges(graph, parent, targets, development=development)
     return spec_version, packages, graph
 

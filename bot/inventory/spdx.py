@@ -211,9 +211,9 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
     """Pick the packages and relationships out of an SPDX 2 JSON document (types were checked decoding it)."""
     if document.spdx_version is None:
         raise MalformedDocument(source, "spdxVersion is missing")
-    content = Spdx2Content(version=document.spdx_version, name=document.name)
-    append = content.packages.append
-    memo: LicenceMemo = {}
+    content = Spdx2Content(document.spdx_version, document.name)
+    append, locations = content.packages.append, content.locations
+    memo: LicenceMemo = {}  # one shared tuple per distinct licence pair (see _licences_of), looked up inline
     for package in document.packages or ():
         name, refs = package.name, package.external_refs
         if not refs:
@@ -226,13 +226,19 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
             raise MalformedDocument(source, f"{_package_path(document, package)} has neither a name nor a purl")
         shown, ecosystem = _hint_from_name(name) if name and ":" in name else (name, None)
         declared, concluded = package.license_declared, package.license_concluded
-        licenses = _licences_of(declared, concluded, memo) if declared or concluded else ()
-        append(Entry(package.spdx_id, shown or "", None, package.version_info, purl, licenses, ecosystem))
+        if declared or concluded:
+            licenses = memo.get((declared, concluded)) or _licences_of(declared, concluded, memo)
+        else:
+            licenses = ()
+        spdx_id = package.spdx_id
+        append(Entry(spdx_id, shown or "", None, package.version_info, purl, licenses, ecosystem))
         location = package.download_location
-        if location and package.spdx_id and location not in _NOT_ELEMENTS:
-            content.locations[package.spdx_id] = location
-    content.relate_all(document.relationships or ())
-    content.describes.extend(document.document_describes or ())
+        if location and spdx_id and location not in _NOT_ELEMENTS:
+            locations[spdx_id] = location
+    if document.relationships:
+        content.relate_all(document.relationships)
+    if document.document_describes:
+        content.describes.extend(document.document_describes)
     return content
 
 

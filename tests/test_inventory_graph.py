@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.inventory.assemble import Graph, _graph_scopes
+from bot.inventory.assemble import Graph, Warnings, _depths, _graph_scopes
 from bot.inventory.detect import parse_bytes
 from bot.inventory.graph import NotIn, compute_depths, pass_through, reachable
+from bot.inventory.interface import Entry
 from bot.inventory.json_model import SpdxRelationship
 from bot.inventory.spdx import Spdx2Content
 from bot.records import Depth, Scope
@@ -170,3 +171,30 @@ def test_spdx_relationships_read_at_once_as_one_by_one(relationships: list[tuple
     assert together.graph.edges == one_by_one.graph.edges
     assert together.graph.development == one_by_one.graph.development
     assert together.described == one_by_one.described
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kids=st.lists(_NODES, min_size=1, max_size=6),
+    other_roots=st.lists(_NODES, max_size=2),
+    packages=st.frozensets(_NODES, max_size=12),
+    containers=st.dictionaries(_NODES, _NODES, max_size=3),
+    flat=st.booleans(),
+)
+def test_one_parent_graphs_get_the_depths_of_the_walk(
+    kids: list[str], other_roots: list[str], packages: frozenset[str], containers: dict[str, str], flat: bool
+) -> None:
+    # a graph whose one parent is a root takes no walk: the same depths and notes as the walk over it
+    entries = [Entry(ref=f"n{i}", name=f"n{i}") for i in range(12)]
+
+    def depths(*, padded: bool) -> tuple[dict[str, Depth], bool, tuple[str, ...]]:
+        graph = Graph(edges={"n0": list(kids)}, roots=["n0", *other_roots], containers=dict(containers))
+        graph.flat_means_unknown = flat
+        graph.packages = packages
+        if padded:  # a second parent without children changes nothing but takes the walk
+            graph.edges["pad"] = []
+        warnings = Warnings()
+        found, inferred = _depths(entries, graph, warnings, has_edges=True)
+        return found, inferred, warnings.lines()
+
+    assert depths(padded=False) == depths(padded=True)

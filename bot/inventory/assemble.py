@@ -19,7 +19,7 @@ from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomF
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 # members as plain names: an enum member looked up on its class costs ~70 ns, a few per node of a graph
-_RUNTIME, _DEVELOPMENT, _UNKNOWN_DEPTH = Scope.RUNTIME, Scope.DEVELOPMENT, Depth.UNKNOWN
+_RUNTIME, _DEVELOPMENT, _UNKNOWN_DEPTH, _DIRECT = Scope.RUNTIME, Scope.DEVELOPMENT, Depth.UNKNOWN, Depth.DIRECT
 _EXAMPLES = 5
 _REF = attrgetter("ref")
 _IS_GROUPER = attrgetter("grouper")
@@ -140,6 +140,10 @@ def _component(entry: Entry, info: PurlInfo | None, warnings: Warnings) -> Compo
 
 
 INFERRED_ROOT = "\x00inferred-root"  # never a document ref: it holds no NUL
+_FLAT = (
+    "every package is listed as a dependency of the repository itself: "
+    "direct and transitive cannot be told apart, usage depth is unknown"
+)
 
 
 def _depths(
@@ -149,6 +153,15 @@ def _depths(
     if graph is None or not has_edges:
         warnings.note("no dependency graph: usage depth is unknown")
         return _contained({}, graph), False
+    if len(graph.edges) == 1:  # one parent: if it is a root (most small documents), its children are all direct
+        [(parent, kids)] = graph.edges.items()
+        if parent in graph.roots:
+            if graph.flat_means_unknown:
+                warnings.note(_FLAT)
+                return {}, False
+            depths = dict.fromkeys(kids, _DIRECT)  # no walk, no pass-through rule: nothing lies deeper
+            depths.pop(parent, None)
+            return (_contained(depths, graph) if graph.containers else depths), False
     roots = list(filter(graph.edges.get, graph.roots))  # in C: a comprehension costs more for the one root
     edges: Mapping[str, Sequence[str]] = graph.edges
     inferred = False
@@ -164,10 +177,7 @@ def _depths(
         edges = {**graph.edges, INFERRED_ROOT: tops}
         roots, inferred = [INFERRED_ROOT], True
     if graph.flat_means_unknown and _only_from(roots, graph.edges):
-        warnings.note(
-            "every package is listed as a dependency of the repository itself: "
-            "direct and transitive cannot be told apart, usage depth is unknown"
-        )
+        warnings.note(_FLAT)
         return {}, False
     # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
     groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
@@ -229,7 +239,9 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
 
 def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
     """:func:`_graph_scopes` of a small graph with development edges: the same answer from plain loops that
-    ask each edge whether it is a development one, instead of building the runtime edges and walking twice."""
+    ask each edge whether it is a development one, instead of building the runtime edges and walking twice.
+    From the roots, one walk along runtime edges, then one over what lies past a development edge alone
+    (not a second walk over everything reached: a small document's dev edges lead to a leaf or two)."""
     edges, development = graph.edges, graph.development
     scopes: dict[str, Scope] = {}
     for parent, kids in edges.items():  # runtime if any runtime edge comes in, else development
@@ -241,14 +253,30 @@ def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
     if graph.roots:  # what the roots reach: runtime only if reached through runtime edges alone
         runtime = set(graph.roots)
         stack = list(runtime)
+        crossed: list[str] = []  # children reached over a development edge: the rest of what the roots reach
         while stack:
             node = stack.pop()
-            for child in edges.get(node, ()):
-                if child not in runtime and (node, child) not in development:
-                    runtime.add(child)
-                    stack.append(child)
-        for node in reachable(graph.roots, edges):
-            scopes[node] = _RUNTIME if node in runtime else _DEVELOPMENT
+            kids = edges.get(node)
+            if kids:
+                for child in kids:
+                    if child not in runtime:
+                        if (node, child) in development:
+                            crossed.append(child)
+                        else:
+                            runtime.add(child)
+                            stack.append(child)
+        for node in runtime:
+            scopes[node] = _RUNTIME
+        # the development side alone, from where it was crossed into: no second walk over everything reached
+        developed: set[str] = set()
+        while crossed:
+            node = crossed.pop()
+            if node not in runtime and node not in developed:
+                developed.add(node)
+                scopes[node] = _DEVELOPMENT
+                kids = edges.get(node)
+                if kids:
+                    crossed += kids
     return scopes
 
 

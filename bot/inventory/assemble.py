@@ -220,6 +220,9 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
     if graph is None or not graph.edge_scopes or not has_edges:
         return {}
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
+        if len(graph.edges) == 1:  # one parent (most small documents): its children, without a chain
+            [kids] = graph.edges.values()
+            return dict.fromkeys(kids, _RUNTIME)
         return dict.fromkeys(chain.from_iterable(graph.edges.values()), _RUNTIME)  # the dict drops repeats
     if len(graph.edges) < SMALL_GRAPH:
         return _small_graph_scopes(graph)
@@ -367,7 +370,7 @@ def assemble(
             add_component(component)
         ref = entry.ref
         add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
-    if len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
+    if len(usages) > 1 and len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,

@@ -177,13 +177,17 @@ def assemble_spdx2(
         warnings.note(f"spdxVersion {content.version!r} is not 2.2 or 2.3; read as 2.3")
     graph = content.graph
     graph.flat_means_unknown = github
-    graph.roots = list(dict.fromkeys([*content.describes, *content.described]))
+    describes, described = content.describes, content.described
+    # mostly one DESCRIBES and no documentDescribes: that list is the roots as it is
+    graph.roots = described if not describes and len(described) < 2 else list(dict.fromkeys([*describes, *described]))
     packages: set[str | None] = set(map(_REF, content.packages))  # in C: a comprehension costs a small document more
     packages.discard(None)
     graph.packages = packages  # type: ignore[assignment]  # None discarded
-    name = (content.name or "").strip()
-    # only a GitHub export's name is its repository; other document names ("istio release 1.13.1") are not keys
-    hint = name.lower() if github and name.count("/") == 1 else None
+    hint = None
+    if github and content.name:
+        # only a GitHub export's name is its repository; other document names ("istio release 1.13.1") are not keys
+        name = content.name.strip()
+        hint = name.lower() if name.count("/") == 1 else None
     return assemble(
         sbom_format=sbom_format,
         spec_version=content.version,

@@ -259,9 +259,9 @@ def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
         crossed: list[str] = []  # children reached over a development edge: the rest of what the roots reach
         while stack:
             node = stack.pop()
-            kids = edges.get(node)
-            if kids:
-                for child in kids:
+            children = edges.get(node)
+            if children:
+                for child in children:
                     if child not in runtime:
                         if (node, child) in development:
                             crossed.append(child)
@@ -277,9 +277,9 @@ def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
             if node not in runtime and node not in developed:
                 developed.add(node)
                 scopes[node] = _DEVELOPMENT
-                kids = edges.get(node)
-                if kids:
-                    crossed += kids
+                children = edges.get(node)
+                if children:
+                    crossed += children
     return scopes
 
 

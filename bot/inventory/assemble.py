@@ -21,6 +21,7 @@ _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 # members as plain names: an enum member looked up on its class costs ~70 ns, a few per node of a graph
 _RUNTIME, _DEVELOPMENT, _UNKNOWN_DEPTH, _DIRECT = Scope.RUNTIME, Scope.DEVELOPMENT, Depth.UNKNOWN, Depth.DIRECT
 _EXAMPLES = 5
+_FEW_ROOTS = 4  # asked in a list: a set costs more to make than a few comparisons (some tools describe 10,000)
 _REF = attrgetter("ref")
 _IS_GROUPER = attrgetter("grouper")
 _COMPONENT_KEY = attrgetter("component_key")
@@ -317,11 +318,11 @@ def assemble(
     ``subject_vcs`` maps a ref to a VCS URL the document gives for it (SPDX ``downloadLocation``).
     """
     warnings = warnings or Warnings()
-    root_refs = set(graph.roots) if graph is not None and graph.roots else None
+    roots = graph.roots if graph is not None else None
     used: Sequence[Entry] = entries
     # refs are strings: a ref of None is never among the roots. Asked in C first: mostly no entry is a root
-    if root_refs and not (subject is not None and root_refs.isdisjoint(map(_REF, entries))):
-        used, described = _split(entries, root_refs)
+    if roots and not (subject is not None and set(roots).isdisjoint(map(_REF, entries))):
+        used, described = _split(entries, roots if len(roots) < _FEW_ROOTS else set(roots))
         if subject is None:
             subject = described[0] if len(described) == 1 else None
         if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
@@ -381,7 +382,7 @@ def assemble(
         repo_hint,
         repo_hint_source if repo_hint else None,
         warnings.lines(),
-        _subject(subject, subject_vcs, subject_where) if subject is not None else None,
+        None if subject is None else _subject(subject, subject_vcs, subject_where),
         inferred,
     )
 

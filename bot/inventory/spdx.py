@@ -139,18 +139,10 @@ def _declared_and_concluded(declared: str | None, concluded: str | None) -> tupl
     return (first,) if second in _NO_LICENSE or second == first else (first, second)
 
 
+# A package's licences by (declared, concluded), one shared tuple per distinct pair: a document repeats a few
+# pairs thousands of times. The memo is the document's own (a process-wide cache costs a small document more
+# to fill and empty than it saves).
 LicenceMemo = dict[tuple[str | None, str | None], tuple[str, ...]]
-
-
-def _licences_of(declared: str | None, concluded: str | None, memo: LicenceMemo) -> tuple[str, ...]:
-    """A package's licences, one shared tuple per distinct pair: a document repeats a few pairs thousands
-    of times. The memo is the document's own (a process-wide cache costs a small document more to
-    fill and empty than it saves)."""
-    pair = (declared, concluded)
-    found = memo.get(pair)
-    if found is None:
-        found = memo[pair] = _declared_and_concluded(declared, concluded)
-    return found
 
 
 def _licenses(*values: object) -> tuple[str, ...]:
@@ -217,7 +209,7 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
         raise MalformedDocument(source, "spdxVersion is missing")
     content = Spdx2Content(document.spdx_version, document.name)
     append, locations = content.packages.append, content.locations
-    memo: LicenceMemo = {}  # one shared tuple per distinct licence pair (see _licences_of), looked up inline
+    memo: LicenceMemo = {}
     for package in document.packages or ():
         name, refs = package.name, package.external_refs
         if not refs:
@@ -231,7 +223,10 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
         shown, ecosystem = _hint_from_name(name) if name and ":" in name else (name, None)
         declared, concluded = package.license_declared, package.license_concluded
         if declared or concluded:
-            licenses = memo.get((declared, concluded)) or _licences_of(declared, concluded, memo)
+            pair = (declared, concluded)
+            licenses = memo.get(pair)
+            if licenses is None:
+                licenses = memo[pair] = _declared_and_concluded(declared, concluded)
         else:
             licenses = ()
         spdx_id = package.spdx_id

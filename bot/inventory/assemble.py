@@ -71,11 +71,22 @@ class Graph:
 
     ``edge_scopes`` is set by formats whose edge types say runtime or development (SPDX); then
     ``development`` holds the (parent, child) pairs of dev/test/build edges. Pass-through nodes are
-    CycloneDX's grouper entries and, when ``packages`` is given (SPDX), every node not in it.
+    CycloneDX's grouper entries and, when ``packages`` is given (SPDX 3), every node not in it; with
+    ``entries_are_packages`` (SPDX 2), every node that is no entry's ref, worked out only when a walk
+    needs it (a graph of one root and its children never does).
     Plain slots, not a dataclass, for the reason :class:`Warnings` gives.
     """
 
-    __slots__ = ("containers", "development", "edge_scopes", "edges", "flat_means_unknown", "packages", "roots")
+    __slots__ = (
+        "containers",
+        "development",
+        "edge_scopes",
+        "edges",
+        "entries_are_packages",
+        "flat_means_unknown",
+        "packages",
+        "roots",
+    )
 
     def __init__(
         self,
@@ -89,6 +100,7 @@ class Graph:
         self.roots: list[str] = [] if roots is None else roots
         # when known (SPDX): every other node is a file or snippet, passed through
         self.packages: Collection[str] | None = None
+        self.entries_are_packages = False
         self.flat_means_unknown = False  # GitHub exports list every package under the repository
         self.edge_scopes = edge_scopes
         self.development: set[tuple[str, str]] = set()
@@ -183,7 +195,10 @@ def _depths(
     # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
     groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
     groupers.discard(None)
-    transparent = groupers if graph.packages is None else pass_through(edges, graph.packages, groupers)
+    packages = graph.packages
+    if packages is None and graph.entries_are_packages:
+        packages = set(map(_REF, entries))  # a ref of None among them is no node: harmless
+    transparent = groupers if packages is None else pass_through(edges, packages, groupers)
     depths = compute_depths(roots, edges, transparent)
     return (_contained(depths, graph) if graph.containers else depths), inferred
 

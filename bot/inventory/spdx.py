@@ -10,7 +10,6 @@ are not edges. Files and snippets are passed through (``Package CONTAINS file CO
 from __future__ import annotations
 
 from collections.abc import Iterable
-from operator import attrgetter
 
 from bot.inventory.assemble import Graph, Warnings, assemble
 from bot.inventory.interface import Entry, MalformedDocument
@@ -43,7 +42,6 @@ _EDGES: dict[str, tuple[bool, bool]] = {
     **dict.fromkeys(_REVERSE, (True, False)),
     **dict.fromkeys(_REVERSE_DEV, (True, True)),
 }
-_REF = attrgetter("ref")
 _NOT_ELEMENTS = frozenset({"NONE", "NOASSERTION"})
 _NO_LICENSE = frozenset({"NOASSERTION", "NONE", ""})
 # Older GitHub exports prefix package names with the manifest ecosystem ("pip:flake8").
@@ -172,9 +170,7 @@ def assemble_spdx2(
     describes, described = content.describes, content.described
     # mostly one DESCRIBES and no documentDescribes: that list is the roots as it is
     graph.roots = described if not describes and len(described) < 2 else list(dict.fromkeys([*describes, *described]))
-    packages: set[str | None] = set(map(_REF, content.packages))  # in C: a comprehension costs a small document more
-    packages.discard(None)
-    graph.packages = packages  # type: ignore[assignment]  # None discarded
+    graph.entries_are_packages = True  # every other node is a file or snippet, passed through
     hint = None
     if github and content.name:
         # only a GitHub export's name is its repository; other document names ("istio release 1.13.1") are not keys

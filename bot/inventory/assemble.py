@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter
+from types import MappingProxyType
 from typing import TypeVar
 
 from bot.inventory.graph import SMALL_GRAPH, compute_depths, pass_through, reachable
@@ -66,6 +67,9 @@ class Warnings:
         return tuple(out)
 
 
+_NO_CONTAINERS: Mapping[str, str] = MappingProxyType({})  # shared, read-only: only CycloneDX nests components
+
+
 class Graph:
     """Dependency edges by document ref, parent to children.
 
@@ -94,7 +98,7 @@ class Graph:
         edges: dict[str, list[str]] | None = None,
         roots: list[str] | None = None,
         edge_scopes: bool = False,
-        containers: dict[str, str] | None = None,
+        containers: Mapping[str, str] = _NO_CONTAINERS,
     ) -> None:
         self.edges: dict[str, list[str]] = {} if edges is None else edges
         self.roots: list[str] = [] if roots is None else roots
@@ -104,7 +108,7 @@ class Graph:
         self.flat_means_unknown = False  # GitHub exports list every package under the repository
         self.edge_scopes = edge_scopes
         self.development: set[tuple[str, str]] = set()
-        self.containers: dict[str, str] = {} if containers is None else containers  # nested ref -> container ref
+        self.containers = containers  # nested ref -> container ref (CycloneDX)
 
     def add(self, parent: str, child: str, *, development: bool = False) -> None:
         self.edges.setdefault(parent, []).append(child)

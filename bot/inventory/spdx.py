@@ -207,16 +207,20 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
     append, locations = content.packages.append, content.locations
     memo: LicenceMemo = {}
     for package in document.packages or ():
-        name, refs = package.name, package.external_refs
+        name, refs, ecosystem = package.name, package.external_refs, None
         if not refs:
             purl = None
         elif len(refs) == 1:  # the common case, without a list: one reference, a purl or not
-            purl = (refs[0].reference_locator or None) if refs[0].reference_type == "purl" else None
+            ref = refs[0]
+            purl = (ref.reference_locator or None) if ref.reference_type == "purl" else None
         else:
             purl = _purl_of(refs)
-        if not name and not purl:
-            raise MalformedDocument(source, f"{_package_path(document, package)} has neither a name nor a purl")
-        shown, ecosystem = _hint_from_name(name) if name and ":" in name else (name, None)
+        if not name:
+            if not purl:
+                raise MalformedDocument(source, f"{_package_path(document, package)} has neither a name nor a purl")
+            name = ""
+        elif ":" in name:
+            name, ecosystem = _hint_from_name(name)
         declared, concluded = package.license_declared, package.license_concluded
         if declared or concluded:
             pair = (declared, concluded)
@@ -226,7 +230,7 @@ def read_spdx2_json(document: JsonSbom, *, source: str) -> Spdx2Content:
         else:
             licenses = ()
         spdx_id = package.spdx_id
-        append(Entry(spdx_id, shown or "", None, package.version_info, purl, licenses, ecosystem))
+        append(Entry(spdx_id, name, None, package.version_info, purl, licenses, ecosystem))
         location = package.download_location
         if location and spdx_id and location not in _NOT_ELEMENTS:
             locations[spdx_id] = location

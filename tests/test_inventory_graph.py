@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.inventory.assemble import Graph, Warnings, _depths, _graph_scopes
+from bot.inventory.assemble import Graph, Warnings, _graph_facts, _graph_scopes
 from bot.inventory.detect import parse_bytes
 from bot.inventory.graph import NotIn, compute_depths, pass_through, reachable
 from bot.inventory.interface import Entry
@@ -173,28 +173,40 @@ def test_spdx_relationships_read_at_once_as_one_by_one(relationships: list[tuple
     assert together.described == one_by_one.described
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
-    kids=st.lists(_NODES, min_size=1, max_size=6),
+    kids=st.lists(st.tuples(_NODES, st.booleans()), min_size=1, max_size=6),
     other_roots=st.lists(_NODES, max_size=2),
     packages=st.frozensets(_NODES, max_size=12),
     containers=st.dictionaries(_NODES, _NODES, max_size=3),
     flat=st.booleans(),
+    edge_scopes=st.booleans(),
 )
-def test_one_parent_graphs_get_the_depths_of_the_walk(
-    kids: list[str], other_roots: list[str], packages: frozenset[str], containers: dict[str, str], flat: bool
+def test_one_parent_graphs_get_the_answers_of_the_walk(
+    kids: list[tuple[str, bool]],
+    other_roots: list[str],
+    packages: frozenset[str],
+    containers: dict[str, str],
+    flat: bool,
+    edge_scopes: bool,
 ) -> None:
-    # a graph whose one parent is a root takes no walk: the same depths and notes as the walk over it
+    # a graph whose one parent is a root takes no walk: the same depths, scopes and notes as the walk over it
     entries = [Entry(ref=f"n{i}", name=f"n{i}") for i in range(12)]
 
-    def depths(*, padded: bool) -> tuple[dict[str, Depth], bool, tuple[str, ...]]:
-        graph = Graph(edges={"n0": list(kids)}, roots=["n0", *other_roots], containers=dict(containers))
+    def facts(*, padded: bool) -> tuple[bool, dict[str, Depth], bool, dict[str, Scope], tuple[str, ...]]:
+        graph = Graph(
+            edges={"n0": [kid for kid, _ in kids]},
+            roots=["n0", *other_roots],
+            containers=dict(containers),
+            edge_scopes=edge_scopes,
+        )
+        graph.development = {("n0", kid) for kid, development in kids if development}
         graph.flat_means_unknown = flat
         graph.packages = packages
         if padded:  # a second parent without children changes nothing but takes the walk
             graph.edges["pad"] = []
         warnings = Warnings()
-        found, inferred = _depths(entries, graph, warnings, has_edges=True)
-        return found, inferred, warnings.lines()
+        has_edges, depths, inferred, scopes = _graph_facts(entries, graph, warnings)
+        return has_edges, depths, inferred, dict(scopes), warnings.lines()
 
-    assert depths(padded=False) == depths(padded=True)
+    assert facts(padded=False) == facts(padded=True)

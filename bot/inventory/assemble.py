@@ -163,6 +163,36 @@ _FLAT = (
 )
 
 
+def _graph_facts(
+    entries: Sequence[Entry], graph: Graph | None, warnings: Warnings
+) -> tuple[bool, dict[str, Depth], bool, Mapping[str, Scope]]:
+    """Whether the graph has edges, depth by ref, whether depth was inferred (:func:`_depths`), scope by ref
+    (:func:`_graph_scopes`).
+
+    A graph whose one parent is a root (most small documents) is answered here at once: its children are
+    direct, with no walk and no pass-through rule, as nothing lies deeper.
+    """
+    if graph is not None and len(graph.edges) == 1:
+        [(parent, kids)] = graph.edges.items()
+        if kids and parent in graph.roots:
+            if graph.flat_means_unknown:
+                warnings.note(_FLAT)
+                depths: dict[str, Depth] = {}
+            else:
+                depths = dict.fromkeys(kids, _DIRECT)
+                depths.pop(parent, None)
+                if graph.containers:
+                    depths = _contained(depths, graph)
+            if not graph.edge_scopes:
+                return True, depths, False, {}
+            if not graph.development:  # every edge is a runtime one
+                return True, depths, False, dict.fromkeys(kids, _RUNTIME)
+            return True, depths, False, _small_graph_scopes(graph)
+    has_edges = graph is not None and any(graph.edges.values())
+    depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
+    return has_edges, depths, inferred, _graph_scopes(graph, has_edges=has_edges)
+
+
 def _depths(
     entries: Sequence[Entry], graph: Graph | None, warnings: Warnings, *, has_edges: bool
 ) -> tuple[dict[str, Depth], bool]:
@@ -170,15 +200,6 @@ def _depths(
     if graph is None or not has_edges:
         warnings.note("no dependency graph: usage depth is unknown")
         return _contained({}, graph), False
-    if len(graph.edges) == 1:  # one parent: if it is a root (most small documents), its children are all direct
-        [(parent, kids)] = graph.edges.items()
-        if parent in graph.roots:
-            if graph.flat_means_unknown:
-                warnings.note(_FLAT)
-                return {}, False
-            depths = dict.fromkeys(kids, _DIRECT)  # no walk, no pass-through rule: nothing lies deeper
-            depths.pop(parent, None)
-            return (_contained(depths, graph) if graph.containers else depths), False
     roots = list(filter(graph.edges.get, graph.roots))  # in C: a comprehension costs more for the one root
     edges: Mapping[str, Sequence[str]] = graph.edges
     inferred = False
@@ -240,9 +261,6 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
     if graph is None or not graph.edge_scopes or not has_edges:
         return {}
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
-        if len(graph.edges) == 1:  # one parent (most small documents): its children, without a chain
-            [kids] = graph.edges.values()
-            return dict.fromkeys(kids, _RUNTIME)
         return dict.fromkeys(chain.from_iterable(graph.edges.values()), _RUNTIME)  # the dict drops repeats
     if len(graph.edges) < SMALL_GRAPH:
         return _small_graph_scopes(graph)
@@ -355,11 +373,9 @@ def assemble(
                     problem = normalise_purl(entry.purl).problem
                     if problem:
                         warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
-    has_edges = graph is not None and any(graph.edges.values())
-    depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
+    has_edges, depths, inferred, scopes = _graph_facts(entries, graph, warnings)
     # ``.get`` typed for refs that may be None: a None is never a key, so the default comes back
     depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
-    scopes = _graph_scopes(graph, has_edges=has_edges)
     scope_of: Callable[[str | None, Scope], Scope] = scopes.get  # type: ignore[assignment]
     unknown = _UNKNOWN_DEPTH
     components: list[Component] = []

@@ -6,7 +6,7 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter
 from types import MappingProxyType
@@ -379,21 +379,22 @@ def assemble(
                     if problem:
                         warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
     has_edges, depths, inferred, scopes = _graph_facts(entries, graph, warnings)
-    # ``.get`` typed for refs that may be None: a None is never a key, so the default comes back
-    depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
-    scope_of: Callable[[str | None, Scope], Scope] = scopes.get  # type: ignore[assignment]
+    # typed for refs that may be None: a None is never a key, so the default comes back
+    depth_by_ref: dict[str | None, Depth] = depths  # type: ignore[assignment]
+    scope_by_ref: Mapping[str | None, Scope] = scopes  # type: ignore[assignment]
     unknown = _UNKNOWN_DEPTH
     components: list[Component] = []
     usages: list[Usage] = []
-    add_component, add_usage = components.append, usages.append
     # once per component (50,000 in a large document): the common case inlined, the rest in _component;
-    # depth and scope by document ref (a ref of None, or outside the graph, is unknown / the entry's own)
+    # depth and scope by document ref (a ref of None, or outside the graph, is unknown / the entry's own).
+    # Methods called on their objects, not bound once to locals: Python 3.11 specialises list.append and
+    # dict.get calls, and binding them costs a small document more than it saves a large one (nothing).
     for entry in used:
         purl = entry.purl
         info = normalise_purl(purl) if purl else None
         if info is not None and info.exact:
             key = info.key
-            add_component(
+            components.append(
                 Component(
                     key,
                     info.package_key,
@@ -408,9 +409,10 @@ def assemble(
         else:
             component = _component(entry, info, warnings)
             key = component.key
-            add_component(component)
+            components.append(component)
         ref = entry.ref
-        add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
+        scope = scope_by_ref.get(ref, entry.scope) if scopes else entry.scope
+        usages.append(Usage(key, depth_by_ref.get(ref, unknown), scope))
     if len(usages) > 1 and len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(

@@ -243,7 +243,6 @@ def parse_spdx2_json(
         raise MalformedDocument(source, "spdxVersion is missing")
     entries: list[Entry] = []
     locations: dict[str, str] = {}
-    append = entries.append
     memo: LicenceMemo = {}
     for package in document.packages or ():
         name, refs, ecosystem = package.name, package.external_refs, None
@@ -269,7 +268,7 @@ def parse_spdx2_json(
         else:
             licenses = ()
         spdx_id = package.spdx_id
-        append(Entry(spdx_id, name, None, package.version_info, purl, licenses, ecosystem))
+        entries.append(Entry(spdx_id, name, None, package.version_info, purl, licenses, ecosystem))
         location = package.download_location
         if location and spdx_id and location not in _NOT_ELEMENTS:
             locations[spdx_id] = location

@@ -102,7 +102,7 @@ class Graph:
     ) -> None:
         self.edges: dict[str, list[str]] = {} if edges is None else edges
         self.roots: list[str] = [] if roots is None else roots
-        # when known (SPDX): every other node is a file or snippet, passed through
+        # when known (SPDX 3): every other node is a file or snippet, passed through
         self.packages: Collection[str] | None = None
         self.entries_are_packages = False
         self.flat_means_unknown = False  # GitHub exports list every package under the repository

@@ -177,7 +177,7 @@ def test_spdx_relationships_read_at_once_as_one_by_one(relationships: list[tuple
 @given(
     kids=st.lists(st.tuples(_NODES, st.booleans()), min_size=1, max_size=6),
     other_roots=st.lists(_NODES, max_size=2),
-    packages=st.frozensets(_NODES, max_size=12),
+    packages=st.none() | st.frozensets(_NODES, max_size=12),  # none: SPDX 2's rule, the entries are the packages
     containers=st.dictionaries(_NODES, _NODES, max_size=3),
     flat=st.booleans(),
     edge_scopes=st.booleans(),
@@ -185,7 +185,7 @@ def test_spdx_relationships_read_at_once_as_one_by_one(relationships: list[tuple
 def test_one_parent_graphs_get_the_answers_of_the_walk(
     kids: list[tuple[str, bool]],
     other_roots: list[str],
-    packages: frozenset[str],
+    packages: frozenset[str] | None,
     containers: dict[str, str],
     flat: bool,
     edge_scopes: bool,
@@ -203,6 +203,7 @@ def test_one_parent_graphs_get_the_answers_of_the_walk(
         graph.development = {("n0", kid) for kid, development in kids if development}
         graph.flat_means_unknown = flat
         graph.packages = packages
+        graph.entries_are_packages = packages is None
         if padded:  # a second parent without children changes nothing but takes the walk
             graph.edges["pad"] = []
         warnings = Warnings()

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.inventory.assemble import Graph, _graph_scopes
+from bot.inventory.assemble import Graph, Warnings, _graph_facts, _graph_scopes
 from bot.inventory.detect import parse_bytes
 from bot.inventory.graph import NotIn, compute_depths, pass_through, reachable
+from bot.inventory.interface import Entry
 from bot.inventory.json_model import SpdxRelationship
 from bot.inventory.spdx import Spdx2Content
 from bot.records import Depth, Scope
@@ -170,3 +171,43 @@ def test_spdx_relationships_read_at_once_as_one_by_one(relationships: list[tuple
     assert together.graph.edges == one_by_one.graph.edges
     assert together.graph.development == one_by_one.graph.development
     assert together.described == one_by_one.described
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    kids=st.lists(st.tuples(_NODES, st.booleans()), min_size=1, max_size=6),
+    other_roots=st.lists(_NODES, max_size=2),
+    packages=st.none() | st.frozensets(_NODES, max_size=12),  # none: SPDX 2's rule, the entries are the packages
+    containers=st.dictionaries(_NODES, _NODES, max_size=3),
+    flat=st.booleans(),
+    edge_scopes=st.booleans(),
+)
+def test_one_parent_graphs_get_the_answers_of_the_walk(
+    kids: list[tuple[str, bool]],
+    other_roots: list[str],
+    packages: frozenset[str] | None,
+    containers: dict[str, str],
+    flat: bool,
+    edge_scopes: bool,
+) -> None:
+    # a graph whose one parent is a root takes no walk: the same depths, scopes and notes as the walk over it
+    entries = [Entry(ref=f"n{i}", name=f"n{i}") for i in range(12)]
+
+    def facts(*, padded: bool) -> tuple[bool, dict[str, Depth], bool, dict[str, Scope], tuple[str, ...]]:
+        graph = Graph(
+            edges={"n0": [kid for kid, _ in kids]},
+            roots=["n0", *other_roots],
+            containers=dict(containers),
+            edge_scopes=edge_scopes,
+        )
+        graph.development = {("n0", kid) for kid, development in kids if development}
+        graph.flat_means_unknown = flat
+        graph.packages = packages
+        graph.entries_are_packages = packages is None
+        if padded:  # a second parent without children changes nothing but takes the walk
+            graph.edges["pad"] = []
+        warnings = Warnings()
+        has_edges, depths, inferred, scopes = _graph_facts(entries, graph, warnings)
+        return has_edges, depths, inferred, dict(scopes), warnings.lines()
+
+    assert facts(padded=False) == facts(padded=True)

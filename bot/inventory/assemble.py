@@ -6,9 +6,10 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter
+from types import MappingProxyType
 from typing import TypeVar
 
 from bot.inventory.graph import SMALL_GRAPH, compute_depths, pass_through, reachable
@@ -19,8 +20,9 @@ from bot.records import Component, Depth, DocumentSubject, ParsedDocument, SbomF
 _DEPTH_RANK = {Depth.DIRECT: 0, Depth.TRANSITIVE: 1, Depth.UNKNOWN: 2}
 _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 # members as plain names: an enum member looked up on its class costs ~70 ns, a few per node of a graph
-_RUNTIME, _DEVELOPMENT, _UNKNOWN_DEPTH = Scope.RUNTIME, Scope.DEVELOPMENT, Depth.UNKNOWN
+_RUNTIME, _DEVELOPMENT, _UNKNOWN_DEPTH, _DIRECT = Scope.RUNTIME, Scope.DEVELOPMENT, Depth.UNKNOWN, Depth.DIRECT
 _EXAMPLES = 5
+_FEW_ROOTS = 4  # asked in a list: a set costs more to make than a few comparisons (some tools describe 10,000)
 _REF = attrgetter("ref")
 _IS_GROUPER = attrgetter("grouper")
 _COMPONENT_KEY = attrgetter("component_key")
@@ -65,16 +67,30 @@ class Warnings:
         return tuple(out)
 
 
+_NO_CONTAINERS: Mapping[str, str] = MappingProxyType({})  # shared, read-only: only CycloneDX nests components
+
+
 class Graph:
     """Dependency edges by document ref, parent to children.
 
     ``edge_scopes`` is set by formats whose edge types say runtime or development (SPDX); then
     ``development`` holds the (parent, child) pairs of dev/test/build edges. Pass-through nodes are
-    CycloneDX's grouper entries and, when ``packages`` is given (SPDX), every node not in it.
+    CycloneDX's grouper entries and, when ``packages`` is given (SPDX 3), every node not in it; with
+    ``entries_are_packages`` (SPDX 2), every node that is no entry's ref, worked out only when a walk
+    needs it (a graph of one root and its children never does).
     Plain slots, not a dataclass, for the reason :class:`Warnings` gives.
     """
 
-    __slots__ = ("containers", "development", "edge_scopes", "edges", "flat_means_unknown", "packages", "roots")
+    __slots__ = (
+        "containers",
+        "development",
+        "edge_scopes",
+        "edges",
+        "entries_are_packages",
+        "flat_means_unknown",
+        "packages",
+        "roots",
+    )
 
     def __init__(
         self,
@@ -82,16 +98,17 @@ class Graph:
         edges: dict[str, list[str]] | None = None,
         roots: list[str] | None = None,
         edge_scopes: bool = False,
-        containers: dict[str, str] | None = None,
+        containers: Mapping[str, str] = _NO_CONTAINERS,
     ) -> None:
         self.edges: dict[str, list[str]] = {} if edges is None else edges
         self.roots: list[str] = [] if roots is None else roots
-        # when known (SPDX): every other node is a file or snippet, passed through
+        # when known (SPDX 3): every other node is a file or snippet, passed through
         self.packages: Collection[str] | None = None
+        self.entries_are_packages = False
         self.flat_means_unknown = False  # GitHub exports list every package under the repository
         self.edge_scopes = edge_scopes
         self.development: set[tuple[str, str]] = set()
-        self.containers: dict[str, str] = {} if containers is None else containers  # nested ref -> container ref
+        self.containers = containers  # nested ref -> container ref (CycloneDX)
 
     def add(self, parent: str, child: str, *, development: bool = False) -> None:
         self.edges.setdefault(parent, []).append(child)
@@ -140,6 +157,40 @@ def _component(entry: Entry, info: PurlInfo | None, warnings: Warnings) -> Compo
 
 
 INFERRED_ROOT = "\x00inferred-root"  # never a document ref: it holds no NUL
+_FLAT = (
+    "every package is listed as a dependency of the repository itself: "
+    "direct and transitive cannot be told apart, usage depth is unknown"
+)
+
+
+def _graph_facts(
+    entries: Sequence[Entry], graph: Graph | None, warnings: Warnings
+) -> tuple[bool, dict[str, Depth], bool, Mapping[str, Scope]]:
+    """Whether the graph has edges, depth by ref, whether depth was inferred (:func:`_depths`), scope by ref
+    (:func:`_graph_scopes`).
+
+    A graph whose one parent is a root (most small documents) is answered here at once: its children are
+    direct, with no walk and no pass-through rule, as nothing lies deeper.
+    """
+    if graph is not None and len(graph.edges) == 1:
+        [(parent, kids)] = graph.edges.items()
+        if kids and parent in graph.roots:
+            if graph.flat_means_unknown:
+                warnings.note(_FLAT)
+                depths: dict[str, Depth] = {}
+            else:
+                depths = dict.fromkeys(kids, _DIRECT)
+                depths.pop(parent, None)
+                if graph.containers:
+                    depths = _contained(depths, graph)
+            if not graph.edge_scopes:
+                return True, depths, False, {}
+            if not graph.development:  # every edge is a runtime one
+                return True, depths, False, dict.fromkeys(kids, _RUNTIME)
+            return True, depths, False, _small_graph_scopes(graph)
+    has_edges = graph is not None and any(graph.edges.values())
+    depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
+    return has_edges, depths, inferred, _graph_scopes(graph, has_edges=has_edges)
 
 
 def _depths(
@@ -164,15 +215,15 @@ def _depths(
         edges = {**graph.edges, INFERRED_ROOT: tops}
         roots, inferred = [INFERRED_ROOT], True
     if graph.flat_means_unknown and _only_from(roots, graph.edges):
-        warnings.note(
-            "every package is listed as a dependency of the repository itself: "
-            "direct and transitive cannot be told apart, usage depth is unknown"
-        )
+        warnings.note(_FLAT)
         return {}, False
     # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
     groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
     groupers.discard(None)
-    transparent = groupers if graph.packages is None else pass_through(edges, graph.packages, groupers)
+    packages = graph.packages
+    if packages is None and graph.entries_are_packages:
+        packages = set(map(_REF, entries))  # a ref of None among them is no node: harmless
+    transparent = groupers if packages is None else pass_through(edges, packages, groupers)
     depths = compute_depths(roots, edges, transparent)
     return (_contained(depths, graph) if graph.containers else depths), inferred
 
@@ -229,7 +280,9 @@ def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope
 
 def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
     """:func:`_graph_scopes` of a small graph with development edges: the same answer from plain loops that
-    ask each edge whether it is a development one, instead of building the runtime edges and walking twice."""
+    ask each edge whether it is a development one, instead of building the runtime edges and walking twice.
+    From the roots, one walk along runtime edges, then one over what lies past a development edge alone
+    (not a second walk over everything reached: a small document's dev edges lead to a leaf or two)."""
     edges, development = graph.edges, graph.development
     scopes: dict[str, Scope] = {}
     for parent, kids in edges.items():  # runtime if any runtime edge comes in, else development
@@ -241,14 +294,30 @@ def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
     if graph.roots:  # what the roots reach: runtime only if reached through runtime edges alone
         runtime = set(graph.roots)
         stack = list(runtime)
+        crossed: list[str] = []  # children reached over a development edge: the rest of what the roots reach
         while stack:
             node = stack.pop()
-            for child in edges.get(node, ()):
-                if child not in runtime and (node, child) not in development:
-                    runtime.add(child)
-                    stack.append(child)
-        for node in reachable(graph.roots, edges):
-            scopes[node] = _RUNTIME if node in runtime else _DEVELOPMENT
+            children = edges.get(node)
+            if children:
+                for child in children:
+                    if child not in runtime:
+                        if (node, child) in development:
+                            crossed.append(child)
+                        else:
+                            runtime.add(child)
+                            stack.append(child)
+        for node in runtime:
+            scopes[node] = _RUNTIME
+        # the development side alone, from where it was crossed into: no second walk over everything reached
+        developed: set[str] = set()
+        while crossed:
+            node = crossed.pop()
+            if node not in runtime and node not in developed:
+                developed.add(node)
+                scopes[node] = _DEVELOPMENT
+                children = edges.get(node)
+                if children:
+                    crossed += children
     return scopes
 
 
@@ -286,11 +355,16 @@ def assemble(
     ``subject_vcs`` maps a ref to a VCS URL the document gives for it (SPDX ``downloadLocation``).
     """
     warnings = warnings or Warnings()
-    root_refs = set(graph.roots) if graph is not None and graph.roots else None
+    roots = graph.roots if graph is not None else None
     used: Sequence[Entry] = entries
     # refs are strings: a ref of None is never among the roots. Asked in C first: mostly no entry is a root
-    if root_refs and not (subject is not None and root_refs.isdisjoint(map(_REF, entries))):
-        used, described = _split(entries, root_refs)
+    if roots and not (subject is not None and set(roots).isdisjoint(map(_REF, entries))):
+        root_refs = roots if len(roots) < _FEW_ROOTS else set(roots)
+        kept: list[Entry] = []
+        described: list[Entry] = []
+        for entry in entries:  # one pass, in document order (no call, no bound methods: cheaper at any size)
+            (described if entry.ref in root_refs else kept).append(entry)
+        used = kept
         if subject is None:
             subject = described[0] if len(described) == 1 else None
         if not used and len(entries) > 1 and not (graph and graph.flat_means_unknown):
@@ -304,24 +378,23 @@ def assemble(
                     problem = normalise_purl(entry.purl).problem
                     if problem:
                         warnings.note(f"the document's subject {entry.purl} breaks the purl spec: {problem}")
-    has_edges = graph is not None and any(graph.edges.values())
-    depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
-    # ``.get`` typed for refs that may be None: a None is never a key, so the default comes back
-    depth_of: Callable[[str | None, Depth], Depth] = depths.get  # type: ignore[assignment]
-    scopes = _graph_scopes(graph, has_edges=has_edges)
-    scope_of: Callable[[str | None, Scope], Scope] = scopes.get  # type: ignore[assignment]
+    has_edges, depths, inferred, scopes = _graph_facts(entries, graph, warnings)
+    # typed for refs that may be None: a None is never a key, so the default comes back
+    depth_by_ref: dict[str | None, Depth] = depths  # type: ignore[assignment]
+    scope_by_ref: Mapping[str | None, Scope] = scopes  # type: ignore[assignment]
     unknown = _UNKNOWN_DEPTH
     components: list[Component] = []
     usages: list[Usage] = []
-    add_component, add_usage = components.append, usages.append
     # once per component (50,000 in a large document): the common case inlined, the rest in _component;
-    # depth and scope by document ref (a ref of None, or outside the graph, is unknown / the entry's own)
+    # depth and scope by document ref (a ref of None, or outside the graph, is unknown / the entry's own).
+    # Methods called on their objects, not bound once to locals: Python 3.11 specialises list.append and
+    # dict.get calls, and binding them costs a small document more than it saves a large one (nothing).
     for entry in used:
         purl = entry.purl
         info = normalise_purl(purl) if purl else None
         if info is not None and info.exact:
             key = info.key
-            add_component(
+            components.append(
                 Component(
                     key,
                     info.package_key,
@@ -336,10 +409,11 @@ def assemble(
         else:
             component = _component(entry, info, warnings)
             key = component.key
-            add_component(component)
+            components.append(component)
         ref = entry.ref
-        add_usage(Usage(key, depth_of(ref, unknown), scope_of(ref, entry.scope) if scopes else entry.scope))
-    if len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
+        scope = scope_by_ref.get(ref, entry.scope) if scopes else entry.scope
+        usages.append(Usage(key, depth_by_ref.get(ref, unknown), scope))
+    if len(usages) > 1 and len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,
@@ -350,22 +424,9 @@ def assemble(
         repo_hint,
         repo_hint_source if repo_hint else None,
         warnings.lines(),
-        _subject(subject, subject_vcs, subject_where) if subject is not None else None,
+        None if subject is None else _subject(subject, subject_vcs, subject_where),
         inferred,
     )
-
-
-def _split(entries: Sequence[Entry], root_refs: Collection[str | None]) -> tuple[list[Entry], list[Entry]]:
-    """The entries that are not roots, and those that are, in document order: one pass, not two comprehensions."""
-    used: list[Entry] = []
-    described: list[Entry] = []
-    keep, root = used.append, described.append
-    for entry in entries:
-        if entry.ref in root_refs:
-            root(entry)
-        else:
-            keep(entry)
-    return used, described
 
 
 def _subject(entry: Entry, vcs: Mapping[str, str] | None, where: str) -> DocumentSubject:

@@ -9,7 +9,7 @@ as ``DEPENDS_ON`` from the repository, so a flat graph says nothing about direct
 from __future__ import annotations
 
 from bot.inventory.json_model import JsonSbom
-from bot.inventory.spdx import assemble_spdx2, read_spdx2_json
+from bot.inventory.spdx import parse_spdx2_json
 from bot.records import ParsedDocument, SbomFormat
 
 GITHUB_CREATOR = "GitHub.com-Dependency-Graph"
@@ -28,5 +28,4 @@ class GitHubExportParser:
 
     def parse(self, document: JsonSbom, *, source: str) -> ParsedDocument:
         inner = document.sbom if document.sbom is not None else document
-        content = read_spdx2_json(inner, source=source)
-        return assemble_spdx2(content, sbom_format=self.format, github=True, source=source)
+        return parse_spdx2_json(inner, sbom_format=self.format, github=True, source=source)

@@ -101,24 +101,29 @@ def _small_depths(
         kids = edges.get(root)
         if kids:
             stack += kids
+    # Direct: the roots' children and what transparent ones among them pass through. Each node's children are
+    # looked up once: a transparent node's join the direct ones, any other's are where the transitive walk
+    # starts (most direct nodes of a small document have none, and are not looked up again).
+    beyond: list[str] = []
     while stack:
         node = stack.pop()
         if node not in depths:
             depths[node] = direct
-            if node in transparent:  # a root among them has its children here already
-                kids = edges.get(node)
-                if kids:
+            kids = edges.get(node)
+            if kids:
+                if node in transparent:  # a root among them has its children here already
                     stack += kids
+                else:
+                    beyond += kids
     for root in root_set:
         depths.pop(root, None)
-    stack = list(depths)
-    while stack:
-        kids = edges.get(stack.pop())
-        if kids:
-            for child in kids:
-                if child not in depths and child not in root_set:
-                    depths[child] = transitive
-                    stack.append(child)
+    while beyond:
+        node = beyond.pop()
+        if node not in depths and node not in root_set:
+            depths[node] = transitive
+            kids = edges.get(node)
+            if kids:
+                beyond += kids
     return depths
 
 

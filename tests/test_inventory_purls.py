@@ -15,6 +15,7 @@ from bot.inventory import purls
 from bot.inventory.purls import (
     _fast,
     _slow,
+    _written_version_warning,
     nopurl_key,
     nopurl_keys,
     nopurl_package_key,
@@ -328,3 +329,16 @@ def test_both_keys_of_a_purl_less_component_at_once(
 ) -> None:
     both = (nopurl_key(ecosystem, group, name, version), nopurl_package_key(ecosystem, group, name))
     assert nopurl_keys(ecosystem, group, name, version) == both
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    version=st.one_of(
+        st.text(max_size=8),
+        st.text(alphabet="0123456789.v-x~^* \u00a0\u2003", max_size=8),
+        st.from_regex(r"v?[0-9]{1,3}(\.[0-9x]{1,3}){0,3}", fullmatch=True),
+    )
+)
+def test_the_version_pre_check_answers_as_the_full_rule(version: str) -> None:
+    """A version holding no range or blank character skips the memo; the answer is the full rule's all the same."""
+    assert version_warning(version) == _written_version_warning.__wrapped__(version)

@@ -193,7 +193,7 @@ def inventory_caches() -> list[Any]:
     found: list[Any] = []
     for module in pkgutil.iter_modules(bot.inventory.__path__):
         for value in vars(importlib.import_module(f"bot.inventory.{module.name}")).values():
-            ours = getattr(value, "__module__", "").startswith("bot.inventory")
+            ours = (getattr(value, "__module__", None) or "").startswith("bot.inventory")  # a builtin's may be None
             if ours and hasattr(value, "cache_clear") and all(value is not known for known in found):
                 found.append(value)
     return found

@@ -288,3 +288,16 @@ def test_a_graph_string_that_is_not_utf8_is_refused_naming_the_file() -> None:
     with pytest.raises(detect.NotParseable) as caught:
         parse_bytes(data, source="repo/sbom.spdx3.json")
     assert str(caught.value).startswith("repo/sbom.spdx3.json: ")
+
+
+def test_a_relationship_without_targets_is_no_edge_not_a_refusal() -> None:
+    """``to`` left out (or empty) names nothing: the relationship adds no edge, and the document is read."""
+    for relationship in ({}, {"to": []}, {"to": None}):
+        data = _document(
+            {"type": ["SpdxDocument"], "spdxId": "doc", "rootElement": ["app"]},  # a list type: the checking loop
+            {"type": "software_Package", "spdxId": "app", "name": "app"},
+            {"type": "software_Package", "spdxId": "lib", "name": "lib", "software_packageUrl": "pkg:cargo/lib@1.0.0"},
+            {"type": "Relationship", "spdxId": "r", "from": "app", "relationshipType": "dependsOn", **relationship},
+        )
+        parsed = parse_bytes(data, source="doc.json")
+        assert [c.key for c in parsed.components] == ["pkg:cargo/lib@1.0.0"], relationship

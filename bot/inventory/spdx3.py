@@ -152,7 +152,7 @@ def _read(elements: list[Spdx3Element], source: str) -> _Read:
                 purl=purl,
             )
     for element in relationships:
-        parent, kind, to = element.source, element.relationship_type, element.to
+        parent, kind, to = element.source, element.relationship_type, element.to or []
         if not isinstance(parent, str) or not isinstance(kind, str) or not isinstance(to, (list, str)):
             raise MalformedDocument(source, f"relationship {_id(element)!r} needs from, relationshipType and to")
         targets = _strings(to)

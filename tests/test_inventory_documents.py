@@ -45,6 +45,12 @@ def identity(purl: str | None, group: str | None, name: str | None, version: str
     return canon(purl).lower() if purl else (group, name, version)
 
 
+def is_scan_target(component: dict[str, Any]) -> bool:
+    """A lock file or binary trivy scanned: a file of the product, not a package it uses (no component)."""
+    properties = {p.get("name"): p.get("value") for p in component.get("properties", [])}
+    return not component.get("purl") and properties.get("aquasecurity:trivy:Class") == "lang-pkgs"
+
+
 def cyclonedx_json_expected(document: dict[str, Any]) -> Expected:
     flat: list[dict[str, Any]] = []
     # the product's own parts (metadata.component.components) are components too
@@ -64,11 +70,14 @@ def cyclonedx_json_expected(document: dict[str, Any]) -> Expected:
         tops = [ref for ref in by_ref if ref not in targets]
     for ref in tops:
         component = by_ref[ref]
-        direct.add(identity(component.get("purl"), component.get("group"), component["name"], component.get("version")))
+        if not is_scan_target(component):
+            purl, group, name, version = (component.get(k) for k in ("purl", "group", "name", "version"))
+            direct.add(identity(purl, group, name, version))
         if not component.get("purl") and component.get("type") in GROUPER_TYPES:  # trivy's pass-through nodes
             for child in graph.get(ref, []):
                 c = by_ref[child]
                 direct.add(identity(c.get("purl"), c.get("group"), c["name"], c.get("version")))
+    flat = [c for c in flat if not is_scan_target(c)]
     return Expected(
         SbomFormat.CYCLONEDX_JSON,
         components=len(flat),
@@ -242,7 +251,7 @@ def test_cyclonedx_spec_versions(version: str, warned: bool) -> None:
     document["specVersion"] = version
     parsed = parse_bytes(json.dumps(document).encode(), source="v.json")
     assert parsed.spec_version == version
-    assert len(parsed.components) == 6
+    assert len(parsed.components) == 5  # six components, one of them the gobinary trivy scanned (no package)
     assert any("outside 1.2–1.7" in w for w in parsed.warnings) is warned
 
 
@@ -284,3 +293,47 @@ def test_spdx3_licences_are_kept_once_each_in_the_order_first_named() -> None:
     document = {"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": [package, *licence, *relate]}
     parsed = parse_bytes(json.dumps(document).encode(), source="licences.spdx3.json")
     assert [c.licenses for c in parsed.components] == [("Apache-2.0", "MIT")]
+
+
+def test_the_files_trivy_scanned_are_no_packages_and_their_packages_are_direct() -> None:
+    """trivy's lock files and binaries (``lang-pkgs``) pass their packages through and are left out, named in a
+    warning; the operating system it found (``os-pkgs``) stays a component."""
+    parsed = parse("cdx-1.6-multi-ecosystem_trivy.json")
+    names = {c.name for c in parsed.components}
+    assert not names & {"app/composer/composer.lock", "app/gobinary/gobinary", "app/gradle/target/gradle.lockfile"}
+    assert "alpine" in names  # the operating system
+    depths = {c.key: u.depth for c, u in zip(parsed.components, parsed.usages, strict=True)}
+    assert depths["pkg:composer/pear/log@1.13.1"] == Depth.DIRECT  # under composer.lock, which passes it through
+    assert depths["pkg:golang/github.com/package-url/packageurl-go@v0.1.1-0.20220203205134-d70459300c8a"] == (
+        Depth.DIRECT
+    )
+    warning = next(w for w in parsed.warnings if "scan targets left out" in w)
+    assert warning.startswith("3 scan targets") and "app/composer/composer.lock" in warning
+
+
+def test_scan_targets_read_alike_from_xml_and_json() -> None:
+    def component(ref: str, name: str, purl: str | None, klass: str | None) -> str:
+        purl_tag = f"<purl>{purl}</purl>" if purl else ""
+        props = (
+            f'<properties><property name="aquasecurity:trivy:Class">{klass}</property></properties>' if klass else ""
+        )
+        kind = "library" if purl else "application"
+        return f'<component type="{kind}" bom-ref="{ref}"><name>{name}</name>{purl_tag}{props}</component>'
+
+    xml = (
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1"><metadata>'
+        '<component type="application" bom-ref="root"><name>app</name></component></metadata><components>'
+        + component("lock", "app/Gemfile.lock", None, "lang-pkgs")
+        + component("tool", "a-first-party-tool", None, None)
+        + component("rails", "rails", "pkg:gem/rails@7.1.0", None)
+        + component("rack", "rack", "pkg:gem/rack@3.0.0", None)
+        + "</components><dependencies>"
+        + '<dependency ref="root"><dependency ref="lock"/><dependency ref="tool"/></dependency>'
+        + '<dependency ref="lock"><dependency ref="rails"/></dependency>'
+        + '<dependency ref="rails"><dependency ref="rack"/></dependency>'
+        + "</dependencies></bom>"
+    )
+    parsed = parse_bytes(xml.encode(), source="trivy.xml")
+    depths = {c.name: u.depth for c, u in zip(parsed.components, parsed.usages, strict=True)}
+    assert depths == {"a-first-party-tool": Depth.DIRECT, "rails": Depth.DIRECT, "rack": Depth.TRANSITIVE}
+    assert any(w.startswith("1 scan targets left out") and "app/Gemfile.lock" in w for w in parsed.warnings)

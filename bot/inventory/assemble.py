@@ -75,9 +75,10 @@ class Graph:
 
     ``edge_scopes`` is set by formats whose edge types say runtime or development (SPDX); then
     ``development`` holds the (parent, child) pairs of dev/test/build edges. Pass-through nodes are
-    CycloneDX's grouper entries and, when ``packages`` is given (SPDX 3), every node not in it; with
-    ``entries_are_packages`` (SPDX 2), every node that is no entry's ref, worked out only when a walk
-    needs it (a graph of one root and its children never does).
+    CycloneDX's grouper entries and scan targets (``scan_targets``, no entries of their own) and, when
+    ``packages`` is given (SPDX 3), every node not in it; with ``entries_are_packages`` (SPDX 2), every
+    node that is no entry's ref, worked out only when a walk needs it (a graph of one root and its
+    children never does).
     Plain slots, not a dataclass, for the reason :class:`Warnings` gives.
     """
 
@@ -90,6 +91,7 @@ class Graph:
         "flat_means_unknown",
         "packages",
         "roots",
+        "scan_targets",
     )
 
     def __init__(
@@ -109,6 +111,8 @@ class Graph:
         self.edge_scopes = edge_scopes
         self.development: set[tuple[str, str]] = set()
         self.containers = containers  # nested ref -> container ref (CycloneDX)
+        # refs of what a scanner scanned (trivy's lock files and binaries): passed through, and no entry
+        self.scan_targets: Collection[str] = ()
 
     def add(self, parent: str, child: str, *, development: bool = False) -> None:
         self.edges.setdefault(parent, []).append(child)
@@ -207,7 +211,8 @@ def _depths(
         # Read the graph as it stands: what nothing depends on is what the (unnamed) root uses directly.
         targets: set[str] = set().union(*graph.edges.values())
         subjects = set(graph.roots)
-        tops = [e.ref for e in entries if e.ref is not None and e.ref not in targets and e.ref not in subjects]
+        nodes = [e.ref for e in entries if e.ref is not None]
+        tops = [ref for ref in [*nodes, *graph.scan_targets] if ref not in targets and ref not in subjects]
         warnings.note(
             "the dependency graph never references the document's root: the "
             f"{len(tops)} components nothing depends on are taken as its direct dependencies (inferred)"
@@ -220,6 +225,8 @@ def _depths(
     # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
     groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
     groupers.discard(None)
+    if graph.scan_targets:
+        groupers.update(graph.scan_targets)
     packages = graph.packages
     if packages is None and graph.entries_are_packages:
         packages = set(map(_REF, entries))  # a ref of None among them is no node: harmless

@@ -4,7 +4,9 @@ Nested ``components`` are an assembly hierarchy, not dependencies ("This is not 
 bom-1.6 schema): they are flattened, and edges come only from ``dependencies``. The root is
 ``metadata.component``; its ``dependsOn`` are the direct dependencies. Trivy inserts purl-less
 operating-system and lock-file components between the root and the packages; those are passed
-through so that a lock file's packages count as direct.
+through so that a lock file's packages count as direct. A lock file or binary trivy scanned (its
+``aquasecurity:trivy:Class`` is ``lang-pkgs``) is a file of the product, not a package it uses: it is
+no component, and a warning names it. The operating system trivy found (``os-pkgs``) stays a component.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ _DEV_PROPERTY = "cdx:npm:package:development"
 _DEV_PROPERTIES = frozenset({_DEV_PROPERTY})
 _RUNTIME, _DEVELOPMENT = Scope.RUNTIME, Scope.DEVELOPMENT
 _ECOSYSTEM_PROPERTY = "aquasecurity:trivy:PkgType"
+_CLASS_PROPERTY, _SCAN_TARGET_CLASS = "aquasecurity:trivy:Class", "lang-pkgs"
+SCAN_TARGETS = "scan targets left out (trivy's lock files and binaries are files of the product, not packages)"
 _NS = re.compile(r"\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom")
 
 
@@ -123,6 +127,11 @@ def _subject_entry(root: CdxComponent) -> Entry:
     return Entry(root.bom_ref, root.name or "", root.group, root.version, root.purl)
 
 
+def _is_scan_target(component: CdxComponent) -> bool:
+    """Whether a (purl-less grouper) component is a lock file or binary trivy scanned, not a package."""
+    return any(p.name == _CLASS_PROPERTY and p.value == _SCAN_TARGET_CLASS for p in component.properties or ())
+
+
 def _check_named(document: JsonSbom, components: list[CdxComponent], *, source: str) -> None:
     """Raise for the first component with neither a name nor a purl, saying where it sits."""
     for component in components:
@@ -154,6 +163,7 @@ class CycloneDxJsonParser:
         root_ref = root.bom_ref if root is not None else None
         entries: list[Entry] = []
         containers: dict[str, str] = {}
+        scan_targets: list[str] = []
         # (components, their container's ref): the top level, and the root's own parts (metadata.component.components)
         stack: list[tuple[list[CdxComponent], str | None]] = [(document.components or [], None)]
         if root is not None and root.components:
@@ -165,14 +175,20 @@ class CycloneDxJsonParser:
                 if not component.name and not component.purl:
                     _check_named(document, [component], source=source)
                 entry = _json_entry(component)
-                if container is not None and container == root_ref:
-                    entry.grouper = True  # the product's own module: its dependencies are the product's
-                entries.append(entry)
-                if container is not None and component.bom_ref:
-                    containers[component.bom_ref] = container
+                if entry.grouper and _is_scan_target(component):
+                    warnings.add(SCAN_TARGETS, entry.name)
+                    if component.bom_ref:
+                        scan_targets.append(component.bom_ref)
+                else:
+                    if container is not None and container == root_ref:
+                        entry.grouper = True  # the product's own module: its dependencies are the product's
+                    entries.append(entry)
+                    if container is not None and component.bom_ref:
+                        containers[component.bom_ref] = container
                 if component.components:
                     stack.append((component.components, component.bom_ref))
         graph = Graph(edges=_edges(document.dependencies), containers=containers)
+        graph.scan_targets = scan_targets
         subject: Entry | None = None
         vcs: dict[str, str] = {}
         if root is not None:
@@ -196,6 +212,14 @@ class CycloneDxJsonParser:
         )
 
 
+def _is_xml_scan_target(component: Element, ns: str) -> bool:
+    """:func:`_is_scan_target` of an XML component."""
+    return any(
+        p.get("name") == _CLASS_PROPERTY and (p.text or "").strip() == _SCAN_TARGET_CLASS
+        for p in component.findall(f"{ns}properties/{ns}property")
+    )
+
+
 def _text(element: Element, tag: str) -> str | None:
     child = element.find(tag)
     if child is None or child.text is None:
@@ -215,6 +239,7 @@ class CycloneDxXmlParser:
         warnings = Warnings()
         _check_version(spec_version, warnings)
         entries: list[Entry] = []
+        scan_targets: list[str] = []
         root = document.find(f"{ns}metadata/{ns}component")
         contained: dict[str, str] = {}
         pending: list[tuple[Element, str | None]] = [
@@ -227,16 +252,22 @@ class CycloneDxXmlParser:
             container, container_ref = pending.pop()
             for component in container.findall(f"{ns}component"):
                 entry = self._entry(component, ns, source)
-                if container_ref is not None and container_ref == root_ref:
-                    entry.grouper = True  # the product's own module: its dependencies are the product's
-                entries.append(entry)
                 ref = component.get("bom-ref")
-                if container_ref is not None and ref:
-                    contained[ref] = container_ref
+                if entry.grouper and _is_xml_scan_target(component, ns):
+                    warnings.add(SCAN_TARGETS, entry.name)
+                    if ref:
+                        scan_targets.append(ref)
+                else:
+                    if container_ref is not None and container_ref == root_ref:
+                        entry.grouper = True  # the product's own module: its dependencies are the product's
+                    entries.append(entry)
+                    if container_ref is not None and ref:
+                        contained[ref] = container_ref
                 nested = component.find(f"{ns}components")
                 if nested is not None:
                     pending.append((nested, ref))
         graph = Graph(containers=contained)
+        graph.scan_targets = scan_targets
         dependencies = document.find(f"{ns}dependencies")
         for dependency in dependencies.findall(f"{ns}dependency") if dependencies is not None else ():
             ref = dependency.get("ref")

@@ -1,9 +1,11 @@
-"""Any value of a real SBOM replaced by a value of another JSON type: the parse reads it or refuses the file
-with an :class:`InventoryError` naming it, never another exception (a bad input costs only itself)."""
+"""Any value of a real SBOM replaced by a value of another JSON type, a tag-value line dropped or replaced, an
+XML element dropped or its text replaced: the parse reads it or refuses the file with an
+:class:`InventoryError` naming it, never another exception (a bad input costs only itself)."""
 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET  # trusted test data, parsed only to mutate it
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +67,49 @@ def test_a_value_of_another_type_anywhere_is_read_or_refused_naming_the_file(pat
         parse_bytes(mutated, source="repo/odd.json")
     except InventoryError as exc:
         assert str(exc).startswith("repo/odd.json: ") and "\n" not in str(exc)
+
+
+TEXT_DOCUMENTS = sorted(SBOMS.glob("*.spdx"))
+_ODD_LINE = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["Relationship: a", "ExternalRef: PACKAGE-MANAGER purl", "PackageName:", "SPDXID:", "<text>"]),
+    st.builds(
+        lambda tag, value: f"{tag}: {value}", st.sampled_from(["PackageName", "SPDXID", "ExternalRef"]), st.text()
+    ),
+)
+
+
+@pytest.mark.parametrize("path", TEXT_DOCUMENTS, ids=lambda p: p.name)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_tag_value_line_dropped_or_replaced_is_read_or_refused_naming_the_file(
+    path: Path, data: st.DataObject
+) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    where = data.draw(st.integers(min_value=0, max_value=len(lines) - 1), label="line")
+    new = data.draw(st.one_of(st.none(), _ODD_LINE), label="new line")  # None: the line is dropped
+    lines[where : where + 1] = [] if new is None else [new]
+    try:
+        parse_bytes("\n".join(lines).encode(), source="repo/odd.spdx")
+    except InventoryError as exc:
+        assert str(exc).startswith("repo/odd.spdx: ") and "\n" not in str(exc)
+
+
+XML = SBOMS / "cdx-1.4-composer_laravel.xml"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_an_xml_element_dropped_or_its_text_replaced_is_read_or_refused_naming_the_file(data: st.DataObject) -> None:
+    root = ET.fromstring(XML.read_bytes())  # noqa: S314
+    elements = [(parent, child) for parent in root.iter() for child in parent]
+    parent, child = data.draw(st.sampled_from(elements), label="element")
+    if data.draw(st.booleans(), label="drop"):
+        parent.remove(child)
+    else:
+        child.text = data.draw(st.text(max_size=12), label="text")
+    mutated = ET.tostring(root, encoding="utf-8")
+    try:
+        parse_bytes(mutated, source="repo/odd.xml")
+    except InventoryError as exc:
+        assert str(exc).startswith("repo/odd.xml: ") and "\n" not in str(exc)

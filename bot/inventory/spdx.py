@@ -62,9 +62,9 @@ class Spdx2Content:
     """The parts of an SPDX 2 tag-value document that matter here (:func:`parse_spdx2_json` keeps a JSON
     document's in plain locals, cheaper to make for a small document).
 
-    Relationships become graph edges as they are read (:meth:`relate`) instead of being kept and
-    walked again: a large document has 100,000 of them. Plain slots, not a dataclass: made once per
-    document, where a dataclass's field factories cost as much as reading a small one's packages.
+    Relationships become graph edges by the rule the JSON reader uses (:func:`_relate_all`). Plain slots, not
+    a dataclass: made once per document, where a dataclass's field factories cost as much as reading a small
+    one's packages.
     """
 
     __slots__ = ("described", "describes", "graph", "locations", "name", "packages", "version")
@@ -78,23 +78,8 @@ class Spdx2Content:
         self.described: list[str] = []  # DESCRIBES / DESCRIBED_BY relationships, in order
         self.locations: dict[str, str] = {}  # SPDXID -> downloadLocation naming a forge
 
-    def relate(self, left: str, kind: str, right: str) -> None:
-        """Take in one ``left kind right`` relationship: a subject of the document, an edge, or nothing."""
-        edge = _EDGES.get(kind)
-        if edge is None:
-            if kind == "DESCRIBES" and left == DOCUMENT:
-                self.described.append(right)
-            elif kind == "DESCRIBED_BY" and right == DOCUMENT:
-                self.described.append(left)
-        elif not (left == DOCUMENT or right in _NOT_ELEMENTS or ":" in right or ":" in left):
-            reverse, development = edge
-            if reverse:
-                self.graph.add(right, left, development=development)
-            else:
-                self.graph.add(left, right)
-
     def relate_all(self, relationships: Iterable[SpdxRelationship]) -> None:
-        """:meth:`relate` for each decoded relationship (:func:`_relate_all`)."""
+        """Take in the document's relationships: its subjects, its edges (:func:`_relate_all`)."""
         _relate_all(relationships, self.graph.edges, self.graph.development, self.described)
 
 
@@ -104,11 +89,10 @@ def _relate_all(
     development: set[tuple[str, str]],
     described: list[str],
 ) -> None:
-    """:meth:`Spdx2Content.relate` for each decoded relationship, written out (``DEPENDS_ON``, the common one,
-    first): edges into ``edges`` and ``development``, the document's subjects into ``described``.
+    """Each ``left kind right`` relationship as a subject of the document (into ``described``), an edge (into
+    ``edges``, and ``development`` for dev/test/build ones) or nothing; ``DEPENDS_ON``, the common one, first.
 
-    A large document has 100,000 relationships; a method call each costs more than the decoding, and even
-    a small one's few ``DESCRIBES`` and ``GENERATED_FROM`` cost a call each (~0.1 µs).
+    A large document has 100,000 relationships: one loop, no call per relationship.
     """
     for rel in relationships:
         left, kind, right = rel.spdx_element_id, rel.relationship_type, rel.related_spdx_element
@@ -128,7 +112,7 @@ def _relate_all(
             elif kind == "DESCRIBED_BY" and right == DOCUMENT:
                 described.append(left)
         elif not (left == DOCUMENT or right in _NOT_ELEMENTS or ":" in right or ":" in left):
-            reverse, dev = edge  # as relate() adds it, without its call and Graph.add's
+            reverse, dev = edge
             parent, child = (right, left) if reverse else (left, right)
             kids = edges.get(parent)
             if kids is None:
@@ -137,15 +121,6 @@ def _relate_all(
                 kids.append(child)
             if dev:
                 development.add((parent, child))
-
-
-def _declared_and_concluded(declared: str | None, concluded: str | None) -> tuple[str, ...]:
-    """A package's licences, :func:`_licenses` of the two written out (no ``*values`` tuple, no loop)."""
-    first = declared.strip() if declared else ""
-    second = concluded.strip() if concluded else ""
-    if first in _NO_LICENSE:
-        return () if second in _NO_LICENSE else (second,)
-    return (first,) if second in _NO_LICENSE or second == first else (first, second)
 
 
 # A package's licences by (declared, concluded), one shared tuple per distinct pair: a document repeats a few
@@ -264,7 +239,7 @@ def parse_spdx2_json(
             pair = (declared, concluded)
             licenses = memo.get(pair)
             if licenses is None:
-                licenses = memo[pair] = _declared_and_concluded(declared, concluded)
+                licenses = memo[pair] = _licenses(declared, concluded)
         else:
             licenses = ()
         spdx_id = package.spdx_id
@@ -291,6 +266,7 @@ class Spdx2JsonParser:
 def read_spdx2_tag_value(text: str, *, source: str) -> Spdx2Content:
     """Read the tag-value serialisation: ``Tag: value`` lines, ``<text>`` blocks, sections per element."""
     content = Spdx2Content(version="", name=None)
+    relationships: list[SpdxRelationship] = []
     section = "document"
     package: Entry | None = None
     lines = iter(enumerate(text.splitlines(), start=1))
@@ -324,7 +300,7 @@ def read_spdx2_tag_value(text: str, *, source: str) -> Spdx2Content:
             parts = value.split()
             if len(parts) < 3:
                 raise MalformedDocument(source, f"line {number}: Relationship needs 'A TYPE B', got {value!r}")
-            content.relate(parts[0], parts[1], parts[2])
+            relationships.append(SpdxRelationship(parts[0], parts[1], parts[2]))
         elif section == "package" and package is not None:
             if tag == "SPDXID":
                 package.ref = value
@@ -338,6 +314,7 @@ def read_spdx2_tag_value(text: str, *, source: str) -> Spdx2Content:
                 parts = value.split()
                 if len(parts) >= 3 and parts[1] == "purl":
                     package.purl = best_purl([package.purl, parts[2]]) if package.purl else parts[2]
+    content.relate_all(relationships)
     if not content.version:
         raise MalformedDocument(source, "no SPDXVersion line")
     for entry in content.packages:

@@ -4,6 +4,7 @@ uninterrupted run ends: the same store content and the same deliveries, nothing 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from bot.pipeline import seconds_until_reset
 from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_toml
 from bot.sandbox.model import World
 from bot.sandbox.server import Knobs
@@ -101,6 +103,18 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _run_to_the_end(command: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """``upkeep run`` as an operator runs it: a run a rate limit paused (exit 75, a registry's burst on a busy
+    machine) is run again after its reset and resumes where it stopped; at most four times."""
+    for _ in range(4):
+        done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, timeout=300)
+        paused = re.search(r"stage paused stage=\S+ until=(\S+)", done.stderr.decode())
+        if done.returncode != 75 or paused is None:
+            return done
+        time.sleep(seconds_until_reset(paused.group(1)))
+    return done
+
+
 def _ok_runs(db: Path) -> int:
     engine = make_engine(f"sqlite:///{db}")
     try:
@@ -118,13 +132,7 @@ def test_sigkill_mid_stage_then_restart_matches_an_uninterrupted_run(tmp_path: P
     reference_world = generate_world(7, "small")
     with SandboxServer(reference_world) as server:
         config, env = _setup(tmp_path / "ref", reference_world, server.base_url)
-        done = subprocess.run(
-            _upkeep(config, tmp_path / "ref" / "upkeep.db", "run"),
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            timeout=300,
-        )
+        done = _run_to_the_end(_upkeep(config, tmp_path / "ref" / "upkeep.db", "run"), env=env, cwd=tmp_path)
         assert done.returncode == 0, done.stderr.decode()[-3000:]
     expected = _snapshot(tmp_path / "ref" / "upkeep.db", reference_world)
     assert expected["slack"] and expected["issues"] and expected["contributions"]

@@ -12,6 +12,7 @@ resumed after its reset, so a slow machine's extra pauses cannot leave a fixture
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -90,3 +91,19 @@ def run_stages(context: C, *stages: Callable[[C], Mapping[str, Any]], max_resump
             raise AssertionError(f"{stage.__name__} still stopped by a rate limit after {max_resumptions} resumptions")
         summaries.append(summary)
     return summaries
+
+
+_PAUSED = re.compile(r"stage paused stage=\S+ until=(\S+)")
+RESUMPTIONS = 4  # how many times a test reruns an `upkeep run` a rate limit paused
+
+
+def wait_if_paused(exit_code: int, output: str) -> bool:
+    """After an ``upkeep run`` (its exit code and log): whether a rate limit paused it (exit 75, "stage paused
+    ... until=T"), having waited for the reset, so that the caller runs it again and it resumes, as an
+    operator or the scheduler would. The sandbox's registry limits are real ones (crates.io's one request a
+    second), which a busy run meets now and then."""
+    paused = _PAUSED.search(output) if exit_code == 75 else None
+    if paused is None:
+        return False
+    time.sleep(seconds_until_reset(paused.group(1)))
+    return True

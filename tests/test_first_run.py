@@ -23,6 +23,7 @@ from bot.sandbox import (
     sandbox_environment,
     sandbox_toml,
 )
+from tests.sandbox_fixtures import RESUMPTIONS, wait_if_paused
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,10 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         logger = logging.getLogger("bot")  # the CLI installs its own handler; later tests' caplog needs it back
         saved = (logger.level, logger.propagate, list(logger.handlers))
         try:
-            ran = runner.invoke(app, [*base, "run", "--stages", "sync,resolve,gather,score"])
+            for _ in range(RESUMPTIONS):  # a run a rate limit paused resumes when run again
+                ran = runner.invoke(app, [*base, "run", "--stages", "sync,resolve,gather,score"])
+                if not wait_if_paused(ran.exit_code, ran.output):
+                    break
             reported = runner.invoke(app, [*base, "report", "--out", str(tmp / "review")])
         finally:
             logger.level, logger.propagate, logger.handlers = saved

@@ -1,14 +1,16 @@
-"""The fixtures' :func:`run_stages` resumes a stage a rate limit stopped, as the next scheduled run would."""
+"""The fixtures' :func:`run_stages` resumes a stage a rate limit stopped, and :func:`wait_if_paused` a paused
+``upkeep run``, as the next scheduled run would."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.http import RateLimited
-from tests.sandbox_fixtures import run_stages
+from tests.sandbox_fixtures import run_stages, wait_if_paused
 
 
 def _soon() -> str:
@@ -39,3 +41,14 @@ def test_a_stage_still_stopped_at_the_bound_fails_the_fixture_naming_it() -> Non
 
     with pytest.raises(AssertionError, match="gather still stopped by a rate limit after 1 resumptions"):
         run_stages(None, gather, max_resumptions=1)
+
+
+def test_a_paused_run_is_waited_for_then_run_again() -> None:
+    soon = (datetime.now(UTC) + timedelta(seconds=0.2)).isoformat()
+    log = f"info    stage started stage=resolve\nwarning bot.pipeline: stage paused stage=resolve until={soon}\n"
+    started = time.monotonic()
+    assert wait_if_paused(75, log) is True
+    assert time.monotonic() - started >= 0.2  # waited for the reset
+    assert wait_if_paused(0, log) is False  # it ended: nothing to resume
+    assert wait_if_paused(1, log) is False  # a failure is no pause
+    assert wait_if_paused(75, "no pause named") is False  # 75 without the pause's reset: not run again blindly

@@ -4,7 +4,6 @@ uninterrupted run ends: the same store content and the same deliveries, nothing 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.pipeline import seconds_until_reset
 from bot.sandbox import SandboxServer, generate_world, ledger_csv, roster_csv, sandbox_environment, sandbox_toml
 from bot.sandbox.model import World
 from bot.sandbox.server import Knobs
@@ -30,6 +28,7 @@ from bot.store.tables import (
     RunRow,
     UsageRow,
 )
+from tests.sandbox_fixtures import RESUMPTIONS, wait_if_paused
 
 ROOT = Path(__file__).parent.parent
 JOBS = ("sync", "resolve", "gather", "score", "digest", "issues", "review")
@@ -105,13 +104,11 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
 
 def _run_to_the_end(command: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     """``upkeep run`` as an operator runs it: a run a rate limit paused (exit 75, a registry's burst on a busy
-    machine) is run again after its reset and resumes where it stopped; at most four times."""
-    for _ in range(4):
+    machine) is run again after its reset (:func:`wait_if_paused`) and resumes where it stopped."""
+    for _ in range(RESUMPTIONS):
         done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, timeout=300)
-        paused = re.search(r"stage paused stage=\S+ until=(\S+)", done.stderr.decode())
-        if done.returncode != 75 or paused is None:
+        if not wait_if_paused(done.returncode, done.stderr.decode()):
             return done
-        time.sleep(seconds_until_reset(paused.group(1)))
     return done
 
 

@@ -48,12 +48,18 @@ RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
 
 
 class RateLimited(Exception):
-    """The server asked us to wait longer than we are willing to block."""
+    """The server asked us to wait longer than we are willing to block.
 
-    def __init__(self, url: str, reset_at: datetime) -> None:
+    ``retries_ran_out``: each wait the server stated was short, but every retry met the limit again,
+    because other requests took the window first. That is contention, not a spent budget: a caller that
+    paces its own requests may wait until ``reset_at`` and try again through its pace instead of pausing.
+    """
+
+    def __init__(self, url: str, reset_at: datetime, *, retries_ran_out: bool = False) -> None:
         super().__init__(f"{url}: rate limited until {reset_at.isoformat()}")
         self.url = url
         self.reset_at = reset_at
+        self.retries_ran_out = retries_ran_out
 
 
 @dataclass(frozen=True)
@@ -237,11 +243,12 @@ class _Decision:
 
     def after_response(self, request: httpx.Request, response: httpx.Response, attempt: int) -> float | None:
         if is_rate_limited(response):
-            wait = retry_after_seconds(response)
-            wait = self.limit_wait(attempt) if wait is None else wait
+            stated = retry_after_seconds(response)
+            wait = self.limit_wait(attempt) if stated is None else stated
             if attempt > self.policy.max_retries or wait > self.policy.max_wait_seconds:
                 reset = datetime.fromtimestamp(time.time() + wait, tz=UTC)
-                raise RateLimited(str(request.url), reset)
+                contended = stated is not None and wait <= self.policy.max_wait_seconds
+                raise RateLimited(str(request.url), reset, retries_ran_out=contended)
             return wait
         if attempt > self.policy.max_retries:
             return None

@@ -11,9 +11,12 @@
 * Failures: retries with backoff live in the client (``bot.http.make_async_client``); what is still
   failing afterwards (5xx, 429, timeouts) becomes :class:`RegistryUnavailable`.
 * Limits: a registry with a documented rate (crates.io, RubyGems) is paced by its
-  :class:`~bot.http.TokenBucket` (``paces``); a limit it still answers with a wait longer than the
-  client blocks for becomes :class:`RegistryRateLimited`, and every later request to that registry
-  in the run fails at once with the same reset instead of hammering it.
+  :class:`~bot.http.TokenBucket` (``paces``). A limit answer whose short stated wait the client's
+  retries kept losing to other requests (``RateLimited.retries_ran_out``) is contention, not a spent
+  budget: the registry's pace is held for that wait and the request asked again through the pace, at
+  most ``limit_rounds`` times in all. A limit the registry answers with a long wait, or with no wait at
+  all, becomes :class:`RegistryRateLimited`, and every later request to that registry in the run fails
+  at once with the same reset instead of hammering it.
 * Connections: :class:`RegistryPoolTransport` gives each registry its own small connection pool.
 """
 
@@ -99,7 +102,8 @@ class FetchStats:
     requests: int = 0  # HTTP requests sent (retries inside the client not counted)
     revalidated: int = 0  # 304 answers served from the stored body
     shared: int = 0  # requests saved because another package already fetched the URL this run
-    failures: int = 0  # requests that ended as RegistryUnavailable
+    failures: int = 0  # requests that ended as RegistryUnavailable or RegistryRateLimited
+    limit_retries: int = 0  # requests asked again through the pace after their retries met the limit
     by_registry: Counter[str] = field(default_factory=Counter)
 
 
@@ -160,8 +164,10 @@ class Fetcher:
         paces: Mapping[str, TokenBucket] | None = None,
         names: Mapping[str, str] | None = None,
         max_pace_wait: float = 60.0,
+        limit_rounds: int = 3,
     ) -> None:
         self.max_pace_wait = max_pace_wait
+        self.limit_rounds = limit_rounds
         self.client = client
         self.paces = {base.rstrip("/"): bucket for base, bucket in (paces or {}).items()}
         self.names = {base.rstrip("/"): name for base, name in (names or {}).items()}
@@ -206,6 +212,31 @@ class Fetcher:
 
     async def _get(self, url: str, headers: dict[str, str] | None) -> FetchResult:
         registry = self.registry_of(url)
+        for round_ in range(1, self.limit_rounds + 1):
+            try:
+                return await self._get_once(url, headers, registry)
+            except RateLimited as exc:
+                if not exc.retries_ran_out or round_ == self.limit_rounds:
+                    self._stop_asking(registry, exc)
+                    raise RegistryRateLimited(url, self.names.get(registry, registry), self.limited[registry]) from exc
+                # Contention (the limit's window kept going to other requests): wait for the stated reset,
+                # with every paced request of this registry, and ask again through the pace.
+                self.stats.limit_retries += 1
+                wait = max(0.0, exc.reset_at.timestamp() - time.time())
+                if registry in self.paces:
+                    self.paces[registry].hold(wait)
+                else:
+                    await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last round returns or raises")
+
+    def _stop_asking(self, registry: str, exc: RateLimited) -> None:
+        """Refuse every later request of the run to ``registry`` until the limit's reset."""
+        self.stats.failures += 1
+        self.limited[registry] = max(exc.reset_at, self.limited.get(registry, exc.reset_at))
+        if registry in self.paces:  # every client of this registry in the process stops until then
+            self.paces[registry].hold(max(0.0, exc.reset_at.timestamp() - time.time()))
+
+    async def _get_once(self, url: str, headers: dict[str, str] | None, registry: str) -> FetchResult:
         limiter = self._hosts.setdefault(registry, asyncio.Semaphore(self.per_host_limit))
         async with limiter, self._global:
             await self._pace(url, registry)
@@ -220,12 +251,6 @@ class Fetcher:
             self.stats.by_registry[registry] += 1
             try:
                 response = await self.client.get(url, headers=request_headers)
-            except RateLimited as exc:
-                self.stats.failures += 1
-                self.limited[registry] = max(exc.reset_at, self.limited.get(registry, exc.reset_at))
-                if registry in self.paces:  # every client of this registry in the process stops until then
-                    self.paces[registry].hold(max(0.0, exc.reset_at.timestamp() - time.time()))
-                raise RegistryRateLimited(url, self.names.get(registry, registry), self.limited[registry]) from exc
             except httpx.HTTPError as exc:
                 self.stats.failures += 1
                 raise RegistryUnavailable(url, f"{type(exc).__name__}: {exc}") from exc

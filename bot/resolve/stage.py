@@ -90,6 +90,7 @@ class ResolveSummary:
     requests: int = 0
     revalidated: int = 0
     shared: int = 0
+    limit_retries: int = 0  # requests asked again after a registry's limit window went to other requests
     seconds: float = 0.0
     rate_limited: dict[str, str] = field(default_factory=dict)  # registry -> until (ISO): the stage paused
 
@@ -129,6 +130,7 @@ class ResolveSummary:
             "cache_hits": self.cache_hits,
             "revalidated": self.revalidated,
             "shared": self.shared,
+            "limit_retries": self.limit_retries,
             "seconds": round(self.seconds, 3),
             **(
                 {"rate_limited": self.rate_limited, "stopped": max(self.rate_limited.values())}
@@ -364,6 +366,7 @@ async def resolve_all(
         summary.requests = resolver.fetcher.stats.requests
         summary.revalidated = resolver.fetcher.stats.revalidated
         summary.shared = resolver.fetcher.stats.shared
+        summary.limit_retries = resolver.fetcher.stats.limit_retries
         summary.rate_limited = {name: until.isoformat() for name, until in sorted(resolver.rate_limited.items())}
         summary.seconds = time.perf_counter() - started
     return summary

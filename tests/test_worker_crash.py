@@ -166,8 +166,12 @@ def test_sigkill_mid_stage_then_restart_matches_an_uninterrupted_run(tmp_path: P
     with Session(engine) as session:
         statuses = [r.status for r in session.exec(select(RunRow).order_by(RunRow.id))]  # type: ignore[arg-type]
     engine.dispose()
-    assert statuses[0] == "interrupted", statuses  # the killed run is marked, not left "running"
-    assert "ok" in statuses
+    # The killed run is marked, not left "running". A run before it may have paused at a registry's limit
+    # (the sandbox's crates.io second, met now and then on a loaded machine) and been resumed: that is
+    # the worker doing its job, not the crash.
+    assert "running" not in statuses and statuses.count("interrupted") == 1, statuses
+    assert set(statuses[: statuses.index("interrupted")]) <= {"paused"}, statuses
+    assert statuses[-1] == "ok", statuses
     actual = _snapshot(db, world)
     for part in expected:
         assert actual[part] == expected[part], f"{part} differs after the crash and restart"

@@ -6,9 +6,8 @@ the document's subject (root) versus its dependencies, depth from the graph, sco
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Container, Mapping, Sequence
 from itertools import chain
-from operator import attrgetter
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -23,9 +22,6 @@ _SCOPE_RANK = {Scope.RUNTIME: 0, Scope.DEVELOPMENT: 1, Scope.UNKNOWN: 2}
 _RUNTIME, _DEVELOPMENT, _UNKNOWN_DEPTH, _DIRECT = Scope.RUNTIME, Scope.DEVELOPMENT, Depth.UNKNOWN, Depth.DIRECT
 _EXAMPLES = 5
 _FEW_ROOTS = 4  # asked in a list: a set costs more to make than a few comparisons (some tools describe 10,000)
-_REF = attrgetter("ref")
-_IS_GROUPER = attrgetter("grouper")
-_COMPONENT_KEY = attrgetter("component_key")
 T = TypeVar("T")
 
 
@@ -75,10 +71,10 @@ class Graph:
 
     ``edge_scopes`` is set by formats whose edge types say runtime or development (SPDX); then
     ``development`` holds the (parent, child) pairs of dev/test/build edges. Pass-through nodes are
-    CycloneDX's grouper entries and scan targets (``scan_targets``, no entries of their own) and, when
-    ``packages`` is given (SPDX 3), every node not in it; with ``entries_are_packages`` (SPDX 2), every
-    node that is no entry's ref, worked out only when a walk needs it (a graph of one root and its
-    children never does).
+    ``transparent`` (CycloneDX's grouping entries and scan targets, as its reader finds them; scan targets
+    have no entries of their own and are listed in ``scan_targets`` too) and, when ``packages`` is given
+    (SPDX 3), every node not in it; with ``entries_are_packages`` (SPDX 2), every node that is no entry's
+    ref, worked out only when a walk needs it (a graph of one root and its children never does).
     Plain slots, not a dataclass, for the reason :class:`Warnings` gives.
     """
 
@@ -92,6 +88,7 @@ class Graph:
         "packages",
         "roots",
         "scan_targets",
+        "transparent",
     )
 
     def __init__(
@@ -113,6 +110,8 @@ class Graph:
         self.containers = containers  # nested ref -> container ref (CycloneDX)
         # refs of what a scanner scanned (trivy's lock files and binaries): passed through, and no entry
         self.scan_targets: Collection[str] = ()
+        # refs of the nodes that pass their children through at their own depth (grouping nodes, scan targets)
+        self.transparent: Collection[str] = ()
 
     def add(self, parent: str, child: str, *, development: bool = False) -> None:
         self.edges.setdefault(parent, []).append(child)
@@ -193,19 +192,21 @@ def _graph_facts(
                 return True, depths, False, dict.fromkeys(kids, _RUNTIME)
             return True, depths, False, _small_graph_scopes(graph)
     has_edges = graph is not None and any(graph.edges.values())
-    depths, inferred = _depths(entries, graph, warnings, has_edges=has_edges)
-    return has_edges, depths, inferred, _graph_scopes(graph, has_edges=has_edges)
+    depths, inferred = _depths(entries, graph, warnings, has_edges)
+    if graph is None or not graph.edge_scopes or not has_edges:  # asked here: most formats' edges say no scope
+        return has_edges, depths, inferred, {}
+    return has_edges, depths, inferred, _graph_scopes(graph)
 
 
 def _depths(
-    entries: Sequence[Entry], graph: Graph | None, warnings: Warnings, *, has_edges: bool
+    entries: Sequence[Entry], graph: Graph | None, warnings: Warnings, has_edges: bool
 ) -> tuple[dict[str, Depth], bool]:
     """Depth by ref, and whether the root's direct dependencies were inferred (the graph never names the root)."""
     if graph is None or not has_edges:
         warnings.note("no dependency graph: usage depth is unknown")
         return _contained({}, graph), False
-    roots = list(filter(graph.edges.get, graph.roots))  # in C: a comprehension costs more for the one root
     edges: Mapping[str, Sequence[str]] = graph.edges
+    roots = [root for root in graph.roots if edges.get(root)]
     inferred = False
     if not roots:
         # Read the graph as it stands: what nothing depends on is what the (unnamed) root uses directly.
@@ -222,15 +223,12 @@ def _depths(
     if graph.flat_means_unknown and _only_from(roots, graph.edges):
         warnings.note(_FLAT)
         return {}, False
-    # in C, as no comprehension is: most documents have none or a few (refs are strings; None is no node)
-    groupers: set[str] = set(map(_REF, filter(_IS_GROUPER, entries)))
-    groupers.discard(None)
-    if graph.scan_targets:
-        groupers.update(graph.scan_targets)
+    transparent: Container[str] = graph.transparent
     packages = graph.packages
     if packages is None and graph.entries_are_packages:
-        packages = set(map(_REF, entries))  # a ref of None among them is no node: harmless
-    transparent = groupers if packages is None else pass_through(edges, packages, groupers)
+        packages = {entry.ref for entry in entries}  # type: ignore[misc]  # a ref of None is no node: harmless
+    if packages is not None:
+        transparent = pass_through(edges, packages, graph.transparent)
     depths = compute_depths(roots, edges, transparent)
     return (_contained(depths, graph) if graph.containers else depths), inferred
 
@@ -263,10 +261,9 @@ def _contained(depths: dict[str, Depth], graph: Graph | None) -> dict[str, Depth
     return depths
 
 
-def _graph_scopes(graph: Graph | None, *, has_edges: bool) -> Mapping[str, Scope]:
-    """Scope from edge types (SPDX): reached only through dev/test/build edges means development."""
-    if graph is None or not graph.edge_scopes or not has_edges:
-        return {}
+def _graph_scopes(graph: Graph) -> Mapping[str, Scope]:
+    """Scope from edge types (SPDX), for a graph with edges whose types say it: reached only through
+    dev/test/build edges means development."""
     if not graph.development:  # every edge is a runtime one: whatever an edge reaches is runtime
         return dict.fromkeys(chain.from_iterable(graph.edges.values()), _RUNTIME)  # the dict drops repeats
     if len(graph.edges) < SMALL_GRAPH:
@@ -364,8 +361,8 @@ def assemble(
     warnings = warnings or Warnings()
     roots = graph.roots if graph is not None else None
     used: Sequence[Entry] = entries
-    # refs are strings: a ref of None is never among the roots. Asked in C first: mostly no entry is a root
-    if roots and not (subject is not None and set(roots).isdisjoint(map(_REF, entries))):
+    # refs are strings: a ref of None is never among the roots. Asked at once first: mostly no entry is a root
+    if roots and not (subject is not None and set(roots).isdisjoint([entry.ref for entry in entries])):
         root_refs = roots if len(roots) < _FEW_ROOTS else set(roots)
         kept: list[Entry] = []
         described: list[Entry] = []
@@ -420,7 +417,7 @@ def assemble(
         ref = entry.ref
         scope = scope_by_ref.get(ref, entry.scope) if scopes else entry.scope
         usages.append(Usage(key, depth_by_ref.get(ref, unknown), scope))
-    if len(usages) > 1 and len(set(map(_COMPONENT_KEY, usages))) < len(usages):  # a component listed twice
+    if len(usages) > 1 and len({usage.component_key for usage in usages}) < len(usages):  # a component listed twice
         usages = _merge_repeated(usages)
     return ParsedDocument(
         sbom_format,

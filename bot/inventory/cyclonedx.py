@@ -109,7 +109,6 @@ def _json_entry(component: CdxComponent) -> Entry:
         names,
         hint,
         _DEVELOPMENT if development or component.scope == "excluded" else _RUNTIME,
-        not purl and isinstance(component.type, str) and component.type in _GROUPER_TYPES,  # schema: a string
     )
 
 
@@ -167,6 +166,7 @@ class CycloneDxJsonParser:
         entries: list[Entry] = []
         containers: dict[str, str] = {}
         scan_targets: list[str] = []
+        transparent: set[str] = set()  # grouping nodes and scan targets: they pass their children through
         # (components, their container's ref): the top level, and the root's own parts (metadata.component.components)
         stack: list[tuple[list[CdxComponent], str | None]] = [(document.components or [], None)]
         if root is not None and root.components:
@@ -178,20 +178,24 @@ class CycloneDxJsonParser:
                 if not component.name and not component.purl:
                     _check_named(document, [component], source=source)
                 entry = _json_entry(component)
-                if entry.grouper and _is_scan_target(component):
+                # a purl-less operating system, container or application (the schema types ``type`` a string)
+                grouper = not entry.purl and isinstance(component.type, str) and component.type in _GROUPER_TYPES
+                if grouper and _is_scan_target(component):
                     warnings.add(SCAN_TARGETS, entry.name)
                     if component.bom_ref:
                         scan_targets.append(component.bom_ref)
+                        transparent.add(component.bom_ref)
                 else:
-                    if container is not None and container == root_ref:
-                        entry.grouper = True  # the product's own module: its dependencies are the product's
+                    # the product's own module passes through too: its dependencies are the product's
+                    if (grouper or (container is not None and container == root_ref)) and entry.ref is not None:
+                        transparent.add(entry.ref)
                     entries.append(entry)
                     if container is not None and component.bom_ref:
                         containers[component.bom_ref] = container
                 if component.components:
                     stack.append((component.components, component.bom_ref))
         graph = Graph(edges=_edges(document.dependencies), containers=containers)
-        graph.scan_targets = scan_targets
+        graph.scan_targets, graph.transparent = scan_targets, transparent
         subject: Entry | None = None
         vcs: dict[str, str] = {}
         if root is not None:
@@ -243,6 +247,7 @@ class CycloneDxXmlParser:
         _check_version(spec_version, warnings)
         entries: list[Entry] = []
         scan_targets: list[str] = []
+        transparent: set[str] = set()
         root = document.find(f"{ns}metadata/{ns}component")
         contained: dict[str, str] = {}
         pending: list[tuple[Element, str | None]] = [
@@ -256,13 +261,16 @@ class CycloneDxXmlParser:
             for component in container.findall(f"{ns}component"):
                 entry = self._entry(component, ns, source)
                 ref = component.get("bom-ref")
-                if entry.grouper and _is_xml_scan_target(component, ns):
+                grouper = not entry.purl and component.get("type") in _GROUPER_TYPES
+                if grouper and _is_xml_scan_target(component, ns):
                     warnings.add(SCAN_TARGETS, entry.name)
                     if ref:
                         scan_targets.append(ref)
+                        transparent.add(ref)
                 else:
-                    if container_ref is not None and container_ref == root_ref:
-                        entry.grouper = True  # the product's own module: its dependencies are the product's
+                    # the product's own module passes through too: its dependencies are the product's
+                    if (grouper or (container_ref is not None and container_ref == root_ref)) and ref is not None:
+                        transparent.add(ref)
                     entries.append(entry)
                     if container_ref is not None and ref:
                         contained[ref] = container_ref
@@ -270,7 +278,7 @@ class CycloneDxXmlParser:
                 if nested is not None:
                     pending.append((nested, ref))
         graph = Graph(containers=contained)
-        graph.scan_targets = scan_targets
+        graph.scan_targets, graph.transparent = scan_targets, transparent
         dependencies = document.find(f"{ns}dependencies")
         for dependency in dependencies.findall(f"{ns}dependency") if dependencies is not None else ():
             ref = dependency.get("ref")
@@ -339,5 +347,4 @@ class CycloneDxXmlParser:
             licenses=tuple(licenses),
             ecosystem_hint=properties.get(_ECOSYSTEM_PROPERTY) or None,
             scope=_scope(_text(component, f"{ns}scope"), development),
-            grouper=not purl and component.get("type") in _GROUPER_TYPES,
         )

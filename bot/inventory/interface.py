@@ -68,6 +68,8 @@ class Entry(Struct, gc=False):
 
     ``ref`` is the document-local id (CycloneDX ``bom-ref``, SPDX ``SPDXID``) that graph edges use.
     ``scope`` is what the entry says about itself (CycloneDX ``scope``); graph-derived scope is added later.
+    Whether it passes its children through (a grouping node) is a fact of the graph, not of the entry
+    (:attr:`bot.inventory.assemble.Graph.transparent`).
     A msgspec struct for the same reason as :class:`Component`: one per component, cheap to make.
     """
 
@@ -79,7 +81,6 @@ class Entry(Struct, gc=False):
     licenses: tuple[str, ...] = ()
     ecosystem_hint: str | None = None
     scope: Scope = Scope.UNKNOWN
-    grouper: bool = False  # a purl-less pseudo component (trivy's OS/lockfile nodes); transparent in the graph
 
 
 class SbomParser(Protocol[DocumentT_contra]):

@@ -8,7 +8,9 @@ every request of every adapter gets the same policy:
   exponential backoff and jitter;
 * 429, and 403 that carries ``Retry-After``, ``X-RateLimit-Remaining: 0`` or GitHub's "rate limit"
   message, wait for the server's time when it is short and raise :class:`RateLimited` when it is
-  long, so the caller can record where it stopped and the worker can reschedule;
+  long, so the caller can record where it stopped and the worker can reschedule; a request whose
+  caller paces the service itself (:data:`PACED_BY_CALLER`) gets the limit answer back at once, as
+  :class:`RateLimited`, to retry through that pace;
 * a limit answer that says nothing of when to come back (GitHub's secondary limits often do
   not) waits at least ``secondary_wait_seconds`` (a minute, GitHub's documented rule) and then
   twice as long each time, never the short backoff of a server error;
@@ -48,18 +50,26 @@ RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
 
 
 class RateLimited(Exception):
-    """The server asked us to wait longer than we are willing to block.
+    """The server asked us to wait longer than we are willing to block, or a limit answer came back to a
+    caller that paces its own requests (:data:`PACED_BY_CALLER`).
 
-    ``retries_ran_out``: each wait the server stated was short, but every retry met the limit again,
-    because other requests took the window first. That is contention, not a spent budget: a caller that
-    paces its own requests may wait until ``reset_at`` and try again through its pace instead of pausing.
+    ``brief``: the server stated a wait short enough to wait out. Either the request's caller retries
+    limit answers through its own pace, or every retry met the limit again because other requests took
+    the window first. That is contention, not a spent budget: the caller may wait until ``reset_at`` and
+    try again through its pace instead of pausing.
     """
 
-    def __init__(self, url: str, reset_at: datetime, *, retries_ran_out: bool = False) -> None:
+    def __init__(self, url: str, reset_at: datetime, *, brief: bool = False) -> None:
         super().__init__(f"{url}: rate limited until {reset_at.isoformat()}")
         self.url = url
         self.reset_at = reset_at
-        self.retries_ran_out = retries_ran_out
+        self.brief = brief
+
+
+#: A request extension: its caller paces the service itself and retries a limit answer through that pace
+#: (the resolve stage's registries), so the transport hands the answer back at once instead of retrying
+#: outside the pace, where other paced requests take each freed window first.
+PACED_BY_CALLER = "upkeep.paced_by_caller"
 
 
 @dataclass(frozen=True)
@@ -245,10 +255,11 @@ class _Decision:
         if is_rate_limited(response):
             stated = retry_after_seconds(response)
             wait = self.limit_wait(attempt) if stated is None else stated
-            if attempt > self.policy.max_retries or wait > self.policy.max_wait_seconds:
+            paced = request.extensions.get(PACED_BY_CALLER, False)
+            if paced or attempt > self.policy.max_retries or wait > self.policy.max_wait_seconds:
                 reset = datetime.fromtimestamp(time.time() + wait, tz=UTC)
-                contended = stated is not None and wait <= self.policy.max_wait_seconds
-                raise RateLimited(str(request.url), reset, retries_ran_out=contended)
+                brief = stated is not None and wait <= self.policy.max_wait_seconds
+                raise RateLimited(str(request.url), reset, brief=brief)
             return wait
         if attempt > self.policy.max_retries:
             return None

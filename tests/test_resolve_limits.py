@@ -2,7 +2,7 @@
 
 The registry is a real local HTTP server answering as crates.io does when its one request a second is
 taken (``429``, ``Retry-After``, a JSON error) or as RubyGems does (``429`` and no header), for as many
-requests as a test says; the client is the stage's own (its retry policy, its transport).
+requests as a test says; the client is made as the stage makes its own (`make_async_client`: its retry transport).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from bot.http import RetryPolicy, TokenBucket, make_async_client
+from bot.http import PACED_BY_CALLER, RateLimited, RetryPolicy, TokenBucket, _Decision, make_async_client
 from bot.resolve.fetch import Fetcher
 from bot.resolve.interface import RegistryRateLimited
 
@@ -90,35 +90,51 @@ def fetch_all(
     return asyncio.run(go())
 
 
-def test_a_short_stated_limit_lost_to_other_requests_is_asked_again_not_paused(
+def paced() -> TokenBucket:
+    """A pace of 45 requests a second: it spaces the sends and holds them for a limit's stated wait."""
+    return TokenBucket(3600 * 50)
+
+
+def test_a_paced_registry_s_brief_limit_is_asked_again_through_the_pace_not_paused(
     registry: tuple[str, Script],
 ) -> None:
     base, script = registry
-    script.refuse = POLICY.max_retries + 2  # the client's own retries all meet the limit; the next round passes
-    bucket = TokenBucket(3600 * 50)
+    script.refuse = 3
+    bucket = paced()
     fetcher, results = fetch_all(base, ["/crates/tool"], bucket)
     assert [getattr(r, "status_code", r) for r in results] == [200]
-    assert fetcher.stats.limit_retries == 1 and not fetcher.limited
-    assert script.asked == {"/api/v1/crates/tool": POLICY.max_retries + 3}
-    assert bucket.blocked_until > 0  # the wait held the registry's pace, for every request of it
+    assert fetcher.stats.limit_retries == 3 and not fetcher.limited
+    assert script.asked == {"/api/v1/crates/tool": 4}  # every send through the pace: no retry outside it
+    assert bucket.blocked_until > 0  # the stated wait held the registry's pace, for every request of it
 
 
-def test_contention_that_never_ends_pauses_after_its_rounds(registry: tuple[str, Script]) -> None:
+def test_a_paced_registry_s_limit_that_never_ends_pauses_after_its_sends(registry: tuple[str, Script]) -> None:
     base, script = registry
     script.refuse = 1000
-    fetcher, results = fetch_all(base, ["/crates/tool"])
+    fetcher, results = fetch_all(base, ["/crates/tool"], paced())
     assert isinstance(results[0], RegistryRateLimited) and results[0].registry == "crates"
-    rounds = fetcher.limit_rounds
-    assert fetcher.stats.limit_retries == rounds - 1
-    assert script.asked == {"/api/v1/crates/tool": rounds * (POLICY.max_retries + 1)}
+    assert fetcher.stats.limit_retries == fetcher.limit_rounds - 1
+    assert script.asked == {"/api/v1/crates/tool": fetcher.limit_rounds}
     assert list(fetcher.limited) == [base]
+
+
+@pytest.mark.parametrize(("refused", "paused"), [(POLICY.max_retries, False), (1000, True)])
+def test_a_registry_without_a_pace_is_retried_by_the_client_then_pauses(
+    registry: tuple[str, Script], refused: int, paused: bool
+) -> None:
+    base, script = registry
+    script.refuse = refused
+    fetcher, results = fetch_all(base, ["/pypi/tool/json"])
+    assert isinstance(results[0], RegistryRateLimited) is paused
+    assert fetcher.stats.limit_retries == 0  # no rounds of the fetcher's own: the client's retries are the rule
+    assert script.asked == {"/api/v1/pypi/tool/json": POLICY.max_retries + 1}
 
 
 def test_a_limit_that_states_no_wait_pauses_at_once(registry: tuple[str, Script]) -> None:
     """RubyGems' 429 says nothing: the header-less minute is longer than the client blocks, a spent limit."""
     base, script = registry
     script.refuse, script.stated_wait = 1000, None
-    fetcher, results = fetch_all(base, ["/gems/a", "/gems/b"])
+    fetcher, results = fetch_all(base, ["/gems/a", "/gems/b"], paced())
     assert all(isinstance(r, RegistryRateLimited) for r in results)
     assert fetcher.stats.limit_retries == 0
     assert sum(script.asked.values()) <= 2  # type: ignore[union-attr]
@@ -127,24 +143,25 @@ def test_a_limit_that_states_no_wait_pauses_at_once(registry: tuple[str, Script]
 def test_a_long_stated_wait_pauses_at_once_and_later_requests_are_not_sent(registry: tuple[str, Script]) -> None:
     base, script = registry
     script.refuse, script.stated_wait = 1000, "30"
-    fetcher, results = fetch_all(base, ["/crates/a"], then=("/crates/b",))
+    fetcher, results = fetch_all(base, ["/crates/a"], paced(), then=("/crates/b",))
     assert all(isinstance(r, RegistryRateLimited) for r in results) and len(results) == 2
     assert fetcher.stats.limit_retries == 0
     assert script.asked == {"/api/v1/crates/a": 1}  # the later request was refused without being sent
 
 
-def test_the_retry_rule_marks_only_short_stated_waits_as_contention() -> None:
-    from bot.http import RateLimited, _Decision
-
+def test_the_retry_rule_hands_a_limit_back_to_a_pacing_caller_and_marks_only_brief_waits() -> None:
     decision = _Decision(POLICY)
-    request = httpx.Request("GET", "https://crates.test/api/v1/crates/x")
+    plain = httpx.Request("GET", "https://crates.test/api/v1/crates/x")
+    from_pace = httpx.Request("GET", "https://crates.test/api/v1/crates/x", extensions={PACED_BY_CALLER: True})
     last = POLICY.max_retries + 1
 
-    def raised(headers: dict[str, str], attempt: int) -> RateLimited:
+    def raised(request: httpx.Request, headers: dict[str, str], attempt: int) -> RateLimited:
         with pytest.raises(RateLimited) as caught:
             decision.after_response(request, httpx.Response(429, headers=headers), attempt)
         return caught.value
 
-    assert raised({"retry-after": "0.01"}, last).retries_ran_out
-    assert not raised({"retry-after": "30"}, 1).retries_ran_out
-    assert not raised({}, last).retries_ran_out
+    assert decision.after_response(plain, httpx.Response(429, headers={"retry-after": "0.01"}), 1) == 0.01
+    assert raised(from_pace, {"retry-after": "0.01"}, 1).brief  # handed back at once, to retry through the pace
+    assert raised(plain, {"retry-after": "0.01"}, last).brief  # the client's retries ran out
+    assert not raised(from_pace, {"retry-after": "30"}, 1).brief  # too long to wait out
+    assert not raised(from_pace, {}, 1).brief  # no stated wait: RubyGems' spent limit

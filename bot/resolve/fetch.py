@@ -11,12 +11,15 @@
 * Failures: retries with backoff live in the client (``bot.http.make_async_client``); what is still
   failing afterwards (5xx, 429, timeouts) becomes :class:`RegistryUnavailable`.
 * Limits: a registry with a documented rate (crates.io, RubyGems) is paced by its
-  :class:`~bot.http.TokenBucket` (``paces``). A limit answer whose short stated wait the client's
-  retries kept losing to other requests (``RateLimited.retries_ran_out``) is contention, not a spent
-  budget: the registry's pace is held for that wait and the request asked again through the pace, at
-  most ``limit_rounds`` times in all. A limit the registry answers with a long wait, or with no wait at
-  all, becomes :class:`RegistryRateLimited`, and every later request to that registry in the run fails
-  at once with the same reset instead of hammering it.
+  :class:`~bot.http.TokenBucket` (``paces``), and every request to it goes through that pace, retries
+  included: the client hands its limit answers back at once (:data:`~bot.http.PACED_BY_CALLER`) instead
+  of retrying them outside the pace, where other paced requests would take each freed window first. An
+  answer that states a short wait (``RateLimited.brief``) is contention, not a spent budget: the pace is
+  held for that wait and the request asked again through it, at most ``limit_rounds`` sends in all. A
+  limit answered with a long wait, with no wait at all, or outlasting the sends becomes
+  :class:`RegistryRateLimited`, and every later request to that registry in the run fails at once with
+  the same reset instead of hammering it. A registry without a pace is retried by the client like any
+  service.
 * Connections: :class:`RegistryPoolTransport` gives each registry its own small connection pool.
 """
 
@@ -34,11 +37,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.http import RateLimited, TokenBucket, cache_key
+from bot.http import PACED_BY_CALLER, RateLimited, TokenBucket, cache_key
 from bot.resolve.interface import BAD_DOCUMENT, REGISTRY_404, RegistryRateLimited, RegistryUnavailable, Unresolved
 from bot.signals.registry import PackageSignals
 
 MAX_CACHED_BODY = 4 * 1024 * 1024  # larger bodies are not stored for revalidation
+_PACED = {PACED_BY_CALLER: True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,7 @@ class FetchStats:
     revalidated: int = 0  # 304 answers served from the stored body
     shared: int = 0  # requests saved because another package already fetched the URL this run
     failures: int = 0  # requests that ended as RegistryUnavailable or RegistryRateLimited
-    limit_retries: int = 0  # requests asked again through the pace after their retries met the limit
+    limit_retries: int = 0  # requests asked again through the pace after a brief limit answer
     by_registry: Counter[str] = field(default_factory=Counter)
 
 
@@ -164,10 +168,10 @@ class Fetcher:
         paces: Mapping[str, TokenBucket] | None = None,
         names: Mapping[str, str] | None = None,
         max_pace_wait: float = 60.0,
-        limit_rounds: int = 3,
+        limit_rounds: int = 5,
     ) -> None:
         self.max_pace_wait = max_pace_wait
-        self.limit_rounds = limit_rounds
+        self.limit_rounds = max(1, limit_rounds)  # sends of one request to a paced registry, at most
         self.client = client
         self.paces = {base.rstrip("/"): bucket for base, bucket in (paces or {}).items()}
         self.names = {base.rstrip("/"): name for base, name in (names or {}).items()}
@@ -212,22 +216,20 @@ class Fetcher:
 
     async def _get(self, url: str, headers: dict[str, str] | None) -> FetchResult:
         registry = self.registry_of(url)
-        for round_ in range(1, self.limit_rounds + 1):
+        pace = self.paces.get(registry)
+        sends = 0
+        while True:
+            sends += 1
             try:
-                return await self._get_once(url, headers, registry)
+                return await self._get_once(url, headers, registry, paced=pace is not None)
             except RateLimited as exc:
-                if not exc.retries_ran_out or round_ == self.limit_rounds:
+                if pace is None or not exc.brief or sends >= self.limit_rounds:
                     self._stop_asking(registry, exc)
                     raise RegistryRateLimited(url, self.names.get(registry, registry), self.limited[registry]) from exc
-                # Contention (the limit's window kept going to other requests): wait for the stated reset,
-                # with every paced request of this registry, and ask again through the pace.
+                # Contention (the limit's window went to another request): every paced request of this
+                # registry waits for the stated reset, and this one is asked again through the pace.
                 self.stats.limit_retries += 1
-                wait = max(0.0, exc.reset_at.timestamp() - time.time())
-                if registry in self.paces:
-                    self.paces[registry].hold(wait)
-                else:
-                    await asyncio.sleep(wait)
-        raise AssertionError("unreachable: the last round returns or raises")
+                pace.hold(max(0.0, exc.reset_at.timestamp() - time.time()))
 
     def _stop_asking(self, registry: str, exc: RateLimited) -> None:
         """Refuse every later request of the run to ``registry`` until the limit's reset."""
@@ -236,7 +238,7 @@ class Fetcher:
         if registry in self.paces:  # every client of this registry in the process stops until then
             self.paces[registry].hold(max(0.0, exc.reset_at.timestamp() - time.time()))
 
-    async def _get_once(self, url: str, headers: dict[str, str] | None, registry: str) -> FetchResult:
+    async def _get_once(self, url: str, headers: dict[str, str] | None, registry: str, *, paced: bool) -> FetchResult:
         limiter = self._hosts.setdefault(registry, asyncio.Semaphore(self.per_host_limit))
         async with limiter, self._global:
             await self._pace(url, registry)
@@ -250,7 +252,8 @@ class Fetcher:
             self.stats.requests += 1
             self.stats.by_registry[registry] += 1
             try:
-                response = await self.client.get(url, headers=request_headers)
+                # a paced registry's limit answer comes back at once, to be asked again through the pace
+                response = await self.client.get(url, headers=request_headers, extensions=_PACED if paced else None)
             except httpx.HTTPError as exc:
                 self.stats.failures += 1
                 raise RegistryUnavailable(url, f"{type(exc).__name__}: {exc}") from exc

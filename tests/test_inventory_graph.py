@@ -227,3 +227,37 @@ def test_one_parent_graphs_get_the_answers_of_the_walk(
         return has_edges, depths, inferred, dict(scopes), warnings.lines()
 
     assert facts(padded=False) == facts(padded=True)
+
+
+def test_a_component_listed_twice_is_one_usage_at_its_closest_depth_and_runtime_if_either_is() -> None:
+    """Two entries of one purl (different refs): one usage, in the place of the first, closest depth and
+    runtime scope winning whichever entry carries them; the components are kept as listed."""
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "metadata": {"component": {"bom-ref": "app", "type": "application", "name": "app"}},
+        "components": [
+            {"bom-ref": "a", "name": "a", "version": "1.0.0", "purl": "pkg:npm/a@1.0.0"},
+            {"bom-ref": "b", "name": "b", "version": "2.0.0", "purl": "pkg:npm/b@2.0.0"},
+            {"bom-ref": "b-dev", "name": "b", "version": "2.0.0", "purl": "pkg:npm/b@2.0.0", "scope": "excluded"},
+            {"bom-ref": "c", "name": "c", "version": "3.0.0", "purl": "pkg:npm/c@3.0.0", "scope": "excluded"},
+            {"bom-ref": "c-again", "name": "c", "version": "3.0.0", "purl": "pkg:npm/c@3.0.0"},
+        ],
+        "dependencies": [
+            {"ref": "app", "dependsOn": ["a", "b-dev", "c"]},
+            {"ref": "a", "dependsOn": ["b", "c-again"]},
+        ],
+    }
+    parsed = parse_bytes(json.dumps(document).encode(), source="twice.json")
+    assert [c.key for c in parsed.components] == [
+        "pkg:npm/a@1.0.0",
+        "pkg:npm/b@2.0.0",
+        "pkg:npm/b@2.0.0",
+        "pkg:npm/c@3.0.0",
+        "pkg:npm/c@3.0.0",
+    ]
+    assert [(u.component_key, u.depth, u.scope) for u in parsed.usages] == [
+        ("pkg:npm/a@1.0.0", Depth.DIRECT, Scope.RUNTIME),
+        ("pkg:npm/b@2.0.0", Depth.DIRECT, Scope.RUNTIME),  # transitive runtime + direct development
+        ("pkg:npm/c@3.0.0", Depth.DIRECT, Scope.RUNTIME),  # direct development + transitive runtime
+    ]

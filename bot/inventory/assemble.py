@@ -206,7 +206,9 @@ def _depths(
         warnings.note("no dependency graph: usage depth is unknown")
         return _contained({}, graph), False
     edges: Mapping[str, Sequence[str]] = graph.edges
-    roots = [root for root in graph.roots if edges.get(root)]
+    roots = graph.roots
+    if len(roots) != 1 or not edges.get(roots[0]):  # one root with children, the common case, is kept as it is
+        roots = [root for root in roots if edges.get(root)]
     inferred = False
     if not roots:
         # Read the graph as it stands: what nothing depends on is what the (unnamed) root uses directly.
@@ -325,18 +327,21 @@ def _small_graph_scopes(graph: Graph) -> dict[str, Scope]:
     return scopes
 
 
-def _merge_repeated(usages: list[Usage]) -> list[Usage]:
-    """One usage per component listed more than once: the closest depth and the runtime scope win."""
-    merged: dict[str, Usage] = {}
-    for usage in usages:
-        previous = merged.get(usage.component_key)
-        if previous is None:
-            merged[usage.component_key] = usage
-            continue
-        depth = min(previous.depth, usage.depth, key=_DEPTH_RANK.__getitem__)
-        scope = min(previous.scope, usage.scope, key=_SCOPE_RANK.__getitem__)
-        merged[usage.component_key] = Usage(usage.component_key, depth, scope)
-    return list(merged.values())
+def _merged(previous: Usage, depth: Depth, scope: Scope) -> Usage:
+    """The usage of a component listed more than once: the closest depth and the runtime scope win."""
+    return Usage(
+        previous.component_key,
+        min(previous.depth, depth, key=_DEPTH_RANK.__getitem__),
+        min(previous.scope, scope, key=_SCOPE_RANK.__getitem__),
+    )
+
+
+def _names_a_root(entries: Sequence[Entry], roots: Collection[str]) -> bool:
+    """Whether an entry is one of the graph's roots (mostly none is: the subject is given apart)."""
+    for entry in entries:  # noqa: SIM110 - a generator in any() costs a small document more
+        if entry.ref in roots:
+            return True
+    return False
 
 
 def assemble(
@@ -362,7 +367,7 @@ def assemble(
     roots = graph.roots if graph is not None else None
     used: Sequence[Entry] = entries
     # refs are strings: a ref of None is never among the roots. Asked at once first: mostly no entry is a root
-    if roots and not (subject is not None and set(roots).isdisjoint([entry.ref for entry in entries])):
+    if roots and (subject is None or _names_a_root(entries, roots)):
         root_refs = roots if len(roots) < _FEW_ROOTS else set(roots)
         kept: list[Entry] = []
         described: list[Entry] = []
@@ -388,7 +393,7 @@ def assemble(
     scope_by_ref: Mapping[str | None, Scope] = scopes  # type: ignore[assignment]
     unknown = _UNKNOWN_DEPTH
     components: list[Component] = []
-    usages: list[Usage] = []
+    usages: dict[str, Usage] = {}  # by component key: a component listed twice is merged as it comes
     # once per component (50,000 in a large document): the common case inlined, the rest in _component;
     # depth and scope by document ref (a ref of None, or outside the graph, is unknown / the entry's own).
     # Methods called on their objects, not bound once to locals: Python 3.11 specialises list.append and
@@ -416,14 +421,15 @@ def assemble(
             components.append(component)
         ref = entry.ref
         scope = scope_by_ref.get(ref, entry.scope) if scopes else entry.scope
-        usages.append(Usage(key, depth_by_ref.get(ref, unknown), scope))
-    if len(usages) > 1 and len({usage.component_key for usage in usages}) < len(usages):  # a component listed twice
-        usages = _merge_repeated(usages)
+        if key in usages:
+            usages[key] = _merged(usages[key], depth_by_ref.get(ref, unknown), scope)
+        else:
+            usages[key] = Usage(key, depth_by_ref.get(ref, unknown), scope)
     return ParsedDocument(
         sbom_format,
         spec_version,
         tuple(components),
-        tuple(usages),
+        tuple(usages.values()),
         has_edges,
         repo_hint,
         repo_hint_source if repo_hint else None,

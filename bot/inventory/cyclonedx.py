@@ -28,6 +28,7 @@ from bot.inventory.json_model import (
 from bot.records import ParsedDocument, SbomFormat, Scope
 
 KNOWN_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+_KNOWN_VERSIONS = frozenset(KNOWN_VERSIONS)
 _GROUPER_TYPES = frozenset({"application", "operating-system", "container", "platform"})
 _DEV_PROPERTY = "cdx:npm:package:development"
 _DEV_PROPERTIES = frozenset({_DEV_PROPERTY})
@@ -46,7 +47,7 @@ def _scope(scope: object, development: bool) -> Scope:
 
 
 def _check_version(spec_version: str, warnings: Warnings) -> None:
-    if spec_version not in KNOWN_VERSIONS:
+    if spec_version not in _KNOWN_VERSIONS:
         warnings.note(f"CycloneDX specVersion {spec_version!r} is outside 1.2–1.7; read as the newest known")
 
 
@@ -80,38 +81,6 @@ def _one_licence(name: str) -> tuple[str, ...]:
     return (name,)
 
 
-def _json_entry(component: CdxComponent) -> Entry:
-    """One component as an entry. Types were checked while decoding; this runs 50,000 times a large BOM."""
-    purl = component.purl
-    licenses = component.licenses
-    if not licenses:
-        names: tuple[str, ...] = ()
-    elif len(licenses) == 1 and (only := licenses[0].license) is not None and only.id:
-        names = _one_licence(only.id)
-    else:
-        names = _license_names(licenses)
-    hint, development = None, False
-    properties = component.properties
-    if properties:
-        # the two properties read, in one pass; of repeated ones the last counts, as in a dict of them
-        for prop in properties:
-            name = prop.name
-            if name == _ECOSYSTEM_PROPERTY:
-                hint = prop.value or None
-            elif name == _DEV_PROPERTY:
-                development = prop.value == "true"
-    return Entry(
-        component.bom_ref,
-        component.name or "",
-        component.group,
-        component.version,
-        purl,
-        names,
-        hint,
-        _DEVELOPMENT if development or component.scope == "excluded" else _RUNTIME,
-    )
-
-
 def _vcs_urls(references: list[CdxExternalReference]) -> list[str]:
     """The subject's VCS URLs, in document order."""
     return [r.url for r in references if r.type == "vcs" and r.url]
@@ -121,7 +90,7 @@ def _subject_entry(root: CdxComponent) -> Entry:
     """The document's own component as an entry: only what the subject record reads (ref, names, purl).
 
     Its licences, properties and scope are never read (the subject is no usage), and a trivy root carries a
-    dozen properties that :func:`_json_entry` would walk.
+    dozen properties that the component loop would walk.
     """
     return Entry(root.bom_ref, root.name or "", root.group, root.version, root.purl)
 
@@ -160,7 +129,8 @@ class CycloneDxJsonParser:
         spec_version = document.spec_version
         if spec_version is None:
             raise MalformedDocument(source, "specVersion is missing")
-        _check_version(spec_version, warnings)
+        if spec_version not in _KNOWN_VERSIONS:
+            _check_version(spec_version, warnings)
         root = document.metadata.component if document.metadata else None
         root_ref = root.bom_ref if root is not None else None
         entries: list[Entry] = []
@@ -174,26 +144,49 @@ class CycloneDxJsonParser:
             stack.append((root.components, root_ref))
         while stack:
             items, container = stack.pop()
+            # Each component becomes an entry here, inline: this runs once per component (50,000 in a large
+            # document), and a call per component cost a small document more than its entry's fields.
+            # Types were checked while decoding.
             for component in items:
-                if not component.name and not component.purl:
+                purl, ref = component.purl, component.bom_ref
+                if not purl and not component.name:
                     _check_named(document, [component], source=source)
-                entry = _json_entry(component)
+                licenses = component.licenses
+                if not licenses:
+                    names: tuple[str, ...] = ()
+                elif len(licenses) == 1 and (only := licenses[0].license) is not None and only.id:
+                    names = _one_licence(only.id)
+                else:
+                    names = _license_names(licenses)
+                hint, development = None, False
+                properties = component.properties
+                if properties:
+                    # the two properties read, in one pass; of repeated ones the last counts, as in a dict of them
+                    for prop in properties:
+                        name = prop.name
+                        if name == _ECOSYSTEM_PROPERTY:
+                            hint = prop.value or None
+                        elif name == _DEV_PROPERTY:
+                            development = prop.value == "true"
                 # a purl-less operating system, container or application (the schema types ``type`` a string)
-                grouper = not entry.purl and isinstance(component.type, str) and component.type in _GROUPER_TYPES
+                grouper = not purl and isinstance(component.type, str) and component.type in _GROUPER_TYPES
                 if grouper and _is_scan_target(component):
-                    warnings.add(SCAN_TARGETS, entry.name)
-                    if component.bom_ref:
-                        scan_targets.append(component.bom_ref)
-                        transparent.add(component.bom_ref)
+                    warnings.add(SCAN_TARGETS, component.name or "")
+                    if ref:
+                        scan_targets.append(ref)
+                        transparent.add(ref)
                 else:
                     # the product's own module passes through too: its dependencies are the product's
-                    if (grouper or (container is not None and container == root_ref)) and entry.ref is not None:
-                        transparent.add(entry.ref)
-                    entries.append(entry)
-                    if container is not None and component.bom_ref:
-                        containers[component.bom_ref] = container
+                    if (grouper or (container is not None and container == root_ref)) and ref is not None:
+                        transparent.add(ref)
+                    scope = _DEVELOPMENT if development or component.scope == "excluded" else _RUNTIME
+                    entries.append(
+                        Entry(ref, component.name or "", component.group, component.version, purl, names, hint, scope)
+                    )
+                    if container is not None and ref:
+                        containers[ref] = container
                 if component.components:
-                    stack.append((component.components, component.bom_ref))
+                    stack.append((component.components, ref))
         graph = Graph(edges=_edges(document.dependencies), containers=containers)
         graph.scan_targets, graph.transparent = scan_targets, transparent
         subject: Entry | None = None
